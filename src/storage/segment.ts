@@ -1,0 +1,158 @@
+// Reading one WAL segment and deciding where its valid data ends. The rule that matters:
+// only the LAST segment may end in damage, and only damage that looks like a torn write is cut
+// off. Everything else refuses to start, because it could hide writes that were acknowledged.
+import { StorageCorruptError, RESTORE_ADVICE } from "./errors.js";
+import { decodePayload, readFrame, readU32, RECORD_HEADER_BYTES, RECORD_PAYLOAD_BYTES_MAX } from "./record.js";
+import type { FrameRead, WalRecord } from "./record.js";
+import { crc32c } from "./crc32c.js";
+
+/** File-name suffix of WAL segments. */
+export const SEGMENT_SUFFIX = ".wal";
+/** Granularity at which disks persist writes; a torn write leaves whole sectors unwritten (zero). */
+export const SECTOR_BYTES = 512;
+const HEX_DIGITS = 16;
+
+/** `<seq>-<firstIndex>.wal`, both as 16 hex digits so that names sort in order. */
+export function segmentName(seq: number, firstIndex: number): string {
+  return `${seq.toString(16).padStart(HEX_DIGITS, "0")}-${firstIndex.toString(16).padStart(HEX_DIGITS, "0")}${SEGMENT_SUFFIX}`;
+}
+
+/** Parses a segment file name; null for any other name. */
+export function parseSegmentName(name: string): { seq: number; firstIndex: number } | null {
+  const m = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/.exec(name);
+  if (!m) return null;
+  return { seq: parseInt(m[1] as string, 16), firstIndex: parseInt(m[2] as string, 16) };
+}
+
+/** A decoded record and where it starts in its file. */
+export interface ScannedRecord {
+  readonly record: WalRecord;
+  readonly offset: number;
+}
+
+/** What a segment holds: records of complete batches, and where the valid bytes end. */
+export interface SegmentScan {
+  readonly records: readonly ScannedRecord[];
+  /** End of the last complete batch; a torn tail starts here. */
+  readonly validBytes: number;
+  /** Bytes after validBytes that recovery drops (0 unless this is the last segment and it was torn). */
+  readonly tornBytes: number;
+  /** Why the tail was judged torn, for the log; null when nothing was dropped. */
+  readonly tornReason: string | null;
+}
+
+/**
+ * Scans a segment. In the last segment, an incomplete final batch is dropped when the damage is
+ * consistent with a torn write (see isTornWrite); any other bad record throws StorageCorruptError.
+ */
+export function scanSegment(buf: Uint8Array, file: string, isLast: boolean): SegmentScan {
+  const records: ScannedRecord[] = [];
+  let pending: ScannedRecord[] = [];
+  let validBytes = 0;
+  let off = 0;
+  let bad: Extract<FrameRead, { ok: false }> | null = null;
+  while (off < buf.length) {
+    const frame = readFrame(buf, off);
+    if (!frame.ok) {
+      bad = frame;
+      break;
+    }
+    let record: WalRecord;
+    try {
+      record = decodePayload(frame.payload);
+    } catch (err) {
+      throw corrupt(file, off, `a record with a valid checksum cannot be decoded (${(err as Error).message})`, err);
+    }
+    pending.push({ record, offset: off });
+    off = frame.next;
+    if (frame.batchEnd) {
+      records.push(...pending);
+      pending = [];
+      validBytes = off;
+    }
+  }
+  if (bad === null && pending.length === 0) return { records, validBytes, tornBytes: 0, tornReason: null };
+  if (!isLast) {
+    const what = bad === null ? "ends inside a batch" : `has a bad record (${describe(bad.reason)})`;
+    throw corrupt(file, bad === null ? validBytes : off, `the segment ${what}, and only the last segment may end in a torn write`);
+  }
+  if (bad === null) {
+    // Every record is intact but the batch's last one is missing: the write stopped exactly at a
+    // record boundary (a short write or a crash between two pieces of one write).
+    return { records, validBytes, tornBytes: buf.length - validBytes, tornReason: "the last batch is incomplete" };
+  }
+  const verdict = isTornWrite(buf, off, bad);
+  if (verdict !== null) {
+    return { records, validBytes, tornBytes: buf.length - validBytes, tornReason: verdict };
+  }
+  throw corrupt(file, off, `${describe(bad.reason)} in the last segment, and the damage does not look like a torn write ` +
+    "(no part of the record is missing or zero-filled, or intact records follow it)");
+}
+
+function describe(reason: Extract<FrameRead, { ok: false }>["reason"]): string {
+  switch (reason) {
+    case "short_header": return "the file ends inside a record header";
+    case "bad_length": return "a record length fails its checksum";
+    case "short_payload": return "the file ends inside a record";
+    case "bad_checksum": return "a record fails its CRC32C check";
+  }
+}
+
+/**
+ * Decides whether a bad record at the end of the last segment is a torn write: the batch being
+ * written when the process or machine died, which was never acknowledged (save() resolves only
+ * after fdatasync returns, and a batch is written with one write after the previous fsync).
+ *
+ * A torn write shows as a file that ends early, or as whole sectors that were never written and
+ * read back as zeros. A record that is complete, non-zero and fails its CRC is something else: a
+ * flipped bit in data whose fsync may have returned, so it may have been acknowledged. We cannot
+ * tell, and dropping it could lose an acknowledged write, so that case refuses to start (as etcd
+ * does). Either way, damage followed by an intact record is never a torn write: a torn write is
+ * the last thing written.
+ */
+export function isTornWrite(buf: Uint8Array, off: number, bad: Extract<FrameRead, { ok: false }>): string | null {
+  if (validRecordAfter(buf, off + 1)) return null;
+  switch (bad.reason) {
+    case "short_header":
+    case "short_payload":
+      return describe(bad.reason);
+    case "bad_length":
+    case "bad_checksum":
+      return hasZeroSector(buf, off, bad.end) ? `${describe(bad.reason)} and part of it is zero-filled` : null;
+  }
+}
+
+/** True if some sector-aligned piece of buf[start, end) is all zeros. */
+export function hasZeroSector(buf: Uint8Array, start: number, end: number): boolean {
+  let chunkStart = start;
+  while (chunkStart < end) {
+    const chunkEnd = Math.min(end, (Math.floor(chunkStart / SECTOR_BYTES) + 1) * SECTOR_BYTES);
+    let zero = true;
+    for (let i = chunkStart; i < chunkEnd; i++) {
+      if (buf[i] !== 0) {
+        zero = false;
+        break;
+      }
+    }
+    if (zero) return true;
+    chunkStart = chunkEnd;
+  }
+  return false;
+}
+
+/** True if an intact record (length, length CRC and payload CRC all valid) starts at or after `from`. */
+export function validRecordAfter(buf: Uint8Array, from: number): boolean {
+  for (let y = from; y + RECORD_HEADER_BYTES < buf.length; y++) {
+    const length = readU32(buf, y);
+    // Cheap tests first: most garbage offsets give a length that cannot fit.
+    if (length < 1 || length > RECORD_PAYLOAD_BYTES_MAX || y + RECORD_HEADER_BYTES + length > buf.length) continue;
+    if (crc32c(buf, 0, y, y + 4) !== readU32(buf, y + 4)) continue;
+    if (readFrame(buf, y).ok) return true;
+  }
+  return false;
+}
+
+function corrupt(file: string, offset: number, what: string, cause?: unknown): StorageCorruptError {
+  return new StorageCorruptError("wal_corrupt", `Cannot start from ${file} at offset ${offset}: ${what}; ${RESTORE_ADVICE}`,
+    { file, offset, cause });
+}

@@ -1,0 +1,66 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { Message, MessageType } from "../raft/types.js";
+import { CodecError, decodeMessage, encodedFrameBytes, encodeMessages, MESSAGE_KINDS } from "./codec.js";
+import { FrameParser } from "./frame.js";
+import { frameBoundOf } from "./handshake.js";
+import { transportLimits } from "./limits.js";
+import { appendMessage, everyMessageType } from "./testing/messages.js";
+
+function decodeAll(buf: Buffer): Message[] {
+  const parser = new FrameParser(frameBoundOf(transportLimits()));
+  const { frames, violation } = parser.push(buf);
+  assert.equal(violation, null);
+  assert.equal(parser.pendingBytes, 0);
+  return frames.map((f) => decodeMessage(f.kind, f.body));
+}
+
+describe("codec", () => {
+  it("round-trips one message of every type, with edge values, in one buffer", () => {
+    const messages = everyMessageType(1, 2);
+    const types = new Set(messages.map((m) => m.type));
+    assert.deepEqual([...types].sort(), (Object.keys(MESSAGE_KINDS) as MessageType[]).sort());
+    const buf = encodeMessages(messages);
+    assert.equal(buf.length, messages.reduce((sum, m) => sum + encodedFrameBytes(m), 0));
+    assert.deepEqual(decodeAll(buf), messages);
+  });
+
+  it("round-trips an append of 10,000 entries and a 24 MiB snapshot", () => {
+    const big = appendMessage(1, 2, 500, 10_000, 100);
+    assert.deepEqual(decodeAll(encodeMessages([big])), [big]);
+    const snap: Message = {
+      type: "snapshot", from: 1 as never, to: 2 as never, term: 1,
+      snapshot: { meta: { index: 9, term: 1, confState: { voters: [], learners: [] } }, data: new Uint8Array(24 << 20).fill(7) },
+    };
+    const [decoded] = decodeAll(encodeMessages([snap]));
+    assert.equal(decoded?.type, "snapshot");
+    assert.equal(decoded.type === "snapshot" && decoded.snapshot.data.length, 24 << 20);
+  });
+
+  it("decoded entries do not pin a much larger buffer they arrived in", () => {
+    const m = appendMessage(1, 2, 0, 1, 10);
+    const frame = encodeMessages([m]);
+    const chunk = Buffer.alloc(1 << 16);
+    frame.copy(chunk, 100);
+    const body = chunk.subarray(105, 100 + frame.length);
+    const decoded = decodeMessage(MESSAGE_KINDS.append, body);
+    assert.ok(decoded.type === "append");
+    assert.ok((decoded.entries[0]?.data.buffer.byteLength ?? 0) < 1024);
+    assert.deepEqual(decoded, m);
+  });
+
+  it("rejects a truncated body, trailing bytes and bad enum bytes with a CodecError", () => {
+    const body = encodeMessages([appendMessage(1, 2, 0, 2, 5)]).subarray(5);
+    assert.throws(() => decodeMessage(MESSAGE_KINDS.append, body.subarray(0, body.length - 1)), CodecError);
+    assert.throws(() => decodeMessage(MESSAGE_KINDS.append, Buffer.concat([body, Buffer.from([0])])), /unexpected bytes/);
+    const vote = Buffer.from(encodeMessages([everyMessageType(1, 2)[9] as Message]).subarray(5));
+    vote[vote.length - 1] = 2;
+    assert.throws(() => decodeMessage(MESSAGE_KINDS.voteResponse, vote), /expected a boolean/);
+    assert.throws(() => decodeMessage(3, Buffer.alloc(24)), /not a message/);
+  });
+
+  it("refuses to encode a number that is not a non-negative safe integer", () => {
+    const bad = { ...appendMessage(1, 2, 0, 0, 0), commit: -1 } as Message;
+    assert.throws(() => encodeMessages([bad]), /Cannot encode -1/);
+  });
+});

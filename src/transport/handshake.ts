@@ -1,0 +1,59 @@
+// Connection opening. The dialer sends a hello (version, from, to) right after TLS; the acceptor
+// checks it against the certificate and answers with a hello-ack. The dialer sends no message
+// before the ack, so a connection the acceptor refuses never silently swallows messages.
+import type { NodeId } from "../raft/types.js";
+import { KIND_HELLO, KIND_HELLO_ACK, messageTypeOfKind, PROTOCOL_VERSION } from "./codec.js";
+import { FRAME_HEADER_BYTES, writeFrameHeader, type FrameBound } from "./frame.js";
+import type { TransportLimits } from "./limits.js";
+
+/** What a hello says: who is speaking to whom. */
+export interface Hello {
+  readonly version: number;
+  readonly from: NodeId;
+  readonly to: NodeId;
+}
+
+const HELLO_BODY_BYTES = 2 + 8 + 8;
+const ACK_BODY_BYTES = 2;
+/** Largest control frame (kind + body). */
+const CONTROL_FRAME_BOUND = 64;
+
+/** The hello frame from `from` to `to`. */
+export function encodeHello(from: NodeId, to: NodeId): Buffer {
+  const buf = Buffer.alloc(FRAME_HEADER_BYTES + HELLO_BODY_BYTES);
+  writeFrameHeader(buf, 0, KIND_HELLO, HELLO_BODY_BYTES);
+  buf.writeUInt16BE(PROTOCOL_VERSION, 5);
+  buf.writeUInt32BE(Math.floor(from / 2 ** 32), 7);
+  buf.writeUInt32BE(from >>> 0, 11);
+  buf.writeUInt32BE(Math.floor(to / 2 ** 32), 15);
+  buf.writeUInt32BE(to >>> 0, 19);
+  return buf;
+}
+
+/** Decodes a hello body; null when malformed. */
+export function decodeHello(body: Buffer): Hello | null {
+  if (body.length !== HELLO_BODY_BYTES) return null;
+  const version = body.readUInt16BE(0);
+  const from = body.readUInt32BE(2) * 2 ** 32 + body.readUInt32BE(6);
+  const to = body.readUInt32BE(10) * 2 ** 32 + body.readUInt32BE(14);
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) return null;
+  return { version, from: from as NodeId, to: to as NodeId };
+}
+
+/** The hello-ack frame. */
+export function encodeHelloAck(): Buffer {
+  const buf = Buffer.alloc(FRAME_HEADER_BYTES + ACK_BODY_BYTES);
+  writeFrameHeader(buf, 0, KIND_HELLO_ACK, ACK_BODY_BYTES);
+  buf.writeUInt16BE(PROTOCOL_VERSION, 5);
+  return buf;
+}
+
+/** Frame size bounds by kind, from the limits: snapshots get the large bound. */
+export function frameBoundOf(limits: TransportLimits): FrameBound {
+  return (kind) => {
+    if (kind === KIND_HELLO || kind === KIND_HELLO_ACK) return CONTROL_FRAME_BOUND;
+    const type = messageTypeOfKind(kind);
+    if (type === null) return null;
+    return type === "snapshot" ? limits.maxSnapshotFrameBytes : limits.maxFrameBytes;
+  };
+}

@@ -1,0 +1,90 @@
+// The accepting side of one peer connection. TLS has already checked that the certificate chains
+// to the cluster CA and is in date (rejectUnauthorized); here we check who it names: a node of our
+// cluster, not ourselves, and the same node as the hello and every message claims to come from.
+// Any violation closes the connection with a logged reason. The acceptor never sends anything but
+// the hello-ack.
+import type { TLSSocket } from "node:tls";
+import type { Logger } from "pino";
+import { describeIdentity, identityFromSubjectAltName } from "../pki/identity.js";
+import type { Message, NodeId } from "../raft/types.js";
+import { CodecError, decodeMessage, KIND_HELLO, PROTOCOL_VERSION } from "./codec.js";
+import { FrameParser } from "./frame.js";
+import { decodeHello, encodeHelloAck, frameBoundOf } from "./handshake.js";
+import type { TransportLimits } from "./limits.js";
+
+/** What an inbound connection needs from its transport. */
+export interface InboundOptions {
+  readonly localId: NodeId;
+  readonly clusterId: string;
+  readonly limits: TransportLimits;
+  readonly logger: Logger;
+  readonly deliver: (m: Message) => void;
+  readonly onClose: () => void;
+}
+
+/**
+ * Checks the verified peer certificate of `socket`; returns the peer's node id, or a refusal reason.
+ */
+export function peerNodeIdOf(socket: TLSSocket, localId: NodeId, clusterId: string): { ok: true; nodeId: NodeId } | { ok: false; reason: string } {
+  const cert = socket.getPeerCertificate();
+  const identity = identityFromSubjectAltName(cert.subjectaltname);
+  if (identity === null) return { ok: false, reason: "client certificate carries no Phalanx identity" };
+  if (identity.clusterId !== clusterId) return { ok: false, reason: `client certificate is for ${describeIdentity(identity)}, not this cluster ${clusterId}` };
+  if (identity.kind !== "node") return { ok: false, reason: `client certificate is for ${describeIdentity(identity)}, only nodes may open peer connections` };
+  if (identity.nodeId === localId) return { ok: false, reason: `client certificate is for this node (${localId}) itself` };
+  return { ok: true, nodeId: identity.nodeId as NodeId };
+}
+
+/** Serves one accepted, certificate-checked connection from node `peerId`. */
+export function serveInbound(socket: TLSSocket, peerId: NodeId, options: InboundOptions): void {
+  const { localId, limits, logger } = options;
+  const parser = new FrameParser(frameBoundOf(limits));
+  const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
+  let greeted = false;
+  let closed = false;
+  const refuse = (reason: string): void => {
+    if (closed) return;
+    closed = true;
+    logger.warn({ peer: peerId, remote, reason }, "Refused peer connection");
+    socket.destroy();
+  };
+  const helloTimer = setTimeout(() => refuse(`no hello within ${limits.handshakeTimeoutMs} ms`), limits.handshakeTimeoutMs);
+  socket.setNoDelay(true);
+  socket.on("data", (chunk: Buffer) => {
+    const { frames, violation } = parser.push(chunk);
+    for (const frame of frames) {
+      if (closed) return;
+      if (!greeted) {
+        if (frame.kind !== KIND_HELLO) return refuse(`first frame is of kind ${frame.kind}, expected a hello`);
+        const hello = decodeHello(frame.body);
+        if (hello === null) return refuse("malformed hello");
+        if (hello.version !== PROTOCOL_VERSION) return refuse(`protocol version ${hello.version} is not supported (this node speaks ${PROTOCOL_VERSION})`);
+        if (hello.from !== peerId) return refuse(`hello claims to come from node ${hello.from} but the certificate is for node ${peerId}`);
+        if (hello.to !== localId) return refuse(`hello is addressed to node ${hello.to} but this is node ${localId}`);
+        greeted = true;
+        clearTimeout(helloTimer);
+        socket.write(encodeHelloAck());
+        continue;
+      }
+      let m: Message;
+      try {
+        m = decodeMessage(frame.kind, frame.body);
+      } catch (err) {
+        if (err instanceof CodecError) return refuse(err.message);
+        throw err;
+      }
+      if (m.from !== peerId) return refuse(`message claims to come from node ${m.from} but the certificate is for node ${peerId}`);
+      if (m.to !== localId) return refuse(`message is addressed to node ${m.to} but this is node ${localId}`);
+      options.deliver(m);
+    }
+    if (violation !== null) refuse(violation.reason);
+  });
+  socket.on("error", (err: Error) => {
+    if (!closed) logger.debug({ peer: peerId, remote, reason: err.message }, "Peer connection error");
+  });
+  socket.on("close", () => {
+    closed = true;
+    clearTimeout(helloTimer);
+    options.onClose();
+  });
+}

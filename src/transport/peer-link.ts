@@ -1,0 +1,213 @@
+// The outgoing side of one peer: a bounded queue, one mutual-TLS connection at a time, reconnection
+// with capped exponential backoff and jitter. Messages flow only after the acceptor has checked our
+// certificate and acknowledged our hello; they are written in order, many frames per write, without
+// waiting for any reply (pipelining). When the socket pushes back, the queue absorbs up to its
+// bounds and then drops (counted): memory never grows with a slow or stalled peer.
+import { isIP } from "node:net";
+import { connect, type PeerCertificate, type TLSSocket } from "node:tls";
+import type { Logger } from "pino";
+import { describeIdentity, identityFromSubjectAltName } from "../pki/identity.js";
+import type { Message, NodeId } from "../raft/types.js";
+import { parseHostPort } from "./address.js";
+import { backoffDelayMs } from "./backoff.js";
+import { encodeMessages, KIND_HELLO_ACK } from "./codec.js";
+import { FrameParser } from "./frame.js";
+import { encodeHello, frameBoundOf } from "./handshake.js";
+import type { TransportLimits } from "./limits.js";
+import { SendQueue } from "./send-queue.js";
+import type { PeerStats } from "./types.js";
+
+/** The node's TLS material: the cluster CA, its certificate and key, in PEM. */
+export interface TlsCredentials {
+  readonly caCertPem: string;
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+/** What a PeerLink needs from its transport. */
+export interface PeerLinkOptions {
+  readonly localId: NodeId;
+  readonly peerId: NodeId;
+  readonly address: string;
+  readonly clusterId: string;
+  readonly credentials: TlsCredentials;
+  readonly limits: TransportLimits;
+  readonly logger: Logger;
+  readonly random: () => number;
+}
+
+type LinkState = "connecting" | "handshaking" | "open" | "backoff" | "closed";
+
+/** One outgoing peer connection and its queue. */
+export class PeerLink {
+  private state: LinkState = "backoff";
+  private socket: TLSSocket | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private attempt = 0;
+  private flushScheduled = false;
+  private waitingDrain = false;
+  private lastLoggedReason = "";
+  private readonly queue: SendQueue;
+  private sentMessages = 0;
+  private droppedMessages = 0;
+  private connects = 0;
+
+  constructor(private readonly options: PeerLinkOptions) {
+    this.queue = new SendQueue(options.limits);
+  }
+
+  /** Begins connecting. */
+  start(): void {
+    this.connect();
+  }
+
+  /** Queues `m` (its frame is `frameBytes` long); returns false when it was dropped. */
+  send(m: Message, frameBytes: number): boolean {
+    if (this.state === "closed" || !this.queue.offer(m, frameBytes)) {
+      this.droppedMessages++;
+      return false;
+    }
+    if (this.state === "open" && !this.flushScheduled && !this.waitingDrain) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return true;
+  }
+
+  /** Counts a message dropped before it reached the queue (e.g. oversized). */
+  countDrop(): void {
+    this.droppedMessages++;
+  }
+
+  /** Counters of this link. */
+  stats(): PeerStats {
+    return {
+      id: this.options.peerId,
+      address: this.options.address,
+      connected: this.state === "open",
+      queuedMessages: this.queue.length,
+      queuedBytes: this.queue.queuedBytes,
+      sentMessages: this.sentMessages,
+      droppedMessages: this.droppedMessages,
+      connects: this.connects,
+    };
+  }
+
+  /** Closes the connection and drops the queue (counted). */
+  close(): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.droppedMessages += this.queue.clear();
+    this.socket?.destroy();
+    this.socket = null;
+  }
+
+  private connect(): void {
+    if (this.state === "closed") return;
+    const { host, port } = parseHostPort(this.options.address);
+    const { credentials, limits } = this.options;
+    this.state = "connecting";
+    const socket = connect({
+      host,
+      port,
+      ca: credentials.caCertPem,
+      cert: credentials.certPem,
+      key: credentials.keyPem,
+      minVersion: "TLSv1.3",
+      servername: isIP(host) === 0 ? host : undefined,
+      // The peer is identified by the node id its certificate carries, not by its address.
+      checkServerIdentity: (_host, cert) => this.checkPeerCertificate(cert),
+    });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, limits.handshakeTimeoutMs);
+    this.timer = setTimeout(() => this.fail(socket, `handshake not done within ${limits.handshakeTimeoutMs} ms`), limits.handshakeTimeoutMs);
+    const parser = new FrameParser(frameBoundOf(limits));
+    socket.once("secureConnect", () => {
+      if (this.socket !== socket) return;
+      this.state = "handshaking";
+      socket.write(encodeHello(this.options.localId, this.options.peerId));
+    });
+    socket.on("data", (chunk: Buffer) => {
+      const { frames, violation } = parser.push(chunk);
+      if (violation !== null) return this.fail(socket, violation.reason);
+      for (const frame of frames) {
+        if (frame.kind !== KIND_HELLO_ACK || this.state !== "handshaking") {
+          return this.fail(socket, `unexpected frame of kind ${frame.kind} from the acceptor`);
+        }
+        this.opened(socket);
+      }
+    });
+    socket.on("error", (err: Error & { code?: string }) => this.fail(socket, describeSocketError(err)));
+    socket.on("close", () => this.fail(socket, "connection closed by the peer"));
+  }
+
+  private checkPeerCertificate(cert: PeerCertificate): Error | undefined {
+    const identity = identityFromSubjectAltName(cert.subjectaltname);
+    const { clusterId, peerId } = this.options;
+    if (identity === null) return new Error(`peer certificate carries no Phalanx identity, expected node ${peerId}`);
+    if (identity.kind !== "node" || identity.clusterId !== clusterId || identity.nodeId !== peerId) {
+      return new Error(`peer certificate is for ${describeIdentity(identity)}, expected node ${peerId} of cluster ${clusterId}`);
+    }
+    return undefined;
+  }
+
+  private opened(socket: TLSSocket): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.state = "open";
+    this.attempt = 0;
+    this.connects++;
+    this.waitingDrain = false;
+    if (this.lastLoggedReason !== "") {
+      this.options.logger.info({ peer: this.options.peerId, address: this.options.address }, "Reconnected to peer");
+      this.lastLoggedReason = "";
+    }
+    socket.on("drain", () => {
+      this.waitingDrain = false;
+      this.flush();
+    });
+    this.flush();
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const socket = this.socket;
+    if (this.state !== "open" || socket === null) return;
+    while (!this.waitingDrain && this.queue.length > 0) {
+      const batch = this.queue.take(this.options.limits.maxWriteBytes);
+      this.sentMessages += batch.messages.length;
+      if (!socket.write(encodeMessages(batch.messages, batch.frameBytes))) this.waitingDrain = true;
+    }
+  }
+
+  /** Ends `socket` (if it is still the current one) and schedules a reconnection. */
+  private fail(socket: TLSSocket, reason: string): void {
+    if (this.socket !== socket || this.state === "closed") return;
+    socket.destroy();
+    this.socket = null;
+    if (this.timer !== null) clearTimeout(this.timer);
+    const wasOpen = this.state === "open";
+    const delayMs = backoffDelayMs(this.attempt++, this.options.limits.reconnect, this.options.random);
+    this.state = "backoff";
+    // Log a refusal once per distinct reason, not once per retry of a peer that stays down.
+    const fields = { peer: this.options.peerId, address: this.options.address, reason, retryInMs: delayMs };
+    if (reason !== this.lastLoggedReason || wasOpen) {
+      this.options.logger.warn(fields, wasOpen ? "Lost connection to peer" : "Cannot connect to peer");
+      this.lastLoggedReason = reason;
+    } else {
+      this.options.logger.debug(fields, "Cannot connect to peer");
+    }
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.connect();
+    }, delayMs);
+  }
+}
+
+/** A readable reason for a socket error, with the OpenSSL/errno code when there is one. */
+export function describeSocketError(err: Error & { code?: string }): string {
+  return err.code !== undefined && !err.message.includes(err.code) ? `${err.message} (${err.code})` : err.message;
+}

@@ -1,0 +1,198 @@
+// The real transport: mutual TLS over TCP, trusting only the cluster CA. Each node dials each peer
+// it sends to (one outgoing PeerLink per peer) and accepts the connections its peers dial, so
+// messages from A to B always travel on A's connection, in order.
+import { randomInt } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import { createServer, type Server, type TLSSocket } from "node:tls";
+import { pino, type Logger } from "pino";
+import type { Message, NodeId } from "../raft/types.js";
+import { formatHostPort } from "./address.js";
+import { encodedFrameBytes } from "./codec.js";
+import { peerNodeIdOf, serveInbound } from "./inbound.js";
+import { transportLimits, type TransportLimits } from "./limits.js";
+import { describeSocketError, PeerLink, type TlsCredentials } from "./peer-link.js";
+import type { MessageHandler, Transport, TransportStats } from "./types.js";
+
+/** Options of createTlsTransport. */
+export interface TlsTransportOptions {
+  readonly nodeId: NodeId;
+  readonly clusterId: string;
+  readonly credentials: TlsCredentials;
+  /** Where to accept peer connections; port 0 picks a free port. */
+  readonly listenHost: string;
+  readonly listenPort: number;
+  readonly limits?: Partial<TransportLimits>;
+  readonly logger?: Logger;
+  /** Draws from [0, 1) for reconnection jitter; tests pass a seeded generator. */
+  readonly random?: () => number;
+}
+
+/** A TLS listener could not be started. */
+export class TransportListenError extends Error {
+  override readonly name = "TransportListenError";
+  constructor(message: string, readonly code: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Starts a TLS transport listening on the given address. */
+export async function createTlsTransport(options: TlsTransportOptions): Promise<TlsTransport> {
+  const transport = new TlsTransport(options);
+  await transport.listen();
+  return transport;
+}
+
+/** Mutual-TLS peer transport. Make one with createTlsTransport. */
+export class TlsTransport implements Transport {
+  private readonly limits: TransportLimits;
+  private readonly logger: Logger;
+  private readonly random: () => number;
+  private readonly server: Server;
+  private readonly links = new Map<NodeId, PeerLink>();
+  private readonly inbound = new Set<TLSSocket>();
+  private handler: MessageHandler = () => undefined;
+  private receivedMessages = 0;
+  private droppedMessages = 0;
+  private closed = false;
+
+  constructor(private readonly options: TlsTransportOptions) {
+    this.limits = transportLimits(options.limits);
+    this.logger = (options.logger ?? pino()).child({ component: "transport", node: options.nodeId });
+    this.random = options.random ?? (() => randomInt(0, 1 << 30) / (1 << 30));
+    const { credentials } = options;
+    this.server = createServer({
+      ca: credentials.caCertPem,
+      cert: credentials.certPem,
+      key: credentials.keyPem,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: "TLSv1.3",
+      handshakeTimeout: this.limits.handshakeTimeoutMs,
+    });
+    this.server.on("tlsClientError", (err: Error & { code?: string }, socket: TLSSocket) => {
+      this.logger.warn({ remote: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`, reason: describeSocketError(err) },
+        "Refused peer connection: TLS handshake failed");
+    });
+    this.server.on("secureConnection", (socket: TLSSocket) => this.accept(socket));
+  }
+
+  /** Binds the listener (called by createTlsTransport). */
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error & { code?: string }): void => {
+        reject(new TransportListenError(`Cannot listen for peers on ${formatHostPort(this.options.listenHost, this.options.listenPort)}: ${err.message}`, err.code ?? "EIO", { cause: err }));
+      };
+      this.server.once("error", onError);
+      this.server.listen(this.options.listenPort, this.options.listenHost, () => {
+        this.server.off("error", onError);
+        this.server.on("error", (err) => this.logger.error({ reason: err.message }, "Peer listener failed"));
+        resolve();
+      });
+    });
+  }
+
+  /** The address peers dial, "host:port". */
+  address(): string {
+    const info = this.server.address() as AddressInfo;
+    return formatHostPort(info.address, info.port);
+  }
+
+  send(messages: readonly Message[]): void {
+    for (const m of messages) {
+      const link = this.links.get(m.to);
+      if (this.closed || link === undefined) {
+        this.droppedMessages++;
+        continue;
+      }
+      const size = encodedFrameBytes(m);
+      const bound = m.type === "snapshot" ? this.limits.maxSnapshotFrameBytes : this.limits.maxFrameBytes;
+      if (size - 4 > bound) {
+        this.logger.error({ peer: m.to, type: m.type, bytes: size, limit: bound }, "Dropped a message larger than the frame limit");
+        link.countDrop();
+        this.droppedMessages++;
+        continue;
+      }
+      if (!link.send(m, size)) this.droppedMessages++;
+    }
+  }
+
+  onMessage(handler: MessageHandler): void {
+    this.handler = handler;
+  }
+
+  addPeer(id: NodeId, address: string): void {
+    if (this.closed) return;
+    if (id === this.options.nodeId) throw new Error(`Cannot add peer ${id}: it is this node`);
+    const existing = this.links.get(id);
+    if (existing !== undefined && existing.stats().address === address) return;
+    existing?.close();
+    const link = new PeerLink({
+      localId: this.options.nodeId,
+      peerId: id,
+      address,
+      clusterId: this.options.clusterId,
+      credentials: this.options.credentials,
+      limits: this.limits,
+      logger: this.logger,
+      random: this.random,
+    });
+    this.links.set(id, link);
+    link.start();
+  }
+
+  removePeer(id: NodeId): void {
+    const link = this.links.get(id);
+    if (link === undefined) return;
+    this.droppedMessages += link.stats().queuedMessages;
+    link.close();
+    this.links.delete(id);
+  }
+
+  stats(): TransportStats {
+    return {
+      receivedMessages: this.receivedMessages,
+      droppedMessages: this.droppedMessages,
+      peers: [...this.links.values()].map((l) => l.stats()),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const id of [...this.links.keys()]) this.removePeer(id);
+    for (const socket of this.inbound) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(socket: TLSSocket): void {
+    const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    if (this.inbound.size >= this.limits.maxInboundConnections) {
+      this.logger.warn({ remote, limit: this.limits.maxInboundConnections }, "Refused peer connection: too many connections");
+      socket.destroy();
+      return;
+    }
+    const peer = peerNodeIdOf(socket, this.options.nodeId, this.options.clusterId);
+    if (!peer.ok) {
+      this.logger.warn({ remote, reason: peer.reason }, "Refused peer connection");
+      socket.destroy();
+      return;
+    }
+    this.inbound.add(socket);
+    serveInbound(socket, peer.nodeId, {
+      localId: this.options.nodeId,
+      clusterId: this.options.clusterId,
+      limits: this.limits,
+      logger: this.logger,
+      deliver: (m) => {
+        if (this.closed) return;
+        this.receivedMessages++;
+        this.handler(m);
+      },
+      onClose: () => this.inbound.delete(socket),
+    });
+  }
+}

@@ -1,0 +1,258 @@
+// One client connection: reads request heads, hands each request to an Exchange, keeps the
+// connection alive between requests, serves pipelined requests in order, and enforces the header
+// (slowloris) and idle timeouts. Listeners are attached once; per-request work allocates little.
+import type net from "node:net";
+import type { FrontendContext } from "./context.js";
+import { CLOSE_LINGER_MS, READ_AHEAD_BYTES_MAX } from "./context.js";
+import { Exchange } from "./exchange.js";
+import { FAILED, HeadParser, NEED_MORE } from "./parser.js";
+import { localResponse } from "./responses.js";
+
+const DEADLINE_NONE = 0;
+const DEADLINE_HEADER = 1;
+const DEADLINE_IDLE = 2;
+const DEADLINE_LINGER = 3;
+
+const S_IDLE = 0;
+const S_EXCHANGE = 1;
+const S_TUNNEL = 2;
+const S_CLOSING = 3;
+const S_CLOSED = 4;
+
+/** Strips the IPv4-mapped prefix so X-Forwarded-For shows "10.0.0.1", not "::ffff:10.0.0.1". */
+function plainIp(address: string | undefined): string {
+  if (address === undefined) return "unknown";
+  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
+}
+
+/** A client connection to an HTTP frontend. */
+export class ClientSession {
+  readonly socket: net.Socket;
+  readonly ctx: FrontendContext;
+  readonly clientIp: string;
+  readonly parser: HeadParser;
+  /** Reused by every exchange of this connection for the upstream response head. */
+  readonly responseParser: HeadParser;
+  exchange: Exchange | null = null;
+  private state = S_IDLE;
+  private pending: Buffer | null = null;
+  private pendingOffset = 0;
+  private deadlineKind = DEADLINE_NONE;
+  private deadlineMs = 0;
+  private processing = false;
+  private clientEnded = false;
+  private paused = false;
+  /** When the connection last became idle (accept time before the first request). */
+  private idleSinceMs: number;
+  private readonly onClosed: (session: ClientSession) => void;
+
+  constructor(socket: net.Socket, ctx: FrontendContext, onClosed: (session: ClientSession) => void) {
+    this.socket = socket;
+    this.ctx = ctx;
+    this.onClosed = onClosed;
+    this.clientIp = plainIp(socket.remoteAddress);
+    this.parser = new HeadParser(true, ctx.maxHeaderBytes);
+    this.responseParser = new HeadParser(false, Math.max(ctx.maxHeaderBytes, 16 * 1024));
+    socket.setNoDelay(true);
+    this.idleSinceMs = performance.now();
+    this.setDeadline(DEADLINE_HEADER, this.idleSinceMs + ctx.timeouts.headerMs);
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("end", () => this.onEnd());
+    socket.on("drain", () => this.exchange?.onClientDrain());
+    socket.on("error", (err: Error) => {
+      ctx.logger.debug({ err, frontend: ctx.name }, "client connection error");
+    });
+    socket.on("close", () => this.onClose());
+  }
+
+  /** True when no request is in progress and no partial head is buffered. */
+  isIdle(): boolean {
+    return this.state === S_IDLE && this.pending === null && !this.parser.hasPartialHead();
+  }
+
+  private setDeadline(kind: number, atMs: number): void {
+    this.deadlineKind = kind;
+    this.deadlineMs = atMs;
+  }
+
+  /** Called by the frontend's sweeper. */
+  onTick(nowMs: number): void {
+    if (this.exchange !== null) this.exchange.onTick(nowMs);
+    if (this.deadlineKind === DEADLINE_NONE || nowMs < this.deadlineMs) return;
+    const kind = this.deadlineKind;
+    this.deadlineKind = DEADLINE_NONE;
+    if (kind === DEADLINE_HEADER && this.parser.hasPartialHead()) {
+      this.respondAndClose(408, "Request head not received in time");
+      this.ctx.metrics.requestFinished(this.ctx.name, null, 408, this.ctx.timeouts.headerMs);
+    } else if (kind === DEADLINE_LINGER) this.socket.destroy();
+    else this.close();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === S_TUNNEL) {
+      this.exchange!.tunnelFromClient(chunk);
+      return;
+    }
+    if (this.state >= S_CLOSING) return;
+    if (this.state === S_EXCHANGE) {
+      const ex = this.exchange!;
+      if (!ex.requestDone) {
+        const end = ex.onClientBody(chunk, 0);
+        if (end < 0 || end >= chunk.length) return;
+        this.stash(chunk, end);
+      } else this.stash(chunk, 0);
+      return;
+    }
+    this.stash(chunk, 0);
+    this.processInput();
+  }
+
+  /** Keeps unprocessed input (pipelined requests) until the current exchange ends. */
+  private stash(chunk: Buffer, offset: number): void {
+    if (this.pending === null) {
+      this.pending = chunk;
+      this.pendingOffset = offset;
+    } else {
+      this.pending = Buffer.concat([this.pending.subarray(this.pendingOffset), chunk.subarray(offset)]);
+      this.pendingOffset = 0;
+    }
+    if (this.state === S_EXCHANGE && this.pending.length - this.pendingOffset > READ_AHEAD_BYTES_MAX) this.pauseReading();
+  }
+
+  /** Pauses reading from the client (backpressure). */
+  pauseReading(): void {
+    if (!this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  /** Resumes reading from the client. */
+  resumeReading(): void {
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  /** Parses and dispatches buffered input while no exchange is running. */
+  private processInput(): void {
+    if (this.processing) return;
+    this.processing = true;
+    try {
+      while (this.state === S_IDLE && this.pending !== null) {
+        const buf = this.pending;
+        const off = this.pendingOffset;
+        this.pending = null;
+        if (this.deadlineKind !== DEADLINE_HEADER) this.setDeadline(DEADLINE_HEADER, performance.now() + this.ctx.timeouts.headerMs);
+        const headEnd = this.parser.feed(buf, off);
+        if (headEnd === NEED_MORE) break;
+        if (headEnd === FAILED) {
+          this.respondAndClose(this.parser.errorStatus, `Bad request: ${this.parser.errorReason}`);
+          this.ctx.metrics.requestFinished(this.ctx.name, null, this.parser.errorStatus, 0);
+          break;
+        }
+        this.deadlineKind = DEADLINE_NONE;
+        this.state = S_EXCHANGE;
+        const ex = new Exchange(this);
+        this.exchange = ex;
+        const rest = ex.start(buf, headEnd);
+        if (rest >= 0 && rest < buf.length) {
+          if (this.state === S_EXCHANGE) this.stash(buf, rest);
+          else {
+            this.pending = buf;
+            this.pendingOffset = rest;
+          }
+        }
+      }
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  /** Called by the exchange when its response is complete (or it answered locally). */
+  exchangeDone(keepAlive: boolean): void {
+    this.exchange = null;
+    if (this.state !== S_EXCHANGE) return;
+    if (!keepAlive || this.clientEnded || this.ctx.draining) {
+      this.close();
+      return;
+    }
+    this.state = S_IDLE;
+    this.parser.reset();
+    this.idleSinceMs = performance.now();
+    this.setDeadline(DEADLINE_IDLE, this.idleSinceMs + this.ctx.timeouts.idleMs);
+    this.resumeReading();
+    if (this.pending !== null) this.processInput();
+  }
+
+  /**
+   * The frontend is draining: an idle connection closes now, or after `lingerMs` from when it
+   * became idle, so a request the client sent just before seeing the close is still served.
+   * Busy connections close after their current response (which says Connection: close).
+   */
+  drain(nowMs: number, lingerMs: number): void {
+    if (!this.isIdle()) return;
+    if (nowMs - this.idleSinceMs >= lingerMs) this.close();
+    else this.setDeadline(DEADLINE_IDLE, this.idleSinceMs + lingerMs);
+  }
+
+  /** Switches to raw byte forwarding after a 101 response; returns the bytes read ahead. */
+  becomeTunnel(): Buffer | null {
+    this.state = S_TUNNEL;
+    this.deadlineKind = DEADLINE_NONE;
+    const rest = this.pending === null ? null : this.pending.subarray(this.pendingOffset);
+    this.pending = null;
+    this.resumeReading();
+    return rest;
+  }
+
+  /** Writes a local response and closes the connection after it. */
+  respondAndClose(status: number, body: string): void {
+    if (this.state >= S_CLOSING) return;
+    if (!this.socket.destroyed) this.socket.write(localResponse(status, body, true));
+    this.close();
+  }
+
+  /** Half-closes after pending writes; the client gets a short linger to close its side. */
+  close(): void {
+    if (this.state >= S_CLOSING) return;
+    this.state = S_CLOSING;
+    this.pending = null;
+    const ex = this.exchange;
+    this.exchange = null;
+    ex?.abort();
+    this.resumeReading();
+    if (this.socket.destroyed) return;
+    this.socket.end();
+    this.setDeadline(DEADLINE_LINGER, performance.now() + CLOSE_LINGER_MS);
+  }
+
+  private onEnd(): void {
+    this.clientEnded = true;
+    if (this.state === S_TUNNEL) {
+      this.exchange?.tunnelClientEnded();
+      return;
+    }
+    if (this.state === S_CLOSING) {
+      this.socket.destroy();
+      return;
+    }
+    if (this.state === S_EXCHANGE && this.exchange !== null && !this.exchange.requestDone) {
+      // The client stopped in the middle of its request body: nothing sensible can follow.
+      this.socket.destroy();
+      return;
+    }
+    if (this.state === S_IDLE) this.close();
+  }
+
+  private onClose(): void {
+    if (this.state === S_CLOSED) return;
+    this.state = S_CLOSED;
+    this.deadlineKind = DEADLINE_NONE;
+    const ex = this.exchange;
+    this.exchange = null;
+    ex?.abort();
+    this.onClosed(this);
+  }
+}

@@ -1,0 +1,146 @@
+// Connections to backends and the per-backend pool of idle keep-alive connections. Listeners are
+// attached once per socket and dispatch to the current owner (the exchange using it), so reuse
+// costs no listener churn. An idle connection that receives bytes or closes is discarded.
+import net from "node:net";
+import type { BackendEndpoint } from "../types.js";
+
+/** What a connection reports to the exchange that currently owns it. */
+export interface UpstreamOwner {
+  onUpstreamConnect(conn: UpstreamConnection): void;
+  onUpstreamData(conn: UpstreamConnection, chunk: Buffer): void;
+  onUpstreamEnd(conn: UpstreamConnection): void;
+  onUpstreamClose(conn: UpstreamConnection, error: Error | null): void;
+  onUpstreamDrain(conn: UpstreamConnection): void;
+}
+
+/** One TCP connection to a backend. */
+export class UpstreamConnection {
+  readonly socket: net.Socket;
+  readonly backendId: string;
+  owner: UpstreamOwner | null = null;
+  connected = false;
+  closed = false;
+  /** Requests completed on this connection; a reused connection may have been closed by the peer. */
+  requestsServed = 0;
+  idleSinceMs = 0;
+  private error: Error | null = null;
+  private readonly pool: UpstreamPool;
+
+  constructor(backend: BackendEndpoint, pool: UpstreamPool) {
+    this.backendId = backend.id;
+    this.pool = pool;
+    const socket = net.connect({ host: backend.host, port: backend.port, noDelay: true });
+    this.socket = socket;
+    socket.on("connect", () => {
+      this.connected = true;
+      this.owner?.onUpstreamConnect(this);
+    });
+    socket.on("data", (chunk: Buffer) => {
+      if (this.owner !== null) this.owner.onUpstreamData(this, chunk);
+      else this.destroy(); // Bytes on an idle connection: the framing is off, never reuse it.
+    });
+    socket.on("end", () => {
+      if (this.owner !== null) this.owner.onUpstreamEnd(this);
+      else this.destroy();
+    });
+    socket.on("drain", () => this.owner?.onUpstreamDrain(this));
+    socket.on("error", (err: Error) => {
+      this.error = err;
+    });
+    socket.on("close", () => {
+      this.closed = true;
+      this.pool.forget(this);
+      const owner = this.owner;
+      this.owner = null;
+      owner?.onUpstreamClose(this, this.error);
+    });
+  }
+
+  /** Closes the connection at once; the owner still gets onUpstreamClose. */
+  destroy(): void {
+    if (!this.closed) this.socket.destroy();
+  }
+}
+
+/** Per-backend stacks of idle connections, bounded in count and idle time. */
+export class UpstreamPool {
+  private readonly idle = new Map<string, UpstreamConnection[]>();
+  private idleCount = 0;
+  maxIdlePerBackend: number;
+  idleTimeoutMs: number;
+
+  constructor(maxIdlePerBackend: number, idleTimeoutMs: number) {
+    this.maxIdlePerBackend = maxIdlePerBackend;
+    this.idleTimeoutMs = idleTimeoutMs;
+  }
+
+  /** An idle connection to `backend`, or a new one (connecting; check `connected`). */
+  acquire(backend: BackendEndpoint, owner: UpstreamOwner): UpstreamConnection {
+    const stack = this.idle.get(backend.id);
+    if (stack !== undefined && stack.length > 0) {
+      const conn = stack.pop()!;
+      this.idleCount--;
+      conn.owner = owner;
+      return conn;
+    }
+    const conn = new UpstreamConnection(backend, this);
+    conn.owner = owner;
+    return conn;
+  }
+
+  /** Returns a connection whose last exchange ended cleanly; beyond the bound it is closed. */
+  release(conn: UpstreamConnection, nowMs: number): void {
+    conn.owner = null;
+    conn.requestsServed++;
+    if (conn.closed) return;
+    let stack = this.idle.get(conn.backendId);
+    if (stack === undefined) {
+      stack = [];
+      this.idle.set(conn.backendId, stack);
+    }
+    if (stack.length >= this.maxIdlePerBackend) {
+      conn.destroy();
+      return;
+    }
+    conn.idleSinceMs = nowMs;
+    stack.push(conn);
+    this.idleCount++;
+  }
+
+  /** Removes a closed connection from its idle stack. */
+  forget(conn: UpstreamConnection): void {
+    const stack = this.idle.get(conn.backendId);
+    if (stack === undefined) return;
+    const i = stack.indexOf(conn);
+    if (i >= 0) {
+      stack.splice(i, 1);
+      this.idleCount--;
+    }
+  }
+
+  /** Closes connections idle for longer than the idle timeout. */
+  sweep(nowMs: number): void {
+    if (this.idleCount === 0) return;
+    for (const stack of this.idle.values()) {
+      // Oldest first: the stack is pushed in release order.
+      while (stack.length > 0 && nowMs - stack[0]!.idleSinceMs >= this.idleTimeoutMs) {
+        const conn = stack.shift()!;
+        this.idleCount--;
+        conn.destroy();
+      }
+    }
+  }
+
+  /** Closes every idle connection. */
+  closeAll(): void {
+    for (const stack of this.idle.values()) {
+      for (const conn of stack.splice(0)) conn.destroy();
+    }
+    this.idleCount = 0;
+  }
+
+  /** Number of idle connections (for tests and metrics). */
+  size(): number {
+    return this.idleCount;
+  }
+}

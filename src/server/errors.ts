@@ -1,0 +1,35 @@
+// Errors of a node's runtime that reach clients. One class per condition; the HTTP layer maps
+// `code` to a status (http-status.ts), the CLI maps it to an exit code.
+import type { NodeId } from "../raft/types.js";
+
+/** Codes a client can act on. "unknown_outcome": the write may or may not have happened. */
+export type ServerErrorCode =
+  | "not_leader"
+  | "no_leader"
+  | "unknown_outcome"
+  | "proposal_dropped"
+  | "overloaded"
+  | "read_timeout"
+  | "storage_failed"
+  | "stopped"
+  | "unauthenticated"
+  | "bad_request"
+  | "not_found"
+  | "config_change_pending";
+
+/** An expected failure of a client request, with what the client should do next in the message. */
+export class ServerError extends Error {
+  override readonly name = "ServerError";
+  constructor(
+    readonly code: ServerErrorCode,
+    message: string,
+    readonly details: { leaderId?: NodeId; cause?: unknown } = {},
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+  }
+}
+
+/** True when a client may safely send the same request again (it certainly did not take effect). */
+export function isRetryable(code: ServerErrorCode): boolean {
+  return code === "not_leader" || code === "no_leader" || code === "proposal_dropped" || code === "overloaded" || code === "read_timeout" || code === "config_change_pending";
+}

@@ -24,6 +24,8 @@ const KIND_HEADER = 1;
 const KIND_ENTRY = 2;
 const KIND_HARD_STATE = 3;
 const KIND_SNAPSHOT = 4;
+const KIND_SEAL = 5;
+const KIND_WRITE = 6;
 const SEGMENT_MAGIC = "PHXWAL";
 /** Version of the WAL format; a segment of another version is refused. */
 export const WAL_FORMAT_VERSION = 1;
@@ -52,7 +54,14 @@ export type WalRecord =
   | { readonly kind: "header"; readonly header: SegmentHeader }
   | { readonly kind: "entry"; readonly entry: Entry }
   | { readonly kind: "hardState"; readonly hardState: HardState }
-  | { readonly kind: "snapshot"; readonly marker: SnapshotMarker };
+  | { readonly kind: "snapshot"; readonly marker: SnapshotMarker }
+  /** Last record of a segment once its successor exists: a sealed LAST segment means files were lost. */
+  | { readonly kind: "seal"; readonly nextSeq: number }
+  /**
+   * First record of every write (a group of batches made durable by one fdatasync). Recovery uses
+   * it to tell whether damage lies in the last write, the only one that may be torn.
+   */
+  | { readonly kind: "write"; readonly bytes: number };
 
 function bodySize(record: WalRecord, headerJson: Uint8Array | null): number {
   switch (record.kind) {
@@ -60,6 +69,8 @@ function bodySize(record: WalRecord, headerJson: Uint8Array | null): number {
     case "entry": return 17 + record.entry.data.length;
     case "hardState": return 24;
     case "snapshot": return 17;
+    case "seal": return 8;
+    case "write": return 8;
   }
 }
 
@@ -81,8 +92,16 @@ export function readU32(buf: Uint8Array, offset: number): number {
     ((buf[offset + 3] as number) << 24)) >>> 0;
 }
 
+/** Size of the "write" record that starts every write. */
+export const WRITE_RECORD_BYTES = RECORD_HEADER_BYTES + 9;
+
+/** Encodes the record that starts a write of `bytes` bytes (itself included), without the batch-end bit. */
+export function encodeWriteStart(bytes: number): Buffer {
+  return encodeBatch([{ kind: "write", bytes }], false);
+}
+
 /** Encodes records as one buffer (one write); the last record carries the batch-end bit. */
-export function encodeBatch(records: readonly WalRecord[]): Buffer {
+export function encodeBatch(records: readonly WalRecord[], endsBatch = true): Buffer {
   let total = 0;
   const jsons: (Uint8Array | null)[] = records.map((r) =>
     r.kind === "header" ? Buffer.from(JSON.stringify(r.header), "utf8") : null);
@@ -97,7 +116,7 @@ export function encodeBatch(records: readonly WalRecord[]): Buffer {
     }
     const p = off + RECORD_HEADER_BYTES;
     writeBody(buf, p + 1, record, jsons[i] ?? null);
-    buf[p] = kindByte(record) | (i === records.length - 1 ? BATCH_END : 0);
+    buf[p] = kindByte(record) | (endsBatch && i === records.length - 1 ? BATCH_END : 0);
     buf.writeUInt32LE(payloadLength, off);
     buf.writeUInt32LE(crc32c(buf, 0, off, off + 4), off + 4);
     buf.writeUInt32LE(crc32c(buf, 0, p, p + payloadLength), off + 8);
@@ -112,6 +131,8 @@ function kindByte(record: WalRecord): number {
     case "entry": return KIND_ENTRY;
     case "hardState": return KIND_HARD_STATE;
     case "snapshot": return KIND_SNAPSHOT;
+    case "seal": return KIND_SEAL;
+    case "write": return KIND_WRITE;
   }
 }
 
@@ -141,6 +162,12 @@ function writeBody(buf: Buffer, o: number, record: WalRecord, json: Uint8Array |
       writeU64(buf, record.marker.index, o);
       writeU64(buf, record.marker.term, o + 8);
       buf[o + 16] = record.marker.resetsLog ? 1 : 0;
+      return;
+    case "seal":
+      writeU64(buf, record.nextSeq, o);
+      return;
+    case "write":
+      writeU64(buf, record.bytes, o);
       return;
   }
 }
@@ -203,6 +230,12 @@ export function decodePayload(payload: Uint8Array): WalRecord {
     case KIND_SNAPSHOT:
       need(17);
       return { kind: "snapshot", marker: { index: readU64(payload, o), term: readU64(payload, o + 8), resetsLog: payload[o + 16] === 1 } };
+    case KIND_SEAL:
+      need(8);
+      return { kind: "seal", nextSeq: readU64(payload, o) };
+    case KIND_WRITE:
+      need(8);
+      return { kind: "write", bytes: readU64(payload, o) };
     default:
       throw new Error(`record kind ${kind} is unknown`);
   }

@@ -73,7 +73,12 @@ export async function recover(fs: StorageFs, walDir: string, snapDir: string): P
       warnings.push(`Dropped ${scan.tornBytes} bytes at offset ${scan.validBytes} of ${file}: ${scan.tornReason} (a write that was never acknowledged)`);
     }
     if (isLast) lastSegmentBytes = scan.validBytes;
-    replay.segment(file, seg, scan.records, i === 0);
+    const sealed = replay.segment(file, seg, scan.records, i === 0);
+    if (sealed && isLast) {
+      throw new StorageCorruptError("wal_missing_segment",
+        `Cannot start from ${file}: it is sealed, so segment ${seg.seq + 1} was written after it, but that file is missing; ${RESTORE_ADVICE}`,
+        { file });
+    }
   }
 
   const chosen = await chooseSnapshot(fs, snapDir, snapFiles, replay, warnings);
@@ -120,7 +125,8 @@ class Replay {
     return best;
   }
 
-  segment(file: string, seg: SegmentInfo, records: readonly { record: import("./record.js").WalRecord; offset: number }[], first: boolean): void {
+  /** Replays one segment's records; returns true if the segment ends with a seal. */
+  segment(file: string, seg: SegmentInfo, records: readonly { record: import("./record.js").WalRecord; offset: number }[], first: boolean): boolean {
     const head = records[0];
     if (head === undefined || head.record.kind !== "header") {
       throw new StorageCorruptError("wal_corrupt", `Cannot start from ${file} at offset 0: the segment has no header record; ${RESTORE_ADVICE}`,
@@ -147,8 +153,18 @@ class Replay {
             this.log = [];
           }
           break;
+        case "seal":
+          if (k !== records.length - 1 || record.nextSeq !== seg.seq + 1) {
+            throw new StorageCorruptError("wal_corrupt",
+              `Cannot start from ${file} at offset ${offset}: a seal record that is not the segment's last or names segment ${record.nextSeq}; ${RESTORE_ADVICE}`,
+              { file, offset });
+          }
+          return true;
+        case "write":
+          break;
       }
     }
+    return false;
   }
 
   private header(file: string, seg: SegmentInfo, header: SegmentHeader, first: boolean): void {

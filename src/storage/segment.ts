@@ -2,7 +2,7 @@
 // only the LAST segment may end in damage, and only damage that looks like a torn write is cut
 // off. Everything else refuses to start, because it could hide writes that were acknowledged.
 import { StorageCorruptError, RESTORE_ADVICE } from "./errors.js";
-import { decodePayload, readFrame, readU32, RECORD_HEADER_BYTES, RECORD_PAYLOAD_BYTES_MAX } from "./record.js";
+import { decodePayload, readFrame, readU32, RECORD_HEADER_BYTES, WRITE_RECORD_BYTES } from "./record.js";
 import type { FrameRead, WalRecord } from "./record.js";
 import { crc32c } from "./crc32c.js";
 
@@ -86,7 +86,7 @@ export function scanSegment(buf: Uint8Array, file: string, isLast: boolean): Seg
     return { records, validBytes, tornBytes: buf.length - validBytes, tornReason: verdict };
   }
   throw corrupt(file, off, `${describe(bad.reason)} in the last segment, and the damage does not look like a torn write ` +
-    "(no part of the record is missing or zero-filled, or intact records follow it)");
+    "(the record is complete and not zero-filled, or a later write follows it)");
 }
 
 function describe(reason: Extract<FrameRead, { ok: false }>["reason"]): string {
@@ -99,19 +99,20 @@ function describe(reason: Extract<FrameRead, { ok: false }>["reason"]): string {
 }
 
 /**
- * Decides whether a bad record at the end of the last segment is a torn write: the batch being
- * written when the process or machine died, which was never acknowledged (save() resolves only
- * after fdatasync returns, and a batch is written with one write after the previous fsync).
+ * Decides whether a bad record at the end of the last segment is a torn write: the last write,
+ * interrupted by a crash or power loss. save() resolves only after the fdatasync that follows
+ * its write returns, so a torn write was never acknowledged, and only the last write can be torn.
  *
- * A torn write shows as a file that ends early, or as whole sectors that were never written and
- * read back as zeros. A record that is complete, non-zero and fails its CRC is something else: a
- * flipped bit in data whose fsync may have returned, so it may have been acknowledged. We cannot
- * tell, and dropping it could lose an acknowledged write, so that case refuses to start (as etcd
- * does). Either way, damage followed by an intact record is never a torn write: a torn write is
- * the last thing written.
+ * Two conditions. First, the damage looks like an interrupted write: the file ends early, or
+ * whole sectors were never written and read back as zeros. A record that is complete, non-zero
+ * and fails its CRC is something else: a flipped bit in data whose fdatasync may have returned,
+ * so it may have been acknowledged. We cannot tell, and dropping it could lose an acknowledged
+ * write, so that case refuses to start (etcd decides alike). Second, the damage lies in the last
+ * write: no intact "write" record (the first record of every write) follows it. Disks may persist
+ * the sectors of one write out of order, so intact records of the same last write may follow.
  */
 export function isTornWrite(buf: Uint8Array, off: number, bad: Extract<FrameRead, { ok: false }>): string | null {
-  if (validRecordAfter(buf, off + 1)) return null;
+  if (writeStartAfter(buf, off + 1)) return null;
   switch (bad.reason) {
     case "short_header":
     case "short_payload":
@@ -140,14 +141,15 @@ export function hasZeroSector(buf: Uint8Array, start: number, end: number): bool
   return false;
 }
 
-/** True if an intact record (length, length CRC and payload CRC all valid) starts at or after `from`. */
-export function validRecordAfter(buf: Uint8Array, from: number): boolean {
+/** True if an intact "write" record (the start of a later write) begins at or after `from`. */
+export function writeStartAfter(buf: Uint8Array, from: number): boolean {
   for (let y = from; y + RECORD_HEADER_BYTES < buf.length; y++) {
     const length = readU32(buf, y);
-    // Cheap tests first: most garbage offsets give a length that cannot fit.
-    if (length < 1 || length > RECORD_PAYLOAD_BYTES_MAX || y + RECORD_HEADER_BYTES + length > buf.length) continue;
+    // Cheap tests first: most offsets give a length that cannot be a write record's.
+    if (length !== WRITE_RECORD_BYTES - RECORD_HEADER_BYTES || y + RECORD_HEADER_BYTES + length > buf.length) continue;
     if (crc32c(buf, 0, y, y + 4) !== readU32(buf, y + 4)) continue;
-    if (readFrame(buf, y).ok) return true;
+    const frame = readFrame(buf, y);
+    if (frame.ok && decodePayload(frame.payload).kind === "write") return true;
   }
   return false;
 }

@@ -13,7 +13,7 @@ import type { ConfState, HardState, LogIndex, Term } from "../raft/types.js";
 import { ioError, StorageIoError } from "./errors.js";
 import type { StorageError } from "./errors.js";
 import type { StorageFile, StorageFs } from "./fs.js";
-import { encodeBatch, WAL_FORMAT_VERSION } from "./record.js";
+import { encodeBatch, encodeWriteStart, WAL_FORMAT_VERSION, WRITE_RECORD_BYTES } from "./record.js";
 import type { WalRecord } from "./record.js";
 import type { SegmentInfo } from "./recover.js";
 import { segmentName } from "./segment.js";
@@ -178,37 +178,43 @@ export class Wal {
   }
 
   private async writeGroup(group: readonly Pending[], total: number): Promise<void> {
-    if (this.size > this.headerBytes && this.size + total > this.segmentBytesMax) await this.roll();
-    const bytes = group.length === 1 ? (group[0] as Pending).bytes : Buffer.concat(group.map((p) => p.bytes), total);
+    const size = WRITE_RECORD_BYTES + total;
+    if (this.size > this.headerBytes && this.size + size > this.segmentBytesMax) await this.roll();
+    const bytes = Buffer.concat([encodeWriteStart(size), ...group.map((p) => p.bytes)], size);
     const path = join(this.dir, (this.segments[this.segments.length - 1] as SegmentInfo).name);
     try {
       await this.file.write(bytes, this.size);
       this.stats.writes++;
-      this.size += total;
+      this.size += size;
       await this.file.datasync();
       this.stats.fsyncs++;
     } catch (err) {
       throw ioError("append to WAL segment", path, err);
     }
     this.stats.batches += group.length;
-    this.stats.bytes += total;
+    this.stats.bytes += size;
   }
 
   private async roll(): Promise<void> {
     const prev = this.segments[this.segments.length - 1] as SegmentInfo;
     const created = await createSegment(this.fs, this.dir, prev.seq + 1, this.state);
-    // The previous segment is complete and already fdatasync'ed: every group is synced before
-    // the next one is written.
+    // Seal the previous segment only once its successor is durable: a sealed segment with no
+    // successor then always means that files were lost, never a crash during a roll. The
+    // previous segment's data is already synced (every group is synced before the next write).
     const old = this.file;
+    const oldPath = join(this.dir, prev.name);
     this.file = created.file;
-    this.size = created.size;
-    this.headerBytes = created.size;
     this.segments.push(created.info);
     this.stats.segmentsCreated++;
     try {
+      await old.write(encodeBatch([{ kind: "seal", nextSeq: created.info.seq }]), this.size);
+      await old.datasync();
       await old.close();
     } catch (err) {
-      throw ioError("close WAL segment", join(this.dir, prev.name), err);
+      throw ioError("seal WAL segment", oldPath, err);
+    } finally {
+      this.size = created.size;
+      this.headerBytes = created.size;
     }
   }
 }

@@ -1,0 +1,277 @@
+// Recovery from damaged data directories: what is cut off as a torn write, and what refuses to
+// start. The rule under test (see segment.ts, isTornWrite): only the end of the LAST segment may
+// be dropped, and only when it looks like an interrupted write (file ends early, or whole sectors
+// read back as zeros). Everything else could hide an acknowledged write, so it refuses.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { StorageCorruptError } from "./errors.js";
+import { readFrame } from "./record.js";
+import { openStorage } from "./storage.js";
+import { entry, hard, snapshotAt, tempDataDir } from "./testing.js";
+
+async function walFiles(dir: string): Promise<string[]> {
+  return (await readdir(join(dir, "wal"))).sort().map((n) => join(dir, "wal", n));
+}
+
+/** Offsets of the records in a segment file, and the end. */
+function recordOffsets(buf: Uint8Array): number[] {
+  const out: number[] = [];
+  let off = 0;
+  while (off < buf.length) {
+    const frame = readFrame(buf, off);
+    assert.ok(frame.ok, `intact record expected at ${off}`);
+    out.push(off);
+    off = frame.next;
+  }
+  return out;
+}
+
+/** Writes `batches` one-entry batches (entry + hard state each) and returns the last segment's path. */
+async function writeBatches(dir: string, batches: number, dataBytes = 20): Promise<string> {
+  const { storage } = await openStorage(dir);
+  for (let i = 1; i <= batches; i++) {
+    await storage.save({ entries: [entry(i, 1, String(i).padStart(dataBytes, "."))], hardState: hard(1, 1, i - 1) });
+  }
+  await storage.close();
+  return (await walFiles(dir)).at(-1) as string;
+}
+
+async function restoredIndexes(dir: string): Promise<{ indexes: number[]; commit: number; warnings: readonly string[] }> {
+  const { storage, restored, warnings } = await openStorage(dir);
+  await storage.close();
+  return { indexes: restored.entries.map((e) => e.index), commit: restored.hardState.commit, warnings };
+}
+
+async function refusal(dir: string): Promise<StorageCorruptError> {
+  try {
+    const { storage } = await openStorage(dir);
+    await storage.close();
+  } catch (err) {
+    assert.ok(err instanceof StorageCorruptError, `expected StorageCorruptError, got ${String(err)}`);
+    assert.match(err.message, /phalanx join/);
+    return err;
+  }
+  assert.fail("openStorage() should have refused to start");
+}
+
+test("a torn last batch is dropped at every cut point, keeping exactly the batches before it", async (t) => {
+  const dir = await tempDataDir(t);
+  const file = await writeBatches(dir, 5);
+  const original = await readFile(file);
+  const offsets = recordOffsets(original);
+  // Records: segment header, then per save() one write: (write start, entry, hardState).
+  const lastBatchStart = offsets[offsets.length - 3] as number;
+  for (let cut = lastBatchStart + 1; cut < original.length; cut++) {
+    await writeFile(file, original.subarray(0, cut));
+    const got = await restoredIndexes(dir);
+    assert.deepEqual(got.indexes, [1, 2, 3, 4], `cut at ${cut}`);
+    assert.equal(got.commit, 3, `cut at ${cut}`);
+    assert.match(got.warnings[0] ?? "", new RegExp(`Dropped ${cut - lastBatchStart} bytes at offset ${lastBatchStart}`));
+    // The file was cut back durably: the next open sees a clean WAL.
+    assert.equal((await readFile(file)).length, lastBatchStart);
+    assert.deepEqual((await restoredIndexes(dir)).warnings, []);
+  }
+});
+
+test("after dropping a torn tail the log accepts appends and keeps them", async (t) => {
+  const dir = await tempDataDir(t);
+  const file = await writeBatches(dir, 3);
+  const original = await readFile(file);
+  await writeFile(file, original.subarray(0, original.length - 5));
+  const { storage, restored } = await openStorage(dir);
+  assert.deepEqual(restored.entries.map((e) => e.index), [1, 2]);
+  await storage.save({ entries: [entry(3, 2, "again")], hardState: hard(2, 1, 2) });
+  await storage.close();
+  const { storage: again, restored: after } = await openStorage(dir);
+  t.after(() => again.close());
+  assert.deepEqual(after.entries.map((e) => `${e.index}/${e.term}`), ["1/1", "2/1", "3/2"]);
+});
+
+test("a last record with a zero-filled sector is a torn write and is dropped", async (t) => {
+  const dir = await tempDataDir(t);
+  const file = await writeBatches(dir, 4, 3000);
+  const buf = Buffer.from(await readFile(file));
+  const offsets = recordOffsets(buf);
+  const lastEntry = offsets[offsets.length - 2] as number;
+  // Zero one whole sector inside the last entry: as if the disk never wrote it before power failed.
+  const sector = Math.ceil((lastEntry + 100) / 512) * 512;
+  buf.fill(0, sector, sector + 512);
+  await writeFile(file, buf);
+  assert.deepEqual((await restoredIndexes(dir)).indexes, [1, 2, 3]);
+});
+
+test("a zero-filled sector in an earlier write refuses to start, though torn writes look alike", async (t) => {
+  const dir = await tempDataDir(t);
+  const file = await writeBatches(dir, 4, 3000);
+  const buf = Buffer.from(await readFile(file));
+  const offsets = recordOffsets(buf);
+  const secondEntry = offsets[5] as number;
+  const sector = Math.ceil((secondEntry + 100) / 512) * 512;
+  buf.fill(0, sector, sector + 512);
+  await writeFile(file, buf);
+  const err = await refusal(dir);
+  assert.equal(err.offset, secondEntry);
+  assert.match(err.message, /a later write follows it/);
+});
+
+test("a zero-filled tail after the last batch is dropped", async (t) => {
+  const dir = await tempDataDir(t);
+  const file = await writeBatches(dir, 3);
+  const buf = await readFile(file);
+  await writeFile(file, Buffer.concat([buf, Buffer.alloc(4096)]));
+  assert.deepEqual((await restoredIndexes(dir)).indexes, [1, 2, 3]);
+});
+
+test("a flipped bit in a middle record refuses to start, naming the file and offset", async (t) => {
+  const dir = await tempDataDir(t);
+  const file = await writeBatches(dir, 5);
+  const buf = Buffer.from(await readFile(file));
+  const offsets = recordOffsets(buf);
+  const victim = offsets[5] as number; // the entry record of batch 2
+  buf[victim + 20] = (buf[victim + 20] as number) ^ 0x10;
+  await writeFile(file, buf);
+  const err = await refusal(dir);
+  assert.equal(err.code, "wal_corrupt");
+  assert.equal(err.file, file);
+  assert.equal(err.offset, victim);
+  assert.ok(err.message.includes(`${file} at offset ${victim}`), err.message);
+  assert.match(err.message, /fails its CRC32C check/);
+});
+
+test("a flipped bit in a middle record's length refuses to start", async (t) => {
+  const dir = await tempDataDir(t);
+  const file = await writeBatches(dir, 5);
+  const buf = Buffer.from(await readFile(file));
+  const victim = recordOffsets(buf)[6] as number; // the hard state record of batch 2
+  buf[victim + 1] = (buf[victim + 1] as number) ^ 0x01;
+  await writeFile(file, buf);
+  const err = await refusal(dir);
+  assert.equal(err.offset, victim);
+  assert.match(err.message, /length fails its checksum/);
+});
+
+// Decision: a complete, non-zero last record that fails its CRC is NOT treated as torn. A torn
+// write leaves the file short or whole sectors unwritten (zeros); a flipped bit in an intact
+// record is media or memory damage to data whose fdatasync may have returned, so the record may
+// have been acknowledged. Dropping it could lose an acknowledged write and let this node vote or
+// ack against its promise, so the node refuses and is restored from a peer (etcd decides alike).
+test("a flipped bit in the last record (complete, not zero-filled) refuses to start", async (t) => {
+  const dir = await tempDataDir(t);
+  const file = await writeBatches(dir, 5);
+  const buf = Buffer.from(await readFile(file));
+  const last = recordOffsets(buf).at(-1) as number;
+  buf[last + 14] = (buf[last + 14] as number) ^ 0x04;
+  await writeFile(file, buf);
+  const err = await refusal(dir);
+  assert.equal(err.offset, last);
+  assert.match(err.message, /does not look like a torn write/);
+});
+
+test("a truncated segment that is not the last refuses to start", async (t) => {
+  const dir = await tempDataDir(t);
+  const { storage } = await openStorage(dir, { segmentBytesMax: 512 });
+  for (let i = 1; i <= 30; i++) await storage.save({ entries: [entry(i, 1, "z".repeat(40))], hardState: hard(1, 1, i) });
+  await storage.close();
+  const files = await walFiles(dir);
+  assert.ok(files.length >= 3);
+  const middle = files[1] as string;
+  const buf = await readFile(middle);
+  await writeFile(middle, buf.subarray(0, buf.length - 7));
+  const err = await refusal(dir);
+  assert.equal(err.code, "wal_corrupt");
+  assert.equal(err.file, middle);
+  assert.match(err.message, /only the last segment may end in a torn write/);
+});
+
+test("a missing segment in the middle of the sequence refuses to start", async (t) => {
+  const dir = await tempDataDir(t);
+  const { storage } = await openStorage(dir, { segmentBytesMax: 512 });
+  for (let i = 1; i <= 30; i++) await storage.save({ entries: [entry(i, 1, "z".repeat(40))] });
+  await storage.close();
+  const files = await walFiles(dir);
+  await unlink(files[1] as string);
+  const err = await refusal(dir);
+  assert.equal(err.code, "wal_missing_segment");
+  assert.match(err.message, /segments 2 to 2 are missing/);
+});
+
+test("a missing last segment refuses to start (the one before it is sealed)", async (t) => {
+  const dir = await tempDataDir(t);
+  const { storage } = await openStorage(dir, { segmentBytesMax: 512 });
+  for (let i = 1; i <= 30; i++) await storage.save({ entries: [entry(i, 1, "z".repeat(40))] });
+  await storage.close();
+  const files = await walFiles(dir);
+  await unlink(files.at(-1) as string);
+  const err = await refusal(dir);
+  assert.equal(err.code, "wal_missing_segment");
+  assert.match(err.message, /it is sealed/);
+});
+
+test("a missing first segment with no snapshot to cover it refuses to start", async (t) => {
+  const dir = await tempDataDir(t);
+  const { storage } = await openStorage(dir, { segmentBytesMax: 512 });
+  for (let i = 1; i <= 30; i++) await storage.save({ entries: [entry(i, 1, "z".repeat(40))] });
+  await storage.close();
+  await unlink((await walFiles(dir))[0] as string);
+  const err = await refusal(dir);
+  assert.equal(err.code, "snapshot_missing");
+  assert.match(err.message, /no snapshot covers them/);
+});
+
+async function compactedDir(dir: string): Promise<void> {
+  const { storage } = await openStorage(dir, { segmentBytesMax: 512 });
+  for (let i = 1; i <= 30; i++) await storage.save({ entries: [entry(i, 1, "z".repeat(40))], hardState: hard(1, 1, i) });
+  await storage.saveSnapshot(snapshotAt(10, 1));
+  await storage.saveSnapshot(snapshotAt(20, 1));
+  assert.ok((await storage.compact(20)) > 0);
+  await storage.close();
+}
+
+test("a missing snapshot file that the compacted WAL depends on refuses to start", async (t) => {
+  const dir = await tempDataDir(t);
+  await compactedDir(dir);
+  const snap = join(dir, "snap", "0000000000000001-0000000000000014.snap");
+  await unlink(snap);
+  const err = await refusal(dir);
+  assert.equal(err.code, "snapshot_missing");
+  assert.equal(err.file, snap);
+});
+
+test("a corrupt snapshot that the compacted WAL depends on refuses to start, even with an older one present", async (t) => {
+  const dir = await tempDataDir(t);
+  await compactedDir(dir);
+  const snap = join(dir, "snap", "0000000000000001-0000000000000014.snap");
+  const buf = Buffer.from(await readFile(snap));
+  buf[buf.length - 1] = (buf[buf.length - 1] as number) ^ 0xff;
+  await writeFile(snap, buf);
+  const err = await refusal(dir);
+  assert.equal(err.code, "snapshot_corrupt");
+  assert.equal(err.file, snap);
+  assert.match(err.message, /fails its CRC32C check/);
+});
+
+test("a corrupt newest snapshot falls back to an older one while the WAL still covers it", async (t) => {
+  const dir = await tempDataDir(t);
+  const { storage } = await openStorage(dir);
+  for (let i = 1; i <= 30; i++) await storage.save({ entries: [entry(i, 1)], hardState: hard(1, 1, i) });
+  await storage.saveSnapshot(snapshotAt(10, 1));
+  await storage.saveSnapshot(snapshotAt(20, 1));
+  await storage.close();
+  const snap = join(dir, "snap", "0000000000000001-0000000000000014.snap");
+  await writeFile(snap, (await readFile(snap)).subarray(0, 30));
+  const { storage: again, restored, warnings } = await openStorage(dir);
+  t.after(() => again.close());
+  assert.equal(restored.snapshot?.meta.index, 10);
+  assert.deepEqual(restored.entries.map((e) => e.index), Array.from({ length: 20 }, (_, k) => k + 11));
+  assert.match(warnings.join("\n"), /0000000000000014\.snap is unusable/);
+});
+
+test("snapshots are refused when the WAL directory has vanished", async (t) => {
+  const dir = await tempDataDir(t);
+  await compactedDir(dir);
+  await rm(join(dir, "wal"), { recursive: true });
+  const err = await refusal(dir);
+  assert.equal(err.code, "wal_missing_segment");
+});

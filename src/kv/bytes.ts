@@ -6,6 +6,16 @@ const INITIAL_CAPACITY_BYTES = 256;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/** Bytes taken by uvarint(n). */
+export function uvarintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    size++;
+  }
+  return size;
+}
+
 /** Appends primitives to a growable buffer. */
 export class ByteWriter {
   private buf: Uint8Array;
@@ -64,9 +74,9 @@ export class ByteWriter {
     this.pos += n;
   }
 
-  /** The bytes written so far (a copy sized exactly). */
+  /** The bytes written so far, sized exactly (the buffer itself when the capacity was exact). */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.pos);
+    return this.pos === this.buf.length ? this.buf : this.buf.slice(0, this.pos);
   }
 }
 

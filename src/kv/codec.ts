@@ -1,7 +1,8 @@
 // Binary encoding of commands as Raft entry data. Deterministic (the same command always gives the
 // same bytes) and compact: a format byte, a command tag, then varints and length-prefixed strings.
 // Optional fields are written with a presence byte, so decode(encode(c)) equals c field for field.
-import { ByteReader, ByteWriter } from "./bytes.js";
+import { ByteReader, ByteWriter, uvarintSize } from "./bytes.js";
+import { utf8ByteLength } from "./keys.js";
 import type { Command, Compare, CompareOp, TxnOp } from "./command.js";
 
 /** First byte of every encoded command; bump when the layout changes. */
@@ -53,12 +54,6 @@ function readOptStr(r: ByteReader): string | undefined {
   return r.u8() === 0 ? undefined : r.string();
 }
 
-/** Adds the given optional fields only when present, so decoded objects carry no undefined keys. */
-function compact<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
-  return o;
-}
-
 function writeOp(w: ByteWriter, op: TxnOp): void {
   w.u8(tagOf(OP_TAGS, op.type));
   w.string(op.key);
@@ -82,24 +77,43 @@ function writeOp(w: ByteWriter, op: TxnOp): void {
   }
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+// Optional fields are set only when present (no `undefined` keys, no `delete`, which would slow the objects down).
 function readOp(r: ByteReader): TxnOp {
   const type = nameOf(OP_TAGS, r.u8(), "op");
   const key = r.string();
   switch (type) {
-    case "range":
-      return compact({
-        type,
-        key,
-        rangeEnd: readOptStr(r),
-        limit: readOptNum(r),
-        revision: readOptNum(r),
-        keysOnly: readOptBool(r),
-        countOnly: readOptBool(r),
-      });
-    case "put":
-      return compact({ type, key, value: r.bytes(), lease: readOptNum(r), prevKv: readOptBool(r) });
-    case "delete":
-      return compact({ type, key, rangeEnd: readOptStr(r), prevKv: readOptBool(r) });
+    case "range": {
+      const op: Mutable<TxnOp & { type: "range" }> = { type, key };
+      const rangeEnd = readOptStr(r);
+      const limit = readOptNum(r);
+      const revision = readOptNum(r);
+      const keysOnly = readOptBool(r);
+      const countOnly = readOptBool(r);
+      if (rangeEnd !== undefined) op.rangeEnd = rangeEnd;
+      if (limit !== undefined) op.limit = limit;
+      if (revision !== undefined) op.revision = revision;
+      if (keysOnly !== undefined) op.keysOnly = keysOnly;
+      if (countOnly !== undefined) op.countOnly = countOnly;
+      return op;
+    }
+    case "put": {
+      const op: Mutable<TxnOp & { type: "put" }> = { type, key, value: r.bytes() };
+      const lease = readOptNum(r);
+      const prevKv = readOptBool(r);
+      if (lease !== undefined) op.lease = lease;
+      if (prevKv !== undefined) op.prevKv = prevKv;
+      return op;
+    }
+    case "delete": {
+      const op: Mutable<TxnOp & { type: "delete" }> = { type, key };
+      const rangeEnd = readOptStr(r);
+      const prevKv = readOptBool(r);
+      if (rangeEnd !== undefined) op.rangeEnd = rangeEnd;
+      if (prevKv !== undefined) op.prevKv = prevKv;
+      return op;
+    }
   }
 }
 
@@ -130,9 +144,16 @@ function readOps(r: ByteReader): TxnOp[] {
   return ops;
 }
 
+/** Exact encoded size of a put (puts dominate write loads: one allocation, no copy). */
+function putSize(cmd: Command & { type: "put" }): number {
+  const keyBytes = utf8ByteLength(cmd.key);
+  const lease = cmd.lease === undefined ? 1 : 1 + uvarintSize(cmd.lease);
+  return 3 + uvarintSize(keyBytes) + keyBytes + uvarintSize(cmd.value.length) + cmd.value.length + lease + 1;
+}
+
 /** Encodes a command as Raft entry data. */
 export function encodeCommand(cmd: Command): Uint8Array {
-  const w = new ByteWriter(cmd.type === "put" ? cmd.key.length + cmd.value.length + 32 : 256);
+  const w = new ByteWriter(cmd.type === "put" ? putSize(cmd) : 256);
   w.u8(COMMAND_FORMAT_VERSION);
   w.u8(tagOf(COMMAND_TAGS, cmd.type));
   switch (cmd.type) {

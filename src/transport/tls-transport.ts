@@ -70,7 +70,11 @@ export class TlsTransport implements Transport {
       handshakeTimeout: this.limits.handshakeTimeoutMs,
     });
     this.server.on("tlsClientError", (err: Error & { code?: string }, socket: TLSSocket) => {
-      this.logger.warn({ remote: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`, reason: describeSocketError(err) },
+      // When the certificate chain fails verification, Node closes the socket itself and reports
+      // only a hang-up; the real reason is in authorizationError.
+      const verifyCode = socket.authorizationError as unknown;
+      const reason = verifyCode === undefined || verifyCode === null ? describeSocketError(err) : describeVerifyError(verifyCode);
+      this.logger.warn({ remote: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`, reason },
         "Refused peer connection: TLS handshake failed");
     });
     this.server.on("secureConnection", (socket: TLSSocket) => this.accept(socket));
@@ -195,4 +199,23 @@ export class TlsTransport implements Transport {
       onClose: () => this.inbound.delete(socket),
     });
   }
+}
+
+const VERIFY_ERRORS: Readonly<Record<string, string>> = {
+  CERT_HAS_EXPIRED: "certificate has expired",
+  CERT_NOT_YET_VALID: "certificate is not yet valid",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "certificate is not signed by the cluster CA",
+  UNABLE_TO_GET_ISSUER_CERT: "certificate is not signed by the cluster CA",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "certificate is not signed by the cluster CA",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "certificate is self-signed, not signed by the cluster CA",
+  SELF_SIGNED_CERT_IN_CHAIN: "certificate chains to another CA than the cluster CA",
+  CERT_SIGNATURE_FAILURE: "certificate signature does not verify against the cluster CA",
+  INVALID_PURPOSE: "certificate is not valid for client authentication",
+};
+
+/** A readable reason for an OpenSSL certificate verification code (Node's authorizationError). */
+export function describeVerifyError(code: unknown): string {
+  const text = code instanceof Error ? ((code as Error & { code?: string }).code ?? code.message) : String(code);
+  const known = VERIFY_ERRORS[text];
+  return known === undefined ? `certificate rejected (${text})` : `${known} (${text})`;
 }

@@ -2,7 +2,7 @@
 // messages delivered in rounds, links that can be cut, crashes and restarts. No timers: time moves
 // only through tick().
 import type {
-  ConfState, Entry, HardState, Message, NodeId, RaftMutant, ReadState, Snapshot,
+  ConfState, Entry, HardState, Message, NodeId, RaftMutant, ReadState, Ready, Snapshot,
 } from "./types.js";
 import { NO_NODE, nodeId } from "./types.js";
 import type { RaftConfig } from "./config.js";
@@ -64,6 +64,8 @@ export class TestNetwork {
   readonly delivered: Message[] = [];
   /** Messages for which this returns true are dropped. */
   dropIf: ((m: Message) => boolean) | null = null;
+  /** Called with every Ready before the harness persists it (for assertions on Ready contents). */
+  onReady: ((id: NodeId, rd: Ready) => void) | null = null;
   private inFlight: Message[] = [];
   private readonly cutLinks = new Set<string>();
   private readonly bootstrap = new Map<NodeId, ConfState | null>();
@@ -151,6 +153,7 @@ export class TestNetwork {
     const raft = this.nodes.get(id);
     if (raft === undefined || !raft.hasReady()) return false;
     const rd = raft.ready();
+    if (this.onReady !== null) this.onReady(id, rd);
     const s = this.storage.get(id) as TestStorage;
     if (rd.snapshot !== null) {
       s.snapshot = rd.snapshot;
@@ -164,7 +167,7 @@ export class TestNetwork {
     this.inFlight.push(...rd.messages);
     const applied = this.applied.get(id) as Map<number, Entry>;
     if (rd.snapshot !== null) {
-      applied.set(rd.snapshot.meta.index, { term: rd.snapshot.meta.term, index: rd.snapshot.meta.index, type: "normal", data: new TextEncoder().encode("snapshot") });
+      applied.set(rd.snapshot.meta.index, { term: rd.snapshot.meta.term, index: rd.snapshot.meta.index, type: "normal", data: new Uint8Array(0) });
     }
     for (const e of rd.committedEntries) applied.set(e.index, e);
     (this.readStates.get(id) as ReadState[]).push(...rd.readStates);

@@ -1,0 +1,48 @@
+// Moves bytes both ways between a client socket and a backend socket until both sides are done.
+// Backpressure comes from stream piping: when one side's write buffer is full the other side stops
+// reading, so a slow reader bounds the memory a connection holds (kernel buffers + a highWaterMark).
+// Half-close is relayed: a FIN from one side becomes end() on the other, and the opposite direction
+// keeps flowing (both sockets are created with allowHalfOpen).
+import type { Socket } from "node:net";
+
+/** How a spliced connection ended, from the backend's point of view. */
+export type SpliceEnd = "success" | "reset";
+
+/**
+ * Pipes `client` and `upstream` into each other and calls `onEnd` once, after both sockets closed.
+ * An abortive close (error or reset) of one side destroys the other with a reset, so the peer sees
+ * the failure instead of a clean end of stream.
+ */
+export function spliceSockets(client: Socket, upstream: Socket, idleMs: number, onEnd: (end: SpliceEnd) => void): void {
+  let upstreamFailed = false;
+  let openSockets = 2;
+  const closedOne = (): void => {
+    openSockets -= 1;
+    if (openSockets === 0) onEnd(upstreamFailed ? "reset" : "success");
+  };
+
+  upstream.on("error", () => {
+    upstreamFailed = true;
+  });
+  upstream.once("close", (hadError) => {
+    // A clean close means the backend's FIN was relayed already; the client finishes by itself.
+    if (hadError || !upstream.readableEnded) abort(client);
+    closedOne();
+  });
+  client.once("close", (hadError) => {
+    if (hadError || !client.readableEnded) abort(upstream);
+    // The backend may still be flushing our relayed data; bound how long it may take.
+    else if (!upstream.destroyed) upstream.setTimeout(idleMs, () => upstream.destroy());
+    closedOne();
+  });
+
+  client.pipe(upstream);
+  upstream.pipe(client);
+}
+
+function abort(socket: Socket): void {
+  if (socket.destroyed) return;
+  // resetAndDestroy needs an open handle; a socket still connecting is just destroyed.
+  if (socket.pending) socket.destroy();
+  else socket.resetAndDestroy();
+}

@@ -45,6 +45,11 @@ export interface BackendPool {
   begin(backendId: string): FinishAttempt;
   /** Takes one token from the retry budget; false means "do not retry, fail this request". */
   tryAcquireRetry(): boolean;
+  /**
+   * Most attempts (the first plus retries) one request may make in this pool, from the pool's
+   * `retry.maxAttempts`; frontends use their own default when unset.
+   */
+  readonly maxAttempts?: number;
 }
 
 /** Looks up a pool by name; undefined when the config names none such (a config error upstream). */

@@ -1,0 +1,172 @@
+// Phalanx's own API beside the etcd-style one: node status, membership, leadership transfer,
+// joining, snapshots. Handlers throw ServerError("not_leader") where only the leader can act; the
+// API layer then relays the request to the leader.
+import { z } from "zod";
+import type { IncomingMessage } from "node:http";
+import { signNodeRequest } from "../pki/issue.js";
+import { verifyJoinToken } from "../pki/token.js";
+import type { NodeTlsFiles } from "../pki/files.js";
+import { nodeId } from "../raft/raft.js";
+import type { NodeId } from "../raft/raft.js";
+import { ServerError } from "./errors.js";
+import type { LeaderForwarder } from "./forward.js";
+import { parseBody } from "./gateway-json.js";
+import type { AdminHandler } from "./http-api.js";
+import { CA_KEY } from "./housekeeper.js";
+import type { ClusterHousekeeper } from "./housekeeper.js";
+import { encodeMemberRecord, memberKey } from "./members.js";
+import type { MemberDirectory, MemberRecord } from "./members.js";
+import type { NodeConfig } from "./node-config.js";
+import type { Replica } from "./replica.js";
+import { readFile } from "node:fs/promises";
+
+/** What the admin routes act on. */
+export interface AdminContext {
+  readonly replica: Replica;
+  readonly members: MemberDirectory;
+  readonly config: NodeConfig;
+  readonly housekeeper: ClusterHousekeeper;
+  readonly forwarder: LeaderForwarder;
+  readonly credentials: NodeTlsFiles;
+}
+
+/** One row of `phalanx status`, as this node sees itself. */
+export interface NodeStatus {
+  readonly id: number;
+  readonly name: string;
+  readonly clusterId: string;
+  readonly role: string;
+  readonly term: number;
+  readonly leader: number;
+  readonly commit: number;
+  readonly applied: number;
+  readonly lastIndex: number;
+  readonly revision: number;
+  readonly uptimeMs: number;
+  readonly sinceLeaderContactMs: number;
+  readonly voters: readonly number[];
+  readonly learners: readonly number[];
+  /** On the leader: each member's replicated index. */
+  readonly matchIndex?: Record<string, number>;
+  readonly peerAddress: string;
+  readonly clientAddress: string;
+  readonly health: "healthy" | "no_leader" | "lagging";
+}
+
+const idBody = z.object({ id: z.union([z.number(), z.string()]).transform(Number).pipe(z.number().int().positive()) });
+const transferBody = z.object({ to: z.union([z.number(), z.string()]).transform(Number).pipe(z.number().int().positive()) });
+const joinBody = z.object({
+  token: z.string().min(1),
+  csr: z.string().min(1),
+  name: z.string().min(1).max(64),
+  peerAddress: z.string().min(3),
+  clientAddress: z.string().min(3),
+  hostnames: z.array(z.string()).max(16).default([]),
+  ips: z.array(z.string()).max(16).default([]),
+});
+
+/** A node is "lagging" when its applied index trails its commit index by more than this. */
+export const LAGGING_ENTRIES = 1000;
+
+/** Builds the admin route table. */
+export function adminRoutes(ctx: AdminContext): Map<string, AdminHandler> {
+  const { replica } = ctx;
+  const leaderOnly = (): void => {
+    if (replica.status().role !== "leader") {
+      const leader = replica.leaderId;
+      throw leader === 0
+        ? new ServerError("no_leader", "No leader right now (election in progress): retry shortly")
+        : new ServerError("not_leader", `Node ${replica.id} is not the leader`, { leaderId: leader });
+    }
+  };
+  const routes = new Map<string, AdminHandler>();
+  routes.set("GET /v3/phalanx/status", async () => nodeStatus(ctx));
+  routes.set("GET /v3/phalanx/members", async () => ({ members: membersView(ctx) }));
+  routes.set("POST /v3/phalanx/members/remove", async (body) => {
+    leaderOnly();
+    const id = nodeId(parseBody(idBody, body).id);
+    await replica.proposeConfChange({ type: "removeNode", nodeId: id });
+    await replica.propose({ type: "delete", key: memberKey(id) });
+    return { removed: id };
+  });
+  routes.set("POST /v3/phalanx/members/promote", async (body) => {
+    leaderOnly();
+    const id = nodeId(parseBody(idBody, body).id);
+    await replica.proposeConfChange({ type: "addVoter", nodeId: id });
+    return { promoted: id };
+  });
+  routes.set("POST /v3/phalanx/transfer", async (body) => {
+    leaderOnly();
+    const to = nodeId(parseBody(transferBody, body).to);
+    replica.transferLeadership(to);
+    return { transferring: to };
+  });
+  routes.set("POST /v3/phalanx/join", async (body, req) => join(ctx, body, req, leaderOnly));
+  routes.set("GET /v3/phalanx/snapshot", async () => {
+    await replica.linearizableBarrier();
+    return replica.kv.snapshot();
+  });
+  return routes;
+}
+
+function nodeStatus(ctx: AdminContext): NodeStatus {
+  const s = ctx.replica.status();
+  const self = ctx.members.get(ctx.replica.id);
+  const matchIndex: Record<string, number> = {};
+  if (s.progress) for (const [id, p] of s.progress) matchIndex[String(id)] = p.match;
+  const health = s.leader === 0 ? "no_leader" : s.commit - s.applied > LAGGING_ENTRIES ? "lagging" : "healthy";
+  return {
+    id: s.id,
+    name: ctx.config.node.name,
+    clusterId: ctx.config.clusterId,
+    role: s.confState.learners.includes(s.id) ? "learner" : s.role,
+    term: s.term,
+    leader: s.leader,
+    commit: s.commit,
+    applied: ctx.replica.kv.appliedIndex,
+    lastIndex: s.lastIndex,
+    revision: ctx.replica.kv.revision,
+    uptimeMs: Math.round(ctx.replica.uptimeMs()),
+    sinceLeaderContactMs: Math.round(ctx.replica.sinceLeaderContactMs()),
+    voters: s.confState.voters,
+    learners: s.confState.learners,
+    ...(s.progress ? { matchIndex } : {}),
+    peerAddress: self?.peerAddress ?? ctx.config.node.peerAdvertise,
+    clientAddress: self?.clientAddress ?? ctx.config.node.clientAdvertise,
+    health,
+  };
+}
+
+function membersView(ctx: AdminContext): (MemberRecord & { role: "voter" | "learner" | "removed" })[] {
+  const conf = ctx.replica.status().confState;
+  return ctx.members.all().map((m) => ({ ...m, role: conf.voters.includes(m.id) ? "voter" : conf.learners.includes(m.id) ? "learner" : "removed" }));
+}
+
+async function join(ctx: AdminContext, body: unknown, _req: IncomingMessage, leaderOnly: () => void): Promise<unknown> {
+  const j = parseBody(joinBody, body);
+  if (!verifyJoinToken(j.token, ctx.config.joinTokenHash)) throw new ServerError("unauthenticated", "Join token is not valid for this cluster: ask an operator for the token printed by `phalanx init`");
+  leaderOnly();
+  const { replica } = ctx;
+  const caValue = replica.kv.get(CA_KEY);
+  if (caValue === undefined) throw new ServerError("no_leader", "The cluster CA is not in the store yet: retry in a moment");
+  const ca = JSON.parse(new TextDecoder().decode(caValue.value)) as { certPem: string; keyPem: string };
+  const conf = replica.status().confState;
+  const used = new Set<number>([...conf.voters, ...conf.learners, ...ctx.members.all().map((m) => m.id)]);
+  const id: NodeId = nodeId(Math.max(0, ...used) + 1);
+  const certPem = await signNodeRequest({ clusterId: ctx.config.clusterId, certPem: ca.certPem, keyPem: ca.keyPem }, j.csr, { nodeId: id, hostnames: j.hostnames, ips: j.ips });
+  const record: MemberRecord = { id, name: j.name, peerAddress: j.peerAddress, clientAddress: j.clientAddress };
+  const put = await replica.propose({ type: "txn", compares: [{ key: memberKey(id), target: "version", op: "=", value: 0 }], success: [{ type: "put", key: memberKey(id), value: encodeMemberRecord(record) }], failure: [] });
+  if (!put.ok || put.type !== "txn" || !put.succeeded) throw new ServerError("config_change_pending", "Another node is joining with the same id: retry");
+  await replica.proposeConfChange({ type: "addLearner", nodeId: id });
+  const token = (await readFile(ctx.config.tokenFile, "utf8")).trim();
+  return {
+    nodeId: id,
+    clusterId: ctx.config.clusterId,
+    certPem,
+    caCertPem: ca.certPem,
+    clientToken: token,
+    joinTokenHash: ctx.config.joinTokenHash,
+    members: [...ctx.members.all(), record],
+    raft: ctx.config.raft,
+  };
+}

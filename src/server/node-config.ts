@@ -1,0 +1,66 @@
+// The node config file of `phalanx agent --config FILE`, written by `phalanx init`, `join` and `dev`.
+// Paths are relative to the file. Every timing has a documented default tuned for a LAN.
+import { dirname, resolve } from "node:path";
+import { stringify } from "yaml";
+import { z } from "zod";
+import { hostPortSchema } from "../config/address.js";
+import { loadYamlConfig } from "../config/yaml.js";
+import { DEFAULT_REPLICA_TUNING } from "./replica.js";
+
+const address = z.string().min(3).refine((s) => /^[^\s]+:\d{1,5}$/.test(s), { message: "Expected host:port" });
+const listen = hostPortSchema({ allowPortZero: true });
+
+const memberSchema = z.object({ id: z.number().int().positive(), name: z.string().min(1).max(64), peerAddress: address, clientAddress: address }).strict();
+
+export const nodeConfigSchema = z.object({
+  clusterId: z.string().min(1),
+  node: z.object({
+    id: z.number().int().positive(),
+    name: z.string().min(1).max(64),
+    dataDir: z.string().min(1),
+    peerListen: listen,
+    peerAdvertise: address,
+    clientListen: listen,
+    clientAdvertise: address,
+  }).strict(),
+  /** Directory with ca.crt, node.crt, node.key (and ca.key on the first node). */
+  pkiDir: z.string().min(1),
+  /** File holding the clients' bearer token. */
+  tokenFile: z.string().min(1),
+  /** SHA-256 of the join token. */
+  joinTokenHash: z.string().regex(/^[0-9a-f]{64}$/, "must be a hex SHA-256"),
+  /** Members at bootstrap (all voters of a new cluster), or the members a joining node was told of. */
+  members: z.array(memberSchema).min(1),
+  /** True for a node that joined: it starts with no membership and learns it from the leader. */
+  joined: z.boolean().default(false),
+  raft: z.object({
+    tickMs: z.number().int().min(1).max(10_000).default(DEFAULT_REPLICA_TUNING.tickMs),
+    heartbeatTicks: z.number().int().min(1).default(DEFAULT_REPLICA_TUNING.heartbeatTicks),
+    electionTicks: z.number().int().min(2).default(DEFAULT_REPLICA_TUNING.electionTicks),
+    snapshotEveryEntries: z.number().int().min(10).default(DEFAULT_REPLICA_TUNING.snapshotEveryEntries),
+  }).strict().default({}),
+  log: z.object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") }).strict().default({}),
+}).strict();
+
+/** A validated node config, with paths resolved against the file's directory. */
+export type NodeConfig = z.output<typeof nodeConfigSchema> & { readonly file: string };
+/** What a config file holds before defaults and path resolution. */
+export type NodeConfigInput = z.input<typeof nodeConfigSchema>;
+
+/** Reads and validates a node config file; throws ConfigError naming file, line, field and fix. */
+export async function loadNodeConfig(file: string): Promise<NodeConfig> {
+  const raw = await loadYamlConfig(file, nodeConfigSchema);
+  const base = dirname(resolve(file));
+  return {
+    ...raw,
+    file: resolve(file),
+    pkiDir: resolve(base, raw.pkiDir),
+    tokenFile: resolve(base, raw.tokenFile),
+    node: { ...raw.node, dataDir: resolve(base, raw.node.dataDir) },
+  };
+}
+
+/** Renders a config as YAML with a header comment. */
+export function renderNodeConfig(config: NodeConfigInput): string {
+  return `# Phalanx node config: run it with \`phalanx agent --config <this file>\`.\n# Paths are relative to this file.\n${stringify(config)}`;
+}

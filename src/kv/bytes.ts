@@ -3,6 +3,8 @@
 import { utf8ByteLength } from "./keys.js";
 
 const INITIAL_CAPACITY_BYTES = 256;
+/** Below this size a byte loop beats TypedArray.prototype.set (which has a fixed call cost). */
+const SMALL_COPY_BYTES = 128;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -54,10 +56,16 @@ export class ByteWriter {
 
   /** Writes a length-prefixed byte string. */
   bytes(b: Uint8Array): void {
-    this.uvarint(b.length);
-    this.reserve(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
+    const n = b.length;
+    this.uvarint(n);
+    this.reserve(n);
+    const buf = this.buf;
+    if (n > SMALL_COPY_BYTES) {
+      buf.set(b, this.pos);
+    } else {
+      for (let i = 0; i < n; i++) buf[this.pos + i] = b[i] as number;
+    }
+    this.pos += n;
   }
 
   /** Writes a length-prefixed UTF-8 string. */

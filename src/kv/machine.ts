@@ -65,6 +65,11 @@ const NO_EVENTS: readonly WatchEvent[] = [];
 const NO_LEASE_CHANGES: readonly LeaseChange[] = [];
 const ALL_KEYS: KeyRange = { key: "", rangeEnd: RANGE_END_ALL };
 
+/** The store revision once `batch` is applied: it moves only if some key changed. */
+function revisionAfter(batch: WriteBatch, current: Revision): Revision {
+  return batch.events.length > 0 ? batch.rev : current;
+}
+
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
@@ -133,7 +138,7 @@ export class KvStore {
     const leaseChanges: LeaseChange[] = [];
     const result = this.execute(cmd, batch, leaseChanges);
     if (batch.events.length > 0) this.rev = batch.rev;
-    return { index, result: result.ok ? { ...result, revision: this.rev } : result, events: batch.events, leaseChanges };
+    return { index, result, events: batch.events, leaseChanges };
   }
 
   private advance(index: number): void {
@@ -156,7 +161,7 @@ export class KvStore {
       case "leaseRevoke": {
         if (!this.leaseTable.has(cmd.id)) return kvError("lease_not_found", `Cannot revoke lease ${cmd.id}: not found`);
         const deleted = this.removeLease(cmd.id, batch, leaseChanges);
-        return { ok: true, type: "leaseRevoke", revision: this.rev, deleted };
+        return { ok: true, type: "leaseRevoke", revision: revisionAfter(batch, this.rev), deleted };
       }
       case "leaseExpire": {
         // Already revoked or expired ids are skipped: expiry happens exactly once however often it is committed.
@@ -164,7 +169,7 @@ export class KvStore {
         const keys = ids.flatMap((id) => [...(this.leaseTable.get(id) as LeaseEntry).keys]).sort();
         for (const key of keys) this.remove(key, batch);
         for (const id of ids) this.removeLease(id, batch, leaseChanges);
-        return { ok: true, type: "leaseExpire", revision: this.rev, expired: ids, deleted: keys.length };
+        return { ok: true, type: "leaseExpire", revision: revisionAfter(batch, this.rev), expired: ids, deleted: keys.length };
       }
       case "compact": {
         if (cmd.revision > this.rev) {
@@ -208,7 +213,7 @@ export class KvStore {
     const keys: string[] = [];
     this.mvcc.forEachInRange(req, undefined, (kv) => keys.push(kv.key));
     const prevKvs = keys.map((key) => this.remove(key, batch));
-    const revision = keys.length > 0 ? batch.rev : this.rev;
+    const revision = revisionAfter(batch, this.rev);
     return req.prevKv
       ? { ok: true, type: "delete", revision, deleted: keys.length, prevKvs }
       : { ok: true, type: "delete", revision, deleted: keys.length };
@@ -232,7 +237,7 @@ export class KvStore {
           return this.deleteRange(op, batch);
       }
     });
-    const revision = batch.events.length > 0 ? batch.rev : this.rev;
+    const revision = revisionAfter(batch, this.rev);
     return { ok: true, type: "txn", revision, succeeded, responses: responses.map((r) => ({ ...r, revision })) };
   }
 

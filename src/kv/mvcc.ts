@@ -4,6 +4,7 @@
 import { inRange, RANGE_END_ALL } from "./keys.js";
 import type { KeyRange, KeyValue, LeaseId, Revision, WatchEvent } from "./types.js";
 import { NO_LEASE } from "./types.js";
+import { SortedKeys } from "./sorted-keys.js";
 
 /** The empty value of tombstones and keys-only reads. */
 export const EMPTY_VALUE = new Uint8Array(0);
@@ -18,18 +19,6 @@ export interface HistoryPage {
 
 function isTombstone(kv: KeyValue): boolean {
   return kv.version === 0;
-}
-
-/** Index of the first element of `keys` that is >= key. */
-function lowerBound(keys: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((keys[mid] as string) < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** The version of a history visible at `rev` (tombstones included), or undefined. */
@@ -49,7 +38,7 @@ function versionAt(h: readonly KeyValue[], rev: Revision): KeyValue | undefined 
 /** Versions of all keys, by key and by revision. Knows nothing of leases beyond the id on a version. */
 export class MvccIndex {
   private histories = new Map<string, KeyValue[]>();
-  private sortedKeys: string[] = [];
+  private sortedKeys = new SortedKeys();
   private log: WatchEvent[] = [];
   private compacted: Revision = 0;
 
@@ -87,14 +76,13 @@ export class MvccIndex {
       return;
     }
     const end = range.rangeEnd === RANGE_END_ALL ? undefined : range.rangeEnd;
-    const keys = this.sortedKeys;
-    for (let i = lowerBound(keys, range.key); i < keys.length; i++) {
-      const key = keys[i] as string;
-      if (end !== undefined && key >= end) break;
+    this.sortedKeys.forEachFrom(range.key, (key) => {
+      if (end !== undefined && key >= end) return false;
       const h = this.histories.get(key) as KeyValue[];
       const kv = rev === undefined ? h[h.length - 1] : versionAt(h, rev);
       if (kv !== undefined && !isTombstone(kv)) visit(kv);
-    }
+      return true;
+    });
   }
 
   /** Records a put of `key` at `rev` and returns its event (prevKv = the live version replaced). */
@@ -103,7 +91,7 @@ export class MvccIndex {
     if (!h) {
       h = [];
       this.histories.set(key, h);
-      this.insertKey(key);
+      this.sortedKeys.insert(key);
     }
     const last = h[h.length - 1];
     if (last !== undefined && last.modRevision >= rev) throw new Error(`Cannot put ${key} at revision ${rev}: it changed at ${last.modRevision}`);
@@ -135,13 +123,6 @@ export class MvccIndex {
     return event;
   }
 
-  private insertKey(key: string): void {
-    const keys = this.sortedKeys;
-    const n = keys.length;
-    if (n === 0 || (keys[n - 1] as string) < key) keys.push(key);
-    else keys.splice(lowerBound(keys, key), 0, key);
-  }
-
   /**
    * Drops history before `rev`: per key, every version older than the newest one below `rev` (so
    * reads at `rev` and the prevKv of changes at `rev` still work); tombstones below `rev` go too.
@@ -160,7 +141,7 @@ export class MvccIndex {
         removedKeys = true;
       }
     }
-    if (removedKeys) this.sortedKeys = this.sortedKeys.filter((k) => this.histories.has(k));
+    if (removedKeys) this.sortedKeys.retain((k) => this.histories.has(k));
     this.log = this.log.slice(this.firstLogIndexAt(rev));
     this.compacted = rev;
   }
@@ -202,7 +183,7 @@ export class MvccIndex {
   /** Parts the snapshot needs: versions below the compaction revision (at most one live per key, by key), then the log. */
   exportParts(): { base: KeyValue[]; log: readonly WatchEvent[] } {
     const base: KeyValue[] = [];
-    for (const key of this.sortedKeys) {
+    for (const key of this.sortedKeys.toArray()) {
       const h = this.histories.get(key) as KeyValue[];
       for (const kv of h) {
         if (kv.modRevision >= this.compacted) break;
@@ -235,6 +216,6 @@ export class MvccIndex {
       h.push(kv);
       this.log.push({ type: isTombstone(kv) ? "delete" : "put", kv, prevKv: prev });
     }
-    this.sortedKeys = [...this.histories.keys()].sort();
+    this.sortedKeys = SortedKeys.fromSorted([...this.histories.keys()].sort());
   }
 }

@@ -1,10 +1,12 @@
 // Test helpers for the HTTP frontend: a static round-robin pool, a recording metrics sink, a
 // frontend spec with short timeouts, and a raw-socket client that sends exact bytes.
+import http from "node:http";
 import net from "node:net";
 import pino from "pino";
 import type {
-  AttemptOutcome, BackendEndpoint, BackendPool, FinishAttempt, FrontendSpec, HashOn, PickRequest, ProxyMetrics,
+  AttemptOutcome, BackendEndpoint, BackendPool, FinishAttempt, Frontend, FrontendSpec, HashOn, PickRequest, ProxyMetrics,
 } from "../types.js";
+import { createHttpFrontend } from "./frontend.js";
 
 /** A pool over a fixed list, round robin, with a recorded history of attempt outcomes. */
 export class StaticPool implements BackendPool {
@@ -114,4 +116,64 @@ export async function waitFor(check: () => boolean, timeoutMs = 2000, what = "co
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** The part of node:test's context the helpers use to clean up. */
+export interface TestCleanup {
+  after(fn: () => Promise<void> | void): void;
+}
+
+/** Starts a frontend on an ephemeral port with a pool resolver over `pools`; closes it after the test. */
+export async function startFrontend(
+  t: TestCleanup,
+  pools: Record<string, BackendPool>,
+  overrides: Partial<FrontendSpec> = {},
+): Promise<{ port: number; frontend: Frontend; metrics: RecordingMetrics }> {
+  const metrics = new RecordingMetrics();
+  const frontend = createHttpFrontend(testSpec(overrides), { pools: (name) => pools[name], metrics, logger: silentLogger });
+  const addr = await frontend.listen();
+  t.after(() => frontend.close(0));
+  return { port: addr.port, frontend, metrics };
+}
+
+/** Starts a node:http backend; closes it (and its connections) after the test. */
+export async function startHttpBackend(
+  t: TestCleanup,
+  handler: http.RequestListener,
+): Promise<{ port: number; server: http.Server; connections: () => number }> {
+  const server = http.createServer(handler);
+  let connections = 0;
+  server.on("connection", () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(() => new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  }));
+  return { port: (server.address() as net.AddressInfo).port, server, connections: () => connections };
+}
+
+/** A port with nothing listening on it (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+/** One request through node:http with an optional agent; collects the body. */
+export function request(
+  port: number,
+  options: http.RequestOptions & { body?: string | Buffer } = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, ...options }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(options.body);
+  });
 }

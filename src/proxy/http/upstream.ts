@@ -17,6 +17,8 @@ export interface UpstreamOwner {
 export class UpstreamConnection {
   readonly socket: net.Socket;
   readonly backendId: string;
+  /** Idle-pool key: the address, so pools that share a server also share its connections. */
+  readonly key: string;
   owner: UpstreamOwner | null = null;
   connected = false;
   closed = false;
@@ -28,6 +30,7 @@ export class UpstreamConnection {
 
   constructor(backend: BackendEndpoint, pool: UpstreamPool) {
     this.backendId = backend.id;
+    this.key = addressKey(backend);
     this.pool = pool;
     const socket = net.connect({ host: backend.host, port: backend.port, noDelay: true });
     this.socket = socket;
@@ -62,6 +65,10 @@ export class UpstreamConnection {
   }
 }
 
+function addressKey(backend: BackendEndpoint): string {
+  return `${backend.host}:${backend.port}`;
+}
+
 /** Per-backend stacks of idle connections, bounded in count and idle time. */
 export class UpstreamPool {
   private readonly idle = new Map<string, UpstreamConnection[]>();
@@ -76,7 +83,7 @@ export class UpstreamPool {
 
   /** An idle connection to `backend`, or a new one (connecting; check `connected`). */
   acquire(backend: BackendEndpoint, owner: UpstreamOwner): UpstreamConnection {
-    const stack = this.idle.get(backend.id);
+    const stack = this.idle.get(addressKey(backend));
     if (stack !== undefined && stack.length > 0) {
       const conn = stack.pop()!;
       this.idleCount--;
@@ -93,10 +100,10 @@ export class UpstreamPool {
     conn.owner = null;
     conn.requestsServed++;
     if (conn.closed) return;
-    let stack = this.idle.get(conn.backendId);
+    let stack = this.idle.get(conn.key);
     if (stack === undefined) {
       stack = [];
-      this.idle.set(conn.backendId, stack);
+      this.idle.set(conn.key, stack);
     }
     if (stack.length >= this.maxIdlePerBackend) {
       conn.destroy();
@@ -109,7 +116,7 @@ export class UpstreamPool {
 
   /** Removes a closed connection from its idle stack. */
   forget(conn: UpstreamConnection): void {
-    const stack = this.idle.get(conn.backendId);
+    const stack = this.idle.get(conn.key);
     if (stack === undefined) return;
     const i = stack.indexOf(conn);
     if (i >= 0) {

@@ -60,6 +60,10 @@ export class Pool implements BackendPool {
     return this.spec.hashOn;
   }
 
+  get maxAttempts(): number {
+    return this.spec.retry.maxAttempts;
+  }
+
   /** The current settings. */
   get settings(): PoolSpec {
     return this.spec;

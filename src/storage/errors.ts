@@ -9,6 +9,7 @@ export type StorageErrorCode =
   | "snapshot_corrupt" // the snapshot the WAL depends on fails its checksum and nothing older is usable
   | "snapshot_missing" // the WAL depends on a snapshot file that is not there
   | "data_dir_invalid" // unknown format version, unreadable layout, bad metadata file
+  | "data_dir_locked" // another live process has the directory open
   | "disk_full" // ENOSPC / EDQUOT while writing or syncing
   | "io_failed" // any other write, sync, rename or read failure
   | "storage_failed" // an earlier write or fsync failed; reopen to find out what is durable

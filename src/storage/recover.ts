@@ -1,9 +1,9 @@
 // Recovery: replay the WAL segments in order, pick the newest usable snapshot, and check that
 // together they describe one contiguous log. Anything that could mean "less data than was
 // acknowledged" refuses to start with a StorageCorruptError naming the file and what to do.
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { ConfState, Entry, HardState, LogIndex, NodeId, RestoredState, Snapshot, Term } from "../raft/types.js";
-import { RESTORE_ADVICE, StorageCorruptError } from "./errors.js";
+import { ioError, RESTORE_ADVICE, StorageCorruptError, StorageError } from "./errors.js";
 import type { StorageFs } from "./fs.js";
 import type { SegmentHeader } from "./record.js";
 import { parseSegmentName, scanSegment } from "./segment.js";
@@ -33,7 +33,16 @@ export interface Recovered {
 const EMPTY_HARD_STATE: HardState = { term: 0, vote: 0 as NodeId, commit: 0 };
 
 /** Reads the WAL and snapshots of a data directory; null when the directory holds no WAL yet. */
-export async function recover(fs: StorageFs, walDir: string, snapDir: string): Promise<Recovered | null> {
+export async function recover(fs: StorageFs, dirs: { readonly walDir: string; readonly snapDir: string }): Promise<Recovered | null> {
+  try {
+    return await recoverDirs(fs, dirs.walDir, dirs.snapDir);
+  } catch (err) {
+    if (err instanceof StorageError) throw err;
+    throw ioError("read WAL or snapshots in", dirname(dirs.walDir), err);
+  }
+}
+
+async function recoverDirs(fs: StorageFs, walDir: string, snapDir: string): Promise<Recovered | null> {
   const segments = (await fs.list(walDir))
     .map((name) => ({ name, parsed: parseSegmentName(name) }))
     .filter((s): s is { name: string; parsed: { seq: number; firstIndex: number } } => s.parsed !== null)
@@ -68,7 +77,7 @@ export async function recover(fs: StorageFs, walDir: string, snapDir: string): P
     const seg = segments[i] as SegmentInfo;
     const file = join(walDir, seg.name);
     const isLast = i === segments.length - 1;
-    const scan = scanSegment(await fs.readFile(file), file, isLast);
+    const scan = scanSegment(await fs.readFile(file), { file, isLast });
     if (scan.tornBytes > 0) {
       warnings.push(`Dropped ${scan.tornBytes} bytes at offset ${scan.validBytes} of ${file}: ${scan.tornReason} (a write that was never acknowledged)`);
     }

@@ -45,7 +45,8 @@ export interface SegmentScan {
  * Scans a segment. In the last segment, an incomplete final batch is dropped when the damage is
  * consistent with a torn write (see isTornWrite); any other bad record throws StorageCorruptError.
  */
-export function scanSegment(buf: Uint8Array, file: string, isLast: boolean): SegmentScan {
+export function scanSegment(buf: Uint8Array, where: { readonly file: string; readonly isLast: boolean }): SegmentScan {
+  const { file, isLast } = where;
   const records: ScannedRecord[] = [];
   let pending: ScannedRecord[] = [];
   let validBytes = 0;

@@ -1,8 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdir } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { NodeId } from "../raft/types.js";
+import { StorageError } from "./errors.js";
 import { FaultFs } from "./fault-fs.js";
 import { openStorage } from "./storage.js";
 import { entries, entry, hard, plain, snapshotAt, tempDataDir } from "./testing.js";
@@ -145,4 +146,26 @@ test("the cluster identity is written atomically and read back", async (t) => {
   const { storage: again } = await openStorage(dir);
   t.after(() => again.close());
   assert.deepEqual(again.meta, { clusterId: "c-1", nodeId: 3 });
+});
+
+test("a data directory held by another live process is refused; a stale lock is taken over", async (t) => {
+  const dir = await tempDataDir(t);
+  const { storage } = await openStorage(dir);
+  await storage.close();
+  // The parent of this test process is alive and is not us: it stands for another node.
+  const boot = (await readFile("/proc/sys/kernel/random/boot_id", "utf8")).trim();
+  await writeFile(join(dir, "LOCK"), `${process.ppid} ${boot}\n`);
+  await assert.rejects(openStorage(dir), (err: unknown) =>
+    err instanceof StorageError && err.code === "data_dir_locked" && err.message.includes(`process ${process.ppid} holds`));
+  // A pid that cannot be running (beyond Linux's pid_max) is a stale lock left by a crash.
+  await writeFile(join(dir, "LOCK"), `99999999 ${boot}\n`);
+  const { storage: again } = await openStorage(dir);
+  await again.close();
+  // A lock from before the last reboot, or cut short by a power loss, is stale too.
+  for (const stale of [`${process.ppid} another-boot\n`, `${process.ppid}`]) {
+    await writeFile(join(dir, "LOCK"), stale);
+    const { storage: later } = await openStorage(dir);
+    await later.close();
+  }
+  assert.deepEqual((await readdir(dir)).filter((n) => n === "LOCK"), []);
 });

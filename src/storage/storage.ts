@@ -6,6 +6,7 @@ import type { ConfState, Entry, HardState, LogIndex, NodeId, RestoredState, Snap
 import { ioError } from "./errors.js";
 import { nodeFs } from "./fs.js";
 import type { StorageFs } from "./fs.js";
+import { lockDataDir } from "./lock.js";
 import { readMeta, writeMeta } from "./meta.js";
 import type { NodeMeta } from "./meta.js";
 import type { WalRecord } from "./record.js";
@@ -60,15 +61,31 @@ export async function openStorage(dir: string, options: StorageOptions = {}): Pr
       await fs.syncDir(dir);
       await fs.syncDir(dirname(dir));
     }
+  } catch (err) {
+    throw ioError("prepare data directory", dir, err);
+  }
+  const unlock = await lockDataDir(fs, dir);
+  try {
+    return await openLocked(fs, dir, options, unlock);
+  } catch (err) {
+    await unlock().catch(() => undefined); // the open failure is the error to report
+    throw err;
+  }
+}
+
+async function openLocked(fs: StorageFs, dir: string, options: StorageOptions, unlock: () => Promise<void>): Promise<OpenedStorage> {
+  const walDir = join(dir, "wal");
+  const snapDir = join(dir, "snap");
+  try {
     // Leftovers of a crash while a file was being written under a temporary name.
     for (const d of [dir, walDir, snapDir]) {
       for (const name of await fs.list(d)) if (name.endsWith(TEMP_SUFFIX)) await fs.unlink(join(d, name));
     }
   } catch (err) {
-    throw ioError("prepare data directory", dir, err);
+    throw ioError("remove temporary files in", dir, err);
   }
   const meta = await readMeta(fs, dir);
-  const recovered = await recover(fs, walDir, snapDir);
+  const recovered = await recover(fs, { walDir, snapDir });
   const bootstrap = recovered?.bootstrap ?? options.bootstrap ?? null;
   const state = {
     lastIndex: recovered?.lastIndex ?? 0,
@@ -76,10 +93,17 @@ export async function openStorage(dir: string, options: StorageOptions = {}): Pr
     snapshotMarker: recovered?.snapshotMarker ?? null,
     bootstrap,
   };
-  const wal = await Wal.open(fs, walDir, options.segmentBytesMax ?? SEGMENT_BYTES_DEFAULT, recovered?.segments ?? [],
-    recovered?.lastSegmentBytes ?? 0, state);
+  const wal = await Wal.open(fs, walDir, {
+    segmentBytesMax: options.segmentBytesMax ?? SEGMENT_BYTES_DEFAULT,
+    segments: recovered?.segments ?? [],
+    validBytes: recovered?.lastSegmentBytes ?? 0,
+    state,
+  });
   const restored: RestoredState = recovered?.restored ?? { hardState: EMPTY_HARD_STATE, snapshot: null, entries: [], bootstrap };
-  const storage = new Storage(fs, dir, snapDir, wal, state.lastIndex, meta, options.snapshotsRetained ?? SNAPSHOTS_RETAINED_DEFAULT);
+  const storage = new Storage({
+    fs, dir, snapDir, wal, unlock, lastIndex: state.lastIndex, meta,
+    snapshotsRetained: options.snapshotsRetained ?? SNAPSHOTS_RETAINED_DEFAULT,
+  });
   return { storage, restored, warnings: recovered?.warnings ?? [] };
 }
 
@@ -90,19 +114,26 @@ export class Storage {
   /** Set while a save() with a snapshot is writing its file: later saves wait behind it. */
   private tail: Promise<void> | null = null;
   private metaValue: NodeMeta | null;
+  private readonly fs: StorageFs;
+  private readonly dir: string;
+  private readonly snapDir: string;
+  private readonly wal: Wal;
+  private readonly unlock: () => Promise<void>;
+  private readonly snapshotsRetained: number;
 
   /** @internal use openStorage() */
-  constructor(
-    private readonly fs: StorageFs,
-    private readonly dir: string,
-    private readonly snapDir: string,
-    private readonly wal: Wal,
-    lastIndex: LogIndex,
-    meta: NodeMeta | null,
-    private readonly snapshotsRetained: number,
-  ) {
-    this.queuedLastIndex = lastIndex;
-    this.metaValue = meta;
+  constructor(parts: {
+    fs: StorageFs; dir: string; snapDir: string; wal: Wal; unlock: () => Promise<void>;
+    lastIndex: LogIndex; meta: NodeMeta | null; snapshotsRetained: number;
+  }) {
+    this.fs = parts.fs;
+    this.dir = parts.dir;
+    this.snapDir = parts.snapDir;
+    this.wal = parts.wal;
+    this.unlock = parts.unlock;
+    this.queuedLastIndex = parts.lastIndex;
+    this.metaValue = parts.meta;
+    this.snapshotsRetained = parts.snapshotsRetained;
   }
 
   /** The cluster identity stored in the directory, or null before saveMeta(). */
@@ -172,7 +203,11 @@ export class Storage {
   /** Waits for queued saves to finish, then closes the files. */
   async close(): Promise<void> {
     while (this.tail !== null) await this.tail;
-    await this.wal.close();
+    try {
+      await this.wal.close();
+    } finally {
+      await this.unlock();
+    }
   }
 
   private enqueue(request: SaveRequest): Promise<void> {

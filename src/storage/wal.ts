@@ -76,8 +76,13 @@ export class Wal {
   ) {}
 
   /** Opens the last segment (cut back to `validBytes`), or creates segment 1 in an empty directory. */
-  static async open(fs: StorageFs, dir: string, segmentBytesMax: number, segments: readonly SegmentInfo[], validBytes: number,
-    state: WalState): Promise<Wal> {
+  static async open(fs: StorageFs, dir: string, opts: {
+    readonly segmentBytesMax: number;
+    readonly segments: readonly SegmentInfo[];
+    readonly validBytes: number;
+    readonly state: WalState;
+  }): Promise<Wal> {
+    const { segmentBytesMax, segments, validBytes, state } = opts;
     const last = segments[segments.length - 1];
     if (last === undefined) {
       const created = await createSegment(fs, dir, 1, state);

@@ -33,9 +33,14 @@ test("an up backend goes down only after `fall` consecutive failures", () => {
 });
 
 test("a down backend comes back only after `rise` consecutive successes", () => {
-  const { state, decisions } = feed(initialActiveState(0, "down"), [true, false, true, true, true]);
+  const { state, decisions } = feed({ ...initialActiveState(0, "down"), pending: false }, [true, false, true, true, true]);
   assert.deepEqual(decisions, ["none", "none", "none", "became_up", "none"]);
   assert.equal(state.status, "up");
+});
+
+test("a backend that joins down comes up on its first passing check, or after `rise` once one failed", () => {
+  assert.deepEqual(feed(initialActiveState(0, "down"), [true]).decisions, ["became_up"]);
+  assert.deepEqual(feed(initialActiveState(0, "down"), [false, true, true]).decisions, ["none", "none", "became_up"]);
 });
 
 const policy: OutlierPolicy = { consecutiveFailures: 3, baseEjectionMs: 1000, maxEjectionMs: 5000, maxEjectionPercent: 50 };

@@ -20,6 +20,8 @@ export interface ActiveHealthState {
   readonly failures: number;
   /** When the status last changed (or the state was created). */
   readonly sinceMs: number;
+  /** No check has completed yet. A pending backend that starts down comes up on its first success. */
+  readonly pending: boolean;
 }
 
 /** One completed check. */
@@ -30,9 +32,12 @@ export interface CheckObservation {
 /** What the shell should do after a check result. */
 export type ActiveDecision = "none" | "became_up" | "became_down";
 
-/** The state of a newly added backend: trusted as up until `fall` checks fail. */
+/**
+ * The state of a newly added backend: "up" trusts it until `fall` checks fail (a proxy starting
+ * up); "down" keeps it out until its first check passes (a backend joining a running pool).
+ */
 export function initialActiveState(nowMs: number, status: HealthStatus = "up"): ActiveHealthState {
-  return { status, successes: 0, failures: 0, sinceMs: nowMs };
+  return { status, successes: 0, failures: 0, sinceMs: nowMs, pending: true };
 }
 
 /** Folds one check result into the state. */
@@ -44,14 +49,14 @@ export function decideActive(
 ): { state: ActiveHealthState; decision: ActiveDecision } {
   if (observation.ok) {
     const successes = Math.min(state.successes + 1, thresholds.rise);
-    if (state.status === "down" && successes >= thresholds.rise) {
-      return { state: { status: "up", successes, failures: 0, sinceMs: nowMs }, decision: "became_up" };
+    if (state.status === "down" && (successes >= thresholds.rise || state.pending)) {
+      return { state: { status: "up", successes, failures: 0, sinceMs: nowMs, pending: false }, decision: "became_up" };
     }
-    return { state: { ...state, successes, failures: 0 }, decision: "none" };
+    return { state: { ...state, successes, failures: 0, pending: false }, decision: "none" };
   }
   const failures = Math.min(state.failures + 1, thresholds.fall);
   if (state.status === "up" && failures >= thresholds.fall) {
-    return { state: { status: "down", successes: 0, failures, sinceMs: nowMs }, decision: "became_down" };
+    return { state: { status: "down", successes: 0, failures, sinceMs: nowMs, pending: false }, decision: "became_down" };
   }
-  return { state: { ...state, successes: 0, failures }, decision: "none" };
+  return { state: { ...state, successes: 0, failures, pending: false }, decision: "none" };
 }

@@ -167,3 +167,34 @@ test("close drains every backend", async () => {
   await closed;
   assert.deepEqual(pool.snapshot(), []);
 });
+
+test("with health checks, backends of the first config serve at once and later joiners wait for a passing check", () => {
+  const results = new Map<string, (ok: boolean, detail: string) => void>();
+  const stopped: string[] = [];
+  const spec: PoolSpec = {
+    name: "p",
+    algorithm: "round-robin",
+    hashOn: { kind: "none" },
+    backends: [ep("a")],
+    healthCheck: { type: "tcp", intervalMs: 1000, timeoutMs: 100, rise: 2, fall: 2 },
+    outlier: null,
+    retry: { budgetPercent: 20, minRetriesPerSecond: 3, maxAttempts: 3 },
+  };
+  const pool = new Pool(spec, {
+    now: () => 0,
+    randomInt: seededRandomInt(1),
+    startCheck: (_check, target, onResult) => {
+      results.set(target.id, onResult);
+      return { stop: () => stopped.push(target.id) };
+    },
+  });
+  assert.deepEqual(picks(pool, 2), ["a", "a"]);
+  pool.setBackends([ep("a"), ep("b")]);
+  assert.deepEqual(picks(pool, 2), ["a", "a"], "b is not picked before its first check");
+  results.get("b")!(true, "connected");
+  assert.deepEqual(picks(pool, 2).sort(), ["a", "b"]);
+  pool.setBackends([ep("b")]);
+  assert.deepEqual(stopped, ["a"], "a removed backend's check stops");
+  results.get("a")!(false, "late");
+  assert.deepEqual(picks(pool, 2), ["b", "b"]);
+});

@@ -47,6 +47,8 @@ export class Pool implements BackendPool {
   private nextReturnAtMs = Infinity;
   private readonly budget: RetryBudget;
   private drainWaiters: Array<() => void> = [];
+  /** Backends of the first config are trusted up; later joiners wait for their first check. */
+  private started = false;
 
   constructor(spec: PoolSpec, private readonly deps: PoolDeps) {
     this.name = spec.name;
@@ -54,6 +56,7 @@ export class Pool implements BackendPool {
     this.balancer = createBalancer(spec.algorithm, deps.randomInt);
     this.budget = new RetryBudget(spec.retry);
     this.setBackends(spec.backends);
+    this.started = true;
   }
 
   get hashOn(): HashOn {
@@ -120,7 +123,7 @@ export class Pool implements BackendPool {
     for (const [id, endpoint] of wanted) {
       const m = this.members.get(id);
       if (m === undefined) {
-        const member = new Member(endpoint, initialActiveState(now), INITIAL_OUTLIER_STATE);
+        const member = new Member(endpoint, initialActiveState(now, this.joinStatus()), INITIAL_OUTLIER_STATE);
         this.members.set(id, member);
         this.restartCheck(member);
         continue;
@@ -130,7 +133,7 @@ export class Pool implements BackendPool {
       if (m.draining || moved) {
         m.draining = false;
         if (moved) {
-          m.activeHealth = initialActiveState(now);
+          m.activeHealth = initialActiveState(now, this.joinStatus());
           m.outlier = INITIAL_OUTLIER_STATE;
         }
         this.restartCheck(m);
@@ -145,6 +148,11 @@ export class Pool implements BackendPool {
     }
     this.refresh();
     this.settleDrain();
+  }
+
+  /** Health a joining backend starts with: down until checked, when it will be checked at all. */
+  private joinStatus(): "up" | "down" {
+    return this.started && this.spec.healthCheck !== null && this.deps.startCheck !== undefined ? "down" : "up";
   }
 
   /** Resolves once no removed backend has attempts in flight. */

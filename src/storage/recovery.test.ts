@@ -7,7 +7,9 @@ import assert from "node:assert/strict";
 import { readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { StorageCorruptError } from "./errors.js";
+import { nodeFs } from "./fs.js";
 import { readFrame } from "./record.js";
+import { recover } from "./recover.js";
 import { openStorage } from "./storage.js";
 import { entry, hard, snapshotAt, tempDataDir } from "./testing.js";
 
@@ -63,13 +65,20 @@ test("a torn last batch is dropped at every cut point, keeping exactly the batch
   const offsets = recordOffsets(original);
   // Records: segment header, then per save() one write: (write start, entry, hardState).
   const lastBatchStart = offsets[offsets.length - 3] as number;
+  const dirs = { walDir: join(dir, "wal"), snapDir: join(dir, "snap") };
   for (let cut = lastBatchStart + 1; cut < original.length; cut++) {
     await writeFile(file, original.subarray(0, cut));
-    const got = await restoredIndexes(dir);
-    assert.deepEqual(got.indexes, [1, 2, 3, 4], `cut at ${cut}`);
-    assert.equal(got.commit, 3, `cut at ${cut}`);
-    assert.match(got.warnings[0] ?? "", new RegExp(`Dropped ${cut - lastBatchStart} bytes at offset ${lastBatchStart}`));
-    // The file was cut back durably: the next open sees a clean WAL.
+    // recover() is the read-only half of openStorage(): what it returns is what the node restarts with.
+    const got = await recover(nodeFs, dirs);
+    assert.deepEqual(got?.restored.entries.map((e) => e.index), [1, 2, 3, 4], `cut at ${cut}`);
+    assert.equal(got?.restored.hardState.commit, 3, `cut at ${cut}`);
+    assert.equal(got?.lastSegmentBytes, lastBatchStart);
+    assert.match(got?.warnings[0] ?? "", new RegExp(`Dropped ${cut - lastBatchStart} bytes at offset ${lastBatchStart}`));
+  }
+  // Through openStorage() at both ends of the range: the file is cut back and the next open is clean.
+  for (const cut of [lastBatchStart + 1, original.length - 1]) {
+    await writeFile(file, original.subarray(0, cut));
+    assert.deepEqual((await restoredIndexes(dir)).indexes, [1, 2, 3, 4]);
     assert.equal((await readFile(file)).length, lastBatchStart);
     assert.deepEqual((await restoredIndexes(dir)).warnings, []);
   }

@@ -3,7 +3,7 @@
 // membership that results from it, so a node that receives the log without the bootstrap
 // membership (a new member catching up from index 1) still learns the exact configuration.
 import type { ConfChange, ConfChangeType, ConfState, NodeId } from "./types.js";
-import { assert } from "./assert.js";
+import { assert, RaftInvariantError } from "./assert.js";
 
 const CONF_CHANGE_TYPES: readonly ConfChangeType[] = ["addVoter", "addLearner", "removeNode"];
 /** Bytes a config entry may take at most; bounds decoding of untrusted input. */
@@ -34,7 +34,7 @@ function decodeWire(data: Uint8Array): WireConfChange {
   try {
     parsed = JSON.parse(new TextDecoder().decode(data));
   } catch (cause) {
-    throw new Error("Cannot decode config change: data is not valid JSON", { cause });
+    throw new RaftInvariantError("Cannot decode config change: data is not valid JSON", { cause });
   }
   const w = parsed as Partial<WireConfChange> | null;
   assert(w !== null && typeof w === "object" && w.v === 1, "Cannot decode config change: unknown format version");

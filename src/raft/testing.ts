@@ -57,11 +57,14 @@ export const TEST_CONFIG: Omit<RaftConfig, "id" | "randomInt"> = {
 export class TestNetwork {
   readonly nodes = new Map<NodeId, Raft>();
   readonly storage = new Map<NodeId, TestStorage>();
-  /** Data applied at each index per node (snapshots fill in "snapshot" markers). */
+  /** Entries applied at each index per node (entries covered by a snapshot are absent). */
   readonly applied = new Map<NodeId, Map<number, Entry>>();
+  /** Snapshots received from a leader and applied, in order. */
+  readonly snapshotsApplied: { id: NodeId; index: number }[] = [];
   readonly readStates = new Map<NodeId, ReadState[]>();
-  /** Every message delivered, in order. */
+  /** Every message delivered, in order (while recordDelivered is true). */
   readonly delivered: Message[] = [];
+  recordDelivered = true;
   /** Messages for which this returns true are dropped. */
   dropIf: ((m: Message) => boolean) | null = null;
   /** Called with every Ready before the harness persists it (for assertions on Ready contents). */
@@ -166,9 +169,7 @@ export class TestNetwork {
     if (rd.hardState !== null) s.hardState = rd.hardState;
     this.inFlight.push(...rd.messages);
     const applied = this.applied.get(id) as Map<number, Entry>;
-    if (rd.snapshot !== null) {
-      applied.set(rd.snapshot.meta.index, { term: rd.snapshot.meta.term, index: rd.snapshot.meta.index, type: "normal", data: new Uint8Array(0) });
-    }
+    if (rd.snapshot !== null) this.snapshotsApplied.push({ id, index: rd.snapshot.meta.index });
     for (const e of rd.committedEntries) applied.set(e.index, e);
     (this.readStates.get(id) as ReadState[]).push(...rd.readStates);
     raft.advance(rd);
@@ -197,11 +198,33 @@ export class TestNetwork {
     let n = 0;
     for (const m of batch) {
       if (this.dropped(m)) continue;
-      this.delivered.push(m);
+      if (this.recordDelivered) this.delivered.push(m);
       this.node(m.to).step(m);
       n++;
     }
     return n;
+  }
+
+  /** Messages waiting for delivery. */
+  inFlightCount(): number {
+    return this.inFlight.length;
+  }
+
+  /**
+   * Delivers the messages in flight in the order `order` gives, each as `fate` decides: delivered,
+   * kept for later, dropped or delivered twice. For randomized schedules.
+   */
+  deliverSome(fate: (m: Message) => "deliver" | "keep" | "drop" | "duplicate", order: (ms: Message[]) => Message[]): void {
+    const batch = order(this.inFlight);
+    this.inFlight = [];
+    for (const m of batch) {
+      const f = fate(m);
+      if (f === "keep") this.inFlight.push(m);
+      if (f === "drop" || f === "keep" || this.dropped(m)) continue;
+      if (this.recordDelivered) this.delivered.push(m);
+      this.node(m.to).step(m);
+      if (f === "duplicate") this.node(m.to).step(m);
+    }
   }
 
   /** Drops every message in flight. */

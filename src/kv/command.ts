@@ -73,6 +73,7 @@ export type KvErrorCode =
   | "invalid_key"
   | "key_too_large"
   | "value_too_large"
+  | "invalid_value"
   | "invalid_range"
   | "invalid_limit"
   | "invalid_revision"

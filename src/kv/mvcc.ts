@@ -177,7 +177,7 @@ export class MvccIndex {
       scanned++;
       if (range === undefined || inRange(range, e.kv.key)) events.push(e);
     }
-    return { ok: true, events, nextRevision: untilRevision + 1 };
+    return { ok: true, events, nextRevision: Math.max(fromRevision, untilRevision + 1) };
   }
 
   /** Parts the snapshot needs: versions below the compaction revision (at most one live per key, by key), then the log. */

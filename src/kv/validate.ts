@@ -74,7 +74,7 @@ function validateOp(op: TxnOp): KvError | undefined {
     case "put": {
       const bad = validateKey(op.key);
       if (bad) return bad;
-      if (!(op.value instanceof Uint8Array)) return kvError("value_too_large", "Cannot accept a put without a byte value");
+      if (!(op.value instanceof Uint8Array)) return kvError("invalid_value", `Cannot put key ${op.key}: the value is not a Uint8Array`);
       if (op.value.length > MAX_VALUE_BYTES) {
         return kvError("value_too_large", `Cannot accept a value of ${op.value.length} bytes: the limit is ${MAX_VALUE_BYTES}`);
       }
@@ -112,9 +112,8 @@ function validateTxn(txn: TxnRequest): KvError | undefined {
     const bad = validateKey(c.key);
     if (bad) return bad;
     if (c.target === "value") {
-      if (!(c.value instanceof Uint8Array) || c.value.length > MAX_VALUE_BYTES) {
-        return kvError("value_too_large", `Cannot accept a value compare on ${c.key}: not bytes or over ${MAX_VALUE_BYTES} bytes`);
-      }
+      if (!(c.value instanceof Uint8Array)) return kvError("invalid_value", `Cannot compare the value of ${c.key}: the operand is not a Uint8Array`);
+      if (c.value.length > MAX_VALUE_BYTES) return kvError("value_too_large", `Cannot compare the value of ${c.key}: the operand is over ${MAX_VALUE_BYTES} bytes`);
     } else if (!isCount(c.value)) {
       return kvError("invalid_revision", `Cannot accept a ${c.target} compare on ${c.key}: the value must be a non-negative integer`);
     }

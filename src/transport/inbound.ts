@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import { describeIdentity, identityFromSubjectAltName } from "../pki/identity.js";
 import type { Message, NodeId } from "../raft/types.js";
 import { CodecError, decodeMessage, KIND_HELLO, PROTOCOL_VERSION } from "./codec.js";
-import { FrameParser } from "./frame.js";
+import { readFrames } from "./framed-socket.js";
 import { decodeHello, encodeHelloAck, frameBoundOf } from "./handshake.js";
 import type { TransportLimits } from "./limits.js";
 
@@ -38,22 +38,23 @@ export function peerNodeIdOf(socket: TLSSocket, localId: NodeId, clusterId: stri
 /** Serves one accepted, certificate-checked connection from node `peerId`. */
 export function serveInbound(socket: TLSSocket, peerId: NodeId, options: InboundOptions): void {
   const { localId, limits, logger } = options;
-  const parser = new FrameParser(frameBoundOf(limits));
   const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
   let greeted = false;
   let closed = false;
-  const refuse = (reason: string): void => {
-    if (closed) return;
+  const refuse = (reason: string): false => {
+    if (closed) return false;
     closed = true;
     logger.warn({ peer: peerId, remote, reason }, "Refused peer connection");
     socket.destroy();
+    return false;
   };
   const helloTimer = setTimeout(() => refuse(`no hello within ${limits.handshakeTimeoutMs} ms`), limits.handshakeTimeoutMs);
   socket.setNoDelay(true);
-  socket.on("data", (chunk: Buffer) => {
-    const { frames, violation } = parser.push(chunk);
-    for (const frame of frames) {
-      if (closed) return;
+  readFrames(socket, {
+    bound: frameBoundOf(limits),
+    onViolation: (violation) => refuse(violation.reason),
+    onFrame: (frame) => {
+      if (closed) return false;
       if (!greeted) {
         if (frame.kind !== KIND_HELLO) return refuse(`first frame is of kind ${frame.kind}, expected a hello`);
         const hello = decodeHello(frame.body);
@@ -64,7 +65,7 @@ export function serveInbound(socket: TLSSocket, peerId: NodeId, options: Inbound
         greeted = true;
         clearTimeout(helloTimer);
         socket.write(encodeHelloAck());
-        continue;
+        return true;
       }
       let m: Message;
       try {
@@ -76,8 +77,8 @@ export function serveInbound(socket: TLSSocket, peerId: NodeId, options: Inbound
       if (m.from !== peerId) return refuse(`message claims to come from node ${m.from} but the certificate is for node ${peerId}`);
       if (m.to !== localId) return refuse(`message is addressed to node ${m.to} but this is node ${localId}`);
       options.deliver(m);
-    }
-    if (violation !== null) refuse(violation.reason);
+      return true;
+    },
   });
   socket.on("error", (err: Error) => {
     if (!closed) logger.debug({ peer: peerId, remote, reason: err.message }, "Peer connection error");

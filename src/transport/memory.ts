@@ -80,6 +80,7 @@ export class MemoryTransport implements Transport {
 
   send(messages: readonly Message[]): void {
     for (const m of messages) {
+      if (m.from !== this.id) throw new Error(`Cannot send a message from node ${m.from} through the transport of node ${this.id}`);
       const link = this.links.get(m.to);
       const size = encodedFrameBytes(m);
       const bound = m.type === "snapshot" ? this.limits.maxSnapshotFrameBytes : this.limits.maxFrameBytes;

@@ -11,7 +11,7 @@ import type { Message, NodeId } from "../raft/types.js";
 import { parseHostPort } from "./address.js";
 import { backoffDelayMs } from "./backoff.js";
 import { encodeMessages, KIND_HELLO_ACK } from "./codec.js";
-import { FrameParser } from "./frame.js";
+import { readFrames } from "./framed-socket.js";
 import { encodeHello, frameBoundOf } from "./handshake.js";
 import type { TransportLimits } from "./limits.js";
 import { SendQueue } from "./send-queue.js";
@@ -124,21 +124,22 @@ export class PeerLink {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, limits.handshakeTimeoutMs);
     this.timer = setTimeout(() => this.fail(socket, `handshake not done within ${limits.handshakeTimeoutMs} ms`), limits.handshakeTimeoutMs);
-    const parser = new FrameParser(frameBoundOf(limits));
     socket.once("secureConnect", () => {
       if (this.socket !== socket) return;
       this.state = "handshaking";
       socket.write(encodeHello(this.options.localId, this.options.peerId));
     });
-    socket.on("data", (chunk: Buffer) => {
-      const { frames, violation } = parser.push(chunk);
-      if (violation !== null) return this.fail(socket, violation.reason);
-      for (const frame of frames) {
+    readFrames(socket, {
+      bound: frameBoundOf(limits),
+      onViolation: (violation) => this.fail(socket, violation.reason),
+      onFrame: (frame) => {
         if (frame.kind !== KIND_HELLO_ACK || this.state !== "handshaking") {
-          return this.fail(socket, `unexpected frame of kind ${frame.kind} from the acceptor`);
+          this.fail(socket, `unexpected frame of kind ${frame.kind} from the acceptor`);
+          return false;
         }
         this.opened(socket);
-      }
+        return true;
+      },
     });
     socket.on("error", (err: Error & { code?: string }) => this.fail(socket, describeSocketError(err)));
     socket.on("close", () => this.fail(socket, "connection closed by the peer"));

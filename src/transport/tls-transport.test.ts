@@ -181,12 +181,15 @@ describe("TlsTransport", () => {
     let maxQueued = 0;
     let maxBytes = 0;
     let prevIndex = 0;
-    // Offer ~64 MiB in rounds, letting the socket drain into the kernel between rounds.
-    for (let round = 0; round < 64; round++) {
-      for (let i = 0; i < 100; i++) a.send([appendMessage(1, 2, prevIndex++, 10, 1000)]);
+    // Offer 200 KB per round, letting the socket drain into the kernel between rounds, until the
+    // kernel buffers are full and the queue has been dropping for a while (bounded: 64 MB at most).
+    let roundsAfterFirstDrop = 0;
+    for (let round = 0; round < 320 && roundsAfterFirstDrop < 20; round++) {
+      for (let i = 0; i < 20; i++) a.send([appendMessage(1, 2, prevIndex++, 10, 1000)]);
       const peer = a.stats().peers[0];
       maxQueued = Math.max(maxQueued, peer?.queuedMessages ?? 0);
       maxBytes = Math.max(maxBytes, peer?.queuedBytes ?? 0);
+      if ((peer?.droppedMessages ?? 0) > 0) roundsAfterFirstDrop++;
       await new Promise((resolve) => setImmediate(resolve));
     }
     const peer = a.stats().peers[0];

@@ -2,7 +2,7 @@
 // it sends to (one outgoing PeerLink per peer) and accepts the connections its peers dial, so
 // messages from A to B always travel on A's connection, in order.
 import { randomInt } from "node:crypto";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { createServer, type Server, type TLSSocket } from "node:tls";
 import { pino, type Logger } from "pino";
 import type { Message, NodeId } from "../raft/types.js";
@@ -50,6 +50,8 @@ export class TlsTransport implements Transport {
   private readonly server: Server;
   private readonly links = new Map<NodeId, PeerLink>();
   private readonly inbound = new Set<TLSSocket>();
+  /** Every raw connection, also those still in the TLS handshake, so close() can end them all. */
+  private readonly sockets = new Set<Socket>();
   private handler: MessageHandler = () => undefined;
   private receivedMessages = 0;
   private droppedMessages = 0;
@@ -78,6 +80,10 @@ export class TlsTransport implements Transport {
         "Refused peer connection: TLS handshake failed");
     });
     this.server.on("secureConnection", (socket: TLSSocket) => this.accept(socket));
+    this.server.on("connection", (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once("close", () => this.sockets.delete(socket));
+    });
   }
 
   /** Binds the listener (called by createTlsTransport). */
@@ -103,6 +109,7 @@ export class TlsTransport implements Transport {
 
   send(messages: readonly Message[]): void {
     for (const m of messages) {
+      if (m.from !== this.options.nodeId) throw new Error(`Cannot send a message from node ${m.from} through the transport of node ${this.options.nodeId}`);
       const link = this.links.get(m.to);
       if (this.closed || link === undefined) {
         this.droppedMessages++;
@@ -127,9 +134,8 @@ export class TlsTransport implements Transport {
   addPeer(id: NodeId, address: string): void {
     if (this.closed) return;
     if (id === this.options.nodeId) throw new Error(`Cannot add peer ${id}: it is this node`);
-    const existing = this.links.get(id);
-    if (existing !== undefined && existing.stats().address === address) return;
-    existing?.close();
+    if (this.links.get(id)?.stats().address === address) return;
+    this.removePeer(id);
     const link = new PeerLink({
       localId: this.options.nodeId,
       peerId: id,
@@ -165,6 +171,7 @@ export class TlsTransport implements Transport {
     this.closed = true;
     for (const id of [...this.links.keys()]) this.removePeer(id);
     for (const socket of this.inbound) socket.destroy();
+    for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 

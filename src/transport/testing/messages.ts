@@ -40,7 +40,7 @@ export function everyMessageType(from: number, to: number): Message[] {
       entries: [
         { term: 5, index: 2 ** 53 - 9, type: "normal", data: new Uint8Array(0) },
         { term: 5, index: 2 ** 53 - 8, type: "config", data: patternBytes(7) },
-        { term: 6, index: 2 ** 53 - 7, type: "normal", data: patternBytes(1 << 20, 3) },
+        { term: 6, index: 2 ** 53 - 7, type: "normal", data: patternBytes(256 << 10, 3) },
       ],
     },
     { ...base, type: "append", prevIndex: 0, prevTerm: 0, commit: 0, entries: [] },
@@ -55,7 +55,7 @@ export function everyMessageType(from: number, to: number): Message[] {
     { ...base, type: "preVoteResponse", reject: true },
     {
       ...base, type: "snapshot",
-      snapshot: { meta: { index: 1000, term: 9, confState: { voters: [n(1), n(2), n(3)], learners: [n(4)] } }, data: patternBytes(3 << 20, 1) },
+      snapshot: { meta: { index: 1000, term: 9, confState: { voters: [n(1), n(2), n(3)], learners: [n(4)] } }, data: patternBytes(1 << 20, 1) },
     },
     { ...base, type: "snapshot", snapshot: { meta: { index: 1, term: 1, confState: { voters: [], learners: [] } }, data: new Uint8Array(0) } },
     { ...base, type: "timeoutNow" },

@@ -3,35 +3,39 @@
 // sum(weights) picks each backend is chosen exactly `weight` times, interleaved rather than in runs.
 import type { Balancer, Candidate } from "./types.js";
 
-/** Bound on remembered backends beyond the live candidate count before stale ones are pruned. */
-const STALE_STATE_SLACK = 64;
-
 /** Smooth weighted round robin (nginx's algorithm). */
 export class WeightedRoundRobin implements Balancer {
-  private readonly current = new Map<string, number>();
+  /** Current weights aligned with `lastCandidates`; carried over by id when the list changes. */
+  private current = new Float64Array(0);
+  private lastCandidates: readonly Candidate[] | null = null;
 
   pick<C extends Candidate>(candidates: readonly C[]): C | null {
-    if (candidates.length === 0) return null;
+    const n = candidates.length;
+    if (n === 0) return null;
+    if (candidates !== this.lastCandidates) this.realign(candidates);
+    const current = this.current;
     let total = 0;
-    let best: C | null = null;
+    let bestIndex = 0;
     let bestCurrent = -Infinity;
-    for (const c of candidates) {
-      const cur = (this.current.get(c.id) ?? 0) + c.weight;
-      this.current.set(c.id, cur);
-      total += c.weight;
+    for (let i = 0; i < n; i++) {
+      const weight = (candidates[i] as C).weight;
+      const cur = (current[i] as number) + weight;
+      current[i] = cur;
+      total += weight;
       if (cur > bestCurrent) {
-        best = c;
+        bestIndex = i;
         bestCurrent = cur;
       }
     }
-    if (best === null) return null;
-    this.current.set(best.id, bestCurrent - total);
-    if (this.current.size > candidates.length + STALE_STATE_SLACK) this.prune(candidates);
-    return best;
+    current[bestIndex] = bestCurrent - total;
+    return candidates[bestIndex] as C;
   }
 
-  private prune(candidates: readonly Candidate[]): void {
-    const live = new Set(candidates.map((c) => c.id));
-    for (const id of this.current.keys()) if (!live.has(id)) this.current.delete(id);
+  /** Keeps each backend's current weight across list changes (a retry's exclusion, a reload). */
+  private realign(candidates: readonly Candidate[]): void {
+    const previous = new Map<string, number>();
+    this.lastCandidates?.forEach((c, i) => previous.set(c.id, this.current[i] as number));
+    this.current = Float64Array.from(candidates, (c) => previous.get(c.id) ?? 0);
+    this.lastCandidates = candidates;
   }
 }

@@ -73,7 +73,8 @@ export class Pool implements BackendPool {
   }
 
   pick(request: PickRequest, exclude: ReadonlySet<string> = NO_EXCLUDE): BackendEndpoint | null {
-    if (this.deps.now() >= this.nextReturnAtMs) this.returnEjected();
+    // The clock is read only while some backend is ejected.
+    if (this.nextReturnAtMs !== Infinity && this.deps.now() >= this.nextReturnAtMs) this.returnEjected();
     let candidates = this.eligible;
     if (exclude.size > 0) candidates = candidates.filter((m) => !exclude.has(m.id));
     const key = this.spec.hashOn.kind === "header" || this.spec.hashOn.kind === "cookie" ? (request.hashKey ?? request.clientIp) : request.clientIp;
@@ -82,8 +83,7 @@ export class Pool implements BackendPool {
 
   begin(backendId: string): FinishAttempt {
     const member = this.members.get(backendId);
-    const startedAtMs = this.deps.now();
-    this.budget.recordRequest(startedAtMs);
+    this.budget.recordRequest(this.deps.now());
     if (member === undefined) return NOOP_FINISH;
     member.active += 1;
     let done = false;
@@ -176,6 +176,8 @@ export class Pool implements BackendPool {
       }
       return;
     }
+    // Fast path: a success on a backend with no failures to forget changes nothing.
+    if (outcome === "success" && member.outlier.consecutiveFailures === 0) return;
     if (this.spec.outlier !== null) this.observeOutlier(member, { kind: "attempt", outcome });
   }
 

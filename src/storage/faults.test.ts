@@ -93,3 +93,29 @@ test("ENOSPC while writing a snapshot rejects saveSnapshot() and recovery ignore
   assert.deepEqual(restored.entries.map((e) => e.index), [1, 2, 3, 4, 5]);
   assert.deepEqual(await readdir(join(dir, "snap")), []);
 });
+
+test("ENOSPC while sealing a full segment fails the save, and the unsealed segment still recovers", async (t) => {
+  const dir = await tempDataDir(t);
+  const fs = new FaultFs();
+  const { storage } = await openStorage(dir, { fs, segmentBytesMax: 400 });
+  // The seal is the only write into a segment that is not the newest: fail it after 5 bytes.
+  let newest = "";
+  fs.inject = (op, path) => {
+    if (op === "rename") newest = path;
+    return op === "write" && newest !== "" && path !== newest ? { code: "ENOSPC", partialBytes: 5 } : null;
+  };
+  let acknowledged = 0;
+  let failure: unknown = null;
+  for (let i = 1; i <= 40 && failure === null; i++) {
+    try {
+      await storage.save({ entries: [entry(i, 1, "q".repeat(60))], hardState: hard(1, 1, i) });
+      acknowledged = i;
+    } catch (err) {
+      failure = err;
+    }
+  }
+  assert.ok(failure instanceof StorageIoError && failure.code === "disk_full", String(failure));
+  assert.match(failure.message, /Cannot seal WAL segment .*0000000000000001-0000000000000001\.wal: the disk is full/);
+  await storage.close();
+  assert.deepEqual(await reopenIndexes(dir), Array.from({ length: acknowledged }, (_, k) => k + 1));
+});

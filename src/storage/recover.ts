@@ -77,7 +77,7 @@ async function recoverDirs(fs: StorageFs, walDir: string, snapDir: string): Prom
     const seg = segments[i] as SegmentInfo;
     const file = join(walDir, seg.name);
     const isLast = i === segments.length - 1;
-    const scan = scanSegment(await fs.readFile(file), { file, isLast });
+    const scan = scanSegment(await fs.readFile(file), { file, seq: seg.seq, isLast });
     if (scan.tornBytes > 0) {
       warnings.push(`Dropped ${scan.tornBytes} bytes at offset ${scan.validBytes} of ${file}: ${scan.tornReason} (a write that was never acknowledged)`);
     }

@@ -2,7 +2,7 @@
 // only the LAST segment may end in damage, and only damage that looks like a torn write is cut
 // off. Everything else refuses to start, because it could hide writes that were acknowledged.
 import { StorageCorruptError, RESTORE_ADVICE } from "./errors.js";
-import { decodePayload, readFrame, readU32, RECORD_HEADER_BYTES, WRITE_RECORD_BYTES } from "./record.js";
+import { decodePayload, encodeBatch, readFrame, readU32, RECORD_HEADER_BYTES, WRITE_RECORD_BYTES } from "./record.js";
 import type { FrameRead, WalRecord } from "./record.js";
 import { crc32c } from "./crc32c.js";
 
@@ -45,7 +45,7 @@ export interface SegmentScan {
  * Scans a segment. In the last segment, an incomplete final batch is dropped when the damage is
  * consistent with a torn write (see isTornWrite); any other bad record throws StorageCorruptError.
  */
-export function scanSegment(buf: Uint8Array, where: { readonly file: string; readonly isLast: boolean }): SegmentScan {
+export function scanSegment(buf: Uint8Array, where: { readonly file: string; readonly seq: number; readonly isLast: boolean }): SegmentScan {
   const { file, isLast } = where;
   const records: ScannedRecord[] = [];
   let pending: ScannedRecord[] = [];
@@ -73,6 +73,11 @@ export function scanSegment(buf: Uint8Array, where: { readonly file: string; rea
     }
   }
   if (bad === null && pending.length === 0) return { records, validBytes, tornBytes: 0, tornReason: null };
+  if (!isLast && isPartialSeal(buf.subarray(validBytes), where.seq + 1)) {
+    // The node stopped while sealing this segment, after its successor was made durable (a full
+    // disk, a crash): the segment is complete, just not sealed.
+    return { records, validBytes, tornBytes: buf.length - validBytes, tornReason: "the seal record is incomplete" };
+  }
   if (!isLast) {
     const what = bad === null ? "ends inside a batch" : `has a bad record (${describe(bad.reason)})`;
     throw corrupt(file, bad === null ? validBytes : off, `the segment ${what}, and only the last segment may end in a torn write`);
@@ -122,6 +127,14 @@ export function isTornWrite(buf: Uint8Array, off: number, bad: Extract<FrameRead
     case "bad_checksum":
       return hasZeroSector(buf, off, bad.end) ? `${describe(bad.reason)} and part of it is zero-filled` : null;
   }
+}
+
+/** True if `tail` is a seal record for `nextSeq` cut short, possibly with zeros for unwritten bytes. */
+export function isPartialSeal(tail: Uint8Array, nextSeq: number): boolean {
+  const seal = encodeBatch([{ kind: "seal", nextSeq }]);
+  if (tail.length >= seal.length) return false;
+  for (let i = 0; i < tail.length; i++) if (tail[i] !== seal[i] && tail[i] !== 0) return false;
+  return true;
 }
 
 /** True if some sector-aligned piece of buf[start, end) is all zeros. */

@@ -10,8 +10,7 @@
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import type { ConfState, HardState, LogIndex, Term } from "../raft/types.js";
-import { ioError, StorageIoError } from "./errors.js";
-import type { StorageError } from "./errors.js";
+import { ioError, StorageError, StorageIoError } from "./errors.js";
 import type { StorageFile, StorageFs } from "./fs.js";
 import { encodeBatch, encodeWriteStart, WAL_FORMAT_VERSION, WRITE_RECORD_BYTES } from "./record.js";
 import type { WalRecord } from "./record.js";
@@ -169,7 +168,7 @@ export class Wal {
       try {
         if (total > 0) await this.writeGroup(group, total);
       } catch (err) {
-        this.failure = err as StorageError;
+        this.failure = err instanceof StorageError ? err : ioError("append to WAL in", this.dir, err);
         for (const p of group) p.reject(this.failure);
         for (const p of this.queue.splice(0)) p.reject(this.failedError());
         break;
@@ -216,6 +215,7 @@ export class Wal {
       await old.datasync();
       await old.close();
     } catch (err) {
+      await old.close().catch(() => undefined); // the seal failure is the error to report
       throw ioError("seal WAL segment", oldPath, err);
     } finally {
       this.size = created.size;

@@ -169,3 +169,21 @@ test("a data directory held by another live process is refused; a stale lock is 
   }
   assert.deepEqual((await readdir(dir)).filter((n) => n === "LOCK"), []);
 });
+
+test("a save() with mustSync false (commit index only) is written without an fdatasync of its own", async (t) => {
+  const dir = await tempDataDir(t);
+  const fs = new FaultFs();
+  const { storage } = await openStorage(dir, { fs });
+  await storage.save({ entries: entries(1, 2, 1), hardState: hard(1, 1, 0) });
+  const before = fs.datasyncs;
+  await storage.save({ hardState: hard(1, 1, 2), mustSync: false });
+  assert.equal(fs.datasyncs, before);
+  // Entries always sync, whatever the caller says.
+  await storage.save({ entries: [entry(3, 1)], mustSync: false });
+  assert.equal(fs.datasyncs, before + 1);
+  await storage.close();
+  const { storage: again, restored } = await openStorage(dir);
+  t.after(() => again.close());
+  assert.deepEqual(restored.hardState, hard(1, 1, 2));
+  assert.equal(restored.entries.length, 3);
+});

@@ -37,6 +37,11 @@ export interface SaveRequest {
   readonly entries?: readonly Entry[];
   /** A snapshot from the leader: it replaces the log up to its index. */
   readonly snapshot?: Snapshot | null;
+  /**
+   * Ready.mustSync: false when only the commit index changed, so the batch may be written without
+   * an fdatasync of its own (a later synced batch covers it). Default true.
+   */
+  readonly mustSync?: boolean;
 }
 
 /** What openStorage returns: the storage, the state to restart Raft from, and notes for the log. */
@@ -234,7 +239,8 @@ export class Storage {
       lastIndex = first.index + entries.length - 1;
     }
     if (request.hardState != null) records.push({ kind: "hardState", hardState: request.hardState });
-    const durable = this.wal.append(records, { lastIndex, hardState: request.hardState ?? null, snapshotMarker });
+    const mustSync = request.mustSync !== false || entries.length > 0 || request.snapshot != null;
+    const durable = this.wal.append(records, { lastIndex, hardState: request.hardState ?? null, snapshotMarker }, mustSync);
     this.queuedLastIndex = lastIndex;
     return durable;
   }

@@ -40,6 +40,7 @@ export interface BatchEffect {
 
 interface Pending {
   readonly bytes: Buffer;
+  readonly mustSync: boolean;
   readonly effect: BatchEffect;
   readonly resolve: () => void;
   readonly reject: (err: StorageError) => void;
@@ -102,8 +103,12 @@ export class Wal {
     return new Wal(fs, dir, segmentBytesMax, [...segments], file, validBytes, 0, state);
   }
 
-  /** Queues one batch; resolves when it is durable. `records` may be empty (a barrier). */
-  append(records: readonly WalRecord[], effect: BatchEffect): Promise<void> {
+  /**
+   * Queues one batch; resolves when it is durable, or only written when `mustSync` is false (a
+   * hard state whose commit index alone changed: Raft can recompute it, etcd skips its fsync too).
+   * `records` may be empty (a barrier).
+   */
+  append(records: readonly WalRecord[], effect: BatchEffect, mustSync = true): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failedError());
     if (this.closed) return Promise.reject(new StorageIoError("storage_closed", `Cannot save to ${this.dir}: the storage is closed`));
     if (this.queue.length >= QUEUED_BATCHES_MAX) {
@@ -111,7 +116,7 @@ export class Wal {
     }
     const bytes = records.length === 0 ? Buffer.alloc(0) : encodeBatch(records);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ bytes, effect, resolve, reject });
+      this.queue.push({ bytes, mustSync, effect, resolve, reject });
       this.flushing ??= this.flushLoop();
     });
   }
@@ -190,8 +195,10 @@ export class Wal {
       await this.file.write(bytes, this.size);
       this.stats.writes++;
       this.size += size;
-      await this.file.datasync();
-      this.stats.fsyncs++;
+      if (group.some((p) => p.mustSync)) {
+        await this.file.datasync();
+        this.stats.fsyncs++;
+      }
     } catch (err) {
       throw ioError("append to WAL segment", path, err);
     }

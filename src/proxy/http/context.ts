@@ -14,6 +14,8 @@ export const RETRY_BODY_BYTES_MAX = 64 * 1024;
 export const READ_AHEAD_BYTES_MAX = 256 * 1024;
 /** After the proxy half-closes a client connection, the client gets this long to close its side. */
 export const CLOSE_LINGER_MS = 2000;
+/** While draining, a connection idle for less than this gets this long for a request already on its way. */
+export const DRAIN_IDLE_LINGER_MS = 100;
 /** Idle keep-alive connections kept per backend. */
 export const UPSTREAM_IDLE_PER_BACKEND_MAX = 256;
 

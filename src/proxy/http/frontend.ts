@@ -18,8 +18,6 @@ const UPSTREAM_IDLE_TIMEOUT_MS = 4000;
 /** Bounds of the sweeper period: a quarter of the shortest timeout, within these. */
 const SWEEP_INTERVAL_MS_MIN = 5;
 const SWEEP_INTERVAL_MS_MAX = 250;
-/** While draining, a connection that became idle this recently gets this long for a request already in flight. */
-const DRAIN_IDLE_LINGER_MS = 50;
 
 /** What the HTTP frontend needs from the runtime. */
 export interface HttpFrontendDeps {
@@ -100,13 +98,11 @@ class HttpFrontend implements Frontend {
   }
 
   private accept(socket: net.Socket): void {
-    if (this.ctx.draining) {
-      socket.destroy();
-      return;
-    }
     this.ctx.metrics.connectionOpened(this.name);
     const session = new ClientSession(socket, this.ctx, (s) => this.sessionClosed(s));
     this.sessions.add(session);
+    // Accepted while draining (it was already queued): serve the request it brings, then close.
+    if (this.ctx.draining) session.drain(performance.now());
   }
 
   private sessionClosed(session: ClientSession): void {
@@ -189,7 +185,7 @@ class HttpFrontend implements Frontend {
         maybeDone();
       });
       const now = performance.now();
-      for (const session of this.sessions) session.drain(now, DRAIN_IDLE_LINGER_MS);
+      for (const session of this.sessions) session.drain(now);
     });
     return this.closing;
   }

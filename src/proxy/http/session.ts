@@ -3,7 +3,7 @@
 // (slowloris) and idle timeouts. Listeners are attached once; per-request work allocates little.
 import type net from "node:net";
 import type { FrontendContext } from "./context.js";
-import { CLOSE_LINGER_MS, READ_AHEAD_BYTES_MAX } from "./context.js";
+import { CLOSE_LINGER_MS, DRAIN_IDLE_LINGER_MS, READ_AHEAD_BYTES_MAX } from "./context.js";
 import { Exchange } from "./exchange.js";
 import { FAILED, HeadParser, NEED_MORE } from "./parser.js";
 import { localResponse } from "./responses.js";
@@ -174,27 +174,30 @@ export class ClientSession {
   exchangeDone(keepAlive: boolean): void {
     this.exchange = null;
     if (this.state !== S_EXCHANGE) return;
-    if (!keepAlive || this.clientEnded || this.ctx.draining) {
+    if (!keepAlive || this.clientEnded) {
       this.close();
       return;
     }
     this.state = S_IDLE;
     this.parser.reset();
     this.idleSinceMs = performance.now();
-    this.setDeadline(DEADLINE_IDLE, this.idleSinceMs + this.ctx.timeouts.idleMs);
+    // A response that promised keep-alive just before a drain began: the client may be sending its
+    // next request right now, so it gets the drain linger instead of an immediate close.
+    const idleMs = this.ctx.draining ? DRAIN_IDLE_LINGER_MS : this.ctx.timeouts.idleMs;
+    this.setDeadline(DEADLINE_IDLE, this.idleSinceMs + idleMs);
     this.resumeReading();
     if (this.pending !== null) this.processInput();
   }
 
   /**
-   * The frontend is draining: an idle connection closes now, or after `lingerMs` from when it
+   * The frontend is draining: an idle connection closes now, or DRAIN_IDLE_LINGER_MS after it
    * became idle, so a request the client sent just before seeing the close is still served.
    * Busy connections close after their current response (which says Connection: close).
    */
-  drain(nowMs: number, lingerMs: number): void {
+  drain(nowMs: number): void {
     if (!this.isIdle()) return;
-    if (nowMs - this.idleSinceMs >= lingerMs) this.close();
-    else this.setDeadline(DEADLINE_IDLE, this.idleSinceMs + lingerMs);
+    if (nowMs - this.idleSinceMs >= DRAIN_IDLE_LINGER_MS) this.close();
+    else this.setDeadline(DEADLINE_IDLE, this.idleSinceMs + DRAIN_IDLE_LINGER_MS);
   }
 
   /** Switches to raw byte forwarding after a 101 response; returns the bytes read ahead. */

@@ -93,6 +93,24 @@ test("a slow watcher is cancelled with the revision to resume from, and memory s
   assert.equal(events(hub.poll(), again.watchId).length, 5);
 });
 
+test("progress notices tell quiet watchers how far they are complete", () => {
+  const { hub, apply } = harness();
+  const quiet = hub.watch({ key: "quiet" });
+  const busy = hub.watch({ key: "busy" });
+  assert.ok(quiet.ok && busy.ok);
+  apply({ type: "put", key: "busy", value: enc("1") });
+  apply({ type: "put", key: "other", value: enc("2") });
+  assert.deepEqual(hub.progress(), [{ type: "progress", watchId: quiet.watchId, revision: 2 }]);
+  hub.poll();
+  assert.deepEqual(hub.progress(), [
+    { type: "progress", watchId: quiet.watchId, revision: 2 },
+    { type: "progress", watchId: busy.watchId, revision: 2 },
+  ]);
+  const replaying = hub.watch({ key: "busy", startRevision: 1 });
+  assert.ok(replaying.ok);
+  assert.equal(hub.progress().length, 2, "a watcher still replaying history gets no progress notice");
+});
+
 test("too many watchers and bad ranges are refused", () => {
   const { hub } = harness({ maxWatchers: 1 });
   assert.ok(hub.watch({ key: "a" }).ok);
@@ -123,7 +141,11 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
       for (const b of batches) {
         const w = watchers.get(b.watchId) as Observed;
         if (b.type === "events") w.got.push(...b.events.map(show));
-        else w.cancelled = b;
+        else if (b.type === "cancelled") w.cancelled = b;
+        else {
+          const upTo = all.filter((e) => e.kv.modRevision >= w.start && e.kv.modRevision <= b.revision && inRange(w.range, e.kv.key));
+          assert.equal(w.got.length, upTo.length, `progress at ${b.revision} for watcher ${b.watchId} means all its events up to there were sent`);
+        }
       }
     };
     const ranges: KeyRange[] = [prefixRange("a/"), prefixRange(""), { key: "b/k1" }, { key: "a/k3", rangeEnd: "c/k2" }, { key: "c/k0x" }];
@@ -154,6 +176,7 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
         watchers.set(r.watchId, { range, start: r.startRevision, prevKv, got: [] });
       }
       if (random() < 0.3) collect(hub.poll());
+      if (random() < 0.05) collect(hub.progress());
     }
     for (let i = 0; i < 1000 && hub.size > 0; i++) {
       const batches = hub.poll();

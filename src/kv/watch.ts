@@ -52,6 +52,8 @@ export type WatchCancelCode = "slow_watcher" | "compacted";
 /** Something to send to a watcher's client. */
 export type WatchBatch =
   | { readonly type: "events"; readonly watchId: number; readonly events: readonly WatchEvent[] }
+  /** Everything up to `revision` was sent: after a reconnect, watch again from revision + 1. */
+  | { readonly type: "progress"; readonly watchId: number; readonly revision: Revision }
   | {
       readonly type: "cancelled";
       readonly watchId: number;
@@ -201,6 +203,19 @@ export class WatcherRegistry {
       }
       this.ready.add(w.id);
     }
+  }
+
+  /**
+   * Progress notices (etcd's progress notify) for every live watcher with nothing left to send, so
+   * that a client watching a quiet key can resume from a recent revision rather than a compacted one.
+   * The shell calls it now and then (every few seconds), not after every apply.
+   */
+  progress(): WatchBatch[] {
+    const out: WatchBatch[] = [];
+    for (const w of this.watchers.values()) {
+      if (w.synced && w.pending.length === 0) out.push({ type: "progress", watchId: w.id, revision: Math.max(this.notified, w.nextRevision - 1) });
+    }
+    return out;
   }
 
   /** Everything ready to send: cancellations first, then up to maxEvents per watcher. */

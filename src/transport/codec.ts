@@ -11,6 +11,8 @@ import { FRAME_HEADER_BYTES, writeFrameHeader } from "./frame.js";
 export const KIND_HELLO = 0;
 /** Frame kind of the acceptor's answer to a hello: from then on, messages may flow. */
 export const KIND_HELLO_ACK = 1;
+/** Frame kind of the acceptor's refusal: a UTF-8 reason, then the acceptor closes. */
+export const KIND_REFUSE = 2;
 /** Version of this wire protocol, sent in the hello. */
 export const PROTOCOL_VERSION = 1;
 

@@ -2,7 +2,7 @@
 // checks it against the certificate and answers with a hello-ack. The dialer sends no message
 // before the ack, so a connection the acceptor refuses never silently swallows messages.
 import type { NodeId } from "../raft/types.js";
-import { KIND_HELLO, KIND_HELLO_ACK, messageTypeOfKind, PROTOCOL_VERSION } from "./codec.js";
+import { KIND_HELLO, KIND_HELLO_ACK, KIND_REFUSE, messageTypeOfKind, PROTOCOL_VERSION } from "./codec.js";
 import { FRAME_HEADER_BYTES, writeFrameHeader, type FrameBound } from "./frame.js";
 import type { TransportLimits } from "./limits.js";
 
@@ -17,6 +17,8 @@ const HELLO_BODY_BYTES = 2 + 8 + 8;
 const ACK_BODY_BYTES = 2;
 /** Largest control frame (kind + body). */
 const CONTROL_FRAME_BOUND = 64;
+/** Largest refusal frame: a reason for a person to read. */
+const REFUSE_FRAME_BOUND = 1024;
 
 /** The hello frame from `from` to `to`. */
 export function encodeHello(from: NodeId, to: NodeId): Buffer {
@@ -48,10 +50,20 @@ export function encodeHelloAck(): Buffer {
   return buf;
 }
 
+/** The refusal frame carrying `reason` (cut to the refusal bound). */
+export function encodeRefusal(reason: string): Buffer {
+  const text = Buffer.from(reason, "utf8").subarray(0, REFUSE_FRAME_BOUND - 1);
+  const buf = Buffer.alloc(FRAME_HEADER_BYTES + text.length);
+  writeFrameHeader(buf, 0, KIND_REFUSE, text.length);
+  text.copy(buf, FRAME_HEADER_BYTES);
+  return buf;
+}
+
 /** Frame size bounds by kind, from the limits: snapshots get the large bound. */
 export function frameBoundOf(limits: TransportLimits): FrameBound {
   return (kind) => {
     if (kind === KIND_HELLO || kind === KIND_HELLO_ACK) return CONTROL_FRAME_BOUND;
+    if (kind === KIND_REFUSE) return REFUSE_FRAME_BOUND;
     const type = messageTypeOfKind(kind);
     if (type === null) return null;
     return type === "snapshot" ? limits.maxSnapshotFrameBytes : limits.maxFrameBytes;

@@ -9,8 +9,11 @@ import { describeIdentity, identityFromSubjectAltName } from "../pki/identity.js
 import type { Message, NodeId } from "../raft/types.js";
 import { CodecError, decodeMessage, KIND_HELLO, PROTOCOL_VERSION } from "./codec.js";
 import { readFrames } from "./framed-socket.js";
-import { decodeHello, encodeHelloAck, frameBoundOf } from "./handshake.js";
+import { decodeHello, encodeHelloAck, encodeRefusal, frameBoundOf } from "./handshake.js";
 import type { TransportLimits } from "./limits.js";
+
+/** How long a refused connection may take to receive the refusal before it is cut. */
+export const REFUSAL_LINGER_MS = 1000;
 
 /** What an inbound connection needs from its transport. */
 export interface InboundOptions {
@@ -45,7 +48,9 @@ export function serveInbound(socket: TLSSocket, peerId: NodeId, options: Inbound
     if (closed) return false;
     closed = true;
     logger.warn({ peer: peerId, remote, reason }, "Refused peer connection");
-    socket.destroy();
+    // Tell the dialer why, so both ends log the same reason; do not wait long for a bad peer.
+    socket.end(encodeRefusal(reason));
+    setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
     return false;
   };
   const helloTimer = setTimeout(() => refuse(`no hello within ${limits.handshakeTimeoutMs} ms`), limits.handshakeTimeoutMs);

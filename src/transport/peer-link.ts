@@ -10,7 +10,7 @@ import { describeIdentity, identityFromSubjectAltName } from "../pki/identity.js
 import type { Message, NodeId } from "../raft/types.js";
 import { parseHostPort } from "./address.js";
 import { backoffDelayMs } from "./backoff.js";
-import { encodeMessages, KIND_HELLO_ACK } from "./codec.js";
+import { encodeMessages, KIND_HELLO_ACK, KIND_REFUSE } from "./codec.js";
 import { readFrames } from "./framed-socket.js";
 import { encodeHello, frameBoundOf } from "./handshake.js";
 import type { TransportLimits } from "./limits.js";
@@ -133,6 +133,10 @@ export class PeerLink {
       bound: frameBoundOf(limits),
       onViolation: (violation) => this.fail(socket, violation.reason),
       onFrame: (frame) => {
+        if (frame.kind === KIND_REFUSE) {
+          this.fail(socket, `peer refused the connection: ${frame.body.toString("utf8")}`);
+          return false;
+        }
         if (frame.kind !== KIND_HELLO_ACK || this.state !== "handshaking") {
           this.fail(socket, `unexpected frame of kind ${frame.kind} from the acceptor`);
           return false;

@@ -6,7 +6,7 @@ import { createClusterCa } from "../pki/ca.js";
 import { issueClientCertificate, issueNodeCertificate } from "../pki/issue.js";
 import type { Message, NodeId } from "../raft/types.js";
 import { parseHostPort } from "./address.js";
-import { encodeMessages, MESSAGE_KINDS } from "./codec.js";
+import { encodeMessages, KIND_REFUSE, MESSAGE_KINDS } from "./codec.js";
 import { FrameParser, writeFrameHeader } from "./frame.js";
 import { encodeHello, encodeHelloAck, frameBoundOf } from "./handshake.js";
 import { transportLimits } from "./limits.js";
@@ -103,12 +103,18 @@ describe("TlsTransport", () => {
       assert.match(refusals(lines).join("\n"), /client admin of cluster test, only nodes may open peer connections/);
     });
 
-    it("a valid node certificate whose hello claims another node id", async () => {
+    it("a valid node certificate whose hello claims another node id (and the dialer is told why)", async () => {
       const socket = rawClient(server.address(), await pki.node(3));
       socket.once("secureConnect", () => socket.write(encodeHello(1 as NodeId, 2 as NodeId)));
-      await waitFor(() => refusals(lines).length > 0, "the refusal to be logged");
+      const told: string[] = [];
+      const parser = new FrameParser(frameBoundOf(transportLimits()));
+      socket.on("data", (chunk: Buffer) => {
+        for (const f of parser.push(chunk).frames) if (f.kind === KIND_REFUSE) told.push(f.body.toString("utf8"));
+      });
+      await waitFor(() => refusals(lines).length > 0 && told.length > 0, "the refusal to be logged and sent");
       socket.destroy();
       assert.match(refusals(lines).join("\n"), /hello claims to come from node 1 but the certificate is for node 3/);
+      assert.deepEqual(told, refusals(lines));
     });
 
     it("a message whose sender is not the certificate's node", async () => {

@@ -8,7 +8,8 @@ import { pino, type Logger } from "pino";
 import type { Message, NodeId } from "../raft/types.js";
 import { formatHostPort } from "./address.js";
 import { encodedFrameBytes } from "./codec.js";
-import { peerNodeIdOf, serveInbound } from "./inbound.js";
+import { encodeRefusal } from "./handshake.js";
+import { peerNodeIdOf, REFUSAL_LINGER_MS, serveInbound } from "./inbound.js";
 import { transportLimits, type TransportLimits } from "./limits.js";
 import { describeSocketError, PeerLink, type TlsCredentials } from "./peer-link.js";
 import type { MessageHandler, Transport, TransportStats } from "./types.js";
@@ -189,7 +190,8 @@ export class TlsTransport implements Transport {
     const peer = peerNodeIdOf(socket, this.options.nodeId, this.options.clusterId);
     if (!peer.ok) {
       this.logger.warn({ remote, reason: peer.reason }, "Refused peer connection");
-      socket.destroy();
+      socket.end(encodeRefusal(peer.reason));
+      setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
       return;
     }
     this.inbound.add(socket);

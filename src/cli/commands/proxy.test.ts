@@ -58,7 +58,8 @@ test("SIGHUP reloads the file, a broken file keeps the running config, SIGTERM e
     for (const w of waiters.splice(0)) w();
   });
   const waitForLog = async (msg: RegExp): Promise<Record<string, unknown>> => {
-    const deadline = Date.now() + 15_000;
+    // Generous: the child compiles TypeScript through tsx, slow on a loaded machine.
+    const deadline = Date.now() + 45_000;
     for (;;) {
       const found = lines.find((l) => msg.test(String(l.msg)));
       if (found) return found;

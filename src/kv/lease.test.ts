@@ -94,3 +94,28 @@ test("a new leader extends every lease by its TTL before expiring any", () => {
   next.demote();
   assert.equal(next.size, 0);
 });
+
+test("a lease expires exactly once when the leader's clock runs out, even if its expiry is committed twice", () => {
+  const s = new KvStore();
+  const clock = new LeaseClock({ expireRetryMs: 100 });
+  clock.promote(s.leases(), 0);
+  const grant = apply(s, { type: "leaseGrant", id: 0, ttlMs: 1000 });
+  assert.ok(grant.result.ok && grant.result.type === "leaseGrant");
+  const id = grant.result.id;
+  clock.observe(grant.leaseChanges, 0);
+  apply(s, { type: "put", key: "member/n1", value: enc("alive"), lease: id });
+  assert.ok(clock.renew(id, 900).ok);
+  assert.deepEqual(clock.expired(1899), []);
+  const first = clock.expired(1900);
+  assert.deepEqual(first, [id]);
+  // The first proposal is slow to commit; the clock proposes again; both commit.
+  const again = clock.expired(2000);
+  assert.deepEqual(again, [id]);
+  const outs = [first, again].map((ids) => apply(s, { type: "leaseExpire", ids }));
+  assert.deepEqual(outs.map((o) => o.events.length), [1, 0]);
+  assert.deepEqual(outs.map((o) => (o.result.ok && o.result.type === "leaseExpire" ? o.result.expired : [])), [[id], []]);
+  for (const o of outs) clock.observe(o.leaseChanges, 2100);
+  assert.equal(s.get("member/n1"), undefined);
+  assert.deepEqual(clock.expired(99_999), []);
+  assert.equal(clock.size, 0);
+});

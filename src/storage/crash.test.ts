@@ -10,7 +10,7 @@ import { FaultFs } from "./fault-fs.js";
 import { openStorage } from "./storage.js";
 import { entry, hard, plain, snapshotAt, tempDataDir } from "./testing.js";
 
-const TRIALS = 24;
+const TRIALS = 20;
 const BATCHES_PER_TRIAL_MAX = 40;
 const CONCURRENT_SAVES_MAX = 4;
 

@@ -11,6 +11,7 @@ import { nodeFs } from "./fs.js";
 import { readFrame } from "./record.js";
 import { recover } from "./recover.js";
 import { openStorage } from "./storage.js";
+import type { Storage } from "./storage.js";
 import { entry, hard, snapshotAt, tempDataDir } from "./testing.js";
 
 async function walFiles(dir: string): Promise<string[]> {
@@ -38,6 +39,13 @@ async function writeBatches(dir: string, batches: number, dataBytes = 20): Promi
   }
   await storage.close();
   return (await walFiles(dir)).at(-1) as string;
+}
+
+/** Saves entries 1..30, three per save(), each with a hard state committing them. */
+async function fillSegments(storage: Storage): Promise<void> {
+  for (let i = 1; i <= 30; i += 3) {
+    await storage.save({ entries: [0, 1, 2].map((k) => entry(i + k, 1, "z".repeat(40))), hardState: hard(1, 1, i + 2) });
+  }
 }
 
 async function restoredIndexes(dir: string): Promise<{ indexes: number[]; commit: number; warnings: readonly string[] }> {
@@ -181,23 +189,31 @@ test("a flipped bit in the last record (complete, not zero-filled) refuses to st
 test("a truncated segment that is not the last refuses to start", async (t) => {
   const dir = await tempDataDir(t);
   const { storage } = await openStorage(dir, { segmentBytesMax: 512 });
-  for (let i = 1; i <= 30; i++) await storage.save({ entries: [entry(i, 1, "z".repeat(40))], hardState: hard(1, 1, i) });
+  await fillSegments(storage);
   await storage.close();
   const files = await walFiles(dir);
   assert.ok(files.length >= 3);
   const middle = files[1] as string;
   const buf = await readFile(middle);
-  await writeFile(middle, buf.subarray(0, buf.length - 7));
+  // Cut through the seal (21 bytes) into the last batch.
+  await writeFile(middle, buf.subarray(0, buf.length - 30));
   const err = await refusal(dir);
   assert.equal(err.code, "wal_corrupt");
   assert.equal(err.file, middle);
   assert.match(err.message, /only the last segment may end in a torn write/);
+  // Cut exactly at a batch boundary: the segment parses, but the next one does not follow it.
+  const offsets = recordOffsets(buf);
+  const lastWrite = offsets[offsets.length - 6] as number; // write, 3 entries, hardState, seal
+  await writeFile(middle, buf.subarray(0, lastWrite));
+  const gap = await refusal(dir);
+  assert.equal(gap.code, "wal_missing_segment");
+  assert.match(gap.message, /starts at index \d+ but the previous one ends at/);
 });
 
 test("a missing segment in the middle of the sequence refuses to start", async (t) => {
   const dir = await tempDataDir(t);
   const { storage } = await openStorage(dir, { segmentBytesMax: 512 });
-  for (let i = 1; i <= 30; i++) await storage.save({ entries: [entry(i, 1, "z".repeat(40))] });
+  await fillSegments(storage);
   await storage.close();
   const files = await walFiles(dir);
   await unlink(files[1] as string);
@@ -209,7 +225,7 @@ test("a missing segment in the middle of the sequence refuses to start", async (
 test("a missing last segment refuses to start (the one before it is sealed)", async (t) => {
   const dir = await tempDataDir(t);
   const { storage } = await openStorage(dir, { segmentBytesMax: 512 });
-  for (let i = 1; i <= 30; i++) await storage.save({ entries: [entry(i, 1, "z".repeat(40))] });
+  await fillSegments(storage);
   await storage.close();
   const files = await walFiles(dir);
   await unlink(files.at(-1) as string);
@@ -221,7 +237,7 @@ test("a missing last segment refuses to start (the one before it is sealed)", as
 test("a missing first segment with no snapshot to cover it refuses to start", async (t) => {
   const dir = await tempDataDir(t);
   const { storage } = await openStorage(dir, { segmentBytesMax: 512 });
-  for (let i = 1; i <= 30; i++) await storage.save({ entries: [entry(i, 1, "z".repeat(40))] });
+  await fillSegments(storage);
   await storage.close();
   await unlink((await walFiles(dir))[0] as string);
   const err = await refusal(dir);
@@ -231,7 +247,7 @@ test("a missing first segment with no snapshot to cover it refuses to start", as
 
 async function compactedDir(dir: string): Promise<void> {
   const { storage } = await openStorage(dir, { segmentBytesMax: 512 });
-  for (let i = 1; i <= 30; i++) await storage.save({ entries: [entry(i, 1, "z".repeat(40))], hardState: hard(1, 1, i) });
+  await fillSegments(storage);
   await storage.saveSnapshot(snapshotAt(10, 1));
   await storage.saveSnapshot(snapshotAt(20, 1));
   assert.ok((await storage.compact(20)) > 0);

@@ -6,6 +6,8 @@
 import { MAX_EXPIRE_BATCH } from "./limits.js";
 import type { LeaseChange } from "./machine.js";
 import type { LeaseId } from "./types.js";
+import type { DeadlineEntry } from "./deadline-heap.js";
+import { DeadlineHeap } from "./deadline-heap.js";
 
 /** Tuning of the lease clock. */
 export interface LeaseClockOptions {
@@ -26,35 +28,65 @@ interface Deadline {
   deadlineMs: number;
   /** Set once the expiry was handed out by expired(): when to hand it out again if still alive. */
   retryAtMs: number | undefined;
+  /** Matches the one live heap entry of this lease. */
+  generation: number;
 }
+
+/** Rebuild the heap once stale entries (left by renewals) outnumber live ones by this factor. */
+const HEAP_STALE_FACTOR = 2;
+/** ... but never for fewer entries than this. */
+const HEAP_REBUILD_MIN = 1024;
 
 /** Deadlines of the live leases, as the leader sees them. */
 export class LeaseClock {
   private readonly deadlines = new Map<LeaseId, Deadline>();
+  private readonly heap = new DeadlineHeap();
+  private generation = 0;
 
-  constructor(private readonly options: LeaseClockOptions = DEFAULT_LEASE_CLOCK_OPTIONS) {}
+  constructor(private readonly options: LeaseClockOptions = DEFAULT_LEASE_CLOCK_OPTIONS) {
+    if (!(options.expireRetryMs > 0)) throw new Error(`Cannot make a lease clock with expireRetryMs ${options.expireRetryMs}: it must be positive`);
+  }
 
   /** Number of leases tracked. */
   get size(): number {
     return this.deadlines.size;
   }
 
+  private schedule(id: LeaseId, d: Deadline): void {
+    d.generation = ++this.generation;
+    this.heap.push({ atMs: d.retryAtMs ?? d.deadlineMs, id, generation: d.generation });
+    if (this.heap.size > HEAP_REBUILD_MIN && this.heap.size > HEAP_STALE_FACTOR * this.deadlines.size) this.rebuildHeap();
+  }
+
+  private rebuildHeap(): void {
+    const entries = [...this.deadlines].map(([id, d]) => ({ atMs: d.retryAtMs ?? d.deadlineMs, id, generation: d.generation }));
+    this.heap.rebuild(entries);
+  }
+
+  private track(id: LeaseId, ttlMs: number, nowMs: number): void {
+    const d: Deadline = { ttlMs, deadlineMs: nowMs + ttlMs, retryAtMs: undefined, generation: 0 };
+    this.deadlines.set(id, d);
+    this.schedule(id, d);
+  }
+
   /** On becoming leader: track exactly `leases` (from KvStore.leases()), each with a full TTL from now. */
   promote(leases: Iterable<{ readonly id: LeaseId; readonly ttlMs: number }>, nowMs: number): void {
-    this.deadlines.clear();
-    for (const l of leases) this.deadlines.set(l.id, { ttlMs: l.ttlMs, deadlineMs: nowMs + l.ttlMs, retryAtMs: undefined });
+    this.demote();
+    for (const l of leases) this.deadlines.set(l.id, { ttlMs: l.ttlMs, deadlineMs: nowMs + l.ttlMs, retryAtMs: undefined, generation: ++this.generation });
+    this.rebuildHeap();
   }
 
   /** On losing leadership: forget every deadline (the next leader starts afresh). */
   demote(): void {
     this.deadlines.clear();
+    this.heap.clear();
   }
 
   /** Follows the lease table: call with ApplyOutput.leaseChanges of every applied entry while leader. */
   observe(changes: readonly LeaseChange[], nowMs: number): void {
     for (const c of changes) {
-      if (c.type === "granted") this.deadlines.set(c.id, { ttlMs: c.ttlMs, deadlineMs: nowMs + c.ttlMs, retryAtMs: undefined });
-      else this.deadlines.delete(c.id);
+      if (c.type === "granted") this.track(c.id, c.ttlMs, nowMs);
+      else this.deadlines.delete(c.id); // its heap entry goes stale
     }
   }
 
@@ -64,6 +96,7 @@ export class LeaseClock {
     if (!d) return { ok: false, code: "lease_not_found", message: `Cannot renew lease ${id}: not found` };
     if (d.deadlineMs <= nowMs) return { ok: false, code: "lease_expired", message: `Cannot renew lease ${id}: it expired` };
     d.deadlineMs = nowMs + d.ttlMs;
+    this.schedule(id, d);
     return { ok: true, id, ttlMs: d.ttlMs };
   }
 
@@ -73,31 +106,35 @@ export class LeaseClock {
     return d && Math.max(0, d.deadlineMs - nowMs);
   }
 
+  /** The live heap top, dropping stale entries on the way. */
+  private top(): { entry: DeadlineEntry; deadline: Deadline } | undefined {
+    for (let entry = this.heap.peek(); entry !== undefined; entry = this.heap.peek()) {
+      const deadline = this.deadlines.get(entry.id);
+      if (deadline && deadline.generation === entry.generation) return { entry, deadline };
+      this.heap.pop();
+    }
+    return undefined;
+  }
+
   /**
-   * Leases whose deadline passed and whose expiry is not already in flight, by id, at most `max`:
-   * propose them as one "leaseExpire" command. Each is handed out again after expireRetryMs if its
-   * expiry has not been applied by then (the apply is idempotent, so a duplicate is harmless).
+   * Leases whose deadline passed and whose expiry is not already in flight, earliest first, at most
+   * `max` (returned by id): propose them as one "leaseExpire" command. Each is handed out again after
+   * expireRetryMs if its expiry has not been applied by then (the apply is idempotent, so a duplicate
+   * is harmless).
    */
   expired(nowMs: number, max = MAX_EXPIRE_BATCH): LeaseId[] {
     const due: LeaseId[] = [];
-    for (const [id, d] of this.deadlines) {
-      if (d.deadlineMs > nowMs) continue;
-      if (d.retryAtMs !== undefined && d.retryAtMs > nowMs) continue;
-      due.push(id);
+    for (let t = this.top(); t !== undefined && t.entry.atMs <= nowMs && due.length < max; t = this.top()) {
+      this.heap.pop();
+      due.push(t.entry.id);
+      t.deadline.retryAtMs = nowMs + this.options.expireRetryMs;
+      this.schedule(t.entry.id, t.deadline);
     }
-    due.sort((a, b) => a - b);
-    const out = due.slice(0, max);
-    for (const id of out) (this.deadlines.get(id) as Deadline).retryAtMs = nowMs + this.options.expireRetryMs;
-    return out;
+    return due.sort((a, b) => a - b);
   }
 
   /** The earliest time expired() could return something (to arm the shell's timer), or undefined. */
   nextDeadlineMs(): number | undefined {
-    let next: number | undefined;
-    for (const d of this.deadlines.values()) {
-      const t = d.retryAtMs ?? d.deadlineMs;
-      if (next === undefined || t < next) next = t;
-    }
-    return next;
+    return this.top()?.entry.atMs;
   }
 }

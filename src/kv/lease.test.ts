@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ApplyOutput, Command } from "./store.js";
 import { KvStore, LeaseClock } from "./store.js";
+import { seededRandom } from "./testkit.js";
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const apply = (s: KvStore, cmd: Command): ApplyOutput => s.apply(s.appliedIndex + 1, cmd);
@@ -118,4 +119,43 @@ test("a lease expires exactly once when the leader's clock runs out, even if its
   assert.equal(s.get("member/n1"), undefined);
   assert.deepEqual(clock.expired(99_999), []);
   assert.equal(clock.size, 0);
+});
+
+test("LeaseClock agrees with a plain scan of every deadline under random grants, renewals and expiries", () => {
+  const random = seededRandom(99);
+  const clock = new LeaseClock({ expireRetryMs: 50 });
+  const model = new Map<number, { ttlMs: number; deadlineMs: number; retryAtMs?: number }>();
+  let nowMs = 0;
+  for (let step = 0; step < 5000; step++) {
+    nowMs += Math.floor(random() * 20);
+    const r = random();
+    const id = 1 + Math.floor(random() * 300);
+    if (r < 0.2 && !model.has(id)) {
+      const ttlMs = 50 + Math.floor(random() * 500);
+      clock.observe([{ type: "granted", id, ttlMs }], nowMs);
+      model.set(id, { ttlMs, deadlineMs: nowMs + ttlMs });
+    } else if (r < 0.7) {
+      const m = model.get(id);
+      const expected = m === undefined ? "lease_not_found" : m.deadlineMs <= nowMs ? "lease_expired" : "ok";
+      const got = clock.renew(id, nowMs);
+      assert.equal(got.ok ? "ok" : got.code, expected);
+      if (m && got.ok) m.deadlineMs = nowMs + m.ttlMs;
+    } else if (r < 0.8) {
+      clock.observe([{ type: "removed", id }], nowMs);
+      model.delete(id);
+    } else {
+      const due = [...model].filter(([, m]) => m.deadlineMs <= nowMs && (m.retryAtMs === undefined || m.retryAtMs <= nowMs)).map(([i]) => i);
+      for (const i of due) (model.get(i) as { retryAtMs?: number }).retryAtMs = nowMs + 50;
+      assert.deepEqual(clock.expired(nowMs), due.sort((a, b) => a - b), `step ${step}`);
+      for (const i of due) if (random() < 0.7) {
+        clock.observe([{ type: "removed", id: i }], nowMs);
+        model.delete(i);
+      }
+    }
+    if (step % 100 === 0) {
+      const times = [...model.values()].map((m) => m.retryAtMs ?? m.deadlineMs);
+      assert.equal(clock.nextDeadlineMs(), times.length ? Math.min(...times) : undefined);
+    }
+  }
+  assert.equal(clock.size, model.size);
 });

@@ -1,0 +1,347 @@
+// The simulated shell around one real Raft core: it carries out each Ready against the storage
+// model (persist, then send, then apply, then advance), runs the register state machine, answers
+// clients, takes snapshots and compacts, and can crash, restart and pause. It reports everything
+// to the safety checkers. The "send-before-persist" mutant lives here: it sends a Ready's
+// messages before its writes are durable, so a crash right after loses what peers were told.
+import type { ConfChange, ConfState, Message, NodeId, Raft, RaftStatus, Ready, RestoredState, Role, Term } from "../raft/raft.js";
+import { NO_NODE } from "../raft/raft.js";
+import type { SafetyChecker } from "./checkers.js";
+import { KvMachine, encodeCommand } from "./kv-machine.js";
+import type { ClientReply, ClientRequest } from "./protocol.js";
+import type { Rng } from "./rng.js";
+import { StorageModel } from "./storage-model.js";
+import type { WalRecord } from "./storage-model.js";
+
+/** Most client reads one node tracks while they wait for their read index. */
+export const MAX_PENDING_CLIENT_READS = 256;
+/** Most messages a paused node buffers (the kernel's socket buffers); later ones are dropped. */
+export const MAX_PAUSED_INBOX = 2048;
+
+/** A fault armed to strike around the sending of the first Ready for which `when` holds. */
+export interface ReadyTrigger {
+  readonly why: string;
+  /** Strike before the Ready's messages leave (a crash then loses them; a cut blocks them). */
+  readonly beforeSend: boolean;
+  when(rd: Ready, node: SimNode): boolean;
+  /** The fault: crash the node, cut its links... */
+  fire(node: SimNode): void;
+}
+
+/** What the node shell needs from the simulation around it. */
+export interface NodeWorld {
+  readonly rng: Rng;
+  readonly checker: SafetyChecker;
+  readonly sendBeforePersist: boolean;
+  nowUs(): number;
+  send(msg: Message): void;
+  reply(reply: ClientReply): void;
+  /** Calls `fn` after `delayUs` if the node has not crashed meanwhile. */
+  later(node: SimNode, delayUs: number, fn: () => void): void;
+  diskLatencyUs(node: NodeId): number;
+  tracing: boolean;
+  trace(line: string): void;
+  onConfApplied(node: NodeId, cc: ConfChange, conf: ConfState): void;
+  /** A node just won an election; its first Ready as leader is not sent yet. */
+  onBecameLeader(node: SimNode): void;
+  createRaft(id: NodeId, restored: RestoredState): Raft;
+}
+
+type Inbound =
+  | { readonly kind: "message"; readonly msg: Message }
+  | { readonly kind: "request"; readonly req: ClientRequest };
+
+interface PendingRead {
+  readonly req: ClientRequest;
+  index: number; // -1 until the read state arrives
+}
+
+/** One simulated server. */
+export class SimNode {
+  readonly storage = new StorageModel();
+  raft: Raft | null = null;
+  kv: KvMachine;
+  /** Bumped at every crash so that timers of a previous life are ignored. */
+  incarnation = 0;
+  paused = false;
+  /** Stopped for good after its removal from the cluster committed. */
+  decommissioned = false;
+  /** A Ready is being persisted. */
+  private inflight: Ready | null = null;
+  /** A Ready whose sync completed while the process was paused: carried on at resume. */
+  private syncedWhilePaused: Ready | null = null;
+  private readonly pausedInbox: Inbound[] = [];
+  private readonly pendingWrites = new Map<string, ClientRequest>();
+  private readonly pendingReads = new Map<string, PendingRead>();
+  private lastSnapshotIndex = 0;
+  private readCounter = 0;
+  role: Role = "follower";
+  leader: NodeId = NO_NODE;
+  term: Term = 0;
+  /** Targeted fault armed by the nemesis. */
+  trigger: ReadyTrigger | null = null;
+
+
+  constructor(
+    readonly id: NodeId,
+    private readonly bootstrap: ConfState | null,
+    private readonly world: NodeWorld,
+    private readonly snapshotEveryEntries: number,
+  ) {
+    this.kv = new KvMachine(bootstrap ?? { voters: [], learners: [] });
+  }
+
+  /** True when the process runs (possibly paused). */
+  get up(): boolean {
+    return this.raft !== null;
+  }
+
+  /** The core's status, or null when down. */
+  status(): RaftStatus | null {
+    return this.raft?.status() ?? null;
+  }
+
+  /** Starts (or restarts) the process from durable storage. */
+  start(): void {
+    if (this.raft !== null || this.decommissioned) return;
+    const restored = this.storage.restore(this.bootstrap);
+    this.world.checker.onRestart(this.id, restored.hardState);
+    this.raft = this.world.createRaft(this.id, restored);
+    this.kv = new KvMachine(this.bootstrap ?? { voters: [], learners: [] });
+    if (restored.snapshot !== null) {
+      this.kv.restore(restored.snapshot);
+      this.world.checker.onSnapshotRestored(this.id, this.kv.appliedIndex, this.kv.appliedTerm, this.kv.chain);
+    }
+    this.lastSnapshotIndex = this.kv.appliedIndex;
+    this.paused = false;
+    this.role = "follower";
+    this.leader = NO_NODE;
+    this.term = restored.hardState.term;
+    this.pump();
+  }
+
+  /** Power loss: the process dies and the disk keeps only what was synced (plus a torn tail). */
+  crash(): string {
+    if (this.raft === null) return "already down";
+    const loss = this.storage.crash(this.world.rng);
+    this.raft = null;
+    this.incarnation++;
+    this.inflight = null;
+    this.syncedWhilePaused = null;
+    this.paused = false;
+    this.pausedInbox.length = 0;
+    this.pendingWrites.clear();
+    this.pendingReads.clear();
+    this.trigger = null;
+    this.role = "follower";
+    this.leader = NO_NODE;
+    const torn = loss.tornEntriesKept === null ? "" : `, torn batch kept ${loss.tornEntriesKept} entries`;
+    return `kept ${loss.keptRecords}/${loss.unsyncedRecords} unsynced records${torn}`;
+  }
+
+  /** One tick of the node's clock (lost while paused, as a stopped process misses its timer). */
+  tick(): void {
+    if (this.raft === null || this.paused) return;
+    this.raft.tick();
+    this.pump();
+  }
+
+  /** A message from a peer arrives. */
+  receive(msg: Message): void {
+    this.inbound({ kind: "message", msg });
+  }
+
+  /** A client request arrives. */
+  request(req: ClientRequest): void {
+    this.inbound({ kind: "request", req });
+  }
+
+  /** Stops processing (SIGSTOP): input piles up in socket buffers. */
+  pause(): void {
+    if (this.raft !== null) this.paused = true;
+  }
+
+  /** Resumes processing (SIGCONT) and drains what arrived meanwhile. */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const synced = this.syncedWhilePaused;
+    this.syncedWhilePaused = null;
+    if (synced !== null) this.continueReady(synced);
+    const backlog = this.pausedInbox.splice(0);
+    for (const item of backlog) this.inbound(item);
+    this.pump();
+  }
+
+  private inbound(item: Inbound): void {
+    const raft = this.raft;
+    if (raft === null) return;
+    if (this.paused) {
+      if (this.pausedInbox.length < MAX_PAUSED_INBOX) this.pausedInbox.push(item);
+      return;
+    }
+    if (item.kind === "message") raft.step(item.msg);
+    else this.handleRequest(raft, item.req);
+    this.pump();
+  }
+
+  private handleRequest(raft: Raft, req: ClientRequest): void {
+    const refuse = (code: string, leaderHint: NodeId): void =>
+      this.world.reply({ kind: "refused", clientId: req.clientId, opId: req.opId, attempt: req.attempt, from: this.id, code, leaderHint });
+    if (req.input.kind === "read") {
+      if (this.pendingReads.size >= MAX_PENDING_CLIENT_READS) {
+        refuse("overloaded", NO_NODE);
+        return;
+      }
+      const context = `${this.id}:${this.incarnation}:${++this.readCounter}`;
+      const r = raft.readIndex(context);
+      if (!r.ok) {
+        refuse(r.code, r.code === "not_leader" ? r.leaderHint : NO_NODE);
+        return;
+      }
+      this.pendingReads.set(context, { req, index: -1 });
+      return;
+    }
+    const r = raft.propose(encodeCommand({ clientId: req.clientId, opId: req.opId, input: req.input }));
+    if (!r.ok) {
+      refuse(r.code, r.code === "not_leader" ? r.leaderHint : NO_NODE);
+      return;
+    }
+    this.pendingWrites.set(`${req.clientId}:${req.opId}`, req);
+  }
+
+  /** Carries out whatever the core has to do after an outside call (operator actions). */
+  kick(): void {
+    this.pump();
+  }
+
+  /** Takes and carries out Readies until the core has nothing more or a write is being synced. */
+  private pump(): void {
+    while (this.raft !== null && !this.paused && this.inflight === null && this.raft.hasReady()) {
+      this.startReady(this.raft);
+    }
+  }
+
+  private startReady(raft: Raft): void {
+    const rd = raft.ready();
+    const checker = this.world.checker;
+    const previousCommit = this.storage.written.hardState.commit;
+    const records: WalRecord[] = [];
+    if (rd.snapshot !== null) records.push({ kind: "snapshot", snapshot: rd.snapshot });
+    if (rd.entries.length > 0) records.push({ kind: "entries", entries: rd.entries });
+    if (rd.hardState !== null) records.push({ kind: "hardState", hardState: rd.hardState });
+    this.storage.write(records);
+    if (rd.entries.length > 0) checker.onEntriesWritten(this.id, rd.entries, this.storage.written);
+    if (rd.hardState !== null) {
+      checker.onHardState(this.id, rd.hardState);
+      this.term = rd.hardState.term;
+      if (rd.hardState.commit > previousCommit) checker.onCommit(this.id, rd.hardState.term, previousCommit, rd.hardState.commit, this.storage.written);
+    }
+    if (rd.softState !== null) {
+      const wasLeader = this.role === "leader";
+      this.role = rd.softState.role;
+      this.leader = rd.softState.leader;
+      if (this.world.tracing) this.world.trace(`n${this.id} is ${this.role} of term ${this.term} (leader ${this.leader})`);
+      if (this.role === "leader" && !wasLeader) {
+        checker.onLeader(this.id, this.term, this.storage.written);
+        this.world.onBecameLeader(this);
+      }
+    }
+    if (this.role === "leader") checker.onLeaderLog(this.id, this.storage.written.hardState.commit, this.storage.written);
+    if (this.world.sendBeforePersist && this.sendAll(rd)) return;
+    if (rd.mustSync) {
+      this.inflight = rd;
+      this.world.later(this, this.world.diskLatencyUs(this.id), () => this.finishReady(rd));
+    } else {
+      this.finishReady(rd);
+    }
+  }
+
+  /** Sends a Ready's messages (an armed trigger may strike around it); true when the node crashed. */
+  private sendAll(rd: Ready): boolean {
+    const trigger = this.trigger;
+    const strike = trigger !== null && rd.messages.length > 0 && trigger.when(rd, this);
+    if (strike) {
+      this.trigger = null;
+      if (this.world.tracing) this.world.trace(`n${this.id} trigger strikes ${trigger.beforeSend ? "before" : "after"} sending: ${trigger.why}`);
+      if (trigger.beforeSend) trigger.fire(this);
+    }
+    if (this.raft === null) return true;
+    for (const m of rd.messages) {
+      this.world.checker.onSend(m.from, m.to, m.type, m.term, "reject" in m ? m.reject : false);
+      this.world.send(m);
+    }
+    if (strike && !trigger.beforeSend) trigger.fire(this);
+    return this.raft === null;
+  }
+
+  private finishReady(rd: Ready): void {
+    if (this.raft === null) return;
+    if (rd.mustSync) {
+      this.storage.sync();
+      this.world.checker.onDurableHardState(this.id, this.storage.durable.hardState);
+    }
+    if (this.paused) {
+      // The disk finished, but the stopped process cannot carry on until it resumes.
+      this.syncedWhilePaused = rd;
+      return;
+    }
+    this.continueReady(rd);
+  }
+
+  private continueReady(rd: Ready): void {
+    const raft = this.raft;
+    if (raft === null) return;
+    if (!this.world.sendBeforePersist && this.sendAll(rd)) return;
+    if (rd.snapshot !== null) {
+      this.kv.restore(rd.snapshot);
+      this.lastSnapshotIndex = rd.snapshot.meta.index;
+      this.world.checker.onSnapshotRestored(this.id, this.kv.appliedIndex, this.kv.appliedTerm, this.kv.chain);
+    }
+    for (const e of rd.committedEntries) this.applyEntry(e);
+    for (const rs of rd.readStates) {
+      const pr = this.pendingReads.get(rs.context);
+      if (pr !== undefined) pr.index = rs.index;
+    }
+    raft.advance(rd);
+    this.inflight = null;
+    this.serveReads();
+    this.maybeSnapshot(raft);
+    this.pump();
+  }
+
+  private applyEntry(e: Ready["committedEntries"][number]): void {
+    const applied = this.kv.apply(e);
+    this.world.checker.onApplied(this.id, e.index, e.term, this.kv.chain);
+    if (applied.confChange !== null) this.world.onConfApplied(this.id, applied.confChange, this.kv.conf);
+    const cmd = applied.command;
+    if (cmd === null || applied.output === null) return;
+    const key = `${cmd.clientId}:${cmd.opId}`;
+    const req = this.pendingWrites.get(key);
+    if (req === undefined) return;
+    this.pendingWrites.delete(key);
+    this.world.reply({
+      kind: "ok", clientId: req.clientId, opId: req.opId, attempt: req.attempt, from: this.id,
+      output: applied.output, index: e.index, term: e.term,
+    });
+  }
+
+  private serveReads(): void {
+    for (const [context, pr] of this.pendingReads) {
+      if (pr.index < 0 || pr.index > this.kv.appliedIndex || pr.req.input.kind !== "read") continue;
+      this.pendingReads.delete(context);
+      this.world.reply({
+        kind: "ok", clientId: pr.req.clientId, opId: pr.req.opId, attempt: pr.req.attempt, from: this.id,
+        output: { kind: "read", value: this.kv.get(pr.req.input.key) }, index: 0, term: 0,
+      });
+    }
+  }
+
+  private maybeSnapshot(raft: Raft): void {
+    if (this.kv.appliedIndex - this.lastSnapshotIndex < this.snapshotEveryEntries) return;
+    const snapshot = this.kv.snapshot();
+    raft.compact(snapshot);
+    this.storage.compact(snapshot);
+    this.lastSnapshotIndex = snapshot.meta.index;
+    if (this.world.tracing) this.world.trace(`n${this.id} snapshots and compacts up to ${snapshot.meta.index}`);
+  }
+}

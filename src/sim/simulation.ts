@@ -1,0 +1,385 @@
+// One simulated schedule: a cluster of real Raft cores in node shells, simulated clients, a
+// network and disks, all driven by one event queue in virtual time and one seeded generator, so a
+// seed reproduces the schedule exactly. Faults happen during a fault phase; then everything heals
+// and the cluster must settle within a bound (liveness). Safety is checked at every step; the
+// client history is checked for linearizability at the end.
+import { createRaft } from "../raft/raft.js";
+import type { ConfChange, ConfState, Message, NodeId, Raft, RestoredState } from "../raft/raft.js";
+import { NO_NODE, nodeId } from "../raft/raft.js";
+import { SafetyChecker, ViolationFound } from "./checkers.js";
+import type { CheckerName, Violation } from "./checkers.js";
+import { EventQueue } from "./event-queue.js";
+import { checkLinearizable } from "./linearizability/checker.js";
+import { registerModel } from "./linearizability/register-model.js";
+import { Nemesis } from "./nemesis.js";
+import { CALM_NETWORK, Network } from "./network.js";
+import { SimNode } from "./node-shell.js";
+import type { NodeWorld } from "./node-shell.js";
+import { drawParams } from "./params.js";
+import type { ScheduleParams, SimOptions } from "./params.js";
+import type { ClientReply, ClientRequest } from "./protocol.js";
+import { createRng } from "./rng.js";
+import type { Rng } from "./rng.js";
+import { describeMessage, formatTimeUs } from "./trace-format.js";
+import { Workload } from "./workload.js";
+import type { WorkloadWorld } from "./workload.js";
+
+/** Events one schedule may process before it is declared runaway. */
+export const MAX_EVENTS_PER_SCHEDULE = 3_000_000;
+/** Search steps the linearizability check may take per key. */
+export const LINEARIZABILITY_STEPS_PER_KEY = 1_000_000;
+/** How often the settle condition is checked after the heal. */
+const SETTLE_CHECK_INTERVAL_US = 20_000;
+
+/** Options of one schedule. */
+export interface ScheduleOptions extends SimOptions {
+  readonly seed: number;
+  /** Receives a readable trace line per event when set. */
+  readonly trace?: (line: string) => void;
+}
+
+/** What one schedule did and found. */
+export interface ScheduleResult {
+  readonly seed: number;
+  readonly violation: Violation | null;
+  readonly events: number;
+  readonly virtualUs: number;
+  /** Hash of everything that happened: equal for two runs of the same seed. */
+  readonly hash: number;
+  readonly operations: number;
+  readonly acknowledged: number;
+  readonly timedOut: number;
+  /** True when the linearizability search hit its bound ("unknown" verdict). */
+  readonly linearizabilityUndecided: boolean;
+}
+
+/** Runs one schedule to the end (or to its first violation). */
+export function runSchedule(options: ScheduleOptions): ScheduleResult {
+  return new Simulation(options).run();
+}
+
+const MESSAGE_CODES: Record<Message["type"], number> = {
+  append: 1, appendResponse: 2, heartbeat: 3, heartbeatResponse: 4, vote: 5, preVote: 6, voteResponse: 7,
+  preVoteResponse: 8, snapshot: 9, timeoutNow: 10, readIndex: 11, readIndexResponse: 12,
+};
+
+/** The world of one schedule. Exported for the nemesis and tests; use runSchedule(). */
+export class Simulation implements NodeWorld, WorkloadWorld {
+  readonly rng: Rng;
+  readonly checker: SafetyChecker = new SafetyChecker();
+  readonly params: ScheduleParams;
+  readonly network = new Network();
+  readonly nodes = new Map<NodeId, SimNode>();
+  readonly workload: Workload;
+  readonly sendBeforePersist: boolean;
+  readonly tracing: boolean;
+  private readonly queue = new EventQueue<() => void>();
+  private readonly raftRng: Rng;
+  private readonly nemesis: Nemesis;
+  private now = 0;
+  private events = 0;
+  private hashA = 0x12345678;
+  private hashB = 0x9abcdef0;
+  private finished = false;
+  private healed = false;
+  private slowDiskUntilUs = new Map<NodeId, number>();
+
+  constructor(private readonly options: ScheduleOptions) {
+    const root = createRng(options.seed);
+    this.params = drawParams(root.fork(), options);
+    this.rng = root.fork();
+    this.raftRng = root.fork();
+    this.tracing = options.trace !== undefined;
+    this.sendBeforePersist = options.mutant === "send-before-persist";
+    this.network.quality = this.params.network;
+    this.workload = new Workload(this, this.params.workload);
+    this.nemesis = new Nemesis(this, root.fork());
+  }
+
+  // ---------------------------------------------------------------- running
+
+  /** Runs the schedule. */
+  run(): ScheduleResult {
+    let violation: Violation | null = null;
+    let undecided = false;
+    try {
+      this.setUp();
+      while (!this.finished) {
+        const next = this.queue.pop();
+        if (next === undefined) this.checker.report("liveness", "the event queue ran dry before the cluster settled");
+        this.now = next.timeUs;
+        this.checker.now = next.timeUs;
+        if (++this.events > MAX_EVENTS_PER_SCHEDULE) {
+          this.checker.report("liveness", `more than ${MAX_EVENTS_PER_SCHEDULE} events: a runaway schedule`);
+        }
+        next.event();
+      }
+      const lin = checkLinearizable(registerModel, this.workload.history, { maxStepsPerKey: LINEARIZABILITY_STEPS_PER_KEY });
+      if (lin.verdict === "illegal") {
+        this.checker.report("linearizability", `the history of key "${String(lin.key)}" is not linearizable (${this.workload.history.length} operations)`);
+      }
+      undecided = lin.verdict === "unknown";
+    } catch (err) {
+      violation = this.toViolation(err);
+    }
+    return {
+      seed: this.options.seed,
+      violation,
+      events: this.events,
+      virtualUs: this.now,
+      hash: this.hash(),
+      operations: this.workload.history.length,
+      acknowledged: this.workload.acknowledged,
+      timedOut: this.workload.timedOut,
+      linearizabilityUndecided: undecided,
+    };
+  }
+
+  private toViolation(err: unknown): Violation {
+    if (err instanceof ViolationFound) return err.violation;
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    const checker: CheckerName = "core-invariant";
+    return { checker, message, timeUs: this.now };
+  }
+
+  private setUp(): void {
+    const p = this.params;
+    const voters = Array.from({ length: p.voters }, (_, i) => nodeId(i + 1));
+    const learners = Array.from({ length: p.learners }, (_, i) => nodeId(p.voters + i + 1));
+    const bootstrap: ConfState = { voters, learners };
+    for (const id of [...voters, ...learners]) this.addNode(id, bootstrap);
+    this.workload.start();
+    this.nemesis.start();
+    this.at(p.faultPhaseUs, () => this.heal());
+  }
+
+  /** Creates and starts a node process. */
+  addNode(id: NodeId, bootstrap: ConfState | null): SimNode {
+    const existing = this.nodes.get(id);
+    if (existing !== undefined) return existing;
+    const node = new SimNode(id, bootstrap, this, this.params.snapshotEveryEntries);
+    this.nodes.set(id, node);
+    this.startNode(node);
+    return node;
+  }
+
+  /** Starts a stopped node and its clock. */
+  startNode(node: SimNode): void {
+    if (node.up || node.decommissioned) return;
+    if (this.tracing) this.trace(`n${node.id} starts (durable term ${node.storage.durable.hardState.term}, last index ${node.storage.durable.lastIndex})`);
+    node.start();
+    this.mix(0x51a7, node.id);
+    const intervalUs = Math.round(this.params.tickUs * (this.params.tickDrift[node.id] ?? 1));
+    const tick = (): void => {
+      node.tick();
+      this.later(node, intervalUs, tick);
+    };
+    this.later(node, this.rng.range(1, intervalUs), tick);
+  }
+
+  private heal(): void {
+    this.healed = true;
+    if (this.tracing) this.trace("heal: links restored, nodes restarted and resumed, network calm");
+    this.nemesis.stop();
+    this.network.healAll();
+    this.network.quality = CALM_NETWORK;
+    this.slowDiskUntilUs.clear();
+    for (const node of this.nodes.values()) {
+      node.trigger = null;
+      if (node.paused) node.resume();
+      if (!node.up && !node.decommissioned) this.startNode(node);
+    }
+    this.workload.markHealed();
+    const deadline = this.now + this.params.livenessBoundUs;
+    const check = (): void => {
+      const pending = this.unsettledReason();
+      if (pending === null) {
+        this.finished = true;
+        this.workload.stop();
+        return;
+      }
+      if (this.now >= deadline) {
+        this.checker.report("liveness", `${this.params.livenessBoundUs / 1000}ms after the heal the cluster has not settled: ${pending}`);
+      }
+      this.at(this.now + SETTLE_CHECK_INTERVAL_US, check);
+    };
+    this.at(this.now + SETTLE_CHECK_INTERVAL_US, check);
+  }
+
+  /** Null when the cluster settled after the heal; else why not. */
+  private unsettledReason(): string | null {
+    const leader = this.currentLeader();
+    if (leader === null) return "no leader";
+    const st = leader.status();
+    if (st === null) return "no leader";
+    for (const n of this.nodes.values()) {
+      if (n.up && n.term > st.term) return `node ${n.id} has term ${n.term} above leader ${leader.id}'s ${st.term}`;
+    }
+    if (st.commit < st.lastIndex) return `leader ${leader.id} has entries up to ${st.lastIndex} but commit ${st.commit}`;
+    if (!this.workload.settled) return `clients still waiting for a write: ${this.workload.describePending()}`;
+    if (this.checker.maxAcked > st.commit) {
+      this.checker.report("acknowledged-write-lost", `a write acknowledged at index ${this.checker.maxAcked} is beyond the settled leader's log (commit ${st.commit})`);
+    }
+    for (const id of [...st.confState.voters, ...st.confState.learners]) {
+      const n = this.nodes.get(id);
+      if (n === undefined || !n.up) return `member ${id} is down`;
+      if (n.kv.appliedIndex < st.commit) return `member ${id} applied ${n.kv.appliedIndex} of ${st.commit}`;
+    }
+    return null;
+  }
+
+  /** The running, unpaused leader with the highest term, if any. */
+  currentLeader(): SimNode | null {
+    let best: SimNode | null = null;
+    for (const n of this.nodes.values()) {
+      if (n.up && !n.paused && n.role === "leader" && (best === null || n.term > best.term)) best = n;
+    }
+    return best;
+  }
+
+  /** Whether the fault phase is over. */
+  get isHealed(): boolean {
+    return this.healed;
+  }
+
+  // ---------------------------------------------------------------- scheduling
+
+  /** Runs `fn` at absolute virtual time `timeUs`. */
+  at(timeUs: number, fn: () => void): void {
+    this.queue.push(Math.max(timeUs, this.now), fn);
+  }
+
+  /** Runs `fn` after `delayUs`. */
+  after(delayUs: number, fn: () => void): void {
+    this.queue.push(this.now + delayUs, fn);
+  }
+
+  /** Runs `fn` after `delayUs` unless `node` crashed in between. */
+  later(node: SimNode, delayUs: number, fn: () => void): void {
+    const incarnation = node.incarnation;
+    this.queue.push(this.now + delayUs, () => {
+      if (node.incarnation === incarnation && node.up) fn();
+    });
+  }
+
+  nowUs(): number {
+    return this.now;
+  }
+
+  private mix(a: number, b: number): void {
+    this.hashA = Math.imul(this.hashA ^ a, 0x01000193) ^ b;
+    this.hashB = Math.imul(this.hashB ^ b, 0x5bd1e995) ^ (this.now | 0);
+  }
+
+  private hash(): number {
+    return (this.hashA >>> 0) * 0x200000 + ((this.hashB >>> 0) & 0x1fffff);
+  }
+
+  // ---------------------------------------------------------------- NodeWorld
+
+  createRaft(id: NodeId, restored: RestoredState): Raft {
+    const p = this.params;
+    const mutant = this.options.mutant;
+    const rng = this.raftRng;
+    return createRaft({
+      id,
+      electionTicks: p.electionTicks,
+      heartbeatTicks: p.heartbeatTicks,
+      maxEntriesPerAppend: p.maxEntriesPerAppend,
+      maxBytesPerAppend: p.maxBytesPerAppend,
+      maxInflightAppends: p.maxInflightAppends,
+      maxUncommittedEntries: p.maxUncommittedEntries,
+      preVote: p.preVote,
+      checkQuorum: p.checkQuorum,
+      randomInt: (n) => rng.int(n),
+      mutants: mutant === null || mutant === "send-before-persist" ? new Set() : new Set([mutant]),
+    }, restored);
+  }
+
+  send(msg: Message): void {
+    this.mix(MESSAGE_CODES[msg.type] * 256 + msg.from * 16 + msg.to, msg.term);
+    if (this.network.isBlocked(msg.from, msg.to)) {
+      if (this.tracing) this.trace(`n${msg.from} -> n${msg.to} ${describeMessage(msg)} [cut]`);
+      return;
+    }
+    const delays = this.network.fate(this.rng);
+    if (this.tracing) {
+      const fate = delays.length === 0 ? " [dropped]" : delays.length > 1 ? " [duplicated]" : "";
+      this.trace(`n${msg.from} -> n${msg.to} ${describeMessage(msg)}${fate}`);
+    }
+    for (const d of delays) this.after(d, () => this.deliver(msg));
+  }
+
+  private deliver(msg: Message): void {
+    if (this.network.isBlocked(msg.from, msg.to)) return;
+    const node = this.nodes.get(msg.to);
+    if (node === undefined || !node.up) return;
+    this.mix(MESSAGE_CODES[msg.type], msg.to);
+    node.receive(msg);
+  }
+
+  reply(reply: ClientReply): void {
+    this.mix(reply.kind === "ok" ? 0x0c : 0x0d, reply.clientId * 65536 + reply.opId);
+    if (this.tracing) {
+      const what = reply.kind === "ok" ? `ok ${JSON.stringify(reply.output)}${reply.index > 0 ? ` at ${reply.index}/${reply.term}` : ""}` : `refused ${reply.code} hint n${reply.leaderHint}`;
+      this.trace(`n${reply.from} -> client ${reply.clientId} op ${reply.opId}: ${what}`);
+    }
+    if (this.params.replyDropProbability > 0 && this.rng.chance(this.params.replyDropProbability)) return;
+    this.after(this.rng.range(100, this.params.clientLatencyMaxUs), () => this.workload.onReply(reply));
+  }
+
+  diskLatencyUs(node: NodeId): number {
+    const slowUntil = this.slowDiskUntilUs.get(node);
+    if (slowUntil !== undefined && slowUntil > this.now) return this.rng.range(5_000, 40_000);
+    return this.rng.range(this.params.diskMinUs, this.params.diskMaxUs);
+  }
+
+  /** Makes a node's disk slow until `untilUs`. */
+  slowDisk(node: NodeId, untilUs: number): void {
+    this.slowDiskUntilUs.set(node, untilUs);
+  }
+
+  trace(line: string): void {
+    this.options.trace?.(`${formatTimeUs(this.now)} ${line}`);
+  }
+
+  onConfApplied(node: NodeId, cc: ConfChange, _conf: ConfState): void {
+    if (cc.type !== "removeNode") return;
+    const target = this.nodes.get(cc.nodeId);
+    if (target === undefined || target.decommissioned) return;
+    // The removal is committed: the operator shuts the removed server down for good, a little
+    // later so that a removed leader can hand over first.
+    target.decommissioned = true;
+    if (this.tracing) this.trace(`n${node} applied the removal of n${cc.nodeId}: it will be shut down`);
+    this.after(30_000, () => {
+      if (target.up) target.crash();
+    });
+  }
+
+  onBecameLeader(node: SimNode): void {
+    this.nemesis.onBecameLeader(node);
+  }
+
+  // ---------------------------------------------------------------- WorkloadWorld
+
+  sendRequest(to: NodeId, req: ClientRequest): void {
+    this.mix(0x0e, req.clientId * 65536 + req.opId);
+    if (this.tracing) this.trace(`client ${req.clientId} -> n${to} op ${req.opId}#${req.attempt} ${JSON.stringify(req.input)}`);
+    const bounce = (): void => this.reply({
+      kind: "refused", clientId: req.clientId, opId: req.opId, attempt: req.attempt, from: to, code: "unavailable", leaderHint: NO_NODE,
+    });
+    this.after(this.rng.range(100, this.params.clientLatencyMaxUs), () => {
+      const node = this.nodes.get(to);
+      if (node === undefined || !node.up) bounce();
+      else node.request(req);
+    });
+  }
+
+  nodeIds(): readonly NodeId[] {
+    return [...this.nodes.keys()];
+  }
+
+  onAcknowledged(index: number, term: number): void {
+    this.checker.onAcknowledged(index, term);
+  }
+}

@@ -322,8 +322,17 @@ export class Raft {
     return r;
   }
 
+  /**
+   * May this node start an election? A voter of its latest configuration may; so may a voter of
+   * the configuration as of its commit index. The latter covers a leader that appended its own
+   * removal (or demotion) and lost leadership before the change committed: it is the only node
+   * holding the new configuration, so unless it campaigns (counting the new configuration's
+   * votes, not its own, thesis §4.2.2) the change can never commit and the group can deadlock.
+   */
   private promotable(): boolean {
-    return this.tracker.isVoter(this.id);
+    if (this.tracker.isVoter(this.id)) return true;
+    if (this.members.lastChangeIndex() <= this.log.committed) return false;
+    return this.members.confAt(this.log.committed).voters.includes(this.id);
   }
 
   // ---------------------------------------------------------------- ticks and elections

@@ -7,6 +7,9 @@ import assert from "node:assert/strict";
 import { TestNetwork, seededRandomInt } from "./testing.js";
 import { nodeId, type Entry, type NodeId } from "./types.js";
 
+/** Schedules per test run: a quick self-check; src/sim runs thousands. */
+const FUZZ_SEEDS = 20;
+
 interface Outcome {
   readonly violations: string[];
   readonly commits: number;
@@ -115,6 +118,7 @@ export function runSchedule(seed: number, steps: number, trace?: (line: string) 
     }
     check();
   }
+  if (violations.length === 0) checkLiveness(net, all, violations, trace);
   const stats = {
     maxTerm: Math.max(...[...net.nodes.values()].map((r) => r.status().term)),
     snapshots: net.snapshotsApplied.length,
@@ -123,13 +127,45 @@ export function runSchedule(seed: number, steps: number, trace?: (line: string) 
   return { violations, commits: committedAt.size, stats };
 }
 
+/** After faults heal, a leader emerges within bounded ticks and a proposal is applied by every voter. */
+function checkLiveness(net: TestNetwork, all: number[], violations: string[], trace?: (line: string) => void): void {
+  net.heal();
+  net.dropInFlight();
+  for (const id of all) if (!net.nodes.has(nodeId(id))) net.restart(id);
+  // A proposal may be lost when leadership changes right after it; a few attempts must succeed.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    let leader: NodeId | null = null;
+    for (let i = 0; i < 200 && leader === null; i++) {
+      net.tickAll();
+      if (net.leaders().length === 1) leader = net.leader();
+    }
+    if (leader === null) continue;
+    const result = net.node(leader).propose(new TextEncoder().encode(`liveness${attempt}`));
+    net.tickAll(30);
+    if (!result.ok) continue;
+    const voters = net.node(net.leader() ?? leader).status().confState.voters;
+    const done = voters.every((id) => {
+      const e = net.applied.get(id)?.get(result.index);
+      return e !== undefined && e.term === result.term;
+    });
+    if (done) return;
+  }
+  if (trace !== undefined) {
+    for (const [id, r] of net.nodes) {
+      const st = r.status();
+      trace(`  ${id} ${st.role} t${st.term} v${st.vote} lead${st.leader} c${st.commit} a${st.applied} last${st.lastIndex} first${st.firstIndex} conf${JSON.stringify(st.confState)} ${JSON.stringify([...(st.progress ?? new Map())])}`);
+    }
+  }
+  violations.push("no proposal was applied by every voter within 5 attempts after healing");
+}
+
 test("randomized schedules keep election safety, state machine safety and leader completeness (§5.4)", () => {
   let commits = 0;
-  for (let seed = 1; seed <= 60; seed++) {
+  for (let seed = 1; seed <= FUZZ_SEEDS; seed++) {
     const { violations, commits: c } = runSchedule(seed, 400);
     assert.deepEqual(violations, [], `seed ${seed}`);
     commits += c;
   }
   // The schedules must make progress, or they prove nothing.
-  assert.ok(commits > 60 * 5, `only ${commits} entries committed`);
+  assert.ok(commits > FUZZ_SEEDS * 5, `only ${commits} entries committed`);
 });

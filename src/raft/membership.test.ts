@@ -131,3 +131,19 @@ test("a learner promoted to voter counts from then on (thesis §4.2.1)", () => {
   net.tickAll(1);
   assert.deepEqual(net.appliedTexts(3), ["with 3"]);
 });
+
+test("a leader that lost leadership before its own removal committed campaigns to finish it (thesis §4.2.2)", () => {
+  const net = new TestNetwork({ voters: [1, 2] });
+  net.elect(1);
+  net.isolate(1);
+  assert.equal(net.node(1).proposeConfChange(cc("removeNode", 1)).ok, true);
+  // Check-quorum deposes it: its only voter, 2, is unreachable.
+  net.tick(1, 20);
+  assert.equal(net.node(1).status().role, "follower");
+  net.heal();
+  // 2 cannot win alone (1's log is newer and 1 counts in 2's configuration); 1 must campaign.
+  for (let i = 0; i < 100 && !(net.leader() === 2 && net.node(2).status().pendingConfIndex === 0); i++) net.tickAll();
+  assert.equal(net.leader(), 2);
+  assert.deepEqual(voters(net, 2), [2]);
+  assert.deepEqual(voters(net, 1), [2]);
+});

@@ -68,13 +68,29 @@ export async function runProxy(options: ProxyOptions, out: CommandOutput = proce
 
   const logger = pino({ level: options.logLevel, base: { component: "proxy" } });
   const source = new FileConfigSource(options.config);
-  const factories = await loadFrontendFactories();
-  const runtime = new ProxyRuntime({ logger, factories, drainGraceMs: graceMs });
+  const runtime = new ProxyRuntime({ logger, factories: await loadFrontendFactories(), drainGraceMs: graceMs });
+  // SIGHUP's default action ends the process: hold it off while starting.
+  const earlyHup = (): void => logger.warn("SIGHUP while starting: ignored, send it again once the proxy runs");
+  process.on("SIGHUP", earlyHup);
+  let config: ProxyConfig;
+  try {
+    const started = await startUp(runtime, source, logger, out);
+    if (typeof started === "number") return started;
+    config = started;
+  } finally {
+    process.off("SIGHUP", earlyHup);
+  }
+  logger.info({ file: options.config, admin: runtime.adminAddress() ?? null, frontends: config.frontends.map((f) => ({ name: f.name, address: runtime.frontendAddress(f.name) })) }, "Proxy running");
+  return waitForShutdown(runtime, source, logger, graceMs);
+}
+
+/** Loads the file and applies it; returns the config, or an exit code when the proxy cannot start. */
+async function startUp(runtime: ProxyRuntime, source: FileConfigSource, logger: Logger, out: CommandOutput): Promise<ProxyConfig | number> {
   let config: ProxyConfig;
   try {
     config = await source.start({
       onConfig: (next) => applyReload(runtime, next, logger),
-      onError: (err) => logger.error({ file: options.config }, `Config reload refused, keeping the running config: ${err.message}`),
+      onError: (err) => logger.error({ file: source.file }, `Config reload refused, keeping the running config: ${err.message}`),
     });
   } catch (err) {
     out.stderr(`${(err as Error).message}\n`);
@@ -82,18 +98,15 @@ export async function runProxy(options: ProxyOptions, out: CommandOutput = proce
   }
   try {
     const result = await runtime.apply(config);
-    if (result.failures.length > 0) {
-      for (const f of result.failures) out.stderr(`Cannot start frontend ${f.frontend}: ${f.error.message}\n`);
-      await runtime.stop(0);
-      return PROXY_EXIT.startFailed;
-    }
+    if (result.failures.length === 0) return config;
+    for (const f of result.failures) out.stderr(`Cannot start frontend ${f.frontend}: ${f.error.message}\n`);
+    await runtime.stop(0);
+    return PROXY_EXIT.startFailed;
   } catch (err) {
     out.stderr(`${(err as Error).message}\n`);
     await runtime.stop(0);
     return PROXY_EXIT.badConfig;
   }
-  logger.info({ file: options.config, admin: runtime.adminAddress() ?? null, frontends: config.frontends.map((f) => ({ name: f.name, address: runtime.frontendAddress(f.name) })) }, "Proxy running");
-  return waitForShutdown(runtime, source, logger, graceMs);
 }
 
 function applyReload(runtime: ProxyRuntime, config: ProxyConfig, logger: Logger): void {

@@ -72,7 +72,7 @@ test("apply starts added frontends, updates kept ones in place and drains remove
   log.length = 0;
   // A frontend that moves to another address is replaced.
   await runtime.apply({ admin: null, frontends: [httpFrontend("a", "q", 7009), httpFrontend("c", "q", 7003)], pools: [pool("q", ["y"])] });
-  assert.deepEqual(log, ["close a", "create a", "listen a", "update c q"]);
+  assert.deepEqual(log, ["update c q", "close a", "create a", "listen a"]);
 });
 
 test("a config with a protocol that has no implementation is refused before anything changes", async (t) => {

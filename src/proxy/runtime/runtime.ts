@@ -143,7 +143,9 @@ export class ProxyRuntime {
   private async applyNow(config: ProxyConfig): Promise<ApplyResult> {
     if (this.stopped) throw new ConfigRejectedError("Cannot apply config: the proxy is stopping");
     const log = this.deps.logger;
-    this.applyPools(config.pools);
+    // Order matters: pools exist before any frontend routes to them, and kept frontends move to
+    // the new routes (synchronously) before removed pools stop resolving.
+    this.upsertPools(config.pools);
     const failures: FrontendFailure[] = [];
     const wanted = new Map(config.frontends.map((f) => [f.name, f]));
     for (const [name, running] of this.frontends) {
@@ -153,13 +155,19 @@ export class ProxyRuntime {
         log.info({ frontend: name }, "Frontend removed: draining");
       }
     }
+    const toStart: FrontendSpec[] = [];
     for (const spec of config.frontends) {
       const running = this.frontends.get(spec.name);
       if (running !== undefined && running.spec.protocol === spec.protocol && sameListen(running.spec.listen, spec.listen)) {
         running.frontend.update(spec);
         running.spec = spec;
-        continue;
+      } else {
+        toStart.push(spec);
       }
+    }
+    this.removePools(config.pools);
+    for (const spec of toStart) {
+      const running = this.frontends.get(spec.name);
       if (running !== undefined) {
         // A new address or protocol needs a new listener; the old one drains, and must be closed
         // first when the new one takes the same address.
@@ -180,13 +188,16 @@ export class ProxyRuntime {
     return { failures };
   }
 
-  private applyPools(specs: readonly PoolSpec[]): void {
-    const wanted = new Set(specs.map((p) => p.name));
+  private upsertPools(specs: readonly PoolSpec[]): void {
     for (const spec of specs) {
       const pool = this.pools.get(spec.name);
       if (pool !== undefined) pool.update(spec);
       else this.pools.set(spec.name, new Pool(spec, { now: this.now, randomInt: this.randomInt, observer: this.observer, startCheck: this.deps.startCheck ?? startActiveCheck }));
     }
+  }
+
+  private removePools(specs: readonly PoolSpec[]): void {
+    const wanted = new Set(specs.map((p) => p.name));
     for (const [name, pool] of this.pools) {
       if (wanted.has(name)) continue;
       this.pools.delete(name);

@@ -102,6 +102,14 @@ test("consecutive failures eject a backend until its time is up, with backoff", 
   assert.deepEqual(events, ["a ejected 1000", "a returned", "a ejected 2000", "a returned"]);
 });
 
+test("turning outlier detection off returns ejected backends at once", () => {
+  const { pool } = makePool([ep("a"), ep("b")]);
+  for (let i = 0; i < 2; i++) pool.begin("a")("connect_error", 1);
+  assert.deepEqual(picks(pool, 2), ["b", "b"]);
+  pool.update({ ...pool.settings, outlier: null });
+  assert.deepEqual(picks(pool, 4).sort(), ["a", "a", "b", "b"]);
+});
+
 test("the ejection cap keeps at least half of the pool serving", () => {
   const { pool, events } = makePool([ep("a"), ep("b"), ep("c"), ep("d")]);
   for (const id of ["a", "b", "c"]) for (let i = 0; i < 2; i++) pool.begin(id)("reset", 1);

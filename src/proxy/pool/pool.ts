@@ -109,6 +109,11 @@ export class Pool implements BackendPool {
     if (spec.algorithm !== this.spec.algorithm) this.balancer = createBalancer(spec.algorithm, this.deps.randomInt);
     this.spec = spec;
     this.budget.setPolicy(spec.retry);
+    if (spec.outlier === null) {
+      // Outlier detection turned off: nobody stays ejected by a policy that no longer exists.
+      for (const m of this.members.values()) m.outlier = INITIAL_OUTLIER_STATE;
+      this.nextReturnAtMs = Infinity;
+    }
     if (checkChanged) for (const m of this.members.values()) if (!m.draining) this.restartCheck(m);
     this.setBackends(spec.backends);
   }

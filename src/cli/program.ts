@@ -1,7 +1,14 @@
 // Builds the `phalanx` command tree. Each subcommand lives in src/cli/commands/<name>.ts and exports
 // `register<Name>(program)`; add one line below to wire a new one in.
 import { Command } from "commander";
+import { registerAgent } from "./commands/agent.js";
+import { registerDev } from "./commands/dev.js";
+import { registerInit } from "./commands/init.js";
+import { registerJoin } from "./commands/join.js";
+import { registerKv } from "./commands/kv.js";
+import { registerMembers } from "./commands/members.js";
 import { registerProxy } from "./commands/proxy.js";
+import { registerStatus } from "./commands/status.js";
 
 export const PHALANX_VERSION = "0.1.0";
 
@@ -11,6 +18,13 @@ export function buildProgram(): Command {
     .name("phalanx")
     .description("A high-availability server cluster in one program: replicated store, load balancer, failover")
     .version(PHALANX_VERSION);
+  registerInit(program);
+  registerAgent(program);
+  registerJoin(program);
+  registerDev(program);
+  registerStatus(program);
+  registerMembers(program);
+  registerKv(program);
   registerProxy(program);
   return program;
 }

@@ -1,0 +1,48 @@
+// Options shared by the commands that talk to a cluster: where it is and how to authenticate.
+import type { Command } from "commander";
+import { readFileSync } from "node:fs";
+import { PhalanxClient } from "../client/client.js";
+
+/** The parsed connection options. */
+export interface ConnectionOptions {
+  readonly endpoints?: string;
+  readonly token?: string;
+  readonly tokenFile?: string;
+  readonly json?: boolean;
+}
+
+/** Adds --endpoints, --token, --token-file and --json to a command. */
+export function withConnectionOptions(cmd: Command): Command {
+  return cmd
+    .option("--endpoints <list>", "comma-separated host:port of client APIs (default: $PHALANX_ENDPOINTS or 127.0.0.1:2379)")
+    .option("--token <token>", "cluster client token (default: $PHALANX_TOKEN)")
+    .option("--token-file <file>", "file holding the client token")
+    .option("--json", "print JSON for scripts instead of a table");
+}
+
+/** Builds a client from the options and the environment. */
+export function clientFrom(o: ConnectionOptions): PhalanxClient {
+  const endpoints = (o.endpoints ?? process.env.PHALANX_ENDPOINTS ?? "127.0.0.1:2379").split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const token = o.token ?? (o.tokenFile ? readFileSync(o.tokenFile, "utf8").trim() : process.env.PHALANX_TOKEN);
+  return new PhalanxClient({ endpoints, ...(token ? { token } : {}) });
+}
+
+/** Prints rows as an aligned table. */
+export function printTable(headers: readonly string[], rows: readonly (readonly string[])[]): void {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  process.stdout.write(`${line(headers)}\n${rows.map(line).join("\n")}${rows.length > 0 ? "\n" : ""}`);
+}
+
+/** Runs a command body, printing a failure as one line on stderr with exit code 1. */
+export async function runClientCommand(o: ConnectionOptions, body: (client: PhalanxClient) => Promise<void>): Promise<void> {
+  const client = clientFrom(o);
+  try {
+    await body(client);
+  } catch (err) {
+    process.stderr.write(`phalanx: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,70 @@
+// Writes the files of a new cluster's nodes: the CA, each node's certificate, the client token, the
+// join token's hash and a config file per node. Shared by `phalanx init` (one node) and
+// `phalanx dev` (several nodes on 127.0.0.1).
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { isIP } from "node:net";
+import { join } from "node:path";
+import { createClusterCa } from "../pki/ca.js";
+import type { ClusterCa } from "../pki/ca.js";
+import { writeClusterCa, writeNodeCredentials, KEY_FILE_MODE } from "../pki/files.js";
+import { issueNodeCertificate } from "../pki/issue.js";
+import { createJoinToken } from "../pki/token.js";
+import { renderNodeConfig } from "../server/node-config.js";
+import type { NodeConfigInput } from "../server/node-config.js";
+
+/** One node to create. */
+export interface NodeSpec {
+  readonly id: number;
+  readonly name: string;
+  readonly peerListen: string;
+  readonly peerAdvertise: string;
+  readonly clientListen: string;
+  readonly clientAdvertise: string;
+}
+
+/** What was written. */
+export interface ClusterFiles {
+  readonly clusterId: string;
+  readonly clientToken: string;
+  readonly joinToken: string;
+  /** Config file per node id. */
+  readonly configFiles: ReadonlyMap<number, string>;
+}
+
+function hostOf(address: string): string {
+  return address.startsWith("[") ? address.slice(1, address.indexOf("]")) : address.slice(0, address.lastIndexOf(":"));
+}
+
+/** Creates `root/<name>/{config.yaml,pki/,data/,token}` for every node; the CA key goes only to the first node. */
+export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[], raft?: NodeConfigInput["raft"]): Promise<ClusterFiles> {
+  const clusterId = `c${randomUUID().replaceAll("-", "").slice(0, 12)}`;
+  const ca: ClusterCa = await createClusterCa({ clusterId });
+  const clientToken = randomBytes(24).toString("base64url");
+  const join_ = createJoinToken();
+  const members = nodes.map((n) => ({ id: n.id, name: n.name, peerAddress: n.peerAdvertise, clientAddress: n.clientAdvertise }));
+  const configFiles = new Map<number, string>();
+  for (const [i, n] of nodes.entries()) {
+    const dir = join(root, n.name);
+    const pki = join(dir, "pki");
+    await mkdir(pki, { recursive: true, mode: 0o700 });
+    const hosts = [...new Set(["localhost", hostOf(n.peerAdvertise), hostOf(n.clientAdvertise)])];
+    const creds = await issueNodeCertificate(ca, { nodeId: n.id, hostnames: hosts.filter((h) => isIP(h) === 0), ips: [...new Set(["127.0.0.1", ...hosts.filter((h) => isIP(h) !== 0)])] });
+    if (i === 0) await writeClusterCa(pki, ca);
+    await writeNodeCredentials(pki, creds, i === 0 ? undefined : ca.certPem);
+    await writeFile(join(dir, "token"), `${clientToken}\n`, { mode: KEY_FILE_MODE });
+    const config: NodeConfigInput = {
+      clusterId,
+      node: { id: n.id, name: n.name, dataDir: "./data", peerListen: n.peerListen, peerAdvertise: n.peerAdvertise, clientListen: n.clientListen, clientAdvertise: n.clientAdvertise },
+      pkiDir: "./pki",
+      tokenFile: "./token",
+      joinTokenHash: join_.hash,
+      members,
+      ...(raft ? { raft } : {}),
+    };
+    const file = join(dir, "config.yaml");
+    await writeFile(file, renderNodeConfig(config));
+    configFiles.set(n.id, file);
+  }
+  return { clusterId, clientToken, joinToken: join_.token, configFiles };
+}

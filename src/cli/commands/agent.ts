@@ -1,0 +1,43 @@
+// `phalanx agent --config FILE`: runs one node until SIGTERM/SIGINT.
+import type { Command } from "commander";
+import { pino } from "pino";
+import { ConfigError } from "../../config/errors.js";
+import { startNode } from "../../server/agent.js";
+import { loadNodeConfig } from "../../server/node-config.js";
+
+/** Adds `phalanx agent`. */
+export function registerAgent(program: Command): void {
+  program
+    .command("agent")
+    .description("Run this node: replicated store, client API, peer transport")
+    .requiredOption("-c, --config <file>", "node config file written by `phalanx init`, `join` or `dev`")
+    .addHelpText("after", "\nSignals: SIGTERM, SIGINT stop the node cleanly. Exit codes: 0 stopped, 1 failed, 2 invalid config.")
+    .action(async (o: { config: string }) => {
+      let config;
+      try {
+        config = await loadNodeConfig(o.config);
+      } catch (err) {
+        process.stderr.write(`${err instanceof ConfigError ? err.message : `phalanx: ${(err as Error).message}`}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      const logger = pino({ level: config.log.level });
+      let node;
+      try {
+        node = await startNode(config, logger);
+      } catch (err) {
+        logger.fatal({ err }, (err as Error).message);
+        process.exitCode = 1;
+        return;
+      }
+      const running = node;
+      const stop = (): void => {
+        void running.stop().then(() => process.exit(0), (err: unknown) => {
+          logger.error({ err }, "stop failed");
+          process.exit(1);
+        });
+      };
+      process.once("SIGTERM", stop);
+      process.once("SIGINT", stop);
+    });
+}

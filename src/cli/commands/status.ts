@@ -1,0 +1,62 @@
+// `phalanx status`: one row per member, like a replica set's status.
+import type { Command } from "commander";
+import type { PhalanxClient } from "../../client/client.js";
+import { printTable, runClientCommand, withConnectionOptions } from "../client-options.js";
+import type { ConnectionOptions } from "../client-options.js";
+
+interface MemberRow {
+  id: number;
+  name: string;
+  address: string;
+  role: string;
+  state: string;
+  term: number | null;
+  commit: number | null;
+  applied: number | null;
+  lag: number | null;
+  uptimeMs: number | null;
+  lastHeartbeatMs: number | null;
+  health: string;
+}
+
+/** Collects every member's own view of itself; unreachable members get state "unreachable". */
+export async function clusterStatus(client: PhalanxClient): Promise<MemberRow[]> {
+  const membersAnswer = await client.call("GET", "/v3/phalanx/members", undefined, true);
+  const members = (membersAnswer.members ?? []) as { id: number; name: string; clientAddress: string; role: string }[];
+  const views = await Promise.all(members.map(async (m) => {
+    try {
+      return await client.status(m.clientAddress);
+    } catch {
+      return null;
+    }
+  }));
+  const leaderCommit = Math.max(0, ...views.map((v) => (v && v.role === "leader" ? Number(v.commit) : 0)));
+  return members.map((m, i): MemberRow => {
+    const v = views[i];
+    if (!v) return { id: m.id, name: m.name, address: m.clientAddress, role: m.role, state: "unreachable", term: null, commit: null, applied: null, lag: null, uptimeMs: null, lastHeartbeatMs: null, health: "down" };
+    const applied = Number(v.applied);
+    return {
+      id: m.id, name: m.name, address: m.clientAddress,
+      role: String(v.role), state: m.role === "removed" ? "removed" : "running",
+      term: Number(v.term), commit: Number(v.commit), applied,
+      lag: leaderCommit > 0 ? Math.max(0, leaderCommit - applied) : null,
+      uptimeMs: Number(v.uptimeMs), lastHeartbeatMs: Number(v.sinceLeaderContactMs), health: String(v.health),
+    };
+  });
+}
+
+const dur = (ms: number | null): string => (ms === null ? "-" : ms < 1000 ? `${ms}ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms / 60_000)}m`);
+
+/** Adds `phalanx status`. */
+export function registerStatus(program: Command): void {
+  withConnectionOptions(program.command("status").description("Show every member: role, state, term, commit/applied index, lag, uptime, last heartbeat, health"))
+    .action(async (o: ConnectionOptions) => runClientCommand(o, async (client) => {
+      const rows = await clusterStatus(client);
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ members: rows }, null, 2)}\n`);
+        return;
+      }
+      printTable(["ID", "NAME", "ADDRESS", "ROLE", "STATE", "TERM", "COMMIT", "APPLIED", "LAG", "UPTIME", "LAST HEARTBEAT", "HEALTH"],
+        rows.map((r) => [String(r.id), r.name, r.address, r.role, r.state, String(r.term ?? "-"), String(r.commit ?? "-"), String(r.applied ?? "-"), String(r.lag ?? "-"), dur(r.uptimeMs), r.role === "leader" ? "-" : dur(r.lastHeartbeatMs), r.health]));
+    }));
+}

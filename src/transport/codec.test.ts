@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Message, MessageType } from "../raft/types.js";
+import { ByteArena } from "./arena.js";
 import { CodecError, decodeMessage, encodedFrameBytes, encodeMessages, MESSAGE_KINDS } from "./codec.js";
 import { FrameParser } from "./frame.js";
 import { frameBoundOf } from "./handshake.js";
@@ -37,16 +38,18 @@ describe("codec", () => {
     assert.equal(decoded.type === "snapshot" && decoded.snapshot.data.length, 12 << 20);
   });
 
-  it("decoded entries do not pin a much larger buffer they arrived in", () => {
-    const m = appendMessage(1, 2, 0, 1, 10);
+  it("with an arena, decoded entries do not pin the larger buffer they arrived in", () => {
+    const m = appendMessage(1, 2, 0, 3, 10);
     const frame = encodeMessages([m]);
-    const chunk = Buffer.alloc(1 << 16);
+    const chunk = Buffer.alloc(1 << 20);
     frame.copy(chunk, 100);
     const body = chunk.subarray(105, 100 + frame.length);
-    const decoded = decodeMessage(MESSAGE_KINDS.append, body);
+    const decoded = decodeMessage(MESSAGE_KINDS.append, body, new ByteArena());
     assert.ok(decoded.type === "append");
-    assert.ok((decoded.entries[0]?.data.buffer.byteLength ?? 0) < 1024);
+    for (const e of decoded.entries) assert.notEqual(e.data.buffer, chunk.buffer);
     assert.deepEqual(decoded, m);
+    const bigEntry = appendMessage(1, 2, 0, 1, 100_000);
+    assert.deepEqual(decodeMessage(MESSAGE_KINDS.append, encodeMessages([bigEntry]).subarray(5), new ByteArena()), bigEntry);
   });
 
   it("rejects a truncated body, trailing bytes and bad enum bytes with a CodecError", () => {

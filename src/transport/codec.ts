@@ -5,6 +5,7 @@
 // 8 bytes big-endian (hi 32 bits, lo 32 bits); booleans are one byte; strings and byte arrays are a
 // 4-byte length then the bytes. The frame kind says which message type follows (MESSAGE_KINDS).
 import type { Entry, EntryType, Message, MessageType, NodeId, Snapshot } from "../raft/types.js";
+import type { ByteArena } from "./arena.js";
 import { FRAME_HEADER_BYTES, writeFrameHeader } from "./frame.js";
 
 /** Frame kind of the connection opening: protocol version, from, to. */
@@ -97,67 +98,77 @@ export function encodeMessages(messages: readonly Message[], frameBytes?: readon
   const sizes = frameBytes ?? messages.map(encodedFrameBytes);
   for (const s of sizes) total += s;
   const buf = Buffer.allocUnsafe(total);
+  const out: Out = { buf, view: new DataView(buf.buffer, buf.byteOffset, buf.byteLength) };
   let offset = 0;
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i] as Message;
     const size = sizes[i] as number;
     writeFrameHeader(buf, offset, MESSAGE_KINDS[m.type], size - FRAME_HEADER_BYTES);
-    const end = writeBody(buf, offset + FRAME_HEADER_BYTES, m);
+    const end = writeBody(out, offset + FRAME_HEADER_BYTES, m);
     if (end !== offset + size) throw new Error(`Encoded ${m.type} message is ${end - offset} bytes, expected ${size}: codec size table is wrong`);
     offset = end;
   }
   return buf;
 }
 
-function putU64(buf: Buffer, off: number, v: number): number {
-  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`Cannot encode ${v}: not a non-negative safe integer`);
-  buf.writeUInt32BE(Math.floor(v / TWO_POW_32), off);
-  buf.writeUInt32BE(v >>> 0, off + 4);
+// A DataView beside the Buffer: its setUint32 is inlined by V8, Buffer's writeUInt32BE is not.
+interface Out {
+  readonly buf: Buffer;
+  readonly view: DataView;
+}
+function putU64(out: Out, off: number, v: number): number {
+  if (!(v >= 0 && v <= Number.MAX_SAFE_INTEGER && Math.floor(v) === v)) throw new Error(`Cannot encode ${v}: not a non-negative safe integer`);
+  out.view.setUint32(off, Math.floor(v / TWO_POW_32));
+  out.view.setUint32(off + 4, v >>> 0);
   return off + U64;
 }
-function putBytes(buf: Buffer, off: number, bytes: Uint8Array): number {
-  buf.writeUInt32BE(bytes.length, off);
-  buf.set(bytes, off + 4);
+function putU32(out: Out, off: number, v: number): number {
+  out.view.setUint32(off, v);
+  return off + 4;
+}
+function putBytes(out: Out, off: number, bytes: Uint8Array): number {
+  out.view.setUint32(off, bytes.length);
+  out.buf.set(bytes, off + 4);
   return off + 4 + bytes.length;
 }
-function putString(buf: Buffer, off: number, s: string): number {
-  const n = buf.write(s, off + 4, "utf8");
-  buf.writeUInt32BE(n, off);
+function putString(out: Out, off: number, s: string): number {
+  const n = out.buf.write(s, off + 4, "utf8");
+  out.view.setUint32(off, n);
   return off + 4 + n;
 }
 
-function writeBody(buf: Buffer, start: number, m: Message): number {
-  let o = putU64(buf, start, m.from);
-  o = putU64(buf, o, m.to);
-  o = putU64(buf, o, m.term);
+function writeBody(out: Out, start: number, m: Message): number {
+  const buf = out.buf;
+  let o = putU64(out, start, m.from);
+  o = putU64(out, o, m.to);
+  o = putU64(out, o, m.term);
   switch (m.type) {
     case "append":
-      o = putU64(buf, o, m.prevIndex);
-      o = putU64(buf, o, m.prevTerm);
-      o = putU64(buf, o, m.commit);
-      buf.writeUInt32BE(m.entries.length, o);
-      o += 4;
+      o = putU64(out, o, m.prevIndex);
+      o = putU64(out, o, m.prevTerm);
+      o = putU64(out, o, m.commit);
+      o = putU32(out, o, m.entries.length);
       for (const e of m.entries) {
-        o = putU64(buf, o, e.term);
-        o = putU64(buf, o, e.index);
+        o = putU64(out, o, e.term);
+        o = putU64(out, o, e.index);
         buf[o++] = e.type === "normal" ? 0 : 1;
-        o = putBytes(buf, o, e.data);
+        o = putBytes(out, o, e.data);
       }
       return o;
     case "appendResponse":
       buf[o++] = m.reject ? 1 : 0;
-      o = putU64(buf, o, m.index);
-      o = putU64(buf, o, m.hintIndex);
-      return putU64(buf, o, m.hintTerm);
+      o = putU64(out, o, m.index);
+      o = putU64(out, o, m.hintIndex);
+      return putU64(out, o, m.hintTerm);
     case "heartbeat":
-      o = putU64(buf, o, m.commit);
-      return putString(buf, o, m.context);
+      o = putU64(out, o, m.commit);
+      return putString(out, o, m.context);
     case "heartbeatResponse":
-      return putString(buf, o, m.context);
+      return putString(out, o, m.context);
     case "vote":
     case "preVote":
-      o = putU64(buf, o, m.lastIndex);
-      o = putU64(buf, o, m.lastTerm);
+      o = putU64(out, o, m.lastIndex);
+      o = putU64(out, o, m.lastTerm);
       buf[o++] = m.transfer ? 1 : 0;
       return o;
     case "voteResponse":
@@ -166,30 +177,31 @@ function writeBody(buf: Buffer, start: number, m: Message): number {
       return o;
     case "snapshot": {
       const meta = m.snapshot.meta;
-      o = putU64(buf, o, meta.index);
-      o = putU64(buf, o, meta.term);
-      buf.writeUInt32BE(meta.confState.voters.length, o);
-      o += 4;
-      for (const id of meta.confState.voters) o = putU64(buf, o, id);
-      buf.writeUInt32BE(meta.confState.learners.length, o);
-      o += 4;
-      for (const id of meta.confState.learners) o = putU64(buf, o, id);
-      return putBytes(buf, o, m.snapshot.data);
+      o = putU64(out, o, meta.index);
+      o = putU64(out, o, meta.term);
+      o = putU32(out, o, meta.confState.voters.length);
+      for (const id of meta.confState.voters) o = putU64(out, o, id);
+      o = putU32(out, o, meta.confState.learners.length);
+      for (const id of meta.confState.learners) o = putU64(out, o, id);
+      return putBytes(out, o, m.snapshot.data);
     }
     case "timeoutNow":
       return o;
     case "readIndex":
-      return putString(buf, o, m.context);
+      return putString(out, o, m.context);
     case "readIndexResponse":
-      o = putString(buf, o, m.context);
-      return putU64(buf, o, m.index);
+      o = putString(out, o, m.context);
+      return putU64(out, o, m.index);
   }
 }
 
 /** A bounds-checked reader over one frame body. */
 class Reader {
   offset = 0;
-  constructor(readonly buf: Buffer) {}
+  private readonly view: DataView;
+  constructor(readonly buf: Buffer, private readonly arena: ByteArena | null) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
   need(n: number): void {
     if (this.offset + n > this.buf.length) {
       throw new CodecError(`Cannot decode message: body ends at byte ${this.buf.length}, needed ${this.offset + n}`);
@@ -197,15 +209,15 @@ class Reader {
   }
   u64(): number {
     this.need(U64);
-    const hi = this.buf.readUInt32BE(this.offset);
-    const lo = this.buf.readUInt32BE(this.offset + 4);
+    const hi = this.view.getUint32(this.offset);
+    const lo = this.view.getUint32(this.offset + 4);
     this.offset += U64;
     if (hi >= 0x200000) throw new CodecError(`Cannot decode message: integer at byte ${this.offset - U64} exceeds 2^53`);
     return hi * TWO_POW_32 + lo;
   }
   u32(): number {
     this.need(4);
-    const v = this.buf.readUInt32BE(this.offset);
+    const v = this.view.getUint32(this.offset);
     this.offset += 4;
     return v;
   }
@@ -218,8 +230,9 @@ class Reader {
   bytes(): Uint8Array {
     const n = this.u32();
     this.need(n);
-    // A plain view, not a Buffer: consumers compare and store it as the Uint8Array the types promise.
-    const out = new Uint8Array(this.buf.buffer, this.buf.byteOffset + this.offset, n);
+    // A plain Uint8Array, not a Buffer: consumers compare and store it as the types promise.
+    const view = new Uint8Array(this.buf.buffer, this.buf.byteOffset + this.offset, n);
+    const out = this.arena === null ? view : this.arena.copy(view);
     this.offset += n;
     return out;
   }
@@ -255,15 +268,14 @@ class Reader {
 }
 
 /**
- * Decodes the body of a message frame of `kind`. Entry and snapshot data are views into `body`;
- * when `body` is a small part of a larger chunk it is copied first, so that keeping an entry does
- * not keep a whole socket chunk alive.
+ * Decodes the body of a message frame of `kind`. With an `arena`, entry and snapshot data are
+ * copied out of `body` (see arena.ts: a socket chunk must not be pinned by the log); without one,
+ * they are views into `body`, which the caller then must not reuse.
  */
-export function decodeMessage(kind: number, body: Buffer): Message {
+export function decodeMessage(kind: number, body: Buffer, arena: ByteArena | null = null): Message {
   const type = messageTypeOfKind(kind);
   if (type === null) throw new CodecError(`Cannot decode message: frame kind ${kind} is not a message`);
-  const owned = body.byteLength * 2 < body.buffer.byteLength ? copyOut(body) : body;
-  const r = new Reader(owned);
+  const r = new Reader(body, arena);
   const from = r.nodeId();
   const to = r.nodeId();
   const term = r.u64();
@@ -323,9 +335,3 @@ function decodeRest(type: MessageType, r: Reader, from: NodeId, to: NodeId, term
   }
 }
 
-/** A copy of `body` in its own (unpooled) memory. */
-function copyOut(body: Buffer): Buffer {
-  const copy = Buffer.allocUnsafeSlow(body.length);
-  body.copy(copy);
-  return copy;
-}

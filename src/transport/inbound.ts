@@ -7,6 +7,7 @@ import type { TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import { describeIdentity, identityFromSubjectAltName } from "../pki/identity.js";
 import type { Message, NodeId } from "../raft/types.js";
+import { ByteArena } from "./arena.js";
 import { CodecError, decodeMessage, KIND_HELLO, PROTOCOL_VERSION } from "./codec.js";
 import { readFrames } from "./framed-socket.js";
 import { decodeHello, encodeHelloAck, encodeRefusal, frameBoundOf } from "./handshake.js";
@@ -43,6 +44,7 @@ export function serveInbound(socket: TLSSocket, peerId: NodeId, options: Inbound
   const { localId, limits, logger } = options;
   const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
   let greeted = false;
+  const arena = new ByteArena();
   let closed = false;
   const refuse = (reason: string): false => {
     if (closed) return false;
@@ -74,7 +76,7 @@ export function serveInbound(socket: TLSSocket, peerId: NodeId, options: Inbound
       }
       let m: Message;
       try {
-        m = decodeMessage(frame.kind, frame.body);
+        m = decodeMessage(frame.kind, frame.body, arena);
       } catch (err) {
         if (err instanceof CodecError) return refuse(err.message);
         throw err;

@@ -11,6 +11,7 @@
 // state, or the reverse) in the recovered state.
 import { Buffer } from "node:buffer";
 import type { ConfState, Entry, EntryType, HardState, LogIndex, NodeId, Term } from "../raft/types.js";
+import { z } from "zod";
 import { crc32c } from "./crc32c.js";
 
 /** Bytes before a record's payload. */
@@ -48,6 +49,21 @@ export interface SegmentHeader {
   readonly snapshot: { readonly index: LogIndex; readonly term: Term } | null;
   readonly bootstrap: ConfState | null;
 }
+
+const index = z.number().int().nonnegative();
+const nodeIdSchema = index.positive().transform((n) => n as NodeId);
+const confStateSchema = z.object({ voters: z.array(nodeIdSchema), learners: z.array(nodeIdSchema) });
+/** Shape of the JSON in a segment header (checked: a matching CRC does not prove it is ours). */
+const segmentHeaderSchema = z.object({
+  version: z.number().int(),
+  seq: index.positive(),
+  firstIndex: index.positive(),
+  hardState: z.object({ term: index, vote: index.transform((n) => n as NodeId), commit: index }).nullable(),
+  snapshot: z.object({ index, term: index }).nullable(),
+  bootstrap: confStateSchema.nullable(),
+});
+/** Shape of a snapshot's metadata JSON. */
+export const snapshotMetaSchema = z.object({ index, term: index, confState: confStateSchema });
 
 /** One decoded WAL record. */
 export type WalRecord =
@@ -209,7 +225,9 @@ export function decodePayload(payload: Uint8Array): WalRecord {
       if (magic !== SEGMENT_MAGIC) throw new Error(`segment header has magic ${JSON.stringify(magic)}`);
       if (version !== WAL_FORMAT_VERSION) throw new Error(`segment format version ${version} is not supported (this build reads ${WAL_FORMAT_VERSION})`);
       const text = Buffer.from(payload.buffer, payload.byteOffset + o + 8, payload.length - o - 8).toString("utf8");
-      return { kind: "header", header: JSON.parse(text) as SegmentHeader };
+      const parsed = segmentHeaderSchema.safeParse(JSON.parse(text));
+      if (!parsed.success) throw new Error(`segment header is malformed (${parsed.error.issues[0]?.message ?? "unknown"})`);
+      return { kind: "header", header: parsed.data };
     }
     case KIND_ENTRY: {
       need(17);

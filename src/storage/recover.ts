@@ -7,6 +7,7 @@ import { ioError, RESTORE_ADVICE, StorageCorruptError, StorageError } from "./er
 import type { StorageFs } from "./fs.js";
 import type { SegmentHeader } from "./record.js";
 import { parseSegmentName, scanSegment } from "./segment.js";
+import type { ScannedRecord } from "./segment.js";
 import { decodeSnapshotFile, parseSnapshotName, snapshotName } from "./snapshot.js";
 
 /** A segment file as the writer tracks it. */
@@ -135,7 +136,7 @@ class Replay {
   }
 
   /** Replays one segment's records; returns true if the segment ends with a seal. */
-  segment(file: string, seg: SegmentInfo, records: readonly { record: import("./record.js").WalRecord; offset: number }[], first: boolean): boolean {
+  segment(file: string, seg: SegmentInfo, records: readonly ScannedRecord[], first: boolean): boolean {
     const head = records[0];
     if (head === undefined || head.record.kind !== "header") {
       throw new StorageCorruptError("wal_corrupt", `Cannot start from ${file} at offset 0: the segment has no header record; ${RESTORE_ADVICE}`,
@@ -143,7 +144,7 @@ class Replay {
     }
     this.header(file, seg, head.record.header, first);
     for (let k = 1; k < records.length; k++) {
-      const { record, offset } = records[k] as { record: import("./record.js").WalRecord; offset: number };
+      const { record, offset } = records[k] as ScannedRecord;
       switch (record.kind) {
         case "header":
           throw new StorageCorruptError("wal_corrupt", `Cannot start from ${file} at offset ${offset}: a second segment header; ${RESTORE_ADVICE}`,

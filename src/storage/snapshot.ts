@@ -8,7 +8,7 @@ import type { Snapshot, SnapshotMeta } from "../raft/types.js";
 import { crc32c } from "./crc32c.js";
 import { ioError } from "./errors.js";
 import type { StorageFs } from "./fs.js";
-import { readU32 } from "./record.js";
+import { readU32, snapshotMetaSchema } from "./record.js";
 
 const SNAP_MAGIC = "PHXSNP";
 const SNAP_FORMAT_VERSION = 1;
@@ -78,7 +78,9 @@ export function decodeSnapshotFile(bytes: Uint8Array, expected: { term: number; 
   if (crc32c(buf, 0, 12) !== readU32(buf, 8)) return { ok: false, reason: "the file fails its CRC32C check" };
   let meta: SnapshotMeta;
   try {
-    meta = JSON.parse(buf.toString("utf8", SNAP_HEADER_BYTES, SNAP_HEADER_BYTES + metaLength)) as SnapshotMeta;
+    const parsed = snapshotMetaSchema.safeParse(JSON.parse(buf.toString("utf8", SNAP_HEADER_BYTES, SNAP_HEADER_BYTES + metaLength)));
+    if (!parsed.success) return { ok: false, reason: `its metadata is malformed (${parsed.error.issues[0]?.message ?? "unknown"})` };
+    meta = parsed.data;
   } catch (err) {
     return { ok: false, reason: `its metadata is not valid JSON (${(err as Error).message})` };
   }

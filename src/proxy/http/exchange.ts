@@ -28,8 +28,6 @@ const DL_NONE = 0;
 const DL_CONNECT = 1;
 const DL_RESPONSE = 2;
 
-/** Bound on trailer bytes of a chunked body. */
-const MAX_TRAILER_BYTES = 16 * 1024;
 
 /** One request/response through the proxy. */
 export class Exchange implements UpstreamOwner {
@@ -41,14 +39,15 @@ export class Exchange implements UpstreamOwner {
   private clientKeepAlive = true;
   private websocket = false;
   private outHead: Buffer | null = null;
-  private readonly requestBody = new BodyFramer(MAX_TRAILER_BYTES);
+  private readonly requestBody: BodyFramer;
   /** Request body done (fully read from the client). */
   requestDone = false;
   /** Body chunks read but not yet written to the current upstream connection. */
-  private unsent: Buffer[] = [];
+  private unsent: Buffer[] | null = null;
   private unsentBytes = 0;
   /** Every body chunk so far while the body fits the retry bound; null once it does not. */
-  private retained: Buffer[] | null = [];
+  private retained: Buffer[] | null = null;
+  private retainedOverflow = false;
   private retainedBytes = 0;
 
   private phase = P_ROUTING;
@@ -65,18 +64,20 @@ export class Exchange implements UpstreamOwner {
   private deadlineMs = 0;
 
   private readonly response: HeadParser;
-  private readonly responseBody = new BodyFramer(MAX_TRAILER_BYTES);
+  private readonly responseBody: BodyFramer;
   private responseStarted = false;
   private upstreamReusable = true;
   private keepClient = true;
   private status = 0;
   private upstreamPaused = false;
 
-  constructor(session: ClientSession) {
+  constructor(session: ClientSession, startMs: number) {
     this.session = session;
     this.ctx = session.ctx;
     this.response = session.responseParser;
-    this.startMs = performance.now();
+    this.requestBody = session.requestBody;
+    this.responseBody = session.responseBody;
+    this.startMs = startMs;
   }
 
   /**
@@ -107,14 +108,17 @@ export class Exchange implements UpstreamOwner {
     } else rest = bodyStart < buf.length ? bodyStart : -1;
     this.requestDone = this.requestBody.done;
 
-    const target = p.target();
-    const authority = targetAuthority(target);
-    const host = hostWithoutPort(authority ?? p.host());
     const router = this.ctx.router;
-    const poolName = router.catchAllPool ?? router.match(host, targetPath(target));
+    let poolName = router.catchAllPool;
     if (poolName === undefined) {
-      this.finishLocal(404, `No route for host "${host}" and path "${targetPath(target)}" on frontend ${this.ctx.name}`, true);
-      return rest;
+      const target = p.target();
+      const host = hostWithoutPort(targetAuthority(target) ?? p.host());
+      const path = targetPath(target);
+      poolName = router.match(host, path);
+      if (poolName === undefined) {
+        this.finishLocal(404, `No route for host "${host}" and path "${path}" on frontend ${this.ctx.name}`, true);
+        return rest;
+      }
     }
     const pool = this.ctx.pools(poolName);
     if (pool === undefined) {
@@ -125,25 +129,27 @@ export class Exchange implements UpstreamOwner {
     const hashOn = pool.hashOn;
     if (hashOn.kind === "header") this.hashKey = p.findField(hashOn.name.toLowerCase());
     else if (hashOn.kind === "cookie") this.hashKey = cookieValue(p.findField("cookie"), hashOn.name);
-    this.outHead = buildRequestHead(p, {
-      clientIp: this.session.clientIp, proto: this.ctx.proto, websocket: this.websocket,
-    }, this.ctx.dropScratch);
+    const facts = this.websocket ? { ...this.session.forwarded, websocket: true } : this.session.forwarded;
+    this.outHead = buildRequestHead(p, facts, this.ctx.dropScratch);
     this.nextAttempt();
     return rest;
   }
 
   /** Keeps a body chunk for the current send and, within the bound, for a retry. */
   private keepBody(part: Buffer): void {
-    if (this.retained !== null) {
+    if (!this.retainedOverflow) {
       this.retainedBytes += part.length;
-      if (this.retainedBytes <= RETRY_BODY_BYTES_MAX) this.retained.push(part);
-      else this.retained = null;
+      if (this.retainedBytes <= RETRY_BODY_BYTES_MAX) (this.retained ??= []).push(part);
+      else {
+        this.retained = null;
+        this.retainedOverflow = true;
+      }
     }
     if (this.phase === P_WAITING || this.phase === P_STREAMING) {
       if (!this.conn!.socket.write(part)) this.session.pauseReading();
       return;
     }
-    this.unsent.push(part);
+    (this.unsent ??= []).push(part);
     this.unsentBytes += part.length;
     if (this.unsentBytes > READ_AHEAD_BYTES_MAX) this.session.pauseReading();
   }
@@ -183,40 +189,41 @@ export class Exchange implements UpstreamOwner {
     this.attempts++;
     this.backend = backend;
     this.timedOut = false;
-    this.attemptStartMs = performance.now();
+    this.attemptStartMs = this.attempts === 1 ? this.startMs : performance.now();
     this.finishAttempt = pool.begin(backend.id);
     this.phase = P_CONNECTING;
     const conn = this.ctx.upstreams.acquire(backend, this);
     this.conn = conn;
-    if (conn.connected) this.sendRequest();
+    if (conn.connected) this.sendRequest(this.attemptStartMs);
     else {
       this.deadlineKind = DL_CONNECT;
       this.deadlineMs = this.attemptStartMs + this.ctx.timeouts.connectMs;
     }
   }
 
-  private sendRequest(): void {
+  private sendRequest(nowMs: number): void {
     const socket = this.conn!.socket;
     this.phase = P_WAITING;
     this.deadlineKind = DL_RESPONSE;
-    this.deadlineMs = performance.now() + this.ctx.timeouts.responseMs;
-    if (this.unsent.length === 0) socket.write(this.outHead!);
-    else if (this.unsent.length === 1 && this.unsentBytes < 4096) {
-      socket.write(Buffer.concat([this.outHead!, this.unsent[0]!]));
+    this.deadlineMs = nowMs + this.ctx.timeouts.responseMs;
+    const unsent = this.unsent;
+    if (unsent === null || unsent.length === 0) socket.write(this.outHead!);
+    else if (unsent.length === 1 && this.unsentBytes < 4096) {
+      socket.write(Buffer.concat([this.outHead!, unsent[0]!]));
     } else {
       socket.cork();
       socket.write(this.outHead!);
-      for (const part of this.unsent) socket.write(part);
+      for (const part of unsent) socket.write(part);
       socket.uncork();
     }
-    this.unsent = [];
+    this.unsent = null;
     this.unsentBytes = 0;
     if (!this.requestDone) this.session.resumeReading();
   }
 
   onUpstreamConnect(conn: UpstreamConnection): void {
     if (conn !== this.conn || this.phase !== P_CONNECTING) return;
-    this.sendRequest();
+    this.sendRequest(performance.now());
   }
 
   onUpstreamData(conn: UpstreamConnection, chunk: Buffer): void {
@@ -410,13 +417,13 @@ export class Exchange implements UpstreamOwner {
   }
 
   private canRetry(): boolean {
-    return isIdempotentMethod(this.method) && this.requestDone && this.retained !== null &&
+    return isIdempotentMethod(this.method) && this.requestDone && !this.retainedOverflow &&
       !this.responseStarted && this.attempts < MAX_ATTEMPTS && this.pool!.tryAcquireRetry();
   }
 
   private retry(): void {
     this.excludeCurrent();
-    this.unsent = this.retained!.slice();
+    this.unsent = this.retained === null ? null : this.retained.slice();
     this.unsentBytes = this.retainedBytes;
     this.response.reset();
     this.nextAttempt();
@@ -427,11 +434,11 @@ export class Exchange implements UpstreamOwner {
     if (this.backend !== null) this.exclude.add(this.backend.id);
   }
 
-  private endAttempt(outcome: AttemptOutcome): void {
+  private endAttempt(outcome: AttemptOutcome, nowMs = performance.now()): void {
     const finish = this.finishAttempt;
     if (finish === null) return;
     this.finishAttempt = null;
-    finish(outcome, performance.now() - this.attemptStartMs);
+    finish(outcome, nowMs - this.attemptStartMs);
   }
 
   /** Closes the current upstream connection without reporting its close back here. */
@@ -448,13 +455,14 @@ export class Exchange implements UpstreamOwner {
     this.phase = P_DONE;
     this.deadlineKind = DL_NONE;
     const status = this.status;
-    this.endAttempt(status >= 500 ? "http_5xx" : "success");
+    const now = performance.now();
+    this.endAttempt(status >= 500 ? "http_5xx" : "success", now);
     const conn = this.conn;
     this.conn = null;
     if (conn !== null) {
       if (this.upstreamReusable && this.requestDone) {
         if (this.upstreamPaused) conn.socket.resume();
-        this.ctx.upstreams.release(conn, performance.now());
+        this.ctx.upstreams.release(conn, now);
       } else {
         conn.owner = null;
         conn.destroy();
@@ -462,10 +470,10 @@ export class Exchange implements UpstreamOwner {
     }
     this.upstreamPaused = false;
     this.response.reset();
-    this.ctx.metrics.requestFinished(this.ctx.name, this.backend!.id, status, performance.now() - this.startMs);
+    this.ctx.metrics.requestFinished(this.ctx.name, this.backend!.id, status, now - this.startMs);
     // A response that ends before its request body does: the rest of the body cannot be skipped
     // safely, so the client connection closes.
-    this.session.exchangeDone(this.keepClient && this.requestDone);
+    this.session.exchangeDone(this.keepClient && this.requestDone, now);
   }
 
   /** Answers locally (no backend reached, or a failure before any response byte). */
@@ -473,13 +481,14 @@ export class Exchange implements UpstreamOwner {
     this.phase = P_DONE;
     this.deadlineKind = DL_NONE;
     const keep = keepAlive && this.clientKeepAlive && this.requestDone && !this.ctx.draining;
-    this.ctx.metrics.requestFinished(this.ctx.name, backendId, status, performance.now() - this.startMs);
+    const now = performance.now();
+    this.ctx.metrics.requestFinished(this.ctx.name, backendId, status, now - this.startMs);
     if (!keep) {
       this.session.respondAndClose(status, body);
       return;
     }
     this.writeClient(localResponse(status, body, false, this.method === METHOD_HEAD));
-    this.session.exchangeDone(true);
+    this.session.exchangeDone(true, now);
   }
 
   private startTunnel(chunk: Buffer, headEnd: number): void {

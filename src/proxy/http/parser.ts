@@ -189,6 +189,10 @@ export class HeadParser {
     this.accLength = 0;
     this.leadingEmptyLines = 0;
     this.pendingLeadingCr = false;
+    this.resetFields();
+  }
+
+  private resetFields(): void {
     this.headerCount = 0;
     this.contentLength = -1;
     this.chunked = false;
@@ -223,13 +227,13 @@ export class HeadParser {
         start = this.skipLeadingEmptyLines(chunk, start);
         if (start < 0) return start;
       }
-      if (start >= chunk.length) return NEED_MORE;
-      const end = chunk.indexOf(CRLFCRLF, start);
-      if (end !== -1 && end + 4 - start <= this.maxHeadBytes) {
-        return this.parseHead(chunk, start, end + 4) ? end + 4 : FAILED;
-      }
-      if (end !== -1 || chunk.length - start > this.maxHeadBytes) return this.tooLarge();
-      return this.accumulate(chunk, start, chunk.length - start);
+      const len = chunk.length;
+      if (start >= len) return NEED_MORE;
+      const maxEnd = start + this.maxHeadBytes;
+      const r = this.parseHead(chunk, start, len < maxEnd ? len : maxEnd);
+      if (r !== NEED_MORE) return r;
+      if (len > maxEnd) return this.tooLarge();
+      return this.accumulate(chunk, start, len - start);
     }
     const prev = this.accLength;
     const room = this.maxHeadBytes - prev;
@@ -241,7 +245,9 @@ export class HeadParser {
     const end = acc.subarray(0, this.accLength).indexOf(CRLFCRLF, prev > 3 ? prev - 3 : 0);
     if (end !== -1) {
       const headEnd = end + 4;
-      return this.parseHead(acc, 0, headEnd) ? start + (headEnd - prev) : FAILED;
+      const r = this.parseHead(acc, 0, headEnd);
+      if (r === NEED_MORE) return this.fail(400, "Malformed head");
+      return r < 0 ? r : start + (headEnd - prev);
     }
     if (available > room) return this.tooLarge();
     return this.checkNoBareLf(prev) ? NEED_MORE : FAILED;
@@ -301,52 +307,48 @@ export class HeadParser {
     return FAILED;
   }
 
-  /** Parses head bytes `buf[start, end)`, which end with the first CRLFCRLF. */
-  private parseHead(buf: Buffer, start: number, end: number): boolean {
+  /**
+   * Parses a head starting at `buf[start]` in one pass, reading no further than `limit`. Returns
+   * the offset just past the head, NEED_MORE when `limit` came first, or FAILED.
+   */
+  private parseHead(buf: Buffer, start: number, limit: number): number {
+    this.resetFields();
     this.head = buf;
     this.headStart = start;
-    this.headEnd = end;
-    let i = this.isRequest ? this.parseRequestLine(buf, start) : this.parseStatusLine(buf, start);
-    if (i < 0) return false;
+    let i = this.isRequest ? this.parseRequestLine(buf, start, limit) : this.parseStatusLine(buf, start, limit);
+    if (i < 0) return i;
     let count = 0;
     for (;;) {
+      if (i >= limit) return NEED_MORE;
       let b = buf[i]!;
       if (b === CR) {
-        if (buf[i + 1] === LF && i + 2 === end) break;
-        this.fail(400, "Malformed end of head");
-        return false;
+        if (i + 1 >= limit) return NEED_MORE;
+        if (buf[i + 1] !== LF) return this.fail(400, "Malformed end of head");
+        i += 2;
+        break;
       }
-      if (b === SP || b === HTAB) {
-        this.fail(400, "Obsolete line folding is not accepted");
-        return false;
-      }
+      if (b === SP || b === HTAB) return this.fail(400, "Obsolete line folding is not accepted");
       const ns = i;
-      while (TCHAR[buf[i]!] === 1) i++;
-      if (i === ns) {
-        this.fail(400, b === LF ? "Bare LF in the head" : "Invalid character in a header name");
-        return false;
-      }
-      if (buf[i] !== COLON) {
-        b = buf[i]!;
-        this.fail(400, b === SP || b === HTAB ? "Whitespace before the colon of a header" : "Invalid character in a header name");
-        return false;
+      while (i < limit && TCHAR[buf[i]!] === 1) i++;
+      if (i >= limit) return NEED_MORE;
+      if (i === ns) return this.fail(400, b === LF ? "Bare LF in the head" : "Invalid character in a header name");
+      b = buf[i]!;
+      if (b !== COLON) {
+        return this.fail(400, b === SP || b === HTAB ? "Whitespace before the colon of a header" : "Invalid character in a header name");
       }
       const ne = i;
       i++;
-      while (buf[i] === SP || buf[i] === HTAB) i++;
+      while (i < limit && (buf[i] === SP || buf[i] === HTAB)) i++;
       const vs = i;
-      while (VALUE_CHAR[buf[i]!] === 1) i++;
-      if (buf[i] !== CR || buf[i + 1] !== LF) {
-        this.fail(400, buf[i] === LF ? "Bare LF in the head" : "Invalid character in a header value");
-        return false;
-      }
+      while (i < limit && VALUE_CHAR[buf[i]!] === 1) i++;
+      if (i >= limit) return NEED_MORE;
+      if (buf[i] !== CR) return this.fail(400, buf[i] === LF ? "Bare LF in the head" : "Invalid character in a header value");
+      if (i + 1 >= limit) return NEED_MORE;
+      if (buf[i + 1] !== LF) return this.fail(400, "Bare CR in the head");
       let ve = i;
       while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
       i += 2;
-      if (count === MAX_HEADER_FIELDS) {
-        this.fail(431, `More than ${MAX_HEADER_FIELDS} header fields`);
-        return false;
-      }
+      if (count === MAX_HEADER_FIELDS) return this.fail(431, `More than ${MAX_HEADER_FIELDS} header fields`);
       const k = classify(buf, ns, ne - ns);
       this.nameStart[count] = ns;
       this.nameEnd[count] = ne;
@@ -354,45 +356,57 @@ export class HeadParser {
       this.valueEnd[count] = ve;
       this.lineEnd[count] = i;
       this.kind[count] = k;
-      if (k !== KIND_OTHER && !this.applyField(k, buf, vs, ve, count)) return false;
+      if (k !== KIND_OTHER && !this.applyField(k, buf, vs, ve, count)) return FAILED;
       count++;
     }
     this.headerCount = count;
-    return this.checkFraming();
+    this.headEnd = i;
+    return this.checkFraming() ? i : FAILED;
   }
 
-  private parseRequestLine(buf: Buffer, start: number): number {
+  private parseRequestLine(buf: Buffer, start: number, limit: number): number {
     let i = start;
-    while (TCHAR[buf[i]!] === 1) i++;
-    if (i === start || buf[i] !== SP || i - start > MAX_METHOD_BYTES) return this.fail(400, "Malformed request line");
+    while (i < limit && TCHAR[buf[i]!] === 1) i++;
+    if (i - start > MAX_METHOD_BYTES) return this.fail(400, "Malformed request line");
+    if (i >= limit) return NEED_MORE;
+    if (i === start || buf[i] !== SP) return this.fail(400, "Malformed request line");
     this.methodEnd = i;
     this.method = methodCode(buf, start, i - start);
     i++;
     this.targetStart = i;
-    while (TARGET_CHAR[buf[i]!] === 1) i++;
+    while (i < limit && TARGET_CHAR[buf[i]!] === 1) i++;
+    if (i >= limit) return NEED_MORE;
     if (i === this.targetStart || buf[i] !== SP) return this.fail(400, "Malformed request target");
     this.targetEnd = i;
     i++;
-    return this.parseVersion(buf, i, CR);
+    if (i + 10 > limit) return NEED_MORE;
+    i = this.parseVersion(buf, i);
+    if (i < 0) return i;
+    if (buf[i] !== CR || buf[i + 1] !== LF) return this.fail(400, "Malformed request line");
+    return i + 2;
   }
 
-  private parseStatusLine(buf: Buffer, start: number): number {
-    let i = this.parseVersion(buf, start, SP);
+  private parseStatusLine(buf: Buffer, start: number, limit: number): number {
+    if (start + 14 > limit) return NEED_MORE;
+    let i = this.parseVersion(buf, start);
     if (i < 0) return i;
+    if (buf[i] !== SP) return this.fail(502, "Malformed status line");
+    i++;
     const d0 = buf[i]! - 0x30, d1 = buf[i + 1]! - 0x30, d2 = buf[i + 2]! - 0x30;
     if (d0 < 1 || d0 > 5 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return this.fail(502, "Malformed status code");
     this.statusCode = d0 * 100 + d1 * 10 + d2;
     i += 3;
     if (buf[i] === SP) {
       i++;
-      while (VALUE_CHAR[buf[i]!] === 1) i++;
+      while (i < limit && VALUE_CHAR[buf[i]!] === 1) i++;
     }
+    if (i + 1 >= limit) return NEED_MORE;
     if (buf[i] !== CR || buf[i + 1] !== LF) return this.fail(502, "Malformed status line");
     return i + 2;
   }
 
-  /** Parses "HTTP/1.x" followed by `after` (CR then LF for requests, SP for responses). */
-  private parseVersion(buf: Buffer, i: number, after: number): number {
+  /** Parses "HTTP/1.0" or "HTTP/1.1" at `i` (the caller checked 8 bytes are there). */
+  private parseVersion(buf: Buffer, i: number): number {
     if (buf[i] !== 0x48 || buf[i + 1] !== 0x54 || buf[i + 2] !== 0x54 || buf[i + 3] !== 0x50 ||
       buf[i + 4] !== 0x2f || buf[i + 5] !== 0x31 || buf[i + 6] !== 0x2e) {
       return this.fail(this.isRequest ? 400 : 502, "Invalid HTTP version");
@@ -400,13 +414,7 @@ export class HeadParser {
     const minor = buf[i + 7];
     if (minor !== 0x30 && minor !== 0x31) return this.fail(this.isRequest ? 400 : 502, "Invalid HTTP version");
     this.versionMinor = minor - 0x30;
-    i += 8;
-    if (after === CR) {
-      if (buf[i] !== CR || buf[i + 1] !== LF) return this.fail(400, "Malformed request line");
-      return i + 2;
-    }
-    if (buf[i] !== SP) return this.fail(502, "Malformed status line");
-    return i + 1;
+    return i + 8;
   }
 
   private applyField(k: number, buf: Buffer, vs: number, ve: number, index: number): boolean {

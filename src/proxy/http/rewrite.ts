@@ -45,8 +45,22 @@ function markDrops(p: HeadParser, drop: Uint8Array, keepUpgrade: boolean, dropFo
   return count;
 }
 
-/** Copies the head minus dropped fields and minus the final CRLF, then appends `extra`. */
-function assemble(p: HeadParser, drop: Uint8Array | null, extra: string): Buffer {
+/** Copies src[start, end) into dst at pos; short runs in JS, which beats a native call. */
+function copyBytes(src: Uint8Array, start: number, end: number, dst: Uint8Array, pos: number): number {
+  const n = end - start;
+  if (n > 64) dst.set(src.subarray(start, end), pos);
+  else for (let k = 0; k < n; k++) dst[pos + k] = src[start + k]!;
+  return n;
+}
+
+const XFH = Buffer.from("X-Forwarded-Host: ", "latin1");
+const CRLF = Buffer.from("\r\n", "latin1");
+
+/**
+ * Copies the head minus dropped fields and minus the final CRLF, then appends `prefix`, an
+ * X-Forwarded-Host line copied from Host field `hostIndex` (when >= 0), and `suffix`.
+ */
+function assemble(p: HeadParser, drop: Uint8Array | null, prefix: Uint8Array, hostIndex: number, suffix: Uint8Array): Buffer {
   const head = p.head;
   const firstFieldStart = p.headerCount > 0 ? p.nameStart[0]! : p.headEnd - 2;
   const bodyEnd = p.headEnd - 2;
@@ -58,33 +72,55 @@ function assemble(p: HeadParser, drop: Uint8Array | null, extra: string): Buffer
       if (drop[i] === 0) size += p.lineEnd[i]! - p.nameStart[i]!;
     }
   }
-  const out = Buffer.allocUnsafe(size + extra.length);
+  const hostStart = hostIndex >= 0 ? p.valueStart[hostIndex]! : 0;
+  const hostEnd = hostIndex >= 0 ? p.valueEnd[hostIndex]! : 0;
+  const hostLine = hostIndex >= 0 ? XFH.length + (hostEnd - hostStart) + 2 : 0;
+  const out = Buffer.allocUnsafe(size + prefix.length + hostLine + suffix.length);
   let pos: number;
-  if (drop === null) pos = head.copy(out, 0, p.headStart, bodyEnd);
+  if (drop === null) pos = copyBytes(head, p.headStart, bodyEnd, out, 0);
   else {
-    pos = head.copy(out, 0, p.headStart, firstFieldStart);
+    pos = copyBytes(head, p.headStart, firstFieldStart, out, 0);
     // Copy runs of kept lines in one go.
     let runStart = -1;
     for (let i = 0; i < p.headerCount; i++) {
       if (drop[i] === 0) {
         if (runStart < 0) runStart = p.nameStart[i]!;
       } else if (runStart >= 0) {
-        pos += head.copy(out, pos, runStart, p.nameStart[i]!);
+        pos += copyBytes(head, runStart, p.nameStart[i]!, out, pos);
         runStart = -1;
       }
     }
-    if (runStart >= 0) pos += head.copy(out, pos, runStart, p.lineEnd[p.headerCount - 1]!);
+    if (runStart >= 0) pos += copyBytes(head, runStart, p.lineEnd[p.headerCount - 1]!, out, pos);
   }
-  out.write(extra, pos, "latin1");
+  pos += copyBytes(prefix, 0, prefix.length, out, pos);
+  if (hostIndex >= 0) {
+    pos += copyBytes(XFH, 0, XFH.length, out, pos);
+    pos += copyBytes(head, hostStart, hostEnd, out, pos);
+    pos += copyBytes(CRLF, 0, 2, out, pos);
+  }
+  copyBytes(suffix, 0, suffix.length, out, pos);
   return out;
 }
+
+const SUFFIX_END = Buffer.from("\r\n", "latin1");
+const SUFFIX_UPGRADE = Buffer.from("Connection: Upgrade\r\n\r\n", "latin1");
+const SUFFIX_KEEP_ALIVE = Buffer.from("Connection: keep-alive\r\n\r\n", "latin1");
+const SUFFIX_CLOSE = Buffer.from("Connection: close\r\n\r\n", "latin1");
+const EMPTY = new Uint8Array(0);
 
 /** Facts about the client side that go into X-Forwarded-* fields. */
 export interface ForwardedFacts {
   readonly clientIp: string;
   /** "http" or "https". */
   readonly proto: string;
+  /** "X-Forwarded-For: <clientIp>\r\nX-Forwarded-Proto: <proto>\r\n", built once per connection. */
+  readonly prefix: Uint8Array;
   readonly websocket: boolean;
+}
+
+/** The per-connection X-Forwarded-For/-Proto lines for a request without a prior X-Forwarded-For. */
+export function forwardedPrefix(clientIp: string, proto: string): Buffer {
+  return Buffer.from(`X-Forwarded-For: ${clientIp}\r\nX-Forwarded-Proto: ${proto}\r\n`, "latin1");
 }
 
 /**
@@ -92,6 +128,9 @@ export interface ForwardedFacts {
  * and -Host set, Connection set for websocket upgrades and HTTP/1.0 keep-alive.
  */
 export function buildRequestHead(p: HeadParser, facts: ForwardedFacts, drop: Uint8Array): Buffer {
+  let prefix = facts.prefix;
+  const suffix = facts.websocket ? SUFFIX_UPGRADE : p.versionMinor === 0 ? SUFFIX_KEEP_ALIVE : SUFFIX_END;
+  if (p.specialCount === 0) return assemble(p, null, prefix, p.hostIndex, suffix);
   let priorXff = "";
   for (let i = 0; i < p.headerCount; i++) {
     if (p.kind[i] === KIND_X_FORWARDED_FOR) {
@@ -99,16 +138,11 @@ export function buildRequestHead(p: HeadParser, facts: ForwardedFacts, drop: Uin
       if (v !== "") priorXff = priorXff === "" ? v : `${priorXff}, ${v}`;
     }
   }
-  let extra = priorXff === ""
-    ? `X-Forwarded-For: ${facts.clientIp}\r\nX-Forwarded-Proto: ${facts.proto}\r\n`
-    : `X-Forwarded-For: ${priorXff}, ${facts.clientIp}\r\nX-Forwarded-Proto: ${facts.proto}\r\n`;
-  if (p.hostIndex >= 0) extra += `X-Forwarded-Host: ${p.host()}\r\n`;
-  if (facts.websocket) extra += "Connection: Upgrade\r\n";
-  else if (p.versionMinor === 0) extra += "Connection: keep-alive\r\n";
-  extra += "\r\n";
-  if (p.specialCount === 0) return assemble(p, null, extra);
+  if (priorXff !== "") {
+    prefix = Buffer.from(`X-Forwarded-For: ${priorXff}, ${facts.clientIp}\r\nX-Forwarded-Proto: ${facts.proto}\r\n`, "latin1");
+  }
   const dropped = markDrops(p, drop, facts.websocket, true);
-  return assemble(p, dropped > 0 ? drop : null, extra);
+  return assemble(p, dropped > 0 ? drop : null, prefix, p.hostIndex, suffix);
 }
 
 /**
@@ -122,9 +156,10 @@ export function buildResponseHead(p: HeadParser, keepClient: boolean, clientMino
     if (special === 1 && p.connKeepAlive) return null;
   }
   const dropped = special === 0 ? 0 : markDrops(p, drop, p.statusCode === 101, false);
-  let extra = "";
-  if (p.statusCode === 101) extra = "Connection: Upgrade\r\n";
-  else if (!keepClient) extra = "Connection: close\r\n";
-  else if (clientMinor === 0) extra = "Connection: keep-alive\r\n";
-  return assemble(p, dropped > 0 ? drop : null, `${extra}\r\n`);
+  let suffix: Uint8Array;
+  if (p.statusCode === 101) suffix = SUFFIX_UPGRADE;
+  else if (!keepClient) suffix = SUFFIX_CLOSE;
+  else if (clientMinor === 0) suffix = SUFFIX_KEEP_ALIVE;
+  else suffix = SUFFIX_END;
+  return assemble(p, dropped > 0 ? drop : null, EMPTY, -1, suffix);
 }

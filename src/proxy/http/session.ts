@@ -5,8 +5,16 @@ import type net from "node:net";
 import type { FrontendContext } from "./context.js";
 import { CLOSE_LINGER_MS, DRAIN_IDLE_LINGER_MS, READ_AHEAD_BYTES_MAX } from "./context.js";
 import { Exchange } from "./exchange.js";
+import { BodyFramer } from "./body.js";
 import { FAILED, HeadParser, NEED_MORE } from "./parser.js";
 import { localResponse } from "./responses.js";
+import { forwardedPrefix } from "./rewrite.js";
+import type { ForwardedFacts } from "./rewrite.js";
+
+/** Bound on trailer bytes of a chunked body. */
+const MAX_TRAILER_BYTES = 16 * 1024;
+/** Response heads may be this large even when the frontend's request head bound is smaller. */
+const RESPONSE_HEAD_BYTES_MIN = 16 * 1024;
 
 const DEADLINE_NONE = 0;
 const DEADLINE_HEADER = 1;
@@ -33,6 +41,11 @@ export class ClientSession {
   readonly parser: HeadParser;
   /** Reused by every exchange of this connection for the upstream response head. */
   readonly responseParser: HeadParser;
+  /** Reused by every exchange of this connection: request and response body framing. */
+  readonly requestBody = new BodyFramer(MAX_TRAILER_BYTES);
+  readonly responseBody = new BodyFramer(MAX_TRAILER_BYTES);
+  /** X-Forwarded-* facts of this connection (for requests that are not upgrades). */
+  readonly forwarded: ForwardedFacts;
   exchange: Exchange | null = null;
   private state = S_IDLE;
   private pending: Buffer | null = null;
@@ -52,7 +65,8 @@ export class ClientSession {
     this.onClosed = onClosed;
     this.clientIp = plainIp(socket.remoteAddress);
     this.parser = new HeadParser(true, ctx.maxHeaderBytes);
-    this.responseParser = new HeadParser(false, Math.max(ctx.maxHeaderBytes, 16 * 1024));
+    this.responseParser = new HeadParser(false, Math.max(ctx.maxHeaderBytes, RESPONSE_HEAD_BYTES_MIN));
+    this.forwarded = { clientIp: this.clientIp, proto: ctx.proto, prefix: forwardedPrefix(this.clientIp, ctx.proto), websocket: false };
     socket.setNoDelay(true);
     this.idleSinceMs = performance.now();
     this.setDeadline(DEADLINE_HEADER, this.idleSinceMs + ctx.timeouts.headerMs);
@@ -144,7 +158,8 @@ export class ClientSession {
         const buf = this.pending;
         const off = this.pendingOffset;
         this.pending = null;
-        if (this.deadlineKind !== DEADLINE_HEADER) this.setDeadline(DEADLINE_HEADER, performance.now() + this.ctx.timeouts.headerMs);
+        const now = performance.now();
+        if (this.deadlineKind !== DEADLINE_HEADER) this.setDeadline(DEADLINE_HEADER, now + this.ctx.timeouts.headerMs);
         const headEnd = this.parser.feed(buf, off);
         if (headEnd === NEED_MORE) break;
         if (headEnd === FAILED) {
@@ -154,7 +169,7 @@ export class ClientSession {
         }
         this.deadlineKind = DEADLINE_NONE;
         this.state = S_EXCHANGE;
-        const ex = new Exchange(this);
+        const ex = new Exchange(this, now);
         this.exchange = ex;
         const rest = ex.start(buf, headEnd);
         if (rest >= 0 && rest < buf.length) {
@@ -171,7 +186,7 @@ export class ClientSession {
   }
 
   /** Called by the exchange when its response is complete (or it answered locally). */
-  exchangeDone(keepAlive: boolean): void {
+  exchangeDone(keepAlive: boolean, nowMs: number): void {
     this.exchange = null;
     if (this.state !== S_EXCHANGE) return;
     if (!keepAlive || this.clientEnded) {
@@ -180,7 +195,7 @@ export class ClientSession {
     }
     this.state = S_IDLE;
     this.parser.reset();
-    this.idleSinceMs = performance.now();
+    this.idleSinceMs = nowMs;
     // A response that promised keep-alive just before a drain began: the client may be sending its
     // next request right now, so it gets the drain linger instead of an immediate close.
     const idleMs = this.ctx.draining ? DRAIN_IDLE_LINGER_MS : this.ctx.timeouts.idleMs;

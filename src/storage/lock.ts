@@ -6,7 +6,7 @@
 import { Buffer } from "node:buffer";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { StorageError } from "./errors.js";
+import { ioError, StorageError } from "./errors.js";
 import type { StorageFs } from "./fs.js";
 
 /** File name of the lock inside the data directory. */
@@ -53,7 +53,7 @@ export async function lockDataDir(fs: StorageFs, dir: string): Promise<() => Pro
     if ((err as NodeJS.ErrnoException).code === "EEXIST") {
       throw new StorageError("data_dir_locked", `Cannot open ${dir}: another process took ${path} at the same moment`, { file: path, cause: err });
     }
-    throw err;
+    throw ioError("create lock file", path, err);
   }
   return async () => {
     await fs.unlink(path).catch((err: NodeJS.ErrnoException) => {

@@ -23,7 +23,12 @@ export type NodeMeta = z.infer<typeof nodeMetaSchema>;
 export async function readMeta(fs: StorageFs, dir: string): Promise<NodeMeta | null> {
   const path = join(dir, META_FILE);
   if (!(await fs.exists(path))) return null;
-  const text = Buffer.from(await fs.readFile(path)).toString("utf8");
+  let text: string;
+  try {
+    text = Buffer.from(await fs.readFile(path)).toString("utf8");
+  } catch (err) {
+    throw ioError("read", path, err);
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -4,11 +4,14 @@
 // read back as zeros). Everything else could hide an acknowledged write, so it refuses.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { StorageCorruptError } from "./errors.js";
 import { nodeFs } from "./fs.js";
-import { readFrame } from "./record.js";
+import { crc32c } from "./crc32c.js";
+import { encodeBatch, readFrame, WAL_FORMAT_VERSION } from "./record.js";
+import type { WalRecord } from "./record.js";
+import { segmentName } from "./segment.js";
 import { recover } from "./recover.js";
 import { openStorage } from "./storage.js";
 import type { Storage } from "./storage.js";
@@ -299,4 +302,48 @@ test("snapshots are refused when the WAL directory has vanished", async (t) => {
   await rm(join(dir, "wal"), { recursive: true });
   const err = await refusal(dir);
   assert.equal(err.code, "wal_missing_segment");
+});
+
+/** Writes a hand-made segment 1 holding `records` after its header, one batch per record. */
+async function craftSegment(dir: string, records: readonly WalRecord[]): Promise<string> {
+  const file = join(dir, "wal", segmentName(1, 1));
+  await mkdir(join(dir, "wal"), { recursive: true });
+  const header: WalRecord = {
+    kind: "header",
+    header: { version: WAL_FORMAT_VERSION, seq: 1, firstIndex: 1, hardState: null, snapshot: null, bootstrap: null },
+  };
+  await writeFile(file, Buffer.concat([header, ...records].map((r) => encodeBatch([r]))));
+  return file;
+}
+
+test("a gap in the entry indexes refuses to start, naming the record", async (t) => {
+  const dir = await tempDataDir(t);
+  const file = await craftSegment(dir, [1, 2, 4].map((i) => ({ kind: "entry", entry: entry(i, 1) } as const)));
+  const err = await refusal(dir);
+  assert.equal(err.code, "wal_corrupt");
+  assert.equal(err.file, file);
+  assert.match(err.message, /entry 4 follows entry 2, leaving a gap in the log/);
+});
+
+test("a hard state committing entries the log does not hold refuses to start", async (t) => {
+  const dir = await tempDataDir(t);
+  await craftSegment(dir, [
+    { kind: "entry", entry: entry(1, 1) },
+    { kind: "hardState", hardState: hard(1, 1, 5) },
+  ]);
+  const err = await refusal(dir);
+  assert.equal(err.code, "wal_missing_segment");
+  assert.match(err.message, /entry 5 is committed but the log ends at 1/);
+});
+
+test("a segment of an unknown format version refuses to start", async (t) => {
+  const dir = await tempDataDir(t);
+  const file = await craftSegment(dir, []);
+  const buf = Buffer.from(await readFile(file));
+  // Rewrite the version field and fix up the CRC, as a future release would write it.
+  buf.writeUInt16LE(99, 12 + 1 + 6);
+  buf.writeUInt32LE(crc32c(buf, 0, 12, 12 + buf.readUInt32LE(0)), 8);
+  await writeFile(file, buf);
+  const err = await refusal(dir);
+  assert.match(err.message, /segment format version 99 is not supported/);
 });

@@ -69,9 +69,16 @@ export async function runProxy(options: ProxyOptions, out: CommandOutput = proce
   const logger = pino({ level: options.logLevel, base: { component: "proxy" } });
   const source = new FileConfigSource(options.config);
   const runtime = new ProxyRuntime({ logger, factories: await loadFrontendFactories(), drainGraceMs: graceMs });
-  // SIGHUP's default action ends the process: hold it off while starting.
+  // While starting, SIGHUP (whose default would end the process) is ignored and a stop signal
+  // exits at once: nothing has been served yet, so there is nothing to drain.
   const earlyHup = (): void => logger.warn("SIGHUP while starting: ignored, send it again once the proxy runs");
+  const earlyStop = (signal: NodeJS.Signals): void => {
+    logger.info({ signal }, "Stop signal while starting: exiting");
+    process.exit(PROXY_EXIT.ok);
+  };
   process.on("SIGHUP", earlyHup);
+  process.on("SIGTERM", earlyStop);
+  process.on("SIGINT", earlyStop);
   let config: ProxyConfig;
   try {
     const started = await startUp(runtime, source, logger, out);
@@ -79,6 +86,8 @@ export async function runProxy(options: ProxyOptions, out: CommandOutput = proce
     config = started;
   } finally {
     process.off("SIGHUP", earlyHup);
+    process.off("SIGTERM", earlyStop);
+    process.off("SIGINT", earlyStop);
   }
   logger.info({ file: options.config, admin: runtime.adminAddress() ?? null, frontends: config.frontends.map((f) => ({ name: f.name, address: runtime.frontendAddress(f.name) })) }, "Proxy running");
   return waitForShutdown(runtime, source, logger, graceMs);

@@ -118,6 +118,7 @@ export class Storage {
   private queuedLastIndex: LogIndex;
   /** Set while a save() with a snapshot is writing its file: later saves wait behind it. */
   private tail: Promise<void> | null = null;
+  private closing: Promise<void> | null = null;
   private metaValue: NodeMeta | null;
   private readonly fs: StorageFs;
   private readonly dir: string;
@@ -205,8 +206,13 @@ export class Storage {
     return { ...this.wal.stats, segments: this.wal.segmentList().length };
   }
 
-  /** Waits for queued saves to finish, then closes the files. */
-  async close(): Promise<void> {
+  /** Waits for queued saves to finish, then closes the files. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
     while (this.tail !== null) await this.tail;
     try {
       await this.wal.close();
@@ -228,7 +234,8 @@ export class Storage {
     }
     const first = entries[0];
     if (first !== undefined) {
-      if (first.index < 1 || first.index > lastIndex + 1) {
+      const lowest = request.snapshot != null ? lastIndex + 1 : 1; // after a snapshot, the log restarts past it
+      if (first.index < lowest || first.index > lastIndex + 1) {
         throw new Error(`Cannot append entry ${first.index}: the log ends at ${lastIndex}`);
       }
       for (let k = 0; k < entries.length; k++) {

@@ -38,6 +38,10 @@ interface Result {
   readonly mbPerSec: number;
   readonly payloadMbPerSec: number;
   readonly dropped: number;
+  /** CPU seconds used per wall second (1.0 = one core busy): the run is CPU-bound when near 1. */
+  readonly cpuCores: number;
+  /** Messages per CPU-second: the figure that does not depend on other load on the machine. */
+  readonly messagesPerCpuSec: number;
 }
 
 async function run(entriesPerMessage: number, seconds: number): Promise<Result> {
@@ -67,6 +71,7 @@ async function run(entriesPerMessage: number, seconds: number): Promise<Result> 
   let t0 = 0;
   let r0 = 0;
   let e0 = 0;
+  let cpu0 = process.cpuUsage();
   await new Promise<void>((resolve) => {
     const pump = (): void => {
       const now = Date.now();
@@ -74,6 +79,7 @@ async function run(entriesPerMessage: number, seconds: number): Promise<Result> 
         t0 = performance.now();
         r0 = received;
         e0 = receivedEntries;
+        cpu0 = process.cpuUsage();
         stopAt = now + seconds * 1000;
       }
       if (now >= stopAt) return resolve();
@@ -90,6 +96,8 @@ async function run(entriesPerMessage: number, seconds: number): Promise<Result> 
     pump();
   });
   const elapsedS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuS = (cpu.user + cpu.system) / 1e6;
   const messages = received - r0;
   const dropped = a.stats().droppedMessages;
   await a.close();
@@ -101,6 +109,8 @@ async function run(entriesPerMessage: number, seconds: number): Promise<Result> 
     mbPerSec: Number(((messages * frameBytes) / elapsedS / 1e6).toFixed(1)),
     payloadMbPerSec: Number(((messages * entriesPerMessage * ENTRY_BYTES) / elapsedS / 1e6).toFixed(1)),
     dropped,
+    cpuCores: Number((cpuS / elapsedS).toFixed(2)),
+    messagesPerCpuSec: Math.round(messages / cpuS),
   };
 }
 
@@ -110,6 +120,6 @@ const results: Result[] = [];
 for (const n of configs) {
   const r = await run(n, seconds);
   results.push(r);
-  console.log(`entries/msg=${String(n).padStart(3)}  ${String(r.messagesPerSec).padStart(8)} msg/s  ${String(r.entriesPerSec).padStart(9)} entries/s  ${String(r.mbPerSec).padStart(6)} MB/s on the wire  ${String(r.payloadMbPerSec).padStart(6)} MB/s of entry data  dropped=${r.dropped}`);
+  console.log(`entries/msg=${String(n).padStart(3)}  ${String(r.messagesPerSec).padStart(8)} msg/s  ${String(r.entriesPerSec).padStart(9)} entries/s  ${String(r.mbPerSec).padStart(6)} MB/s on the wire  ${String(r.payloadMbPerSec).padStart(6)} MB/s of entry data  ${String(r.messagesPerCpuSec).padStart(8)} msg/CPU-s  cpu=${r.cpuCores}  dropped=${r.dropped}`);
 }
 console.log(JSON.stringify({ entryBytes: ENTRY_BYTES, seconds, results }));

@@ -23,6 +23,8 @@ export interface InboundOptions {
   readonly limits: TransportLimits;
   readonly logger: Logger;
   readonly deliver: (m: Message) => void;
+  /** Called once the hello is accepted: the peer's connection is now live. */
+  readonly onGreeted: () => void;
   readonly onClose: () => void;
 }
 
@@ -70,6 +72,7 @@ export function serveInbound(socket: TLSSocket, peerId: NodeId, options: Inbound
         if (hello.from !== peerId) return refuse(`hello claims to come from node ${hello.from} but the certificate is for node ${peerId}`);
         if (hello.to !== localId) return refuse(`hello is addressed to node ${hello.to} but this is node ${localId}`);
         greeted = true;
+        options.onGreeted();
         clearTimeout(helloTimer);
         socket.write(encodeHelloAck());
         return true;

@@ -143,6 +143,25 @@ describe("TlsTransport", () => {
     });
   });
 
+  it("a new connection from a peer replaces its previous one (no half-open connections linger)", async (t) => {
+    const b = await startNode(pki, 2);
+    t.after(() => b.close());
+    const creds = await pki.node(3);
+    const greet = async (): Promise<TLSSocket> => {
+      const socket = rawClient(b.address(), creds);
+      socket.once("secureConnect", () => socket.write(encodeHello(3 as NodeId, 2 as NodeId)));
+      await new Promise((resolve) => socket.once("data", resolve));
+      return socket;
+    };
+    const first = await greet();
+    let firstClosed = false;
+    first.on("close", () => (firstClosed = true));
+    const second = await greet();
+    t.after(() => second.destroy());
+    await waitFor(() => firstClosed, "the first connection to be closed");
+    assert.equal(second.destroyed, false);
+  });
+
   it("the dialer refuses a peer whose certificate names another node than the one it meant to reach", async (t) => {
     const log = captureLogger();
     const a = await startNode(pki, 1, { logger: log.logger });

@@ -51,6 +51,7 @@ export class TlsTransport implements Transport {
   private readonly server: Server;
   private readonly links = new Map<NodeId, PeerLink>();
   private readonly inbound = new Set<TLSSocket>();
+  private readonly inboundByPeer = new Map<NodeId, TLSSocket>();
   /** Every raw connection, also those still in the TLS handshake, so close() can end them all. */
   private readonly sockets = new Set<Socket>();
   private handler: MessageHandler = () => undefined;
@@ -205,7 +206,17 @@ export class TlsTransport implements Transport {
         this.receivedMessages++;
         this.handler(m);
       },
-      onClose: () => this.inbound.delete(socket),
+      // A peer dials again only after giving up on its previous connection; end that one, which
+      // may be half-open after a crash or partition, instead of letting it linger.
+      onGreeted: () => {
+        const previous = this.inboundByPeer.get(peer.nodeId);
+        if (previous !== undefined && previous !== socket) previous.destroy();
+        this.inboundByPeer.set(peer.nodeId, socket);
+      },
+      onClose: () => {
+        this.inbound.delete(socket);
+        if (this.inboundByPeer.get(peer.nodeId) === socket) this.inboundByPeer.delete(peer.nodeId);
+      },
     });
   }
 }

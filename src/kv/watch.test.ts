@@ -100,11 +100,11 @@ test("progress notices tell quiet watchers how far they are complete", () => {
   assert.ok(quiet.ok && busy.ok);
   apply({ type: "put", key: "busy", value: enc("1") });
   apply({ type: "put", key: "other", value: enc("2") });
-  assert.deepEqual(hub.progress(), [{ type: "progress", watchId: quiet.watchId, revision: 2 }]);
+  assert.deepEqual(hub.progress(), [{ type: "progress", watchId: quiet.watchId, revision: 2, events: [] }]);
   hub.poll();
   assert.deepEqual(hub.progress(), [
-    { type: "progress", watchId: quiet.watchId, revision: 2 },
-    { type: "progress", watchId: busy.watchId, revision: 2 },
+    { type: "progress", watchId: quiet.watchId, revision: 2, events: [] },
+    { type: "progress", watchId: busy.watchId, revision: 2, events: [] },
   ]);
   const replaying = hub.watch({ key: "busy", startRevision: 1 });
   assert.ok(replaying.ok);

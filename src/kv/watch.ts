@@ -52,8 +52,11 @@ export type WatchCancelCode = "slow_watcher" | "compacted";
 /** Something to send to a watcher's client. */
 export type WatchBatch =
   | { readonly type: "events"; readonly watchId: number; readonly events: readonly WatchEvent[] }
-  /** Everything up to `revision` was sent: after a reconnect, watch again from revision + 1. */
-  | { readonly type: "progress"; readonly watchId: number; readonly revision: Revision }
+  /**
+   * Everything up to `revision` was sent: after a reconnect, watch again from revision + 1. Like
+   * etcd's progress notify, it is a response without events (`events` is always empty).
+   */
+  | { readonly type: "progress"; readonly watchId: number; readonly revision: Revision; readonly events: readonly WatchEvent[] }
   | {
       readonly type: "cancelled";
       readonly watchId: number;
@@ -78,6 +81,8 @@ interface Watcher {
   cancelled: boolean;
   pending: WatchEvent[];
 }
+
+const NO_EVENTS: readonly WatchEvent[] = [];
 
 function forWatcher(w: Watcher, e: WatchEvent): WatchEvent {
   return w.prevKv || e.prevKv === undefined ? e : { type: e.type, kv: e.kv };
@@ -213,7 +218,7 @@ export class WatcherRegistry {
   progress(): WatchBatch[] {
     const out: WatchBatch[] = [];
     for (const w of this.watchers.values()) {
-      if (w.synced && w.pending.length === 0) out.push({ type: "progress", watchId: w.id, revision: Math.max(this.notified, w.nextRevision - 1) });
+      if (w.synced && w.pending.length === 0) out.push({ type: "progress", watchId: w.id, revision: Math.max(this.notified, w.nextRevision - 1), events: NO_EVENTS });
     }
     return out;
   }

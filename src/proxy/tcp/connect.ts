@@ -1,5 +1,5 @@
 // Opens one TCP connection to a backend within a deadline.
-import { connect, type Socket } from "node:net";
+import { connect, type OnReadOpts, type Socket } from "node:net";
 import type { BackendEndpoint } from "../types.js";
 import { TcpConnectError } from "./errors.js";
 
@@ -8,10 +8,10 @@ export type ConnectResult =
   | { readonly ok: true; readonly socket: Socket }
   | { readonly ok: false; readonly timedOut: boolean; readonly error: TcpConnectError };
 
-/** Connects to `backend`, giving up after `connectMs`. Never rejects. */
-export function connectBackend(backend: BackendEndpoint, connectMs: number): Promise<ConnectResult> {
+/** Connects to `backend`, giving up after `connectMs`; `onread` receives what the socket reads. Never rejects. */
+export function connectBackend(backend: BackendEndpoint, connectMs: number, onread: OnReadOpts): Promise<ConnectResult> {
   return new Promise((resolve) => {
-    const socket = connect({ host: backend.host, port: backend.port, noDelay: true, allowHalfOpen: true });
+    const socket = connect({ host: backend.host, port: backend.port, noDelay: true, allowHalfOpen: true, onread });
     const fail = (timedOut: boolean, cause: unknown): void => {
       clearTimeout(timer);
       socket.removeListener("connect", onConnect);

@@ -4,6 +4,7 @@ import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import type { BackendEndpoint, BackendPool, FinishAttempt, ProxyMetrics } from "../types.js";
 import { connectBackend } from "./connect.js";
+import { BackendRelay } from "./relay.js";
 import { spliceSockets, type SpliceEnd } from "./splice.js";
 
 /** Bound on backends tried for one client connection before giving up. */
@@ -68,7 +69,8 @@ export class TcpConnection {
       tried.add(backend.id);
       const finish = pool.begin(backend.id);
       const attemptStartMs = performance.now();
-      const result = await connectBackend(backend, ctx.connectMs);
+      const relay = new BackendRelay();
+      const result = await connectBackend(backend, ctx.connectMs, relay.onread);
       const latencyMs = performance.now() - attemptStartMs;
       if (result.ok) {
         if (client.destroyed) {
@@ -78,7 +80,7 @@ export class TcpConnection {
           this.finish(backend, TCP_STATUS.spliced);
           return;
         }
-        this.splice(backend, result.socket, finish);
+        this.splice(backend, result.socket, relay, finish);
         return;
       }
       finish(result.timedOut ? "timeout" : "connect_error", latencyMs);
@@ -95,9 +97,9 @@ export class TcpConnection {
     }
   }
 
-  private splice(backend: BackendEndpoint, upstream: Socket, finish: FinishAttempt): void {
+  private splice(backend: BackendEndpoint, upstream: Socket, relay: BackendRelay, finish: FinishAttempt): void {
     this.upstream = upstream;
-    spliceSockets(this.client, upstream, this.ctx.idleMs, (end: SpliceEnd) => {
+    spliceSockets(this.client, upstream, relay, this.ctx.idleMs, (end: SpliceEnd) => {
       finish(end, performance.now() - this.startedMs);
       this.finish(backend, TCP_STATUS.spliced);
     });

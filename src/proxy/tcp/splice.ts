@@ -1,19 +1,23 @@
 // Moves bytes both ways between a client socket and a backend socket until both sides are done.
-// Backpressure comes from stream piping: when one side's write buffer is full the other side stops
-// reading, so a slow reader bounds the memory a connection holds (kernel buffers + a highWaterMark).
-// Half-close is relayed: a FIN from one side becomes end() on the other, and the opposite direction
-// keeps flowing (both sockets are created with allowHalfOpen).
+// Backpressure both ways: when one side's write buffer is full the other side stops reading, so a
+// slow reader bounds the memory a connection holds (kernel buffers + a highWaterMark + one relay
+// buffer). Half-close is relayed: a FIN from one side becomes end() on the other, and the opposite
+// direction keeps flowing (both sockets are created with allowHalfOpen).
 import type { Socket } from "node:net";
+import type { BackendRelay } from "./relay.js";
 
 /** How a spliced connection ended, from the backend's point of view. */
 export type SpliceEnd = "success" | "reset";
 
 /**
- * Pipes `client` and `upstream` into each other and calls `onEnd` once, after both sockets closed.
+ * Connects `client` and `upstream` (built with `relay.onread`) both ways and calls `onEnd` once,
+ * after both sockets closed.
  * An abortive close (error or reset) of one side destroys the other with a reset, so the peer sees
  * the failure instead of a clean end of stream.
  */
-export function spliceSockets(client: Socket, upstream: Socket, idleMs: number, onEnd: (end: SpliceEnd) => void): void {
+export function spliceSockets(
+  client: Socket, upstream: Socket, relay: BackendRelay, idleMs: number, onEnd: (end: SpliceEnd) => void,
+): void {
   let upstreamFailed = false;
   let openSockets = 2;
   const closedOne = (): void => {
@@ -37,7 +41,8 @@ export function spliceSockets(client: Socket, upstream: Socket, idleMs: number, 
   });
 
   client.pipe(upstream);
-  upstream.pipe(client);
+  upstream.once("end", () => client.end());
+  relay.attach(upstream, client);
 }
 
 function abort(socket: Socket): void {

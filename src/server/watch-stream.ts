@@ -45,7 +45,8 @@ export function serveWatch(replica: Replica, body: unknown, req: IncomingMessage
         res.end();
         return;
       }
-      line({ events: batch.events.map(eventJson) });
+      if (batch.type === "progress") line({ progress_notify: true, progress_revision: String(batch.revision) });
+      else line({ events: batch.events.map(eventJson) });
     }
   };
   const unsubscribe = replica.onWatchReady(pump);

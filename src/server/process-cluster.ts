@@ -1,0 +1,148 @@
+// Test harness: a cluster of real `phalanx agent` processes on 127.0.0.1, each in its own temporary
+// directory, so tests can kill -9, SIGSTOP and restart nodes. Every process is killed in close().
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { closeSync, openSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PhalanxClient } from "../client/client.js";
+import type { ClientOptions } from "../client/client.js";
+import { writeClusterFiles } from "../cli/cluster-files.js";
+import type { NodeSpec } from "../cli/cluster-files.js";
+import { freePort, selfCommand, waitHealthy } from "../cli/commands/dev.js";
+import type { NodeConfigInput } from "./node-config.js";
+
+/** Timings for process tests: 25 ms ticks, elections after 250–500 ms. */
+export const PROCESS_TEST_RAFT: NonNullable<NodeConfigInput["raft"]> = { tickMs: 25, electionTicks: 10, heartbeatTicks: 1, snapshotEveryEntries: 10_000 };
+/** Longest a node may take to start and see a leader (slow CI machines included). */
+export const START_DEADLINE_MS = 60_000;
+
+interface NodeProcess {
+  readonly spec: NodeSpec;
+  readonly configFile: string;
+  child: ChildProcess | null;
+}
+
+/** A running cluster of agent processes. */
+export class ProcessCluster {
+  private constructor(
+    readonly root: string,
+    readonly token: string,
+    readonly joinToken: string,
+    private readonly nodes: Map<number, NodeProcess>,
+  ) {}
+
+  static async start(size: number, raft: NodeConfigInput["raft"] = PROCESS_TEST_RAFT): Promise<ProcessCluster> {
+    const root = await mkdtemp(join(tmpdir(), "phalanx-procs-"));
+    const specs: NodeSpec[] = [];
+    for (let i = 1; i <= size; i++) {
+      const peer = `127.0.0.1:${await freePort()}`;
+      const client = `127.0.0.1:${await freePort()}`;
+      specs.push({ id: i, name: `n${i}`, peerListen: peer, peerAdvertise: peer, clientListen: client, clientAdvertise: client });
+    }
+    const files = await writeClusterFiles(root, specs, raft);
+    const nodes = new Map(specs.map((spec) => [spec.id, { spec, configFile: files.configFiles.get(spec.id)!, child: null } as NodeProcess]));
+    const cluster = new ProcessCluster(root, files.clientToken, files.joinToken, nodes);
+    try {
+      for (const id of nodes.keys()) cluster.spawn(id);
+      await waitHealthy(specs.map((s) => s.clientAdvertise), START_DEADLINE_MS);
+    } catch (err) {
+      await cluster.close();
+      throw err;
+    }
+    return cluster;
+  }
+
+  private spawn(id: number): void {
+    const node = this.nodes.get(id)!;
+    const self = selfCommand();
+    const log = openSync(join(this.root, node.spec.name, "agent.log"), "a");
+    node.child = spawn(self.cmd, [...self.args, "agent", "--config", node.configFile], { stdio: ["ignore", log, log] });
+    closeSync(log);
+  }
+
+  /** Client addresses of every node (or of `ids`). */
+  endpoints(ids?: readonly number[]): string[] {
+    return [...this.nodes.values()].filter((n) => ids === undefined || ids.includes(n.spec.id)).map((n) => n.spec.clientAdvertise);
+  }
+
+  /** A client of the cluster; the caller closes it. */
+  client(options: Partial<ClientOptions> = {}): PhalanxClient {
+    return new PhalanxClient({ endpoints: this.endpoints(), token: this.token, ...options });
+  }
+
+  /** The id of the node every reachable node agrees leads, polling until `deadlineMs`. */
+  async leader(deadlineMs = START_DEADLINE_MS, among?: readonly number[]): Promise<number> {
+    const start = Date.now();
+    const ids = among ?? [...this.nodes.keys()];
+    for (;;) {
+      const views = await Promise.all(ids.map((id) => this.statusOf(id)));
+      const leaders = new Set(views.filter((v) => v !== null).map((v) => v!.leader));
+      const self = views.find((v) => v !== null && v.role === "leader");
+      if (self && leaders.size === 1) return Number(self.id);
+      if (Date.now() - start > deadlineMs) throw new Error(`No single leader among ${ids.join(",")} after ${deadlineMs} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** A node's own status, or null when it does not answer within a second. */
+  async statusOf(id: number): Promise<{ id: number; role: string; leader: number; term: number; commit: number; applied: number } | null> {
+    const node = this.nodes.get(id)!;
+    try {
+      const r = await fetch(`http://${node.spec.clientAdvertise}/v3/phalanx/status`, { headers: { authorization: `Bearer ${this.token}` }, signal: AbortSignal.timeout(1000) });
+      return r.status === 200 ? ((await r.json()) as { id: number; role: string; leader: number; term: number; commit: number; applied: number }) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Sends a signal to a node's process. */
+  signal(id: number, signal: NodeJS.Signals): void {
+    const child = this.nodes.get(id)?.child;
+    if (!child?.pid) throw new Error(`Node ${id} is not running`);
+    process.kill(child.pid, signal);
+  }
+
+  /** kill -9 and wait for the process to be gone. */
+  async kill(id: number): Promise<void> {
+    const node = this.nodes.get(id)!;
+    const child = node.child;
+    if (child === null) return;
+    const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once("exit", r));
+    child.kill("SIGKILL");
+    await exited;
+    node.child = null;
+  }
+
+  /** Starts a killed node again from its data directory and waits until it sees a leader. */
+  async restart(id: number): Promise<void> {
+    this.spawn(id);
+    await waitHealthy([this.nodes.get(id)!.spec.clientAdvertise], START_DEADLINE_MS);
+  }
+
+  /** The last lines of a node's log (for failure messages). */
+  logTail(id: number, lines = 20): string {
+    const node = this.nodes.get(id)!;
+    try {
+      return readFileSync(join(this.root, node.spec.name, "agent.log"), "utf8").trim().split("\n").slice(-lines).join("\n");
+    } catch {
+      return "(no log)";
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const id of this.nodes.keys()) {
+      const child = this.nodes.get(id)!.child;
+      if (child !== null) {
+        try {
+          process.kill(child.pid!, "SIGCONT");
+        } catch {
+          // already gone
+        }
+      }
+      await this.kill(id);
+    }
+    await rm(this.root, { recursive: true, force: true });
+  }
+}

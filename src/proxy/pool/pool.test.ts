@@ -142,7 +142,11 @@ test("the retry budget allows retries up to the percentage of recent requests", 
   const budget = new RetryBudget({ budgetPercent: 20, minRetriesPerSecond: 0 });
   for (let i = 0; i < 100; i++) budget.recordRequest(500);
   let granted = 0;
-  for (let i = 0; i < 50; i++) if (budget.tryAcquire(600)) granted += 1;
+  for (let i = 0; i < 50; i++) {
+    if (!budget.tryAcquire(600)) continue;
+    granted += 1;
+    budget.recordRequest(600); // the retry's own attempt does not enlarge the budget
+  }
   assert.equal(granted, 20);
   // The window slides: 10 s later the old requests no longer count.
   assert.equal(budget.tryAcquire(10_600), false);
@@ -161,8 +165,10 @@ test("the pool's retry budget counts the attempts begun through it", () => {
   assert.equal(pool.tryAcquireRetry(), false);
   for (let i = 0; i < 4; i++) pool.begin("a")("success", 1);
   clock.ms = 10;
-  assert.equal(pool.tryAcquireRetry(), true);
-  assert.equal(pool.tryAcquireRetry(), true);
+  for (let i = 0; i < 2; i++) {
+    assert.equal(pool.tryAcquireRetry(), true);
+    pool.begin("a")("success", 1);
+  }
   assert.equal(pool.tryAcquireRetry(), false);
 });
 

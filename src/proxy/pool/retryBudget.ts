@@ -25,7 +25,7 @@ export class RetryBudget {
     this.policy = policy;
   }
 
-  /** Counts one first attempt of a request. */
+  /** Counts one attempt (a first attempt or a retry: granted retries are subtracted back out). */
   recordRequest(nowMs: number): void {
     const slot = this.slot(nowMs);
     this.requests[slot] = (this.requests[slot] as number) + 1;
@@ -40,7 +40,10 @@ export class RetryBudget {
       requests += this.requests[i] as number;
       retries += this.retries[i] as number;
     }
-    const withinPercent = retries + 1 <= (requests * this.policy.budgetPercent) / 100;
+    // Every granted retry is itself recorded as an attempt when it begins: take those back out so
+    // that the percentage is of first attempts, not of first attempts plus retries.
+    const firstAttempts = Math.max(0, requests - retries);
+    const withinPercent = retries + 1 <= (firstAttempts * this.policy.budgetPercent) / 100;
     const withinFloor = (this.retries[slot] as number) < this.policy.minRetriesPerSecond;
     if (!withinPercent && !withinFloor) return false;
     this.retries[slot] = (this.retries[slot] as number) + 1;

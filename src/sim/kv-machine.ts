@@ -26,18 +26,35 @@ export function decodeCommand(data: Uint8Array): KvCommand {
   return JSON.parse(decoder.decode(data)) as KvCommand;
 }
 
+/**
+ * Decodes each command once per schedule: every simulated node applies the very same entry
+ * objects (the simulated network passes them by reference).
+ */
+export class CommandCache {
+  private readonly decoded = new WeakMap<Uint8Array, KvCommand>();
+
+  /** The command in `data`. */
+  decode(data: Uint8Array): KvCommand {
+    let cmd = this.decoded.get(data);
+    if (cmd === undefined) {
+      cmd = decodeCommand(data);
+      this.decoded.set(data, cmd);
+    }
+    return cmd;
+  }
+}
+
 /** Mixes one entry into a running 53-bit hash of the applied sequence. */
 export function chainHash(previous: number, entry: Entry): number {
   let a = (previous % 0x100000000) ^ 0x811c9dc5;
   let b = Math.floor(previous / 0x100000000) ^ 0x1b873593;
-  const mix = (x: number): void => {
+  const head = [entry.index, entry.term, entry.type === "config" ? 1 : 2];
+  const data = entry.data;
+  for (let i = 0; i < head.length + data.length; i++) {
+    const x = i < head.length ? (head[i] as number) : (data[i - head.length] as number);
     a = Math.imul(a ^ x, 0x01000193);
     b = Math.imul(b ^ x, 0x5bd1e995) ^ (b >>> 15);
-  };
-  mix(entry.index);
-  mix(entry.term);
-  mix(entry.type === "config" ? 1 : 2);
-  for (let i = 0; i < entry.data.length; i++) mix(entry.data[i] as number);
+  }
   return (b >>> 0) % 0x200000 * 0x100000000 + (a >>> 0);
 }
 
@@ -58,7 +75,7 @@ export class KvMachine {
   /** Membership as of appliedIndex. */
   conf: ConfState;
 
-  constructor(conf: ConfState) {
+  constructor(conf: ConfState, private readonly commands: CommandCache) {
     this.conf = conf;
   }
 
@@ -85,7 +102,7 @@ export class KvMachine {
       return { command: null, output: null, confChange: cc };
     }
     if (entry.data.length === 0) return { command: null, output: null, confChange: null };
-    const command = decodeCommand(entry.data);
+    const command = this.commands.decode(entry.data);
     const input = command.input;
     const current = this.get(input.key);
     let output: RegisterOutput;

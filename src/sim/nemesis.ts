@@ -44,6 +44,7 @@ export class Nemesis {
   /** No more strikes (pending heal-ups still happen, and the heal restores everything anyway). */
   stop(): void {
     this.stopped = true;
+    this.leaderWatch = null;
   }
 
   private scheduleNext(): void {
@@ -109,7 +110,7 @@ export class Nemesis {
 
   /** Arms a fault on `node` for its first Ready matching `when`; disarms it after a while. */
   private arm(node: SimNode, why: string, beforeSend: boolean, when: (rd: Ready, n: SimNode) => boolean, fire: (n: SimNode) => void): boolean {
-    if (!node.up || node.trigger !== null) return false;
+    if (this.stopped || !node.up || node.trigger !== null) return false;
     this.trace(`arms n${node.id}: ${why}`);
     const incarnation = node.incarnation;
     const trigger = { why, beforeSend, when, fire };
@@ -139,7 +140,7 @@ export class Nemesis {
   /** A node won an election: a watcher may strike before its first message as leader leaves. */
   onBecameLeader(node: SimNode): void {
     const watch = this.leaderWatch;
-    if (watch !== null && watch(node)) this.leaderWatch = null;
+    if (!this.stopped && watch !== null && watch(node)) this.leaderWatch = null;
   }
 
   /**

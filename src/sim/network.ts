@@ -78,11 +78,15 @@ export class Network {
   fate(rng: Rng): number[] {
     const q = this.quality;
     if (q.dropProbability > 0 && rng.chance(q.dropProbability)) return [];
-    const delay = (): number => q.slowProbability > 0 && rng.chance(q.slowProbability)
+    if (q.duplicateProbability > 0 && rng.chance(q.duplicateProbability)) return [this.delay(rng), this.delay(rng)];
+    return [this.delay(rng)];
+  }
+
+  private delay(rng: Rng): number {
+    const q = this.quality;
+    return q.slowProbability > 0 && rng.chance(q.slowProbability)
       ? rng.range(q.maxDelayUs, Math.max(q.maxDelayUs, q.slowMaxDelayUs))
       : rng.range(q.minDelayUs, q.maxDelayUs);
-    if (q.duplicateProbability > 0 && rng.chance(q.duplicateProbability)) return [delay(), delay()];
-    return [delay()];
   }
 }
 

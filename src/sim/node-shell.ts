@@ -7,6 +7,7 @@ import type { ConfChange, ConfState, Message, NodeId, Raft, RaftStatus, Ready, R
 import { NO_NODE } from "../raft/raft.js";
 import type { SafetyChecker } from "./checkers.js";
 import { KvMachine, encodeCommand } from "./kv-machine.js";
+import type { CommandCache } from "./kv-machine.js";
 import type { ClientReply, ClientRequest } from "./protocol.js";
 import type { Rng } from "./rng.js";
 import { StorageModel } from "./storage-model.js";
@@ -32,6 +33,7 @@ export interface NodeWorld {
   readonly rng: Rng;
   readonly checker: SafetyChecker;
   readonly sendBeforePersist: boolean;
+  readonly commands: CommandCache;
   nowUs(): number;
   send(msg: Message): void;
   reply(reply: ClientReply): void;
@@ -87,7 +89,7 @@ export class SimNode {
     private readonly world: NodeWorld,
     private readonly snapshotEveryEntries: number,
   ) {
-    this.kv = new KvMachine(bootstrap ?? { voters: [], learners: [] });
+    this.kv = new KvMachine(bootstrap ?? { voters: [], learners: [] }, world.commands);
   }
 
   /** True when the process runs (possibly paused). */
@@ -106,7 +108,7 @@ export class SimNode {
     const restored = this.storage.restore(this.bootstrap);
     this.world.checker.onRestart(this.id, restored.hardState);
     this.raft = this.world.createRaft(this.id, restored);
-    this.kv = new KvMachine(this.bootstrap ?? { voters: [], learners: [] });
+    this.kv = new KvMachine(this.bootstrap ?? { voters: [], learners: [] }, this.world.commands);
     if (restored.snapshot !== null) {
       this.kv.restore(restored.snapshot);
       this.world.checker.onSnapshotRestored(this.id, this.kv.appliedIndex, this.kv.appliedTerm, this.kv.chain);
@@ -185,17 +187,15 @@ export class SimNode {
   }
 
   private handleRequest(raft: Raft, req: ClientRequest): void {
-    const refuse = (code: string, leaderHint: NodeId): void =>
-      this.world.reply({ kind: "refused", clientId: req.clientId, opId: req.opId, attempt: req.attempt, from: this.id, code, leaderHint });
     if (req.input.kind === "read") {
       if (this.pendingReads.size >= MAX_PENDING_CLIENT_READS) {
-        refuse("overloaded", NO_NODE);
+        this.refuse(req, "overloaded", NO_NODE);
         return;
       }
       const context = `${this.id}:${this.incarnation}:${++this.readCounter}`;
       const r = raft.readIndex(context);
       if (!r.ok) {
-        refuse(r.code, r.code === "not_leader" ? r.leaderHint : NO_NODE);
+        this.refuse(req, r.code, r.code === "not_leader" ? r.leaderHint : NO_NODE);
         return;
       }
       this.pendingReads.set(context, { req, index: -1 });
@@ -203,10 +203,14 @@ export class SimNode {
     }
     const r = raft.propose(encodeCommand({ clientId: req.clientId, opId: req.opId, input: req.input }));
     if (!r.ok) {
-      refuse(r.code, r.code === "not_leader" ? r.leaderHint : NO_NODE);
+      this.refuse(req, r.code, r.code === "not_leader" ? r.leaderHint : NO_NODE);
       return;
     }
     this.pendingWrites.set(`${req.clientId}:${req.opId}`, req);
+  }
+
+  private refuse(req: ClientRequest, code: string, leaderHint: NodeId): void {
+    this.world.reply({ kind: "refused", clientId: req.clientId, opId: req.opId, attempt: req.attempt, from: this.id, code, leaderHint });
   }
 
   /** Carries out whatever the core has to do after an outside call (operator actions). */
@@ -326,6 +330,7 @@ export class SimNode {
   }
 
   private serveReads(): void {
+    if (this.pendingReads.size === 0) return;
     for (const [context, pr] of this.pendingReads) {
       if (pr.index < 0 || pr.index > this.kv.appliedIndex || pr.req.input.kind !== "read") continue;
       this.pendingReads.delete(context);

@@ -9,6 +9,7 @@ import { NO_NODE, nodeId } from "../raft/raft.js";
 import { SafetyChecker, ViolationFound } from "./checkers.js";
 import type { CheckerName, Violation } from "./checkers.js";
 import { EventQueue } from "./event-queue.js";
+import { CommandCache } from "./kv-machine.js";
 import { checkLinearizable } from "./linearizability/checker.js";
 import { registerModel } from "./linearizability/register-model.js";
 import { Nemesis } from "./nemesis.js";
@@ -58,6 +59,14 @@ export function runSchedule(options: ScheduleOptions): ScheduleResult {
   return new Simulation(options).run();
 }
 
+/** Events of the agenda. The frequent ones are plain records (no closure per message). */
+type SimEvent =
+  | { readonly kind: "call"; readonly fn: () => void }
+  | { readonly kind: "deliver"; readonly msg: Message }
+  | { readonly kind: "tick"; readonly node: SimNode; readonly incarnation: number; readonly intervalUs: number }
+  | { readonly kind: "request"; readonly to: NodeId; readonly req: ClientRequest }
+  | { readonly kind: "reply"; readonly reply: ClientReply };
+
 const MESSAGE_CODES: Record<Message["type"], number> = {
   append: 1, appendResponse: 2, heartbeat: 3, heartbeatResponse: 4, vote: 5, preVote: 6, voteResponse: 7,
   preVoteResponse: 8, snapshot: 9, timeoutNow: 10, readIndex: 11, readIndexResponse: 12,
@@ -73,7 +82,8 @@ export class Simulation implements NodeWorld, WorkloadWorld {
   readonly workload: Workload;
   readonly sendBeforePersist: boolean;
   readonly tracing: boolean;
-  private readonly queue = new EventQueue<() => void>();
+  private readonly queue = new EventQueue<SimEvent>();
+  readonly commands = new CommandCache();
   private readonly raftRng: Rng;
   private readonly nemesis: Nemesis;
   private now = 0;
@@ -112,7 +122,7 @@ export class Simulation implements NodeWorld, WorkloadWorld {
         if (++this.events > MAX_EVENTS_PER_SCHEDULE) {
           this.checker.report("liveness", `more than ${MAX_EVENTS_PER_SCHEDULE} events: a runaway schedule`);
         }
-        next.event();
+        this.dispatch(next.event);
       }
       const lin = checkLinearizable(registerModel, this.workload.history, { maxStepsPerKey: LINEARIZABILITY_STEPS_PER_KEY });
       if (lin.verdict === "illegal") {
@@ -133,6 +143,31 @@ export class Simulation implements NodeWorld, WorkloadWorld {
       timedOut: this.workload.timedOut,
       linearizabilityUndecided: undecided,
     };
+  }
+
+  private dispatch(ev: SimEvent): void {
+    switch (ev.kind) {
+      case "call":
+        ev.fn();
+        return;
+      case "deliver":
+        this.deliver(ev.msg);
+        return;
+      case "tick":
+        if (ev.node.incarnation !== ev.incarnation || !ev.node.up) return;
+        ev.node.tick();
+        this.queue.push(this.now + ev.intervalUs, ev);
+        return;
+      case "request": {
+        const node = this.nodes.get(ev.to);
+        if (node === undefined || !node.up) this.bounce(ev.to, ev.req);
+        else node.request(ev.req);
+        return;
+      }
+      case "reply":
+        this.workload.onReply(ev.reply);
+        return;
+    }
   }
 
   private toViolation(err: unknown): Violation {
@@ -170,11 +205,7 @@ export class Simulation implements NodeWorld, WorkloadWorld {
     node.start();
     this.mix(0x51a7, node.id);
     const intervalUs = Math.round(this.params.tickUs * (this.params.tickDrift[node.id] ?? 1));
-    const tick = (): void => {
-      node.tick();
-      this.later(node, intervalUs, tick);
-    };
-    this.later(node, this.rng.range(1, intervalUs), tick);
+    this.queue.push(this.now + this.rng.range(1, intervalUs), { kind: "tick", node, incarnation: node.incarnation, intervalUs });
   }
 
   private heal(): void {
@@ -246,19 +277,22 @@ export class Simulation implements NodeWorld, WorkloadWorld {
 
   /** Runs `fn` at absolute virtual time `timeUs`. */
   at(timeUs: number, fn: () => void): void {
-    this.queue.push(Math.max(timeUs, this.now), fn);
+    this.queue.push(Math.max(timeUs, this.now), { kind: "call", fn });
   }
 
   /** Runs `fn` after `delayUs`. */
   after(delayUs: number, fn: () => void): void {
-    this.queue.push(this.now + delayUs, fn);
+    this.queue.push(this.now + delayUs, { kind: "call", fn });
   }
 
   /** Runs `fn` after `delayUs` unless `node` crashed in between. */
   later(node: SimNode, delayUs: number, fn: () => void): void {
     const incarnation = node.incarnation;
-    this.queue.push(this.now + delayUs, () => {
-      if (node.incarnation === incarnation && node.up) fn();
+    this.queue.push(this.now + delayUs, {
+      kind: "call",
+      fn: () => {
+        if (node.incarnation === incarnation && node.up) fn();
+      },
     });
   }
 
@@ -307,7 +341,7 @@ export class Simulation implements NodeWorld, WorkloadWorld {
       const fate = delays.length === 0 ? " [dropped]" : delays.length > 1 ? " [duplicated]" : "";
       this.trace(`n${msg.from} -> n${msg.to} ${describeMessage(msg)}${fate}`);
     }
-    for (const d of delays) this.after(d, () => this.deliver(msg));
+    for (const d of delays) this.queue.push(this.now + d, { kind: "deliver", msg });
   }
 
   private deliver(msg: Message): void {
@@ -325,7 +359,7 @@ export class Simulation implements NodeWorld, WorkloadWorld {
       this.trace(`n${reply.from} -> client ${reply.clientId} op ${reply.opId}: ${what}`);
     }
     if (this.params.replyDropProbability > 0 && this.rng.chance(this.params.replyDropProbability)) return;
-    this.after(this.rng.range(100, this.params.clientLatencyMaxUs), () => this.workload.onReply(reply));
+    this.queue.push(this.now + this.rng.range(100, this.params.clientLatencyMaxUs), { kind: "reply", reply });
   }
 
   diskLatencyUs(node: NodeId): number {
@@ -365,14 +399,12 @@ export class Simulation implements NodeWorld, WorkloadWorld {
   sendRequest(to: NodeId, req: ClientRequest): void {
     this.mix(0x0e, req.clientId * 65536 + req.opId);
     if (this.tracing) this.trace(`client ${req.clientId} -> n${to} op ${req.opId}#${req.attempt} ${JSON.stringify(req.input)}`);
-    const bounce = (): void => this.reply({
-      kind: "refused", clientId: req.clientId, opId: req.opId, attempt: req.attempt, from: to, code: "unavailable", leaderHint: NO_NODE,
-    });
-    this.after(this.rng.range(100, this.params.clientLatencyMaxUs), () => {
-      const node = this.nodes.get(to);
-      if (node === undefined || !node.up) bounce();
-      else node.request(req);
-    });
+    this.queue.push(this.now + this.rng.range(100, this.params.clientLatencyMaxUs), { kind: "request", to, req });
+  }
+
+  /** A request reached a node that is down: the connection is refused, so it surely did not happen. */
+  private bounce(to: NodeId, req: ClientRequest): void {
+    this.reply({ kind: "refused", clientId: req.clientId, opId: req.opId, attempt: req.attempt, from: to, code: "unavailable", leaderHint: NO_NODE });
   }
 
   nodeIds(): readonly NodeId[] {

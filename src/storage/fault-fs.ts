@@ -1,7 +1,7 @@
 // A StorageFs for tests: wraps the real file system, counts syncs, injects errors (ENOSPC, EIO,
 // partial writes) and simulates a crash part-way through a write followed by a power loss that
 // keeps only part of what was written after each file's last fdatasync.
-import { truncate as truncatePath, stat } from "node:fs/promises";
+import { open, truncate as truncatePath, stat } from "node:fs/promises";
 import { nodeFs } from "./fs.js";
 import type { StorageFile, StorageFs } from "./fs.js";
 
@@ -44,9 +44,11 @@ export class FaultFs implements StorageFs {
 
   /**
    * Simulates a power loss: each file keeps its synced part plus a prefix of its unsynced tail,
-   * of a length `pick(unsyncedBytes)` chooses.
+   * of a length `pick(unsyncedBytes)` chooses. If `lostSector` returns an offset into the kept
+   * unsynced part, the 512-byte sector holding it reads back as zeros (the disk wrote the
+   * write's sectors out of order and lost that one).
    */
-  async powerLoss(pick: (unsyncedBytes: number) => number): Promise<void> {
+  async powerLoss(pick: (unsyncedBytes: number) => number, lostSector: (unsyncedBytes: number) => number | null = () => null): Promise<void> {
     for (const [path, durable] of this.durableBytes) {
       let size: number;
       try {
@@ -54,7 +56,19 @@ export class FaultFs implements StorageFs {
       } catch {
         continue; // deleted or renamed away
       }
-      if (size > durable) await truncatePath(path, durable + pick(size - durable));
+      if (size <= durable) continue;
+      const kept = pick(size - durable);
+      await truncatePath(path, durable + kept);
+      const at = kept > 0 ? lostSector(kept) : null;
+      if (at === null) continue;
+      const start = Math.max(durable, Math.floor((durable + at) / 512) * 512);
+      const end = Math.min(durable + kept, Math.floor((durable + at) / 512) * 512 + 512);
+      const handle = await open(path, "r+");
+      try {
+        await handle.write(new Uint8Array(end - start), 0, end - start, start);
+      } finally {
+        await handle.close();
+      }
     }
   }
 

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Command, CommandResult, Compare, KeyValue, RangeResult, TxnResult } from "./store.js";
-import { KvStore, MAX_KEY_BYTES, MAX_TXN_OPS, MAX_VALUE_BYTES, prefixRange } from "./store.js";
+import { autoCompactRevision, KvStore, MAX_KEY_BYTES, MAX_TXN_OPS, MAX_VALUE_BYTES, prefixRange } from "./store.js";
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -197,4 +197,19 @@ test("apply refuses an index at or below the applied index, and no-op entries on
   assert.deepEqual(out.result, { ok: true, type: "noop", revision: 0 });
   assert.equal(s.appliedIndex, 3);
   assert.throws(() => s.apply(3, put("a", "1")), /Cannot apply entry 3: entries up to 3 are already applied/);
+});
+
+test("autoCompactRevision keeps the configured history and compacts in steps", () => {
+  const options = { retainRevisions: 100, minStepRevisions: 10 };
+  assert.equal(autoCompactRevision({ revision: 100, compactRevision: 0 }, options), undefined);
+  assert.equal(autoCompactRevision({ revision: 109, compactRevision: 0 }, options), undefined);
+  assert.equal(autoCompactRevision({ revision: 110, compactRevision: 0 }, options), 10);
+  assert.equal(autoCompactRevision({ revision: 115, compactRevision: 10 }, options), undefined);
+  assert.equal(autoCompactRevision({ revision: 130, compactRevision: 10 }, options), 30);
+  const s = new KvStore();
+  for (let i = 0; i < 30; i++) run(s, put("k", `${i}`));
+  const target = autoCompactRevision(s, { retainRevisions: 5, minStepRevisions: 1 });
+  assert.equal(target, 25);
+  run(s, { type: "compact", revision: target as number });
+  assert.equal(okRange(s, { key: "k", revision: 25 }).kvs[0]?.version, 25);
 });

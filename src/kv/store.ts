@@ -47,3 +47,5 @@ export type { LeaseClockOptions, RenewResult } from "./lease-clock.js";
 export { DEFAULT_LEASE_CLOCK_OPTIONS, LeaseClock } from "./lease-clock.js";
 export type { WatchBatch, WatchCancelCode, WatchCreateResult, WatchRequest, WatchSource, WatcherRegistryOptions } from "./watch.js";
 export { DEFAULT_WATCHER_OPTIONS, WatcherRegistry } from "./watch.js";
+export type { AutoCompactionOptions } from "./compaction.js";
+export { DEFAULT_AUTO_COMPACTION, DEFAULT_RETAIN_REVISIONS, autoCompactRevision } from "./compaction.js";

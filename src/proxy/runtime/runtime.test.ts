@@ -250,3 +250,22 @@ test("the store source lists again after its watch fails and catches up", async 
   assert.deepEqual(configs.at(-1)?.pools[0]?.backends.map((b) => b.id), ["i1", "i2"]);
   assert.match(errors[0] ?? "", /Watch on \/phalanx\/proxy\/ ended, listing again: Watch compacted/);
 });
+
+test("the store source drives the runtime: a backend key written later joins the running pool", async (t) => {
+  const kv = new FakeKv();
+  kv.put("/phalanx/proxy/frontends/web", { name: "web", listen: "127.0.0.1:0", routes: [{ pool: "api" }] });
+  const runtime = new ProxyRuntime({ logger: silent, factories: { http: fakeFactory([]) } });
+  t.after(() => runtime.stop(100));
+  const source = new StoreConfigSource(kv);
+  t.after(() => source.stop());
+  const applied: Array<Promise<unknown>> = [];
+  const first = await source.start({ onConfig: (c) => applied.push(runtime.apply(c)), onError: (e) => assert.fail(e) });
+  await runtime.apply(first);
+  assert.equal(runtime.pool("api")?.pick({ clientIp: "1.1.1.1" }), null, "no backend yet: the frontend would answer 503");
+  kv.put("/phalanx/proxy/backends/api/i1", { address: "10.0.0.1:8080" });
+  await Promise.all(applied);
+  assert.equal(runtime.pool("api")?.pick({ clientIp: "1.1.1.1" })?.id, "i1");
+  kv.del("/phalanx/proxy/backends/api/i1");
+  await Promise.all(applied);
+  assert.equal(runtime.pool("api")?.pick({ clientIp: "1.1.1.1" }), null);
+});

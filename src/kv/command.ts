@@ -30,6 +30,7 @@ export interface DeleteRequest extends KeyRange {
   readonly prevKv?: boolean | undefined;
 }
 
+/** Comparison operator of a txn compare. */
 export type CompareOp = "=" | "!=" | "<" | ">";
 /** A txn guard on one key. A missing key has version, createRevision, modRevision and lease 0, and fails every value compare. */
 export type Compare =
@@ -66,8 +67,10 @@ export type Command =
   | { readonly type: "leaseExpire"; readonly ids: readonly LeaseId[] }
   /** Drop history before `revision`. */
   | { readonly type: "compact"; readonly revision: Revision };
+/** The kind of a command. */
 export type CommandType = Command["type"];
 
+/** Why a request failed (an expected outcome, not a bug). */
 export type KvErrorCode =
   | "empty_key"
   | "invalid_key"
@@ -115,12 +118,14 @@ export interface RangeResult {
   /** More matches than kvs returned. */
   readonly more: boolean;
 }
+/** Answer to a put. */
 export interface PutResult {
   readonly ok: true;
   readonly type: "put";
   readonly revision: Revision;
   readonly prevKv?: KeyValue | undefined;
 }
+/** Answer to a delete. */
 export interface DeleteResult {
   readonly ok: true;
   readonly type: "delete";
@@ -128,7 +133,9 @@ export interface DeleteResult {
   readonly deleted: number;
   readonly prevKvs?: readonly KeyValue[] | undefined;
 }
+/** Answer to one op of a txn. */
 export type TxnOpResult = RangeResult | PutResult | DeleteResult;
+/** Answer to a txn: which branch ran and the answer of each of its ops. */
 export interface TxnResult {
   readonly ok: true;
   readonly type: "txn";
@@ -136,6 +143,7 @@ export interface TxnResult {
   readonly succeeded: boolean;
   readonly responses: readonly TxnOpResult[];
 }
+/** Answer to a lease grant. */
 export interface LeaseGrantResult {
   readonly ok: true;
   readonly type: "leaseGrant";
@@ -143,12 +151,14 @@ export interface LeaseGrantResult {
   readonly id: LeaseId;
   readonly ttlMs: number;
 }
+/** Answer to a lease revoke. */
 export interface LeaseRevokeResult {
   readonly ok: true;
   readonly type: "leaseRevoke";
   readonly revision: Revision;
   readonly deleted: number;
 }
+/** Answer to a lease expiry. */
 export interface LeaseExpireResult {
   readonly ok: true;
   readonly type: "leaseExpire";
@@ -157,6 +167,7 @@ export interface LeaseExpireResult {
   readonly expired: readonly LeaseId[];
   readonly deleted: number;
 }
+/** Answer to a compaction. */
 export interface CompactResult {
   readonly ok: true;
   readonly type: "compact";

@@ -48,6 +48,7 @@ export const DEFAULT_WATCHER_OPTIONS: WatcherRegistryOptions = {
   maxScannedPerPoll: 10_000,
 };
 
+/** Why the hub cancelled a watcher. */
 export type WatchCancelCode = "slow_watcher" | "compacted";
 /** Something to send to a watcher's client. */
 export type WatchBatch =

@@ -255,7 +255,7 @@ export class Exchange implements UpstreamOwner {
         return;
       }
       // 1xx interim response (100 Continue, 103 Early Hints): pass it on, wait for the final one.
-      this.writeClient(chunk.subarray(r.headStart, headEnd));
+      this.writeClient(this.rawHead(chunk, headEnd));
       this.responseStarted = true;
       r.reset();
       start = headEnd;
@@ -306,7 +306,14 @@ export class Exchange implements UpstreamOwner {
     this.phase = P_STREAMING;
     let ok: boolean;
     if (newHead === null) {
-      ok = this.writeClient(r.headStart === 0 && bodyEnd === chunk.length ? chunk : chunk.subarray(r.headStart, bodyEnd));
+      if (r.head !== chunk) {
+        // The head spanned several reads: it sits in the parser's buffer, the body in this chunk.
+        const socket = this.session.socket;
+        socket.cork();
+        socket.write(this.rawHead(chunk, headEnd));
+        ok = socket.write(chunk.subarray(headEnd, bodyEnd));
+        socket.uncork();
+      } else ok = this.writeClient(r.headStart === 0 && bodyEnd === chunk.length ? chunk : chunk.subarray(r.headStart, bodyEnd));
     } else if (bodyEnd - headEnd <= 4096) {
       ok = this.writeClient(bodyEnd === headEnd ? newHead : Buffer.concat([newHead, chunk.subarray(headEnd, bodyEnd)]));
     } else {
@@ -318,6 +325,16 @@ export class Exchange implements UpstreamOwner {
     }
     if (this.responseBody.done) this.complete();
     else if (!ok) this.pauseUpstream();
+  }
+
+  /**
+   * The unchanged response head. When it spanned several reads it lives in the parser's reusable
+   * buffer, so it is copied: a queued write must not see that buffer change.
+   */
+  private rawHead(chunk: Buffer, headEnd: number): Buffer {
+    const r = this.response;
+    if (r.head === chunk) return chunk.subarray(r.headStart, headEnd);
+    return Buffer.from(r.head.subarray(r.headStart, r.headEnd));
   }
 
   private forwardBody(chunk: Buffer, start: number): void {
@@ -496,7 +513,7 @@ export class Exchange implements UpstreamOwner {
     this.phase = P_TUNNEL;
     this.endAttempt("success");
     this.ctx.metrics.requestFinished(this.ctx.name, this.backend!.id, 101, performance.now() - this.startMs);
-    const head = buildResponseHead(r, true, this.clientMinor, this.ctx.dropScratch) ?? chunk.subarray(r.headStart, headEnd);
+    const head = buildResponseHead(r, true, this.clientMinor, this.ctx.dropScratch) ?? this.rawHead(chunk, headEnd);
     this.writeClient(head);
     if (headEnd < chunk.length) this.writeClient(chunk.subarray(headEnd));
     r.reset();

@@ -224,4 +224,29 @@ describe("HTTP frontend", () => {
     assert.ok(!parts[1]!.includes("hello"), "HEAD response carried a body");
     assert.ok(parts[2]!.endsWith("hello"));
   });
+
+  it("forwards a response head that arrives in pieces, and an interim 100 Continue", async (t) => {
+    const sockets = new Set<net.Socket>();
+    const backend = net.createServer((s) => {
+      sockets.add(s);
+      s.once("data", () => {
+        s.write("HTTP/1.1 100 Cont");
+        setTimeout(() => s.write("inue\r\n\r\nHTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Le"), 20);
+        setTimeout(() => s.write("ngth: 5\r\n\r\nhel"), 40);
+        setTimeout(() => s.write("lo"), 60);
+      });
+      s.on("error", () => {});
+    });
+    await new Promise<void>((r) => backend.listen(0, "127.0.0.1", r));
+    t.after(() => new Promise<void>((r) => {
+      for (const s of sockets) s.destroy();
+      backend.close(() => r());
+    }));
+    const bport = (backend.address() as net.AddressInfo).port;
+    const { port } = await startFrontend(t, { web: new StaticPool("web", [{ port: bport }]) });
+    const res = await rawExchange(port, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    assert.equal(res.text, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+    const kept = await rawExchange(port, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+    assert.equal(kept.text, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 5\r\n\r\nhello");
+  });
 });

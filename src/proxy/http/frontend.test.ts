@@ -229,7 +229,7 @@ describe("HTTP frontend", () => {
     const sockets = new Set<net.Socket>();
     const backend = net.createServer((s) => {
       sockets.add(s);
-      s.once("data", () => {
+      s.on("data", () => {
         s.write("HTTP/1.1 100 Cont");
         setTimeout(() => s.write("inue\r\n\r\nHTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Le"), 20);
         setTimeout(() => s.write("ngth: 5\r\n\r\nhel"), 40);

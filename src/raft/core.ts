@@ -408,9 +408,10 @@ export class Raft {
     if (m.term > this.term) {
       if (m.type === "vote" || m.type === "preVote") {
         // Leader stickiness (thesis §4.2.3, §9.6): while a leader was heard within the election
-        // timeout, ignore vote requests unless they come from a leadership transfer.
-        const leaseApplies = this.cfg.checkQuorum || (m.type === "preVote" && this.cfg.preVote);
-        const inLease = leaseApplies && this.lead !== NO_NODE && this.electionElapsed < this.cfg.electionTicks;
+        // timeout, ignore vote requests unless they come from a leadership transfer. As in etcd it
+        // needs check-quorum: without it a leader cut off from the majority but still heard by a
+        // few followers would keep them from ever granting votes to anyone else.
+        const inLease = this.cfg.checkQuorum && this.lead !== NO_NODE && this.electionElapsed < this.cfg.electionTicks;
         if (inLease && !m.transfer) return false;
       }
       if (m.type === "preVote") {

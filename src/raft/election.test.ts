@@ -163,8 +163,10 @@ test("followers ignore vote requests while they hear from a leader, unless it is
   net.elect(1);
   const term = net.node(1).status().term;
   const raft = net.node(2);
+  raft.step({ type: "preVote", from: nodeId(3), to: nodeId(2), term: term + 1, lastIndex: 99, lastTerm: 99, transfer: false });
   raft.step({ type: "vote", from: nodeId(3), to: nodeId(2), term: term + 1, lastIndex: 99, lastTerm: 99, transfer: false });
   assert.equal(raft.status().term, term);
+  assert.equal(raft.ready().messages.length, 0);
   raft.step({ type: "vote", from: nodeId(3), to: nodeId(2), term: term + 1, lastIndex: 99, lastTerm: 99, transfer: true });
   assert.equal(raft.status().term, term + 1);
   assert.equal(raft.status().vote, 3);

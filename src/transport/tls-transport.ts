@@ -6,7 +6,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { createServer, type Server, type TLSSocket } from "node:tls";
 import { pino, type Logger } from "pino";
 import type { Message, NodeId } from "../raft/types.js";
-import { formatHostPort } from "./address.js";
+import { formatHostPort, parseHostPort } from "./address.js";
 import { encodedFrameBytes } from "./codec.js";
 import { encodeRefusal } from "./handshake.js";
 import { peerNodeIdOf, REFUSAL_LINGER_MS, serveInbound } from "./inbound.js";
@@ -136,6 +136,7 @@ export class TlsTransport implements Transport {
   addPeer(id: NodeId, address: string): void {
     if (this.closed) return;
     if (id === this.options.nodeId) throw new Error(`Cannot add peer ${id}: it is this node`);
+    parseHostPort(address);
     if (this.links.get(id)?.stats().address === address) return;
     this.removePeer(id);
     const link = new PeerLink({

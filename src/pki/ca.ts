@@ -1,7 +1,7 @@
 // The cluster certificate authority: a self-signed P-256 certificate that `phalanx init` makes once
 // per cluster. Every node and client certificate is signed by it, and every peer connection trusts
 // only it, so a certificate from any other CA (including the public web PKI) is worthless here.
-import { X509Certificate } from "node:crypto";
+import { CA_ORGANIZATION } from "./ca-info.js";
 import { assertIdentityName } from "./identity.js";
 import { exportPrivateKeyPem, generateKeyPair, randomSerialNumber, SIGNING_ALGORITHM, validityWindow } from "./keys.js";
 import { x509 } from "./x509.js";
@@ -24,8 +24,6 @@ export interface CreateClusterCaOptions {
   readonly now?: Date;
 }
 
-const CA_ORGANIZATION = "phalanx";
-
 /** Makes a new self-signed cluster CA (may sign certificates, no intermediates below it). */
 export async function createClusterCa(options: CreateClusterCaOptions): Promise<ClusterCa> {
   assertIdentityName("cluster id", options.clusterId);
@@ -45,14 +43,4 @@ export async function createClusterCa(options: CreateClusterCaOptions): Promise<
     ],
   });
   return { clusterId: options.clusterId, certPem: cert.toString("pem"), keyPem: await exportPrivateKeyPem(keys.privateKey) };
-}
-
-/** Reads the cluster id out of a CA certificate made by createClusterCa; null when it is not one. */
-export function clusterIdOfCa(caCertPem: string): string | null {
-  const cert = new X509Certificate(caCertPem);
-  if (!cert.ca) return null;
-  const fields = cert.subject.split("\n");
-  if (!fields.includes(`O=${CA_ORGANIZATION}`)) return null;
-  const unit = fields.find((f) => f.startsWith("OU="));
-  return unit === undefined ? null : unit.slice(3);
 }

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { open, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { ClusterCa } from "./ca.js";
-import { clusterIdOfCa } from "./ca.js";
+import { clusterIdOfCa } from "./ca-info.js";
 import type { IssuedCredentials } from "./issue.js";
 
 /** File names inside a PKI directory. */

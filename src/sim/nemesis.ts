@@ -5,7 +5,7 @@
 import type { NodeId } from "../raft/raft.js";
 import { nodeId } from "../raft/raft.js";
 import { linksBetween, linksFrom } from "./network.js";
-import type { SimNode } from "./node-shell.js";
+import type { ReadyTrigger, SimNode } from "./node-shell.js";
 import type { Ready } from "../raft/raft.js";
 import type { Rng } from "./rng.js";
 import type { Simulation } from "./simulation.js";
@@ -14,13 +14,13 @@ type Action =
   | "partition" | "isolate-leader" | "isolate-node" | "one-way" | "bridge"
   | "crash-node" | "crash-leader" | "crash-leader-after-append" | "pause-node" | "pause-leader"
   | "pause-isolated-leader" | "storm" | "slow-disk" | "conf-change" | "transfer-leader" | "campaign"
-  | "crash-after-send" | "figure-8";
+  | "crash-after-send" | "crash-mid-write" | "figure-8";
 
 const WEIGHTS: readonly (readonly [Action, number])[] = [
   ["partition", 10], ["isolate-leader", 10], ["isolate-node", 4], ["one-way", 7], ["bridge", 5],
   ["crash-node", 7], ["crash-leader", 8], ["crash-leader-after-append", 8], ["pause-node", 4], ["pause-leader", 5],
   ["pause-isolated-leader", 7], ["storm", 5], ["slow-disk", 4], ["conf-change", 10], ["transfer-leader", 6], ["campaign", 6],
-  ["crash-after-send", 8], ["figure-8", 6],
+  ["crash-after-send", 8], ["crash-mid-write", 6], ["figure-8", 6],
 ];
 /** How long an armed trigger waits for its moment before it is disarmed. */
 const TRIGGER_TIMEOUT_US = 600_000;
@@ -109,11 +109,13 @@ export class Nemesis {
   }
 
   /** Arms a fault on `node` for its first Ready matching `when`; disarms it after a while. */
-  private arm(node: SimNode, why: string, beforeSend: boolean, when: (rd: Ready, n: SimNode) => boolean, fire: (n: SimNode) => void): boolean {
+  private arm(
+    node: SimNode, why: string, phase: ReadyTrigger["phase"], when: (rd: Ready, n: SimNode) => boolean, fire: (n: SimNode) => void,
+  ): boolean {
     if (this.stopped || !node.up || node.trigger !== null) return false;
     this.trace(`arms n${node.id}: ${why}`);
     const incarnation = node.incarnation;
-    const trigger = { why, beforeSend, when, fire };
+    const trigger: ReadyTrigger = { why, phase, when, fire };
     node.trigger = trigger;
     this.sim.after(TRIGGER_TIMEOUT_US, () => {
       if (node.incarnation === incarnation && node.trigger === trigger) node.trigger = null;
@@ -161,7 +163,7 @@ export class Nemesis {
     const giveUp = (cutId: number): void => {
       if (sim.network.heal(cutId) !== undefined) this.trace(`figure 8: n${l1.id} rejoins`);
     };
-    this.arm(l1, "figure 8: cut off the leader as it appends a client write", true,
+    this.arm(l1, "figure 8: cut off the leader as it appends a client write", "beforeSend",
       (rd, n) => n.role === "leader" && rd.entries.some((e) => e.data.length > 0),
       () => {
         sim.network.healAll();
@@ -179,7 +181,7 @@ export class Nemesis {
           const healL2 = (): void => {
             if (sim.network.heal(cut2) !== undefined) this.trace(`figure 8: n${l2.id} rejoins`);
           };
-          this.arm(l1, `figure 8: power fails as the leader commits index ${contested}`, true,
+          this.arm(l1, `figure 8: power fails as the leader commits index ${contested}`, "beforeSend",
             (rd, n) => n.role === "leader" && n.term > termAtRejoin && rd.hardState !== null && rd.hardState.commit >= contested,
             (n) => {
               // It stays down long enough for L2 to outwait the others' leader stickiness.
@@ -258,11 +260,16 @@ export class Nemesis {
         if (leader !== null) this.crashFor(leader, "leader");
         return;
       case "crash-leader-after-append":
-        if (leader !== null) this.arm(leader, "crash right after sending new entries", false, (rd) => rd.entries.length > 0, (n) => this.crashNow(n));
+        if (leader !== null) this.arm(leader, "crash right after sending new entries", "afterSend", (rd) => rd.entries.length > 0, (n) => this.crashNow(n));
         return;
       case "crash-after-send": {
         const n = this.randomUpNode();
-        if (n !== null) this.arm(n, "crash right after sending what needed a durable write", false, (rd) => rd.mustSync, (x) => this.crashNow(x));
+        if (n !== null) this.arm(n, "crash right after sending what needed a durable write", "afterSend", (rd) => rd.mustSync, (x) => this.crashNow(x));
+        return;
+      }
+      case "crash-mid-write": {
+        const n = this.randomUpNode();
+        if (n !== null) this.arm(n, "crash while a write is not yet synced", "midWrite", (rd) => rd.entries.length > 0, (x) => this.crashNow(x));
         return;
       }
       case "figure-8":

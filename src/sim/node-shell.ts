@@ -21,8 +21,12 @@ export const MAX_PAUSED_INBOX = 2048;
 /** A fault armed to strike around the sending of the first Ready for which `when` holds. */
 export interface ReadyTrigger {
   readonly why: string;
-  /** Strike before the Ready's messages leave (a crash then loses them; a cut blocks them). */
-  readonly beforeSend: boolean;
+  /**
+   * When to strike: "midWrite" right after the Ready's records are written and before they are
+   * synced (a crash then may tear them); "beforeSend" before its messages leave (a crash loses
+   * them, a cut blocks them); "afterSend" once they left.
+   */
+  readonly phase: "midWrite" | "beforeSend" | "afterSend";
   when(rd: Ready, node: SimNode): boolean;
   /** The fault: crash the node, cut its links... */
   fire(node: SimNode): void;
@@ -251,6 +255,13 @@ export class SimNode {
       }
     }
     if (this.role === "leader") checker.onLeaderLog(this.id, this.storage.written.hardState.commit, this.storage.written);
+    const trigger = this.trigger;
+    if (trigger !== null && trigger.phase === "midWrite" && rd.mustSync && trigger.when(rd, this)) {
+      this.trigger = null;
+      if (this.world.tracing) this.world.trace(`n${this.id} trigger strikes before the write is synced: ${trigger.why}`);
+      trigger.fire(this);
+      return;
+    }
     if (this.world.sendBeforePersist && this.sendAll(rd)) return;
     if (rd.mustSync) {
       this.inflight = rd;
@@ -263,18 +274,18 @@ export class SimNode {
   /** Sends a Ready's messages (an armed trigger may strike around it); true when the node crashed. */
   private sendAll(rd: Ready): boolean {
     const trigger = this.trigger;
-    const strike = trigger !== null && rd.messages.length > 0 && trigger.when(rd, this);
+    const strike = trigger !== null && trigger.phase !== "midWrite" && rd.messages.length > 0 && trigger.when(rd, this);
     if (strike) {
       this.trigger = null;
-      if (this.world.tracing) this.world.trace(`n${this.id} trigger strikes ${trigger.beforeSend ? "before" : "after"} sending: ${trigger.why}`);
-      if (trigger.beforeSend) trigger.fire(this);
+      if (this.world.tracing) this.world.trace(`n${this.id} trigger strikes ${trigger.phase === "beforeSend" ? "before" : "after"} sending: ${trigger.why}`);
+      if (trigger.phase === "beforeSend") trigger.fire(this);
     }
     if (this.raft === null) return true;
     for (const m of rd.messages) {
       this.world.checker.onSend(m.from, m.to, m.type, m.term, "reject" in m ? m.reject : false);
       this.world.send(m);
     }
-    if (strike && !trigger.beforeSend) trigger.fire(this);
+    if (strike && trigger.phase === "afterSend") trigger.fire(this);
     return this.raft === null;
   }
 

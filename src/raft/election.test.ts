@@ -195,3 +195,16 @@ test("a learner never campaigns (learners never vote in elections of their own)"
   assert.equal(net.node(3).status().role, "follower");
   assert.equal(net.node(3).status().term, 1);
 });
+
+test("a stale leader back from a partition learns the newer term from the reply to its heartbeat and steps down (§5.1, thesis §9.6)", () => {
+  const net = new TestNetwork({ voters: [1, 2, 3], config: { checkQuorum: false } });
+  net.elect(1);
+  net.isolate(1);
+  net.elect(2);
+  const term = net.node(2).status().term;
+  net.heal();
+  net.tick(1);
+  assert.equal(net.node(1).status().role, "follower");
+  assert.equal(net.node(1).status().term, term);
+  assert.equal(net.leader(), 2);
+});

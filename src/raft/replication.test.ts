@@ -192,3 +192,16 @@ test("a follower never overwrites a committed entry: a conflicting append below 
   assert.equal(two.status().commit, commit);
   assert.equal(two.entries(1, 1)[0]?.term, 1);
 });
+
+test("a follower's acknowledgement travels in the same Ready as the entries it acknowledges (persist before send)", () => {
+  const net = new TestNetwork({ voters: [1, 2, 3] });
+  net.elect(1);
+  net.node(1).propose(new TextEncoder().encode("x"));
+  net.processReady(nodeId(1));
+  net.deliver();
+  const rd = net.node(2).ready();
+  const ack = rd.messages.find((m) => m.type === "appendResponse");
+  assert.ok(ack !== undefined && ack.type === "appendResponse" && !ack.reject);
+  assert.ok(rd.entries.some((e) => e.index === ack.index));
+  assert.equal(rd.mustSync, true);
+});

@@ -12,6 +12,7 @@ import { EventQueue } from "./event-queue.js";
 import { CommandCache } from "./kv-machine.js";
 import { checkLinearizable } from "./linearizability/checker.js";
 import { registerModel } from "./linearizability/register-model.js";
+import { explainRegisterViolation } from "./linearizability/report.js";
 import { Nemesis } from "./nemesis.js";
 import { CALM_NETWORK, Network } from "./network.js";
 import { SimNode } from "./node-shell.js";
@@ -126,7 +127,9 @@ export class Simulation implements NodeWorld, WorkloadWorld {
       }
       const lin = checkLinearizable(registerModel, this.workload.history, { maxStepsPerKey: LINEARIZABILITY_STEPS_PER_KEY });
       if (lin.verdict === "illegal") {
-        this.checker.report("linearizability", `the history of key "${String(lin.key)}" is not linearizable (${this.workload.history.length} operations)`);
+        const key = String(lin.key);
+        const why = explainRegisterViolation(this.workload.history, key, lin.blocking);
+        this.checker.report("linearizability", `the history of key "${key}" is not linearizable (${this.workload.history.length} operations)\n${why}`);
       }
       undecided = lin.verdict === "unknown";
     } catch (err) {

@@ -11,12 +11,17 @@ import type { CheckVerdict, Model, Operation } from "./model.js";
 export const DEFAULT_MAX_STEPS_PER_KEY = 2_000_000;
 
 /** The outcome of a check, with the key whose sub-history failed (or ran out of budget). */
-export interface CheckResult {
+export interface CheckResult<I = unknown, O = unknown> {
   readonly verdict: CheckVerdict;
   /** The partition that was illegal or undecided; null when the verdict is "ok". */
   readonly key: string | null;
   /** Search steps taken over all partitions. */
   readonly steps: number;
+  /**
+   * When illegal: the operation whose return the deepest partial linearization could not get
+   * past (Porcupine shows the same point): it, or something just before it, is the anomaly.
+   */
+  readonly blocking: Operation<I, O> | null;
 }
 
 /** Options for checkLinearizable. */
@@ -103,7 +108,7 @@ export function checkPartition<S extends string | number | null, I, O>(
   model: Model<S, I, O>,
   ops: readonly Operation<I, O>[],
   maxSteps: number,
-): { verdict: CheckVerdict; steps: number } {
+): { verdict: CheckVerdict; steps: number; blocking: number } {
   const head = makeEventList(ops);
   const bits = new Uint32Array(Math.ceil(ops.length / 32) + 1);
   const cache = new Map<number, CacheEntry<S>[]>();
@@ -111,9 +116,11 @@ export function checkPartition<S extends string | number | null, I, O>(
   let state = model.init();
   let setHash = 0;
   let steps = 0;
+  let deepest = -1;
+  let blocking = -1;
   let entry = head.next;
   while (head.next !== null && entry !== null) {
-    if (++steps > maxSteps) return { verdict: "unknown", steps };
+    if (++steps > maxSteps) return { verdict: "unknown", steps, blocking: -1 };
     if (entry.isCall) {
       const op = ops[entry.opIndex] as Operation<I, O>;
       const result = model.step(state, op.input, op.output);
@@ -141,8 +148,12 @@ export function checkPartition<S extends string | number | null, I, O>(
       entry = entry.next;
     } else {
       // A return whose operation is not linearized yet: undo the most recent choice.
+      if (calls.length > deepest) {
+        deepest = calls.length;
+        blocking = entry.opIndex;
+      }
       const top = calls.pop();
-      if (top === undefined) return { verdict: "illegal", steps };
+      if (top === undefined) return { verdict: "illegal", steps, blocking };
       entry = top.entry;
       state = top.state;
       (bits[entry.opIndex >>> 5] as number) &= ~(1 << (entry.opIndex & 31));
@@ -151,7 +162,7 @@ export function checkPartition<S extends string | number | null, I, O>(
       entry = entry.next;
     }
   }
-  return { verdict: "ok", steps };
+  return { verdict: "ok", steps, blocking: -1 };
 }
 
 /** Checks that a concurrent history is linearizable with respect to `model`, partition by partition. */
@@ -159,7 +170,7 @@ export function checkLinearizable<S extends string | number | null, I, O>(
   model: Model<S, I, O>,
   history: readonly Operation<I, O>[],
   options: CheckOptions = {},
-): CheckResult {
+): CheckResult<I, O> {
   const maxSteps = options.maxStepsPerKey ?? DEFAULT_MAX_STEPS_PER_KEY;
   const partitions = new Map<string, Operation<I, O>[]>();
   for (const op of history) {
@@ -171,10 +182,11 @@ export function checkLinearizable<S extends string | number | null, I, O>(
   let steps = 0;
   let undecided: string | null = null;
   for (const key of [...partitions.keys()].sort()) {
-    const result = checkPartition(model, partitions.get(key) as Operation<I, O>[], maxSteps);
+    const ops = partitions.get(key) as Operation<I, O>[];
+    const result = checkPartition(model, ops, maxSteps);
     steps += result.steps;
-    if (result.verdict === "illegal") return { verdict: "illegal", key, steps };
+    if (result.verdict === "illegal") return { verdict: "illegal", key, steps, blocking: ops[result.blocking] ?? null };
     if (result.verdict === "unknown" && undecided === null) undecided = key;
   }
-  return undecided === null ? { verdict: "ok", key: null, steps } : { verdict: "unknown", key: undecided, steps };
+  return { verdict: undecided === null ? "ok" : "unknown", key: undecided, steps, blocking: null };
 }

@@ -4,7 +4,7 @@
 // waiting for any reply (pipelining). When the socket pushes back, the queue absorbs up to its
 // bounds and then drops (counted): memory never grows with a slow or stalled peer.
 import { isIP } from "node:net";
-import { connect, type PeerCertificate, type TLSSocket } from "node:tls";
+import { connect, type PeerCertificate, type SecureContext, type TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import { describeIdentity, identityFromSubjectAltName } from "../pki/identity.js";
 import type { Message, NodeId } from "../raft/types.js";
@@ -30,7 +30,8 @@ export interface PeerLinkOptions {
   readonly peerId: NodeId;
   readonly address: string;
   readonly clusterId: string;
-  readonly credentials: TlsCredentials;
+  /** Made once per transport from the node's credentials (CA, certificate, key; TLS 1.3 only). */
+  readonly secureContext: SecureContext;
   readonly limits: TransportLimits;
   readonly logger: Logger;
   readonly random: () => number;
@@ -107,15 +108,12 @@ export class PeerLink {
   private connect(): void {
     if (this.state === "closed") return;
     const { host, port } = parseHostPort(this.options.address);
-    const { credentials, limits } = this.options;
+    const { limits } = this.options;
     this.state = "connecting";
     const socket = connect({
       host,
       port,
-      ca: credentials.caCertPem,
-      cert: credentials.certPem,
-      key: credentials.keyPem,
-      minVersion: "TLSv1.3",
+      secureContext: this.options.secureContext,
       servername: isIP(host) === 0 ? host : undefined,
       // The peer is identified by the node id its certificate carries, not by its address.
       checkServerIdentity: (_host, cert) => this.checkPeerCertificate(cert),

@@ -3,7 +3,7 @@
 // messages from A to B always travel on A's connection, in order.
 import { randomInt } from "node:crypto";
 import type { AddressInfo, Socket } from "node:net";
-import { createServer, type Server, type TLSSocket } from "node:tls";
+import { createSecureContext, createServer, type SecureContext, type Server, type TLSSocket } from "node:tls";
 import { pino, type Logger } from "pino";
 import type { Message, NodeId } from "../raft/types.js";
 import { formatHostPort, parseHostPort } from "./address.js";
@@ -49,6 +49,7 @@ export class TlsTransport implements Transport {
   private readonly logger: Logger;
   private readonly random: () => number;
   private readonly server: Server;
+  private readonly clientContext: SecureContext;
   private readonly links = new Map<NodeId, PeerLink>();
   private readonly inbound = new Set<TLSSocket>();
   private readonly inboundByPeer = new Map<NodeId, TLSSocket>();
@@ -64,6 +65,12 @@ export class TlsTransport implements Transport {
     this.logger = (options.logger ?? pino()).child({ component: "transport", node: options.nodeId });
     this.random = options.random ?? (() => randomInt(0, 1 << 30) / (1 << 30));
     const { credentials } = options;
+    this.clientContext = createSecureContext({
+      ca: credentials.caCertPem,
+      cert: credentials.certPem,
+      key: credentials.keyPem,
+      minVersion: "TLSv1.3",
+    });
     this.server = createServer({
       ca: credentials.caCertPem,
       cert: credentials.certPem,
@@ -144,7 +151,7 @@ export class TlsTransport implements Transport {
       peerId: id,
       address,
       clusterId: this.options.clusterId,
-      credentials: this.options.credentials,
+      secureContext: this.clientContext,
       limits: this.limits,
       logger: this.logger,
       random: this.random,

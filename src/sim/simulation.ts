@@ -63,6 +63,7 @@ export function runSchedule(options: ScheduleOptions): ScheduleResult {
 /** Events of the agenda. The frequent ones are plain records (no closure per message). */
 type SimEvent =
   | { readonly kind: "call"; readonly fn: () => void }
+  | { readonly kind: "later"; readonly node: SimNode; readonly incarnation: number; readonly fn: () => void }
   | { readonly kind: "deliver"; readonly msg: Message }
   | { readonly kind: "tick"; readonly node: SimNode; readonly incarnation: number; readonly intervalUs: number }
   | { readonly kind: "request"; readonly to: NodeId; readonly req: ClientRequest }
@@ -152,6 +153,9 @@ export class Simulation implements NodeWorld, WorkloadWorld {
     switch (ev.kind) {
       case "call":
         ev.fn();
+        return;
+      case "later":
+        if (ev.node.incarnation === ev.incarnation && ev.node.up) ev.fn();
         return;
       case "deliver":
         this.deliver(ev.msg);
@@ -290,13 +294,7 @@ export class Simulation implements NodeWorld, WorkloadWorld {
 
   /** Runs `fn` after `delayUs` unless `node` crashed in between. */
   later(node: SimNode, delayUs: number, fn: () => void): void {
-    const incarnation = node.incarnation;
-    this.queue.push(this.now + delayUs, {
-      kind: "call",
-      fn: () => {
-        if (node.incarnation === incarnation && node.up) fn();
-      },
-    });
+    this.queue.push(this.now + delayUs, { kind: "later", node, incarnation: node.incarnation, fn });
   }
 
   nowUs(): number {

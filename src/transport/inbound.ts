@@ -72,6 +72,7 @@ export function serveInbound(socket: TLSSocket, peerId: NodeId, options: Inbound
         if (hello.from !== peerId) return refuse(`hello claims to come from node ${hello.from} but the certificate is for node ${peerId}`);
         if (hello.to !== localId) return refuse(`hello is addressed to node ${hello.to} but this is node ${localId}`);
         greeted = true;
+        logger.info({ peer: peerId, remote }, "Accepted peer connection");
         options.onGreeted();
         clearTimeout(helloTimer);
         socket.write(encodeHelloAck());

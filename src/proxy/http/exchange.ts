@@ -226,18 +226,14 @@ export class Exchange implements UpstreamOwner {
     this.sendRequest(performance.now());
   }
 
-  onUpstreamData(conn: UpstreamConnection, chunk: Buffer): void {
-    if (conn !== this.conn) return;
+  onUpstreamData(conn: UpstreamConnection, chunk: Buffer): boolean {
+    if (conn !== this.conn) return false;
     if (this.phase === P_TUNNEL) {
       if (!this.session.socket.write(chunk)) this.pauseUpstream();
-      return;
-    }
-    if (this.phase === P_STREAMING) {
-      this.forwardBody(chunk, 0);
-      return;
-    }
-    if (this.phase !== P_WAITING) return;
-    this.onResponseHeadBytes(chunk, 0);
+    } else if (this.phase === P_STREAMING) this.forwardBody(chunk, 0);
+    else if (this.phase === P_WAITING) this.onResponseHeadBytes(chunk, 0);
+    // Whatever was not handed to the kernel at once still points into `chunk`.
+    return this.session.socket.writableLength > 0;
   }
 
   private onResponseHeadBytes(chunk: Buffer, start: number): void {

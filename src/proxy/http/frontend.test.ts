@@ -249,4 +249,26 @@ describe("HTTP frontend", () => {
     const kept = await rawExchange(port, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 400);
     assert.equal(kept.text, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 5\r\n\r\nhello");
   });
+
+  it("forwards a body delimited by the backend closing, then closes the client", async (t) => {
+    const sockets = new Set<net.Socket>();
+    const backend = net.createServer((s) => {
+      sockets.add(s);
+      s.on("data", () => {
+        s.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\npart one, ");
+        setTimeout(() => s.end("part two"), 20);
+      });
+      s.on("error", () => {});
+    });
+    await new Promise<void>((r) => backend.listen(0, "127.0.0.1", r));
+    t.after(() => new Promise<void>((r) => {
+      for (const s of sockets) s.destroy();
+      backend.close(() => r());
+    }));
+    const bport = (backend.address() as net.AddressInfo).port;
+    const { port } = await startFrontend(t, { web: new StaticPool("web", [{ port: bport }]) });
+    const res = await rawExchange(port, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert.ok(res.closed);
+    assert.equal(res.text, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\npart one, part two");
+  });
 });

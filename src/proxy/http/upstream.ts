@@ -4,10 +4,17 @@
 import net from "node:net";
 import type { BackendEndpoint } from "../types.js";
 
+/** Size of the reusable read buffer of an upstream connection. */
+const READ_BUFFER_BYTES = 64 * 1024;
+
 /** What a connection reports to the exchange that currently owns it. */
 export interface UpstreamOwner {
   onUpstreamConnect(conn: UpstreamConnection): void;
-  onUpstreamData(conn: UpstreamConnection, chunk: Buffer): void;
+  /**
+   * Bytes from the backend. `chunk` lives in the connection's reusable read buffer: return true
+   * when it may still be referenced after the call (a queued write), so a fresh buffer is used next.
+   */
+  onUpstreamData(conn: UpstreamConnection, chunk: Buffer): boolean;
   onUpstreamEnd(conn: UpstreamConnection): void;
   onUpstreamClose(conn: UpstreamConnection, error: Error | null): void;
   onUpstreamDrain(conn: UpstreamConnection): void;
@@ -26,21 +33,30 @@ export class UpstreamConnection {
   requestsServed = 0;
   idleSinceMs = 0;
   private error: Error | null = null;
+  private readBuffer: Buffer;
+  private readBufferHeld = false;
   private readonly pool: UpstreamPool;
 
   constructor(backend: BackendEndpoint, pool: UpstreamPool) {
     this.backendId = backend.id;
     this.key = addressKey(backend);
     this.pool = pool;
-    const socket = net.connect({ host: backend.host, port: backend.port, noDelay: true });
+    // Reads land in a reusable buffer through `onread`: no per-read allocation and no Readable
+    // stream machinery on the response path.
+    this.readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+    const socket = net.connect({
+      host: backend.host,
+      port: backend.port,
+      noDelay: true,
+      onread: {
+        buffer: () => this.nextReadBuffer(),
+        callback: (bytes: number, buf: Uint8Array) => this.onRead(bytes, buf as Buffer),
+      },
+    });
     this.socket = socket;
     socket.on("connect", () => {
       this.connected = true;
       this.owner?.onUpstreamConnect(this);
-    });
-    socket.on("data", (chunk: Buffer) => {
-      if (this.owner !== null) this.owner.onUpstreamData(this, chunk);
-      else this.destroy(); // Bytes on an idle connection: the framing is off, never reuse it.
     });
     socket.on("end", () => {
       if (this.owner !== null) this.owner.onUpstreamEnd(this);
@@ -57,6 +73,25 @@ export class UpstreamConnection {
       this.owner = null;
       owner?.onUpstreamClose(this, this.error);
     });
+  }
+
+  /** Returns true to keep reading (false would pause the socket). */
+  private onRead(bytes: number, buf: Buffer): boolean {
+    const owner = this.owner;
+    if (owner === null) {
+      this.destroy(); // Bytes on an idle connection: the framing is off, never reuse it.
+      return true;
+    }
+    if (owner.onUpstreamData(this, buf.subarray(0, bytes))) this.readBufferHeld = true;
+    return true;
+  }
+
+  private nextReadBuffer(): Buffer {
+    if (this.readBufferHeld) {
+      this.readBufferHeld = false;
+      this.readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+    }
+    return this.readBuffer;
   }
 
   /** Closes the connection at once; the owner still gets onUpstreamClose. */

@@ -36,7 +36,7 @@ function hostOf(address: string): string {
   return address.startsWith("[") ? address.slice(1, address.indexOf("]")) : address.slice(0, address.lastIndexOf(":"));
 }
 
-/** Creates `root/<name>/{config.yaml,pki/,data/,token}` for every node; the CA key goes only to the first node. */
+/** Creates `root/<name>/{config.yaml,pki/,data/,token}` for every node. */
 export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[], raft?: NodeConfigInput["raft"]): Promise<ClusterFiles> {
   const clusterId = `c${randomUUID().replaceAll("-", "").slice(0, 12)}`;
   const ca: ClusterCa = await createClusterCa({ clusterId });
@@ -44,14 +44,15 @@ export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[]
   const join_ = createJoinToken();
   const members = nodes.map((n) => ({ id: n.id, name: n.name, peerAddress: n.peerAdvertise, clientAddress: n.clientAdvertise }));
   const configFiles = new Map<number, string>();
-  for (const [i, n] of nodes.entries()) {
+  for (const n of nodes) {
     const dir = join(root, n.name);
     const pki = join(dir, "pki");
     await mkdir(pki, { recursive: true, mode: 0o700 });
     const hosts = [...new Set(["localhost", hostOf(n.peerAdvertise), hostOf(n.clientAdvertise)])];
     const creds = await issueNodeCertificate(ca, { nodeId: n.id, hostnames: hosts.filter((h) => isIP(h) === 0), ips: [...new Set(["127.0.0.1", ...hosts.filter((h) => isIP(h) !== 0)])] });
-    if (i === 0) await writeClusterCa(pki, ca);
-    await writeNodeCredentials(pki, creds, i === 0 ? undefined : ca.certPem);
+    // Every bootstrap voter holds the CA key, so whichever becomes leader can store it for joins.
+    await writeClusterCa(pki, ca);
+    await writeNodeCredentials(pki, creds);
     await writeFile(join(dir, "token"), `${clientToken}\n`, { mode: KEY_FILE_MODE });
     const config: NodeConfigInput = {
       clusterId,

@@ -33,7 +33,7 @@ export interface RunningNode {
 }
 
 /** Starts a node from its config. */
-export async function startNode(config: NodeConfig, logger: Logger = pino({ level: config.log.level })): Promise<RunningNode> {
+export async function startNode(config: NodeConfig, logger: Logger = pino({ level: config.log.level }), options: { onRemoved?: () => void } = {}): Promise<RunningNode> {
   const id = nodeId(config.node.id);
   const log = logger.child({ node: id });
   const token = (await readFile(config.tokenFile, "utf8")).trim();
@@ -66,6 +66,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       transport,
       logger: log.child({ part: "raft" }),
       tuning: config.raft,
+      onRemoved: () => options.onRemoved?.(),
       onApplied: (batch) => {
         if (batch.changedKeys.some((k) => k.startsWith(MEMBER_PREFIX))) peers.refresh(r.localPrefix(MEMBER_PREFIX));
       },

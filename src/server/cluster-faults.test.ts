@@ -176,3 +176,36 @@ test("a wrong client token is refused with a clear error", async (t) => {
     return true;
   });
 });
+
+test("a node joins as a learner under load and becomes a voter when another member is removed", async (t) => {
+  const cluster = await ProcessCluster.start(3);
+  t.after(() => cluster.close());
+  const leader = await cluster.leader();
+  const load = startWorkload(cluster, 2, 11);
+  let stopped = false;
+  t.after(async () => {
+    if (!stopped) await load.stop();
+  });
+  const address = await cluster.join("n4", leader);
+  const victim = [1, 2, 3].find((id) => id !== leader)!;
+  // The removed member stops serving, so ask the others.
+  const admin = cluster.client({ endpoints: cluster.endpoints([1, 2, 3].filter((id) => id !== victim)) });
+  t.after(() => admin.close());
+  type Member = { id: number; name: string; role: string };
+  const members = async (): Promise<Member[]> => ((await admin.call("GET", "/v3/phalanx/members", undefined, true)).members ?? []) as Member[];
+  await waitFor("n4 to be a learner", async () => (await members()).some((m) => m.name === "n4" && m.role === "learner"));
+  const n4 = (await members()).find((m) => m.name === "n4")!;
+  // 3 voters + 1 learner: the cluster keeps 3 voters. Removing a follower makes room for n4.
+  await admin.call("POST", "/v3/phalanx/members/remove", { id: victim }, false);
+  await waitFor("n4 to be promoted", async () => (await members()).find((m) => m.id === n4.id)?.role === "voter", 60_000);
+  const acked = load.acknowledgedWrites();
+  await waitFor("writes to continue", () => load.acknowledgedWrites() > acked + 10);
+  stopped = true;
+  const history = await load.stop();
+  assert.equal(checkLinearizable(registerModel, history).verdict, "ok");
+  const fresh = new PhalanxClient({ endpoints: [address], token: cluster.token });
+  t.after(() => fresh.close());
+  await fresh.put("joined/works", "yes");
+  assert.equal((await fresh.get("joined/works")).kvs[0]?.value, "yes");
+  assert.ok(!(await members()).some((m) => m.id === victim), "the removed member is gone");
+});

@@ -63,7 +63,9 @@ export class ClusterHousekeeper {
   }
 
   private async recordMembers(): Promise<void> {
-    for (const m of this.members.unrecorded()) {
+    const conf = this.replica.status().confState;
+    // Only current members: a removed bootstrap member's record stays deleted.
+    for (const m of this.members.unrecorded().filter((u) => conf.voters.includes(u.id) || conf.learners.includes(u.id))) {
       await this.replica.propose({ type: "put", key: memberKey(m.id), value: encodeMemberRecord(m) });
       this.log.info({ member: m.id }, "recorded member address");
     }

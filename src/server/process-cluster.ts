@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PhalanxClient } from "../client/client.js";
@@ -32,6 +32,8 @@ export class ProcessCluster {
     readonly joinToken: string,
     private readonly nodes: Map<number, NodeProcess>,
   ) {}
+
+  private readonly joined: NodeProcess[] = [];
 
   static async start(size: number, raft: NodeConfigInput["raft"] = PROCESS_TEST_RAFT): Promise<ProcessCluster> {
     const root = await mkdtemp(join(tmpdir(), "phalanx-procs-"));
@@ -97,6 +99,25 @@ export class ProcessCluster {
     }
   }
 
+  /**
+   * Adds a node with `phalanx join` through node `via`'s client address, as an operator would;
+   * returns its client address. The new node's id is assigned by the cluster.
+   */
+  async join(name: string, via: number): Promise<string> {
+    const peer = `127.0.0.1:${await freePort()}`;
+    const client = `127.0.0.1:${await freePort()}`;
+    const dir = join(this.root, name);
+    const self = selfCommand();
+    await mkdir(dir, { recursive: true });
+    const log = openSync(join(dir, "agent.log"), "a");
+    const child = spawn(self.cmd, [...self.args, "join", this.nodes.get(via)!.spec.clientAdvertise, "--token", this.joinToken, "--dir", dir, "--name", name, "--peer-listen", peer, "--client-listen", client], { stdio: ["ignore", log, log] });
+    closeSync(log);
+    const spec: NodeSpec = { id: -1 - this.joined.length, name, peerListen: peer, peerAdvertise: peer, clientListen: client, clientAdvertise: client };
+    this.joined.push({ spec, configFile: join(dir, "config.yaml"), child });
+    await waitHealthy([client], START_DEADLINE_MS);
+    return client;
+  }
+
   /** Sends a signal to a node's process. */
   signal(id: number, signal: NodeJS.Signals): void {
     const child = this.nodes.get(id)?.child;
@@ -132,6 +153,7 @@ export class ProcessCluster {
   }
 
   async close(): Promise<void> {
+    for (const j of this.joined) j.child?.kill("SIGKILL");
     for (const id of this.nodes.keys()) {
       const child = this.nodes.get(id)!.child;
       if (child !== null) {

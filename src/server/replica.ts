@@ -59,6 +59,8 @@ export interface ReplicaOptions {
   readonly nowMs?: () => number;
   /** Called after each batch of applied entries (member registry, metrics). */
   readonly onApplied?: (events: AppliedBatch) => void;
+  /** Called once when a committed membership change removed this node from the cluster. */
+  readonly onRemoved?: () => void;
 }
 
 /** The key changes of one applied batch. */
@@ -89,6 +91,8 @@ export class Replica {
   private stopped = false;
   private failure: ServerError | null = null;
   private snapshotIndex = 0;
+  private wasMember = false;
+  private removed = false;
   private leader: NodeId = NO_NODE;
   private isLeader = false;
   private readonly startedMs: number;
@@ -110,6 +114,8 @@ export class Replica {
       this.snapshotIndex = restored.snapshot.meta.index;
     }
     this.watchers = new WatcherRegistry(this.kv);
+    const conf0 = restored.snapshot?.meta.confState ?? restored.bootstrap;
+    this.wasMember = conf0 !== null && (conf0.voters.includes(options.id) || conf0.learners.includes(options.id));
     this.raft = createRaft(
       {
         id: options.id,
@@ -328,7 +334,7 @@ export class Replica {
     }
     if (rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null) {
       try {
-        await this.options.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+        await this.options.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, mustSync: rd.mustSync });
       } catch (err) {
         throw new ServerError("storage_failed", "Cannot write the log: this node stopped acknowledging writes; see the log and restart it", { cause: err });
       }
@@ -378,6 +384,7 @@ export class Replica {
       if (e.index <= this.kv.appliedIndex) continue;
       // Config entries take effect inside Raft; for the store they only advance the applied index.
       const out = this.kv.applyEntry(e.index, e.type === "config" ? NO_DATA : e.data);
+      if (e.type === "config") this.checkStillMember();
       this.proposals.applied(e.index, e.term, out.result);
       if (out.events.length > 0) {
         this.watchers.notify(out.events);
@@ -388,6 +395,18 @@ export class Replica {
     this.reads.applied(this.kv.appliedIndex);
     for (const l of this.watchListeners) l();
     if (changedKeys.length > 0) this.options.onApplied?.({ changedKeys });
+  }
+
+  private checkStillMember(): void {
+    const conf = this.raft.status().confState;
+    const member = conf.voters.includes(this.id) || conf.learners.includes(this.id);
+    if (member) this.wasMember = true;
+    else if (this.wasMember && !this.removed) {
+      this.removed = true;
+      this.log.warn("this node was removed from the cluster");
+      // Let the current Ready finish (the removal is durable) before the shell stops the node.
+      setImmediate(() => this.options.onRemoved?.());
+    }
   }
 
   private maybeSnapshot(): void {

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
-import { nodeId, NO_NODE } from "../raft/raft.js";
+import { nodeId } from "../raft/raft.js";
 import type { NodeId } from "../raft/raft.js";
 import { openStorage } from "../storage/storage.js";
 import type { Storage } from "../storage/storage.js";
@@ -77,7 +77,7 @@ export class LocalCluster {
       const leaders = [...this.members.values()].filter((m) => m.replica.status().role === "leader");
       if (leaders.length !== 1) return undefined;
       const leader = leaders[0]!.replica;
-      const agreed = [...this.members.values()].every((m) => m.replica.leaderId === leader.id || m.replica.leaderId === NO_NODE);
+      const agreed = [...this.members.values()].every((m) => m.replica.leaderId === leader.id);
       return agreed ? leader : undefined;
     }, deadlineMs, "a single leader");
   }

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { pino } from "pino";
 import { ConfigError } from "../../config/errors.js";
 import { startNode } from "../../server/agent.js";
+import type { RunningNode } from "../../server/agent.js";
 import { loadNodeConfig } from "../../server/node-config.js";
 
 /** Adds `phalanx agent`. */
@@ -22,9 +23,15 @@ export function registerAgent(program: Command): void {
         return;
       }
       const logger = pino({ level: config.log.level });
-      let node;
+      let node: RunningNode | undefined;
       try {
-        node = await startNode(config, logger);
+        node = await startNode(config, logger, {
+          // A removed member stops (as etcd's does) instead of serving a view that no longer changes.
+          onRemoved: () => {
+            logger.warn("removed from the cluster: stopping");
+            void node?.stop().then(() => process.exit(0));
+          },
+        });
       } catch (err) {
         logger.fatal({ err }, (err as Error).message);
         process.exitCode = 1;

@@ -96,6 +96,8 @@ export function registerDev(program: Command): void {
         "  phalanx kv put greeting hello && phalanx kv get greeting",
         `  curl -s -H "Authorization: Bearer ${files.clientToken}" http://${specs[0]!.clientAdvertise}/v3/kv/range -d '{"key":"Z3JlZXRpbmc="}'`,
         "",
+        `Add a node:  phalanx join ${specs[0]!.clientAdvertise} --token ${files.joinToken} --dir ${join(root, "n" + (n + 1))} --peer-listen 127.0.0.1:0 --client-listen 127.0.0.1:0`,
+        "",
         "Ctrl-C stops the cluster.",
         "",
       ].join("\n"));

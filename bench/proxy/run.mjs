@@ -7,7 +7,7 @@
 import { execSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { get } from "node:http";
-import { loadavg, tmpdir } from "node:os";
+import { cpus, loadavg, release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
@@ -28,6 +28,8 @@ const { values: flags } = parseArgs({
     rounds: { type: "string" },
     duration: { type: "string" },
     connections: { type: "string", default: "50" },
+    // Comma-separated case ids (l7_small,l7_64k,l4_small,l4_64k) to run a subset while profiling.
+    only: { type: "string" },
   },
 });
 const rounds = Number(flags.rounds ?? (flags.quick ? 2 : 5));
@@ -82,6 +84,18 @@ async function startServer(name, cpu, command, args, port) {
   return proc;
 }
 
+/** One line naming the machine and the contenders' versions, for BENCHMARKS.md. */
+function describeMachine() {
+  const version = (command, args, pattern) => {
+    const r = spawnSync(command, args, { encoding: "utf8" });
+    return (`${r.stdout}${r.stderr}`.match(pattern) ?? [])[1] ?? "?";
+  };
+  const haproxy = version("haproxy", ["-v"], /version (\S+)/);
+  const nginx = version("nginx", ["-v"], /nginx\/(\S+)/);
+  const wrk = version("wrk", ["-v"], /wrk (\S+)/);
+  return `${cpus()[0]?.model ?? "?"} × ${cpus().length}, Linux ${release()}, Node ${process.version}, HAProxy ${haproxy}, nginx ${nginx}, wrk ${wrk}`;
+}
+
 /** Fetches `url` once and checks the body length, so that no contender is measured serving errors. */
 function checkResponse(name, url, expectedBytes) {
   return new Promise((resolve, reject) => {
@@ -133,12 +147,14 @@ async function main() {
     { name: "haproxy", proc: haproxy, port: haTcp },
     ...(stream ? [{ name: "nginx", proc: nginx, port: ngTcp }] : []),
   ];
-  const cases = [
+  const allCases = [
     { id: "l7_small", label: "L7 small", path: "/small", bytes: SMALL_BODY.length, contenders: l7 },
     { id: "l7_64k", label: "L7 64k", path: "/64k", bytes: LARGE_BODY_BYTES, contenders: l7 },
     { id: "l4_small", label: "L4 small", path: "/small", bytes: SMALL_BODY.length, contenders: l4 },
     { id: "l4_64k", label: "L4 64k", path: "/64k", bytes: LARGE_BODY_BYTES, contenders: l4 },
   ];
+  const only = flags.only?.split(",");
+  const cases = allCases.filter((c) => only === undefined || only.includes(c.id));
   const url = (c, contender) => `http://127.0.0.1:${contender.port}${c.path}`;
   const script = writeWrkScript(dir);
 
@@ -173,21 +189,23 @@ async function main() {
   const results = Object.fromEntries(cases.map((c) => [
     c.id, Object.fromEntries(c.contenders.map((x) => [x.name, summarize(samples[c.id][x.name])])),
   ]));
-  const rps = (caseId, name) => results[caseId][name]?.rps;
+  const rps = (caseId, name) => results[caseId]?.[name]?.rps;
+  const p99 = (caseId, name) => results[caseId]?.[name]?.p99Ms;
   const summary = {
     l7_rps_ratio_haproxy: ratio(rps("l7_small", "phalanx"), rps("l7_small", "haproxy")),
     l7_rps_ratio_nginx: ratio(rps("l7_small", "phalanx"), rps("l7_small", "nginx")),
-    l7_p99_ratio_haproxy: ratio(results.l7_small.phalanx.p99Ms, results.l7_small.haproxy.p99Ms),
+    l7_p99_ratio_haproxy: ratio(p99("l7_small", "phalanx"), p99("l7_small", "haproxy")),
     l7_64k_ratio_haproxy: ratio(rps("l7_64k", "phalanx"), rps("l7_64k", "haproxy")),
     l4_rps_ratio_haproxy: ratio(rps("l4_small", "phalanx"), rps("l4_small", "haproxy")),
     l4_64k_ratio_haproxy: ratio(rps("l4_64k", "phalanx"), rps("l4_64k", "haproxy")),
     l7_rps_ratio_http_proxy: ratio(rps("l7_small", "phalanx"), rps("l7_small", "http-proxy")),
     l4_rps_ratio_nginx: stream ? ratio(rps("l4_small", "phalanx"), rps("l4_small", "nginx")) : null,
-    rounds, duration_s: durationS, connections, load_avg_1m: [loadBefore, loadAfter].map((x) => Math.round(x * 100) / 100),
+    machine: describeMachine(), rounds, duration_s: durationS, connections, load_avg_1m: [loadBefore, loadAfter].map((x) => Math.round(x * 100) / 100),
     raw: results,
   };
   await stopAll();
   process.stdout.write(`\nProxy benchmark: ${rounds} rounds × ${durationS} s, ${connections} connections, medians; wrk + backends on CPU ${LOAD_CPU}, proxy on CPU ${PROXY_CPU}\n`);
+  process.stdout.write(`Machine: ${summary.machine}; 1-minute load average ${summary.load_avg_1m.join(" → ")}\n`);
   process.stdout.write(`${formatTable(cases, results)}\n\n`);
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }

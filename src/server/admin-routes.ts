@@ -137,9 +137,13 @@ function nodeStatus(ctx: AdminContext): NodeStatus {
   };
 }
 
-function membersView(ctx: AdminContext): (MemberRecord & { role: "voter" | "learner" | "removed" })[] {
+/** Current members, plus nodes whose record is written but whose membership change is not yet applied ("joining"). */
+function membersView(ctx: AdminContext): (MemberRecord & { role: "voter" | "learner" | "joining" })[] {
   const conf = ctx.replica.status().confState;
-  return ctx.members.all().map((m) => ({ ...m, role: conf.voters.includes(m.id) ? "voter" : conf.learners.includes(m.id) ? "learner" : "removed" }));
+  return ctx.members
+    .all()
+    .filter((m) => conf.voters.includes(m.id) || conf.learners.includes(m.id) || ctx.members.isRecorded(m.id))
+    .map((m) => ({ ...m, role: conf.voters.includes(m.id) ? "voter" : conf.learners.includes(m.id) ? "learner" : "joining" }));
 }
 
 async function join(ctx: AdminContext, body: unknown, _req: IncomingMessage, leaderOnly: () => void): Promise<unknown> {

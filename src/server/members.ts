@@ -71,6 +71,11 @@ export class MemberDirectory {
     return [...out.values()].sort((a, b) => a.id - b.id);
   }
 
+  /** True when the store holds a record for `id` (a bootstrap-only entry is not one). */
+  isRecorded(id: NodeId): boolean {
+    return this.stored.has(id);
+  }
+
   /** Bootstrap members with no record in the store yet (the leader writes them). */
   unrecorded(): MemberRecord[] {
     return [...this.bootstrap.values()].filter((m) => !this.stored.has(m.id));

@@ -37,7 +37,7 @@ export async function clusterStatus(client: PhalanxClient): Promise<MemberRow[]>
     const applied = Number(v.applied);
     return {
       id: m.id, name: m.name, address: m.clientAddress,
-      role: String(v.role), state: m.role === "removed" ? "removed" : "running",
+      role: String(v.role), state: m.role === "joining" ? "joining" : "running",
       term: Number(v.term), commit: Number(v.commit), applied,
       lag: leaderCommit > 0 ? Math.max(0, leaderCommit - applied) : null,
       uptimeMs: Number(v.uptimeMs), lastHeartbeatMs: Number(v.sinceLeaderContactMs), health: String(v.health),

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { runSchedule } from "./simulation.js";
 import { runSeeds } from "./runner.js";
 import type { SimMutant } from "./params.js";
+import type { CheckerName } from "./checkers.js";
 
 // Wall time is only used for the runner's rates; these tests do not look at it.
 const noClock = (): number => 0;
@@ -45,12 +46,24 @@ describe("simulation of the real Raft core under faults", () => {
   });
 });
 
-describe("mutants: every deliberate bug is caught within 300 schedules", () => {
-  const mutants: readonly SimMutant[] = ["vote-ignores-log", "commit-old-term", "stale-read", "send-before-persist"];
-  for (const mutant of mutants) {
+describe("mutants: every deliberate bug is caught within 300 schedules, by the checker that should", () => {
+  const expected: Readonly<Record<SimMutant, readonly CheckerName[]>> = {
+    "vote-ignores-log": ["leader-completeness", "state-machine-safety", "acknowledged-write-lost", "linearizability"],
+    "commit-old-term": ["leader-completeness", "state-machine-safety", "acknowledged-write-lost", "linearizability"],
+    "stale-read": ["linearizability"],
+    "send-before-persist": ["monotonic-hard-state", "election-safety", "leader-completeness", "state-machine-safety", "acknowledged-write-lost", "core-invariant"],
+  };
+  for (const [mutant, checkers] of Object.entries(expected) as [SimMutant, readonly CheckerName[]][]) {
     it(`catches ${mutant}`, () => {
-      const totals = runSeeds({ start: 1, count: 300, voters: 3, mutant, stopAtFirstViolation: true, clockMs: noClock });
+      let caught: CheckerName | null = null;
+      const totals = runSeeds({
+        start: 1, count: 300, voters: 3, mutant, stopAtFirstViolation: true, clockMs: noClock,
+        onResult: (r) => {
+          caught = r.violation?.checker ?? caught;
+        },
+      });
       assert.ok(totals.firstFailingSeed !== null, `${mutant} went unnoticed in 300 schedules`);
+      assert.ok(caught !== null && checkers.includes(caught), `${mutant} was caught by ${String(caught)}`);
     });
   }
 });

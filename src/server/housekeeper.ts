@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PKI_FILES } from "../pki/files.js";
+import { autoCompactRevision } from "../kv/store.js";
 import type { NodeId } from "../raft/raft.js";
 import type { Replica } from "./replica.js";
 import { encodeMemberRecord, INTERNAL_PREFIX, memberKey } from "./members.js";
@@ -55,6 +56,7 @@ export class ClusterHousekeeper {
       await this.recordMembers();
       await this.storeCa();
       await this.promoteLearners();
+      await this.compactHistory();
     } catch (err) {
       this.log.debug({ err }, "housekeeping round did not finish");
     } finally {
@@ -83,6 +85,14 @@ export class ClusterHousekeeper {
     }
     await this.replica.propose({ type: "txn", compares: [{ key: CA_KEY, target: "version", op: "=", value: 0 }], success: [{ type: "put", key: CA_KEY, value: new TextEncoder().encode(JSON.stringify({ certPem, keyPem })) }], failure: [] });
     this.log.info("stored the cluster CA for future joins");
+  }
+
+  /** Keeps the store's history bounded (etcd's revision auto-compaction): watches and old reads get "compacted" below it. */
+  private async compactHistory(): Promise<void> {
+    const revision = autoCompactRevision(this.replica.kv);
+    if (revision === undefined) return;
+    await this.replica.propose({ type: "compact", revision });
+    this.log.info({ revision }, "compacted store history");
   }
 
   private async promoteLearners(): Promise<void> {

@@ -105,7 +105,11 @@ class ClientApi {
         return this.write(req, res, body, { type: "compact", revision: parseBody(compactionSchema, body).revision });
       case "/v3/lease/grant": {
         const g = parseBody(leaseGrantSchema, body);
-        return this.write(req, res, body, { type: "leaseGrant", id: g.ID ?? 0, ttlMs: g.TTL_ms ?? g.TTL * 1000 });
+        const ttlMs = g.TTL_ms ?? g.TTL * 1000;
+        // Shorter than a few election timeouts, a lease could expire during an ordinary leader change.
+        const minTtlMs = this.o.replica.minLeaseTtlMs;
+        if (ttlMs < minTtlMs) throw new GatewayInputError(`Invalid request: TTL ${ttlMs} ms is below the minimum of ${minTtlMs} ms (1.5 election timeouts): ask for a longer TTL`);
+        return this.write(req, res, body, { type: "leaseGrant", id: g.ID ?? 0, ttlMs });
       }
       case "/v3/lease/revoke":
         return this.write(req, res, body, { type: "leaseRevoke", id: parseBody(leaseIdSchema, body).ID });

@@ -164,6 +164,11 @@ export class Replica {
     return this.leader;
   }
 
+  /** Shortest lease TTL granted: 1.5 × the longest election timeout (etcd's rule), so a change of leader does not expire a kept-alive lease. */
+  get minLeaseTtlMs(): number {
+    return 1.5 * 2 * this.tuning.electionTicks * this.tuning.tickMs;
+  }
+
   /** Milliseconds since this replica started. */
   uptimeMs(): number {
     return this.nowMs() - this.startedMs;

@@ -65,6 +65,7 @@ function runShard(shard: Shard, report: (text: string) => void): RunTotals {
     clockMs: () => performance.now(),
     onResult: (r) => {
       if (r.violation !== null) report(describeViolation(r, shard.nodes, shard.mutant));
+      if (r.linearizabilityUndecided) report(`note: the linearizability search hit its bound on seed ${r.seed}`);
     },
   });
 }
@@ -116,6 +117,7 @@ async function main(): Promise<void> {
       schedules: 1, violations: r.violation === null ? 0 : 1, firstFailingSeed: r.violation === null ? null : r.seed,
       events: r.events, elapsedMs, undecided: r.linearizabilityUndecided ? 1 : 0,
     };
+    if (r.linearizabilityUndecided) console.log("note: the linearizability search hit its bound");
     console.log(JSON.stringify(summarize(totals)));
     process.exitCode = totals.violations > 0 ? 1 : 0;
     return;

@@ -7,7 +7,7 @@ import type { ConfChange, ConfState, Message, NodeId, Raft, RaftStatus, Ready, R
 import { NO_NODE } from "../raft/raft.js";
 import type { SafetyChecker } from "./checkers.js";
 import { KvMachine, encodeCommand } from "./kv-machine.js";
-import type { CommandCache } from "./kv-machine.js";
+import type { CommandCache, KvCommand } from "./kv-machine.js";
 import type { ClientReply, ClientRequest } from "./protocol.js";
 import type { Rng } from "./rng.js";
 import { StorageModel } from "./storage-model.js";
@@ -47,6 +47,8 @@ export interface NodeWorld {
   tracing: boolean;
   trace(line: string): void;
   onConfApplied(node: NodeId, cc: ConfChange, conf: ConfState): void;
+  /** A client command was applied (by any node). */
+  onCommandApplied(cmd: KvCommand): void;
   /** A node just won an election; its first Ready as leader is not sent yet. */
   onBecameLeader(node: SimNode): void;
   createRaft(id: NodeId, restored: RestoredState): Raft;
@@ -330,6 +332,7 @@ export class SimNode {
     if (applied.confChange !== null) this.world.onConfApplied(this.id, applied.confChange, this.kv.conf);
     const cmd = applied.command;
     if (cmd === null || applied.output === null) return;
+    this.world.onCommandApplied(cmd);
     const key = `${cmd.clientId}:${cmd.opId}`;
     const req = this.pendingWrites.get(key);
     if (req === undefined) return;

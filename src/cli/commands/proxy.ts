@@ -7,7 +7,11 @@ import { ConfigError } from "../../config/errors.js";
 import { loadProxyConfig } from "../../config/loadProxy.js";
 import type { ProxyConfig } from "../../config/proxy.js";
 import { loadFrontendFactories } from "../../proxy/runtime/factories.js";
+import { PhalanxClient } from "../../client/client.js";
+import { kvWatchClientFrom } from "../../proxy/runtime/clientAdapter.js";
 import { FileConfigSource } from "../../proxy/runtime/fileSource.js";
+import type { ConfigSource } from "../../proxy/runtime/source.js";
+import { DEFAULT_PROXY_PREFIX, StoreConfigSource } from "../../proxy/runtime/storeSource.js";
 import { DEFAULT_DRAIN_GRACE_MS, ProxyRuntime } from "../../proxy/runtime/runtime.js";
 
 /** Exit codes of `phalanx proxy`. */
@@ -26,7 +30,11 @@ const processOutput: CommandOutput = {
 
 /** Options of `phalanx proxy`, as commander parses them. */
 export interface ProxyOptions {
-  readonly config: string;
+  readonly config?: string;
+  readonly store?: boolean;
+  readonly endpoints?: string;
+  readonly token?: string;
+  readonly prefix?: string;
   readonly check?: boolean;
   readonly logLevel: string;
   readonly drainGraceMs: string;
@@ -37,7 +45,11 @@ export function registerProxy(program: Command): void {
   program
     .command("proxy")
     .description("Run the load balancer (HTTP/HTTPS/TCP frontends, health checks, draining) from a YAML config file")
-    .requiredOption("-c, --config <file>", "proxy config file (YAML: admin, frontends, pools; see src/proxy/README.md)")
+    .option("-c, --config <file>", "proxy config file (YAML: admin, frontends, pools; see src/proxy/README.md)")
+    .option("--store", "take frontends and pools from the cluster's store (keys under --prefix) and follow changes live, instead of a file")
+    .option("--endpoints <list>", "with --store: client addresses of cluster nodes (default: $PHALANX_ENDPOINTS or 127.0.0.1:2379)")
+    .option("--token <token>", "with --store: cluster client token (default: $PHALANX_TOKEN)")
+    .option("--prefix <prefix>", "with --store: key prefix of the proxy config", DEFAULT_PROXY_PREFIX)
     .option("--check", "validate the config file, print a summary and exit (0 valid, 2 invalid)")
     .option("--log-level <level>", "pino log level: fatal, error, warn, info, debug, trace", "info")
     .option("--drain-grace-ms <ms>", "how long in-flight requests may take to finish on shutdown or removal", String(DEFAULT_DRAIN_GRACE_MS))
@@ -64,10 +76,14 @@ export async function runProxy(options: ProxyOptions, out: CommandOutput = proce
     out.stderr(`Cannot run the proxy: --drain-grace-ms must be a whole number of milliseconds, got "${options.drainGraceMs}"\n`);
     return PROXY_EXIT.badConfig;
   }
-  if (options.check === true) return checkConfig(options.config, out);
+  if ((options.config === undefined) === (options.store !== true)) {
+    out.stderr("Cannot run the proxy: give either --config FILE or --store\n");
+    return PROXY_EXIT.badConfig;
+  }
+  if (options.check === true && options.config !== undefined) return checkConfig(options.config, out);
 
   const logger = pino({ level: options.logLevel, base: { component: "proxy" } });
-  const source = new FileConfigSource(options.config);
+  const source = options.config !== undefined ? new FileConfigSource(options.config) : storeSource(options);
   const runtime = new ProxyRuntime({ logger, factories: await loadFrontendFactories(), drainGraceMs: graceMs });
   // While starting, SIGHUP (whose default would end the process) is ignored and a stop signal
   // exits at once: nothing has been served yet, so there is nothing to drain.
@@ -89,17 +105,27 @@ export async function runProxy(options: ProxyOptions, out: CommandOutput = proce
     process.off("SIGTERM", earlyStop);
     process.off("SIGINT", earlyStop);
   }
-  logger.info({ file: options.config, admin: runtime.adminAddress() ?? null, frontends: config.frontends.map((f) => ({ name: f.name, address: runtime.frontendAddress(f.name) })) }, "Proxy running");
+  logger.info({ file: options.config ?? null, store: options.store === true ? options.prefix ?? DEFAULT_PROXY_PREFIX : null, admin: runtime.adminAddress() ?? null, frontends: config.frontends.map((f) => ({ name: f.name, address: runtime.frontendAddress(f.name) })) }, "Proxy running");
   return waitForShutdown(runtime, source, logger, graceMs);
 }
 
 /** Loads the file and applies it; returns the config, or an exit code when the proxy cannot start. */
-async function startUp(runtime: ProxyRuntime, source: FileConfigSource, logger: Logger, out: CommandOutput): Promise<ProxyConfig | number> {
+/** A source over the store: the SDK, adapted to the source's watch interface. */
+function storeSource(options: ProxyOptions): StoreConfigSource {
+  const endpoints = (options.endpoints ?? process.env.PHALANX_ENDPOINTS ?? "127.0.0.1:2379").split(",").map((e) => e.trim()).filter((e) => e !== "");
+  const token = options.token ?? process.env.PHALANX_TOKEN;
+  const client = new PhalanxClient({ endpoints, ...(token ? { token } : {}) });
+  return new StoreConfigSource(kvWatchClientFrom(client), { prefix: options.prefix ?? DEFAULT_PROXY_PREFIX });
+}
+
+const sourceName = (source: ConfigSource): string => (source instanceof FileConfigSource ? source.file : "the store");
+
+async function startUp(runtime: ProxyRuntime, source: ConfigSource, logger: Logger, out: CommandOutput): Promise<ProxyConfig | number> {
   let config: ProxyConfig;
   try {
     config = await source.start({
       onConfig: (next) => applyReload(runtime, next, logger),
-      onError: (err) => logger.error({ file: source.file }, `Config reload refused, keeping the running config: ${err.message}`),
+      onError: (err) => logger.error({ source: sourceName(source) }, `Config reload refused, keeping the running config: ${err.message}`),
     });
   } catch (err) {
     out.stderr(`${(err as Error).message}\n`);
@@ -128,9 +154,10 @@ function applyReload(runtime: ProxyRuntime, config: ProxyConfig, logger: Logger)
   );
 }
 
-function waitForShutdown(runtime: ProxyRuntime, source: FileConfigSource, logger: Logger, graceMs: number): Promise<number> {
+function waitForShutdown(runtime: ProxyRuntime, source: ConfigSource, logger: Logger, graceMs: number): Promise<number> {
   return new Promise((resolve) => {
     const onHup = (): void => {
+      if (!(source instanceof FileConfigSource)) return void logger.info("SIGHUP: the store source follows changes live; nothing to reload");
       logger.info({ file: source.file }, "SIGHUP: reloading the config file");
       void source.reload();
     };

@@ -37,7 +37,7 @@ export const pureCoreRules = {
 };
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "coverage/**", ".bench/**"] },
+  { ignores: ["dist/**", "node_modules/**", "coverage/**", ".*/**"] },
   ...tseslint.configs.recommended,
   {
     rules: {

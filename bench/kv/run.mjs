@@ -9,7 +9,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { EtcdCluster, PhalanxCluster } from "./clusters.mjs";
 import { measureFailover } from "./failover.mjs";
-import { killAllNow, stopAll } from "./procs.mjs";
+import { cpuSeconds, killAllNow, stopAll } from "./procs.mjs";
 import { runWrk, writeScript } from "./wrk.mjs";
 
 const argv = process.argv.slice(2);
@@ -69,11 +69,13 @@ async function main(root) {
       for (const op of OPS) {
         for (const c of clusters) {
           const before = await c.leader();
+          const cpu0 = clusterCpuSeconds(c);
           const r = await runWrk({ url: `http://${c.endpoints[before.leaderIndex]}`, connections: conc, durationS: DURATION_S, script: scripts[`${c.name}-${op}`] });
+          r.serverCpuCores = (clusterCpuSeconds(c) - cpu0) / ((r.requests / r.rps) || 1);
           const after = await c.leader();
           if (after.key !== before.key) leaderChanges[c.name]++;
           results[`${c.name}-${op}-${conc}`] = r;
-          log(`  ${c.name.padEnd(7)} ${op} c${String(conc).padEnd(3)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  wrk cpu ${r.cpuPct.toFixed(0)}%  errors ${r.errors + r.non2xx}  leader ${before.key}${after.key !== before.key ? ` -> ${after.key}` : ""}`);
+          log(`  ${c.name.padEnd(7)} ${op} c${String(conc).padEnd(3)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  wrk cpu ${r.cpuPct.toFixed(0)}%  servers ${r.serverCpuCores.toFixed(2)} cores (${((1000 * r.serverCpuCores) / r.rps).toFixed(2)} cpu-ms/req)  errors ${r.errors + r.non2xx}  leader ${before.key}${after.key !== before.key ? ` -> ${after.key}` : ""}`);
         }
       }
     }
@@ -89,6 +91,11 @@ async function main(root) {
   } finally {
     await Promise.all(clusters.map((c) => c.close()));
   }
+}
+
+/** CPU seconds used so far by the cluster's live node processes. */
+function clusterCpuSeconds(c) {
+  return c.procs.reduce((sum, p) => sum + (p && !p.exited ? cpuSeconds(p.child.pid) : 0), 0);
 }
 
 function report({ results, leaderChanges, failover }) {
@@ -117,7 +124,7 @@ function report({ results, leaderChanges, failover }) {
     return p && e ? round(p[metric] / e[metric], 3) : null;
   };
   const raw = {};
-  for (const [k, r] of Object.entries(results)) raw[k.replaceAll("-", "_")] = { rps: round(r.rps, 0), p50_ms: round(r.p50Ms), p99_ms: round(r.p99Ms), wrk_cpu_pct: round(r.cpuPct, 0), errors: r.errors + r.non2xx };
+  for (const [k, r] of Object.entries(results)) raw[k.replaceAll("-", "_")] = { rps: round(r.rps, 0), p50_ms: round(r.p50Ms), p99_ms: round(r.p99Ms), wrk_cpu_pct: round(r.cpuPct, 0), server_cpu_cores: round(r.serverCpuCores), errors: r.errors + r.non2xx };
   const json = {
     put_rps_ratio_c64: ratio("rps", "put", 64),
     put_rps_ratio_c256: ratio("rps", "put", 256),

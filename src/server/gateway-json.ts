@@ -86,14 +86,52 @@ function rangeRequest(r: z.output<typeof rangeSchema>): RangeRequest {
   return { key: r.key, rangeEnd: r.range_end, limit: r.limit, revision: r.revision, keysOnly: r.keys_only, countOnly: r.count_only };
 }
 
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
+/** The body as a record of strings and booleans when it holds nothing else, else null (the zod path decides). */
+function flatRecord(body: unknown): Record<string, string | boolean> | null {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return null;
+  for (const k in body) {
+    const v = (body as Record<string, unknown>)[k];
+    if (typeof v !== "string" && typeof v !== "boolean") return null;
+  }
+  return body as Record<string, string | boolean>;
+}
+
+function isB64(v: string | boolean | undefined): v is string {
+  return typeof v === "string" && BASE64.test(v);
+}
+
+// Fast paths for the hot requests (a put of key and value, a read of one key or a range): the same
+// checks as the schemas without zod's per-request allocations; anything else takes the zod path.
+function fastPut(body: unknown): Command | null {
+  const r = flatRecord(body);
+  if (r === null || !isB64(r.key) || (r.value !== undefined && !isB64(r.value))) return null;
+  for (const k in r) if (k !== "key" && k !== "value") return null;
+  return { type: "put", key: decodeKey(r.key), value: new Uint8Array(Buffer.from(r.value ?? "", "base64")), lease: undefined, prevKv: undefined };
+}
+
+function fastRange(body: unknown): { request: RangeRequest; serializable: boolean } | null {
+  const r = flatRecord(body);
+  if (r === null || !isB64(r.key) || (r.range_end !== undefined && !isB64(r.range_end))) return null;
+  if (r.serializable !== undefined && typeof r.serializable !== "boolean") return null;
+  for (const k in r) if (k !== "key" && k !== "range_end" && k !== "serializable") return null;
+  const request: RangeRequest = { key: decodeKey(r.key), rangeEnd: r.range_end === undefined ? undefined : decodeKey(r.range_end), limit: undefined, revision: undefined, keysOnly: undefined, countOnly: undefined };
+  return { request, serializable: r.serializable === true };
+}
+
 /** A parsed /v3/kv/range body: the request and its consistency. */
 export function parseRange(body: unknown): { request: RangeRequest; serializable: boolean } {
+  const fast = fastRange(body);
+  if (fast !== null) return fast;
   const r = parseBody(rangeSchema, body);
   return { request: rangeRequest(r), serializable: r.serializable === true };
 }
 
 /** A parsed /v3/kv/put body. */
 export function parsePut(body: unknown): Command {
+  const fast = fastPut(body);
+  if (fast !== null) return fast;
   const p = parseBody(putSchema, body);
   return { type: "put", key: p.key, value: p.value, lease: p.lease, prevKv: p.prev_kv };
 }

@@ -210,8 +210,8 @@ class ClientApi {
   }
 
   private header(): ResponseHeader {
-    const s = this.o.replica.status();
-    return { cluster_id: this.o.clusterId, member_id: String(this.o.replica.id), revision: String(this.o.replica.kv.revision), raft_term: String(s.term) };
+    const replica = this.o.replica;
+    return { cluster_id: this.o.clusterId, member_id: String(replica.id), revision: String(replica.kv.revision), raft_term: String(replica.term) };
   }
 
   private healthz(res: ServerResponse): void {

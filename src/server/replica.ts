@@ -5,7 +5,7 @@
 import type { Logger } from "pino";
 import type { Command, CommandResult, KeyValue, LeaseId, RangeRequest, RangeResult, KvError } from "../kv/store.js";
 import { encodeCommand, KvStore, LeaseClock, prefixEnd, WatcherRegistry } from "../kv/store.js";
-import type { ConfChange, Message, NodeId, RaftStatus, Ready, RestoredState, Snapshot } from "../raft/raft.js";
+import type { ConfChange, Entry, Message, NodeId, RaftStatus, Ready, RestoredState, Snapshot } from "../raft/raft.js";
 import { createRaft, NO_NODE } from "../raft/raft.js";
 import type { Raft } from "../raft/raft.js";
 import type { Storage } from "../storage/storage.js";
@@ -99,6 +99,8 @@ export class Replica {
   private lastLeaderContactMs = 0;
   /** Term and vote as last made durable: a Ready that changes them sends nothing before its fsync. */
   private persisted: { term: number; vote: NodeId };
+  /** Index of the last log entry made durable here (entries up to it may apply while a later write is in flight). */
+  private persistedLastIndex: number;
 
   constructor(private readonly options: ReplicaOptions) {
     this.id = options.id;
@@ -109,6 +111,7 @@ export class Replica {
     this.reads = new PendingReads(`${options.id}-${Math.floor(this.startedMs)}`);
     const restored = options.restored;
     this.persisted = { term: restored.hardState.term, vote: restored.hardState.vote };
+    this.persistedLastIndex = restored.entries.at(-1)?.index ?? restored.snapshot?.meta.index ?? 0;
     if (restored.snapshot !== null) {
       this.kv.restore(restored.snapshot.data);
       this.snapshotIndex = restored.snapshot.meta.index;
@@ -157,6 +160,11 @@ export class Replica {
   /** Raft's view of this node. */
   status(): RaftStatus {
     return this.raft.status();
+  }
+
+  /** The term as last made durable here (cheap: response headers read it on every request). */
+  get term(): number {
+    return this.persisted.term;
   }
 
   /** Current leader as this node knows it (NO_NODE when none). */
@@ -337,6 +345,20 @@ export class Replica {
       this.options.transport.send(rd.messages.filter(isLeaderBroadcast));
       late = rd.messages.filter((m) => !isLeaderBroadcast(m));
     }
+    // Committed entries already durable here apply (and answer their clients) while this Ready's
+    // new entries are being written, as etcd does: they are committed on a quorum and on this disk,
+    // so the fsync in flight guards nothing about them. Without this, every batch waited for the
+    // next batch's fsync before its clients heard back.
+    let committed = rd.committedEntries;
+    if (rd.snapshot === null && committed.length > 0) {
+      const stable = Math.min(this.persistedLastIndex, (rd.entries[0]?.index ?? Infinity) - 1);
+      let early = 0;
+      while (early < committed.length && committed[early]!.index <= stable) early++;
+      if (early > 0) {
+        this.applyEntries(early === committed.length ? committed : committed.slice(0, early));
+        committed = committed.slice(early);
+      }
+    }
     if (rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null) {
       try {
         await this.options.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, mustSync: rd.mustSync });
@@ -345,9 +367,11 @@ export class Replica {
       }
     }
     if (rd.hardState !== null) this.persisted = { term: rd.hardState.term, vote: rd.hardState.vote };
+    if (rd.snapshot !== null) this.persistedLastIndex = rd.snapshot.meta.index;
+    if (rd.entries.length > 0) this.persistedLastIndex = rd.entries[rd.entries.length - 1]!.index;
     this.options.transport.send(late);
     if (rd.snapshot !== null) this.installSnapshot(rd.snapshot);
-    this.applyEntries(rd);
+    this.applyEntries(committed);
     for (const rs of rd.readStates) this.reads.readState(rs.context, rs.index, this.kv.appliedIndex);
     this.raft.advance(rd);
     this.maybeSnapshot();
@@ -381,11 +405,11 @@ export class Replica {
     this.log.info({ index: snapshot.meta.index }, "installed snapshot from the leader");
   }
 
-  private applyEntries(rd: Ready): void {
-    if (rd.committedEntries.length === 0) return;
+  private applyEntries(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
     const now = this.nowMs();
     const changedKeys: string[] = [];
-    for (const e of rd.committedEntries) {
+    for (const e of entries) {
       if (e.index <= this.kv.appliedIndex) continue;
       // Config entries take effect inside Raft; for the store they only advance the applied index.
       const out = this.kv.applyEntry(e.index, e.type === "config" ? NO_DATA : e.data);

@@ -9,6 +9,9 @@ export interface ConnectionOptions {
   readonly token?: string;
   readonly tokenFile?: string;
   readonly json?: boolean;
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
 }
 
 /** Adds --endpoints, --token, --token-file and --json to a command. */
@@ -17,6 +20,9 @@ export function withConnectionOptions(cmd: Command): Command {
     .option("--endpoints <list>", "comma-separated host:port of client APIs (default: $PHALANX_ENDPOINTS or 127.0.0.1:2379)")
     .option("--token <token>", "cluster client token (default: $PHALANX_TOKEN)")
     .option("--token-file <file>", "file holding the client token")
+    .option("--ca <file>", "cluster CA certificate: talk TLS to nodes that serve clients over TLS (default: $PHALANX_CA)")
+    .option("--cert <file>", "client certificate from the cluster CA (authenticates instead of the token)")
+    .option("--key <file>", "private key of --cert")
     .option("--json", "print JSON for scripts instead of a table");
 }
 
@@ -24,7 +30,9 @@ export function withConnectionOptions(cmd: Command): Command {
 export function clientFrom(o: ConnectionOptions): PhalanxClient {
   const endpoints = (o.endpoints ?? process.env.PHALANX_ENDPOINTS ?? "127.0.0.1:2379").split(",").map((s) => s.trim()).filter((s) => s !== "");
   const token = o.token ?? (o.tokenFile ? readFileSync(o.tokenFile, "utf8").trim() : process.env.PHALANX_TOKEN);
-  return new PhalanxClient({ endpoints, ...(token ? { token } : {}) });
+  const ca = o.ca ?? process.env.PHALANX_CA;
+  const tls = ca ? { ca: readFileSync(ca, "utf8"), ...(o.cert ? { cert: readFileSync(o.cert, "utf8") } : {}), ...(o.key ? { key: readFileSync(o.key, "utf8") } : {}) } : undefined;
+  return new PhalanxClient({ endpoints, ...(token ? { token } : {}), ...(tls ? { tls } : {}) });
 }
 
 /** Prints rows as an aligned table. */

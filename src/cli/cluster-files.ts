@@ -30,6 +30,8 @@ export interface ClusterFiles {
   readonly joinToken: string;
   /** Config file per node id. */
   readonly configFiles: ReadonlyMap<number, string>;
+  /** The CA (certificate and key), for issuing client certificates in tests and tools. */
+  readonly ca: ClusterCa;
 }
 
 function hostOf(address: string): string {
@@ -37,7 +39,7 @@ function hostOf(address: string): string {
 }
 
 /** Creates `root/<name>/{config.yaml,pki/,data/,token}` for every node. */
-export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[], raft?: NodeConfigInput["raft"]): Promise<ClusterFiles> {
+export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[], raft?: NodeConfigInput["raft"], options: { clientTls?: boolean } = {}): Promise<ClusterFiles> {
   const clusterId = `c${randomUUID().replaceAll("-", "").slice(0, 12)}`;
   const ca: ClusterCa = await createClusterCa({ clusterId });
   const clientToken = randomBytes(24).toString("base64url");
@@ -56,7 +58,7 @@ export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[]
     await writeFile(join(dir, "token"), `${clientToken}\n`, { mode: KEY_FILE_MODE });
     const config: NodeConfigInput = {
       clusterId,
-      node: { id: n.id, name: n.name, dataDir: "./data", peerListen: n.peerListen, peerAdvertise: n.peerAdvertise, clientListen: n.clientListen, clientAdvertise: n.clientAdvertise },
+      node: { id: n.id, name: n.name, dataDir: "./data", peerListen: n.peerListen, peerAdvertise: n.peerAdvertise, clientListen: n.clientListen, clientAdvertise: n.clientAdvertise, ...(options.clientTls ? { clientTls: true } : {}) },
       pkiDir: "./pki",
       tokenFile: "./token",
       joinTokenHash: join_.hash,
@@ -67,5 +69,5 @@ export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[]
     await writeFile(file, renderNodeConfig(config));
     configFiles.set(n.id, file);
   }
-  return { clusterId, clientToken, joinToken: join_.token, configFiles };
+  return { clusterId, clientToken, joinToken: join_.token, configFiles, ca };
 }

@@ -2,6 +2,7 @@
 // `register<Name>(program)`; add one line below to wire a new one in.
 import { Command } from "commander";
 import { registerAgent } from "./commands/agent.js";
+import { registerCert } from "./commands/cert.js";
 import { registerDev } from "./commands/dev.js";
 import { registerInit } from "./commands/init.js";
 import { registerJoin } from "./commands/join.js";
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerMembers(program);
   registerKv(program);
+  registerCert(program);
   registerProxy(program);
   return program;
 }

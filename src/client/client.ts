@@ -17,6 +17,8 @@ export interface ClientOptions {
   readonly maxAttempts?: number;
   /** Pause between attempts (doubles per attempt, capped at 1 s). */
   readonly retryBackoffMs?: number;
+  /** Talk TLS (nodes with `clientTls`): the cluster CA, and optionally a client certificate that authenticates instead of a token. */
+  readonly tls?: { readonly ca: string; readonly cert?: string; readonly key?: string };
 }
 
 /** A key-value pair as the SDK returns it. */
@@ -74,6 +76,7 @@ export class PhalanxClient {
   private readonly backoffMs: number;
   private readonly dispatcher: Dispatcher;
   private current = 0;
+  private readonly scheme: "http" | "https";
 
   constructor(private readonly options: ClientOptions) {
     if (options.endpoints.length === 0) throw new Error("Cannot create a client: no endpoints given");
@@ -81,7 +84,8 @@ export class PhalanxClient {
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.maxAttempts = options.maxAttempts ?? 2 * this.endpoints.length + 2;
     this.backoffMs = options.retryBackoffMs ?? 50;
-    this.dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
+    this.scheme = options.tls ? "https" : "http";
+    this.dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 64, ...(options.tls ? { connect: { ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key } } : {}) });
   }
 
   /** The endpoint requests go to now. */
@@ -118,7 +122,7 @@ export class PhalanxClient {
     const endpoint = this.endpoint;
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(`http://${endpoint}${path}`, {
+      res = await request(`${this.scheme}://${endpoint}${path}`, {
         method,
         dispatcher: this.dispatcher,
         headers: { "content-type": "application/json", ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}) },
@@ -230,7 +234,7 @@ export class PhalanxClient {
 
   /** Opens one watch stream; used by startWatch. */
   async openWatchStream(body: Json, signal: AbortSignal): Promise<AsyncIterable<Buffer>> {
-    const res = await request(`http://${this.endpoint}/v3/watch`, {
+    const res = await request(`${this.scheme}://${this.endpoint}/v3/watch`, {
       method: "POST",
       dispatcher: this.dispatcher,
       headers: { "content-type": "application/json", ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}) },
@@ -248,7 +252,7 @@ export class PhalanxClient {
 
   /** A consistent snapshot of the store's state (binary). */
   async snapshot(): Promise<Uint8Array> {
-    const res = await request(`http://${this.endpoint}/v3/phalanx/snapshot`, {
+    const res = await request(`${this.scheme}://${this.endpoint}/v3/phalanx/snapshot`, {
       method: "GET",
       dispatcher: this.dispatcher,
       headers: this.options.token ? { authorization: `Bearer ${this.options.token}` } : {},

@@ -2,6 +2,7 @@
 // client API, and runs the leader's housekeeping (member records, learner promotion, joins).
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pino } from "pino";
@@ -73,10 +74,15 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     });
     replica = r;
     peers.refresh(r.localPrefix(MEMBER_PREFIX));
-    forwarder = new LeaderForwarder(members, "http", log);
+    const clientTls = config.node.clientTls;
+    forwarder = new LeaderForwarder(members, clientTls ? "https" : "http", log, clientTls ? { ca: credentials.caCertPem, cert: credentials.certPem, key: credentials.keyPem } : undefined);
     housekeeper = new ClusterHousekeeper(r, members, config, log.child({ part: "housekeeper" }));
     const routes: Map<string, AdminHandler> = adminRoutes({ replica: r, members, config, housekeeper, forwarder, credentials });
-    server = createServer({ keepAliveTimeout: 65_000 }, createClientApiHandler({ replica: r, clusterId: config.clusterId, token, forwarder, logger: log.child({ part: "api" }), adminRoutes: routes, publicRoutes: new Set(["POST /v3/phalanx/join"]) }));
+    const handler = createClientApiHandler({ replica: r, clusterId: config.clusterId, token, forwarder, logger: log.child({ part: "api" }), adminRoutes: routes, publicRoutes: new Set(["POST /v3/phalanx/join"]) });
+    // With clientTls, a client certificate of the cluster CA authenticates on its own; the token still works too.
+    server = clientTls
+      ? createHttpsServer({ keepAliveTimeout: 65_000, ca: credentials.caCertPem, cert: credentials.certPem, key: credentials.keyPem, requestCert: true, rejectUnauthorized: false }, handler)
+      : createServer({ keepAliveTimeout: 65_000 }, handler);
     await listen(server, config.node.clientListen.host, config.node.clientListen.port);
     r.start();
     housekeeper.start();

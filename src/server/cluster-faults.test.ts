@@ -10,6 +10,7 @@ import { checkLinearizable } from "../sim/linearizability/checker.js";
 import type { Operation } from "../sim/linearizability/model.js";
 import { registerModel } from "../sim/linearizability/register-model.js";
 import type { RegisterInput, RegisterOutput } from "../sim/linearizability/register-model.js";
+import { issueClientCertificate } from "../pki/issue.js";
 import { PROCESS_TEST_RAFT, ProcessCluster } from "./process-cluster.js";
 
 type Op = Operation<RegisterInput, RegisterOutput>;
@@ -208,4 +209,20 @@ test("a node joins as a learner under load and becomes a voter when another memb
   await fresh.put("joined/works", "yes");
   assert.equal((await fresh.get("joined/works")).kvs[0]?.value, "yes");
   assert.ok(!(await members()).some((m) => m.id === victim), "the removed member is gone");
+});
+
+test("over a TLS client port, a client certificate of the cluster CA authenticates without the token, and a client without either is refused", async (t) => {
+  const cluster = await ProcessCluster.start(1, PROCESS_TEST_RAFT, { clientTls: true });
+  t.after(() => cluster.close());
+  const creds = await issueClientCertificate(cluster.ca, { name: "tester" });
+  const withCert = new PhalanxClient({ endpoints: cluster.endpoints(), tls: { ca: cluster.ca.certPem, cert: creds.certPem, key: creds.keyPem }, maxAttempts: 200, retryBackoffMs: 50 });
+  t.after(() => withCert.close());
+  await withCert.put("tls/k", "v");
+  assert.equal((await withCert.get("tls/k")).kvs[0]?.value, "v");
+  const anonymous = new PhalanxClient({ endpoints: cluster.endpoints(), tls: { ca: cluster.ca.certPem }, maxAttempts: 1 });
+  t.after(() => anonymous.close());
+  await assert.rejects(anonymous.get("tls/k"), (err: unknown) => err instanceof PhalanxError && err.status === 401);
+  const withToken = new PhalanxClient({ endpoints: cluster.endpoints(), tls: { ca: cluster.ca.certPem }, token: cluster.token, maxAttempts: 1 });
+  t.after(() => withToken.close());
+  assert.equal((await withToken.get("tls/k")).kvs[0]?.value, "v");
 });

@@ -22,6 +22,8 @@ export const nodeConfigSchema = z.object({
     peerAdvertise: address,
     clientListen: listen,
     clientAdvertise: address,
+    /** Serve the client API over TLS with this node's certificate; clients may then authenticate with a certificate of the cluster CA instead of the token. */
+    clientTls: z.boolean().default(false),
   }).strict(),
   /** Directory with ca.crt, node.crt, node.key (and ca.key on the first node). */
   pkiDir: z.string().min(1),

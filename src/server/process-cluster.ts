@@ -12,6 +12,7 @@ import { writeClusterFiles } from "../cli/cluster-files.js";
 import type { NodeSpec } from "../cli/cluster-files.js";
 import { freePort, selfCommand, waitHealthy } from "../cli/commands/dev.js";
 import type { NodeConfigInput } from "./node-config.js";
+import type { ClusterCa } from "../pki/ca.js";
 
 /** Timings for process tests: 25 ms ticks, elections after 250–500 ms. */
 export const PROCESS_TEST_RAFT: NonNullable<NodeConfigInput["raft"]> = { tickMs: 25, electionTicks: 10, heartbeatTicks: 1, snapshotEveryEntries: 10_000 };
@@ -31,11 +32,12 @@ export class ProcessCluster {
     readonly token: string,
     readonly joinToken: string,
     private readonly nodes: Map<number, NodeProcess>,
+    readonly ca: ClusterCa,
   ) {}
 
   private readonly joined: NodeProcess[] = [];
 
-  static async start(size: number, raft: NodeConfigInput["raft"] = PROCESS_TEST_RAFT): Promise<ProcessCluster> {
+  static async start(size: number, raft: NodeConfigInput["raft"] = PROCESS_TEST_RAFT, options: { clientTls?: boolean } = {}): Promise<ProcessCluster> {
     const root = await mkdtemp(join(tmpdir(), "phalanx-procs-"));
     const specs: NodeSpec[] = [];
     for (let i = 1; i <= size; i++) {
@@ -43,12 +45,13 @@ export class ProcessCluster {
       const client = `127.0.0.1:${await freePort()}`;
       specs.push({ id: i, name: `n${i}`, peerListen: peer, peerAdvertise: peer, clientListen: client, clientAdvertise: client });
     }
-    const files = await writeClusterFiles(root, specs, raft);
+    const files = await writeClusterFiles(root, specs, raft, options);
     const nodes = new Map(specs.map((spec) => [spec.id, { spec, configFile: files.configFiles.get(spec.id)!, child: null } as NodeProcess]));
-    const cluster = new ProcessCluster(root, files.clientToken, files.joinToken, nodes);
+    const cluster = new ProcessCluster(root, files.clientToken, files.joinToken, nodes, files.ca);
     try {
       for (const id of nodes.keys()) cluster.spawn(id);
-      await waitHealthy(specs.map((s) => s.clientAdvertise), START_DEADLINE_MS);
+        // A TLS client port is probed by the test's own TLS client instead.
+      if (options.clientTls !== true) await waitHealthy(specs.map((s) => s.clientAdvertise), START_DEADLINE_MS);
     } catch (err) {
       await cluster.close();
       throw err;

@@ -10,21 +10,25 @@ import type { Ready } from "../raft/raft.js";
 import type { Rng } from "./rng.js";
 import type { Simulation } from "./simulation.js";
 
-type Action =
+/** The kinds of fault the nemesis can strike with. */
+export type NemesisAction =
   | "partition" | "isolate-leader" | "isolate-node" | "one-way" | "bridge"
   | "crash-node" | "crash-leader" | "crash-leader-after-append" | "pause-node" | "pause-leader"
   | "pause-isolated-leader" | "storm" | "slow-disk" | "conf-change" | "transfer-leader" | "campaign"
   | "crash-after-send" | "crash-mid-write" | "figure-8";
 
-const WEIGHTS: readonly (readonly [Action, number])[] = [
+const WEIGHTS: readonly (readonly [NemesisAction, number])[] = [
   ["partition", 10], ["isolate-leader", 10], ["isolate-node", 4], ["one-way", 7], ["bridge", 5],
   ["crash-node", 7], ["crash-leader", 8], ["crash-leader-after-append", 8], ["pause-node", 4], ["pause-leader", 5],
   ["pause-isolated-leader", 7], ["storm", 5], ["slow-disk", 4], ["conf-change", 10], ["transfer-leader", 6], ["campaign", 6],
   ["crash-after-send", 8], ["crash-mid-write", 6], ["figure-8", 6],
 ];
+/** How often the Figure 8 choreography checks whether the old leader can campaign yet. */
+const FIGURE8_CAMPAIGN_ATTEMPTS = 40;
 /** How long an armed trigger waits for its moment before it is disarmed. */
 const TRIGGER_TIMEOUT_US = 600_000;
-const TOTAL_WEIGHT = WEIGHTS.reduce((sum, [, w]) => sum + w, 0);
+/** Every action the nemesis knows. */
+export const NEMESIS_ACTIONS: readonly NemesisAction[] = WEIGHTS.map(([a]) => a);
 
 /** Strikes faults at random times until stopped. */
 export class Nemesis {
@@ -34,7 +38,14 @@ export class Nemesis {
   /** While a choreographed fault runs, random strikes hold off so they do not spoil it. */
   private choreographyUntilUs = 0;
 
-  constructor(private readonly sim: Simulation, private readonly rng: Rng) {}
+  private readonly weights: readonly (readonly [NemesisAction, number])[];
+  private readonly totalWeight: number;
+
+  /** `only` restricts the mix to some actions (scenario tests); undefined keeps the full mix. */
+  constructor(private readonly sim: Simulation, private readonly rng: Rng, only?: readonly NemesisAction[]) {
+    this.weights = only === undefined ? WEIGHTS : WEIGHTS.filter(([a]) => only.includes(a));
+    this.totalWeight = this.weights.reduce((sum, [, w]) => sum + w, 0);
+  }
 
   /** Schedules the first strike. */
   start(): void {
@@ -51,14 +62,18 @@ export class Nemesis {
     const p = this.sim.params;
     this.sim.after(this.rng.range(p.nemesisGapMinUs, p.nemesisGapMaxUs), () => {
       if (this.stopped) return;
-      if (this.sim.nowUs() >= this.choreographyUntilUs) this.strike(this.pickAction());
+      if (this.sim.nowUs() >= this.choreographyUntilUs) {
+        const action = this.pickAction();
+        if (action !== null) this.strike(action);
+      }
       this.scheduleNext();
     });
   }
 
-  private pickAction(): Action {
-    let r = this.rng.int(TOTAL_WEIGHT);
-    for (const [action, w] of WEIGHTS) {
+  private pickAction(): NemesisAction | null {
+    if (this.totalWeight === 0) return null;
+    let r = this.rng.int(this.totalWeight);
+    for (const [action, w] of this.weights) {
       if (r < w) return action;
       r -= w;
     }
@@ -176,6 +191,21 @@ export class Nemesis {
           this.choreographyUntilUs = sim.nowUs() + TRIGGER_TIMEOUT_US + 8 * electionUs;
           this.trace(`figure 8: isolates new leader n${l2.id} as it wins; n${l1.id} rejoins`);
           sim.network.heal(cut1);
+          // L1 holds the longest log; it campaigns at once so that the others, a majority on
+          // their own in a 5-voter cluster, do not elect one of themselves first.
+          // (It first has to learn that it was deposed; it tries every few milliseconds.)
+          let attempts = 0;
+          const campaign = (): void => {
+            if (l1.raft === null || l1.paused || attempts++ >= FIGURE8_CAMPAIGN_ATTEMPTS) return;
+            if (l1.role === "leader") {
+              sim.after(5_000, campaign);
+              return;
+            }
+            this.trace(`figure 8: n${l1.id} campaigns`);
+            l1.raft.campaign();
+            l1.kick();
+          };
+          sim.after(this.rng.range(100, 5_000), campaign);
           const termAtRejoin = l2.term;
           const contested = l2.storage.written.lastIndex; // where L2's no-op sits
           const healL2 = (): void => {
@@ -211,7 +241,7 @@ export class Nemesis {
     });
   }
 
-  private strike(action: Action): void {
+  private strike(action: NemesisAction): void {
     const sim = this.sim;
     const ids = this.liveIds();
     const leader = sim.currentLeader();

@@ -15,6 +15,7 @@ import { checkLinearizable } from "./linearizability/checker.js";
 import { registerModel } from "./linearizability/register-model.js";
 import { explainRegisterViolation } from "./linearizability/report.js";
 import { Nemesis } from "./nemesis.js";
+import type { NemesisAction } from "./nemesis.js";
 import { CALM_NETWORK, Network } from "./network.js";
 import { SimNode } from "./node-shell.js";
 import type { NodeWorld } from "./node-shell.js";
@@ -39,6 +40,8 @@ export interface ScheduleOptions extends SimOptions {
   readonly seed: number;
   /** Receives a readable trace line per event when set. */
   readonly trace?: (line: string) => void;
+  /** Restricts the nemesis to these faults (scenario tests); the full mix when undefined. */
+  readonly faults?: readonly NemesisAction[];
 }
 
 /** What one schedule did and found. */
@@ -108,7 +111,7 @@ export class Simulation implements NodeWorld, WorkloadWorld {
     this.sendBeforePersist = options.mutant === "send-before-persist";
     this.network.quality = this.params.network;
     this.workload = new Workload(this, this.params.workload);
-    this.nemesis = new Nemesis(this, root.fork());
+    this.nemesis = new Nemesis(this, root.fork(), options.faults);
   }
 
   // ---------------------------------------------------------------- running

@@ -1,0 +1,459 @@
+// One simulated schedule of the KV store: voters of the real Raft core in KV node shells (real
+// KvStore, watches, lease clock), simulated clients, network and disks, driven by one event queue in
+// virtual time and one seeded generator, so a seed replays exactly. Faults (partitions, crashes
+// that lose unsynced writes, pauses, lossy and slow networks, slow disks) happen during a fault
+// phase; then everything heals, clients stop, and the cluster must settle. The KV checkers run as
+// entries apply and once settled. Reuses the simulator's event queue, network, storage model and
+// generator (../); its nemesis and node shell are bound to the register simulation, so this file
+// has its own small nemesis and node.ts its own shell.
+import { createRaft, nodeId, NO_NODE } from "../../raft/raft.js";
+import type { Message, NodeId, Raft, RestoredState } from "../../raft/raft.js";
+import type { ApplyOutput } from "../../kv/store.js";
+import { EventQueue } from "../event-queue.js";
+import { CALM_NETWORK, Network, linksBetween } from "../network.js";
+import type { LinkQuality } from "../network.js";
+import { createRng } from "../rng.js";
+import type { Rng } from "../rng.js";
+import { KvChecker, KvViolationFound } from "./checkers.js";
+import type { KvViolation } from "./checkers.js";
+import { KvSimNode } from "./node.js";
+import type { KvMutant, KvNodeWorld } from "./node.js";
+import type { KvReply, KvRequest, WatchDelivery } from "./protocol.js";
+import { KvWorkload } from "./workload.js";
+import type { KvWorkloadParams, KvWorkloadWorld } from "./workload.js";
+
+/** Events one schedule may process before it is declared runaway. */
+export const MAX_EVENTS_PER_SCHEDULE = 3_000_000;
+/** How often the settle condition is checked after the heal. */
+const SETTLE_CHECK_INTERVAL_US = 20_000;
+/** Clients keep going this long after the heal (leases and watches run on a calm cluster too). */
+const CALM_LOAD_US = 600_000;
+/** After the heal, the cluster must settle within this bound. */
+const LIVENESS_BOUND_US = 5_000_000;
+
+/** Options of one schedule. */
+export interface KvScheduleOptions {
+  readonly seed: number;
+  readonly voters: 3 | 5;
+  readonly mutant: KvMutant | null;
+}
+
+/** What one schedule did and found. */
+export interface KvScheduleResult {
+  readonly seed: number;
+  readonly violation: KvViolation | null;
+  readonly events: number;
+  readonly virtualUs: number;
+  /** Hash of everything that happened: equal for two runs of the same seed. */
+  readonly hash: number;
+  readonly operations: number;
+  readonly acknowledged: number;
+  readonly timedOut: number;
+  readonly leasesExpired: number;
+  readonly watchEvents: number;
+  readonly linearizabilityUndecided: boolean;
+}
+
+interface KvParams {
+  readonly tickUs: number;
+  readonly tickDrift: readonly number[];
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly maxEntriesPerAppend: number;
+  readonly maxInflightAppends: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  readonly snapshotEveryEntries: number;
+  readonly faultPhaseUs: number;
+  readonly nemesisGapMinUs: number;
+  readonly nemesisGapMaxUs: number;
+  readonly diskMaxUs: number;
+  readonly network: LinkQuality;
+  readonly storm: LinkQuality;
+  readonly clientLatencyMaxUs: number;
+  readonly workload: KvWorkloadParams;
+}
+
+function drawParams(rng: Rng, voters: number): KvParams {
+  const intensity = rng.float();
+  const gapMax = Math.round(300_000 - 200_000 * intensity);
+  return {
+    tickUs: 10_000,
+    tickDrift: Array.from({ length: voters + 1 }, () => 0.97 + rng.float() * 0.06),
+    electionTicks: 10,
+    heartbeatTicks: rng.range(1, 3),
+    maxEntriesPerAppend: rng.pick([1, 4, 64]),
+    maxInflightAppends: rng.pick([1, 8, 64]),
+    preVote: rng.chance(0.7),
+    checkQuorum: rng.chance(0.7),
+    snapshotEveryEntries: rng.range(8, 64),
+    faultPhaseUs: rng.range(1_200_000, 2_400_000),
+    nemesisGapMinUs: Math.round(gapMax / 6),
+    nemesisGapMaxUs: gapMax,
+    diskMaxUs: rng.range(500, 3_000),
+    network: {
+      dropProbability: rng.chance(0.5) ? 0 : rng.float() * 0.05,
+      duplicateProbability: rng.chance(0.5) ? 0 : rng.float() * 0.03,
+      slowProbability: rng.float() * 0.05,
+      minDelayUs: 100,
+      maxDelayUs: rng.range(500, 3_000),
+      slowMaxDelayUs: rng.range(5_000, 40_000),
+    },
+    storm: {
+      dropProbability: 0.1 + rng.float() * 0.3,
+      duplicateProbability: rng.float() * 0.2,
+      slowProbability: 0.1 + rng.float() * 0.2,
+      minDelayUs: 200,
+      maxDelayUs: rng.range(2_000, 10_000),
+      slowMaxDelayUs: rng.range(20_000, 100_000),
+    },
+    clientLatencyMaxUs: 1_000,
+    workload: {
+      registerClients: rng.range(2, 3),
+      leaseClients: rng.range(1, 3),
+      watchClients: rng.range(1, 2),
+      timeoutUs: rng.range(150_000, 400_000),
+      thinkMaxUs: rng.pick([1_000, 10_000, 30_000]),
+      // At least 1.5 maximal election timeouts (the server's floor), so a leader change alone never expires a kept-alive lease.
+      leaseTtlMs: [300, 800],
+    },
+  };
+}
+
+type SimEvent =
+  | { readonly kind: "call"; readonly fn: () => void }
+  | { readonly kind: "later"; readonly node: KvSimNode; readonly incarnation: number; readonly fn: () => void }
+  | { readonly kind: "deliver"; readonly msg: Message }
+  | { readonly kind: "tick"; readonly node: KvSimNode; readonly incarnation: number; readonly intervalUs: number }
+  | { readonly kind: "request"; readonly to: NodeId; readonly req: KvRequest }
+  | { readonly kind: "reply"; readonly reply: KvReply };
+
+/** Runs one schedule to the end (or to its first violation). */
+export function runKvSchedule(options: KvScheduleOptions): KvScheduleResult {
+  return new KvSimulation(options).run();
+}
+
+/** The world of one KV schedule. Use runKvSchedule(). */
+export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
+  readonly rng: Rng;
+  readonly mutant: KvMutant | null;
+  readonly checker = new KvChecker();
+  private readonly params: KvParams;
+  private readonly network = new Network();
+  private readonly nodes = new Map<NodeId, KvSimNode>();
+  private readonly workload: KvWorkload;
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly raftRng: Rng;
+  private readonly nemesisRng: Rng;
+  private now = 0;
+  private events = 0;
+  private hashA = 0x12345678;
+  private hashB = 0x9abcdef0;
+  private finished = false;
+  private healed = false;
+  private slowDiskUntilUs = new Map<NodeId, number>();
+
+  constructor(private readonly options: KvScheduleOptions) {
+    const root = createRng(options.seed);
+    this.params = drawParams(root.fork(), options.voters);
+    this.rng = root.fork();
+    this.raftRng = root.fork();
+    this.nemesisRng = root.fork();
+    this.mutant = options.mutant;
+    this.network.quality = this.params.network;
+    this.workload = new KvWorkload(this, root.fork(), this.params.workload);
+  }
+
+  /** Runs the schedule. */
+  run(): KvScheduleResult {
+    let violation: KvViolation | null = null;
+    let undecided = false;
+    try {
+      this.setUp();
+      while (!this.finished) {
+        const next = this.queue.pop();
+        if (next === undefined) this.checker.report("liveness", "the event queue ran dry before the cluster settled");
+        this.now = next.timeUs;
+        this.checker.now = next.timeUs;
+        if (++this.events > MAX_EVENTS_PER_SCHEDULE) this.checker.report("liveness", `more than ${MAX_EVENTS_PER_SCHEDULE} events: a runaway schedule`);
+        this.dispatch(next.event);
+      }
+      undecided = this.finalChecks();
+    } catch (err) {
+      violation = err instanceof KvViolationFound
+        ? err.violation
+        : { checker: "core-invariant", message: err instanceof Error ? `${err.name}: ${err.message}` : String(err), timeUs: this.now };
+    }
+    let expired = 0;
+    for (const r of this.checker.firstRemoval.values()) if (r.expired) expired++;
+    return {
+      seed: this.options.seed,
+      violation,
+      events: this.events,
+      virtualUs: this.now,
+      hash: (this.hashA >>> 0) * 0x200000 + ((this.hashB >>> 0) & 0x1fffff),
+      operations: this.workload.history.length,
+      acknowledged: this.workload.acknowledged,
+      timedOut: this.workload.timedOut,
+      leasesExpired: expired,
+      watchEvents: this.workload.watches.reduce((n, w) => n + w.events.length, 0),
+      linearizabilityUndecided: undecided,
+    };
+  }
+
+  private finalChecks(): boolean {
+    const leader = this.currentLeader();
+    if (leader === null) return this.checker.report("liveness", "no leader at the end");
+    for (const n of this.nodes.values()) {
+      this.checker.compareState(n.id, n.kv);
+      this.checker.checkLeaseKeys(n.id, n.kv);
+    }
+    return this.checker.checkFinal(this.workload, leader.kv).linearizabilityUndecided;
+  }
+
+  private dispatch(ev: SimEvent): void {
+    switch (ev.kind) {
+      case "call":
+        ev.fn();
+        return;
+      case "later":
+        if (ev.node.incarnation === ev.incarnation && ev.node.up) ev.fn();
+        return;
+      case "deliver": {
+        const msg = ev.msg;
+        if (this.network.isBlocked(msg.from, msg.to)) return;
+        const node = this.nodes.get(msg.to);
+        if (node === undefined || !node.up) return;
+        this.mix(msg.to, msg.term);
+        node.receive(msg);
+        return;
+      }
+      case "tick":
+        if (ev.node.incarnation !== ev.incarnation || !ev.node.up) return;
+        ev.node.tick();
+        this.queue.push(this.now + ev.intervalUs, ev);
+        return;
+      case "request": {
+        const node = this.nodes.get(ev.to);
+        const req = ev.req;
+        if (node === undefined || !node.up) {
+          this.reply({ kind: "refused", clientId: req.clientId, opId: req.opId, attempt: req.attempt, from: ev.to, code: "unavailable", leaderHint: NO_NODE });
+        } else {
+          node.request(req);
+        }
+        return;
+      }
+      case "reply":
+        this.workload.onReply(ev.reply);
+        return;
+    }
+  }
+
+  private setUp(): void {
+    const voters = Array.from({ length: this.options.voters }, (_, i) => nodeId(i + 1));
+    for (const id of voters) {
+      const node = new KvSimNode(id, { voters, learners: [] }, this, this.params.snapshotEveryEntries);
+      this.nodes.set(id, node);
+      this.startNode(node);
+    }
+    this.workload.start();
+    this.scheduleStrike();
+    this.at(this.params.faultPhaseUs, () => this.heal());
+  }
+
+  private startNode(node: KvSimNode): void {
+    if (node.up) return;
+    node.start();
+    this.mix(0x51a7, node.id);
+    const intervalUs = Math.round(this.params.tickUs * (this.params.tickDrift[node.id] ?? 1));
+    this.queue.push(this.now + this.rng.range(1, intervalUs), { kind: "tick", node, incarnation: node.incarnation, intervalUs });
+  }
+
+  private crashNode(node: KvSimNode): void {
+    if (!node.up) return;
+    node.crash();
+    this.mix(0xc4a5, node.id);
+    for (const w of this.workload.watches) this.workload.onStreamBroken(w.clientId, node.id);
+  }
+
+  // ---------------------------------------------------------------- nemesis
+
+  private scheduleStrike(): void {
+    this.after(this.nemesisRng.range(this.params.nemesisGapMinUs, this.params.nemesisGapMaxUs), () => {
+      if (this.healed) return;
+      this.strike();
+      this.scheduleStrike();
+    });
+  }
+
+  private strike(): void {
+    const rng = this.nemesisRng;
+    const ids = [...this.nodes.keys()];
+    const leader = this.currentLeader();
+    const victim = leader !== null && rng.chance(0.5) ? leader : this.nodes.get(rng.pick(ids)) as KvSimNode;
+    const healAfterUs = rng.range(50_000, 700_000);
+    switch (rng.int(7)) {
+      case 0:
+      case 1: { // a partition: a random minority, or the victim alone
+        const shuffled = ids.slice().sort(() => 0).map((id) => ({ id, r: rng.float() })).sort((a, b) => a.r - b.r).map((x) => x.id);
+        const minority = rng.chance(0.5) ? [victim.id] : shuffled.slice(0, rng.range(1, Math.floor(ids.length / 2)));
+        const rest = ids.filter((id) => !minority.includes(id));
+        const cut = this.network.cut("partition", linksBetween(minority, rest));
+        this.after(healAfterUs, () => this.network.heal(cut.id));
+        return;
+      }
+      case 2:
+      case 3: // a crash that loses unsynced writes, then a restart from the durable image
+        this.crashNode(victim);
+        this.after(healAfterUs, () => {
+          if (!this.healed) this.startNode(victim);
+        });
+        return;
+      case 4: // a pause (SIGSTOP) longer or shorter than the election timeout
+        victim.pause();
+        this.after(healAfterUs, () => victim.resume());
+        return;
+      case 5: // a network storm
+        this.network.quality = this.params.storm;
+        this.after(healAfterUs, () => {
+          if (!this.healed) this.network.quality = this.params.network;
+        });
+        return;
+      default: // a slow disk
+        this.slowDiskUntilUs.set(victim.id, this.now + healAfterUs);
+        return;
+    }
+  }
+
+  private heal(): void {
+    this.healed = true;
+    this.network.healAll();
+    this.network.quality = CALM_NETWORK;
+    this.slowDiskUntilUs.clear();
+    for (const node of this.nodes.values()) {
+      if (node.paused) node.resume();
+      if (!node.up) this.startNode(node);
+    }
+    this.after(CALM_LOAD_US, () => this.workload.stop());
+    const deadline = this.now + LIVENESS_BOUND_US;
+    const check = (): void => {
+      const pending = this.now < this.healedAtUs() + CALM_LOAD_US ? "clients still running" : this.unsettledReason();
+      if (pending === null) {
+        this.finished = true;
+        return;
+      }
+      if (this.now >= deadline) this.checker.report("liveness", `${LIVENESS_BOUND_US / 1000}ms after the heal the cluster has not settled: ${pending}`);
+      this.after(SETTLE_CHECK_INTERVAL_US, check);
+    };
+    this.after(SETTLE_CHECK_INTERVAL_US, check);
+  }
+
+  private healedAtUs(): number {
+    return this.params.faultPhaseUs;
+  }
+
+  private unsettledReason(): string | null {
+    const leader = this.currentLeader();
+    if (leader === null || leader.raft === null) return "no leader";
+    const st = leader.raft.status();
+    if (st.commit < st.lastIndex) return `leader ${leader.id} has entries up to ${st.lastIndex} but commit ${st.commit}`;
+    if (!this.workload.idle) return "clients still waiting";
+    for (const n of this.nodes.values()) {
+      if (!n.up) return `node ${n.id} is down`;
+      if (n.kv.appliedIndex < st.commit) return `node ${n.id} applied ${n.kv.appliedIndex} of ${st.commit}`;
+    }
+    return null;
+  }
+
+  private currentLeader(): KvSimNode | null {
+    let best: KvSimNode | null = null;
+    for (const n of this.nodes.values()) {
+      const st = n.raft?.status();
+      if (st !== undefined && !n.paused && n.role === "leader" && (best === null || st.term > (best.raft?.status().term ?? 0))) best = n;
+    }
+    return best;
+  }
+
+  // ---------------------------------------------------------------- scheduling and worlds
+
+  private at(timeUs: number, fn: () => void): void {
+    this.queue.push(Math.max(timeUs, this.now), { kind: "call", fn });
+  }
+
+  /** Runs `fn` after `delayUs`. */
+  after(delayUs: number, fn: () => void): void {
+    this.queue.push(this.now + delayUs, { kind: "call", fn });
+  }
+
+  /** Runs `fn` after `delayUs` unless `node` crashed in between. */
+  later(node: KvSimNode, delayUs: number, fn: () => void): void {
+    this.queue.push(this.now + delayUs, { kind: "later", node, incarnation: node.incarnation, fn });
+  }
+
+  nowUs(): number {
+    return this.now;
+  }
+
+  private mix(a: number, b: number): void {
+    this.hashA = Math.imul(this.hashA ^ a, 0x01000193) ^ b;
+    this.hashB = Math.imul(this.hashB ^ b, 0x5bd1e995) ^ (this.now | 0);
+  }
+
+  createRaft(id: NodeId, restored: RestoredState): Raft {
+    const p = this.params;
+    const rng = this.raftRng;
+    return createRaft({
+      id,
+      electionTicks: p.electionTicks,
+      heartbeatTicks: p.heartbeatTicks,
+      maxEntriesPerAppend: p.maxEntriesPerAppend,
+      maxBytesPerAppend: 1 << 20,
+      maxInflightAppends: p.maxInflightAppends,
+      maxUncommittedEntries: 1024,
+      preVote: p.preVote,
+      checkQuorum: p.checkQuorum,
+      randomInt: (n) => rng.int(n),
+    }, restored);
+  }
+
+  send(msg: Message): void {
+    this.mix(msg.from * 16 + msg.to, msg.term);
+    if (this.network.isBlocked(msg.from, msg.to)) return;
+    for (const d of this.network.fate(this.rng)) this.queue.push(this.now + d, { kind: "deliver", msg });
+  }
+
+  reply(reply: KvReply): void {
+    this.mix(reply.kind === "ok" ? 0x0c : 0x0d, reply.clientId * 65536 + reply.opId);
+    this.queue.push(this.now + this.rng.range(100, this.params.clientLatencyMaxUs), { kind: "reply", reply });
+  }
+
+  sendRequest(to: NodeId, req: KvRequest): void {
+    this.mix(0x0e, req.clientId * 65536 + req.opId);
+    this.queue.push(this.now + this.rng.range(100, this.params.clientLatencyMaxUs), { kind: "request", to, req });
+  }
+
+  nodeIds(): readonly NodeId[] {
+    return [...this.nodes.keys()];
+  }
+
+  diskLatencyUs(node: NodeId): number {
+    const slowUntil = this.slowDiskUntilUs.get(node);
+    if (slowUntil !== undefined && slowUntil > this.now) return this.rng.range(5_000, 40_000);
+    return this.rng.range(100, this.params.diskMaxUs);
+  }
+
+  onApplied(node: KvSimNode, out: ApplyOutput, revisionBefore: number): void {
+    this.mix(0xa9, out.index * 16 + node.id);
+    this.checker.onApplied(node.id, node.kv, out, revisionBefore);
+  }
+
+  onSnapshotInstalled(node: KvSimNode): void {
+    this.mix(0x5a, node.kv.appliedIndex);
+    this.checker.compareState(node.id, node.kv);
+  }
+
+  onWatch(delivery: WatchDelivery): void {
+    this.mix(0x3e, delivery.clientId * 16 + delivery.node);
+    this.workload.onWatch(delivery);
+  }
+}

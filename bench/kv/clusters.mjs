@@ -1,6 +1,5 @@
 // The two systems under test, as 3-node clusters on 127.0.0.1 with the same small interface:
 // endpoints, leader discovery (who leads, in which term), kill -9 / restart of one node, close.
-import { spawnSync } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -85,7 +84,6 @@ export class PhalanxCluster {
   }
 
   async close() {
-    if (process.env.KV_BENCH_KEEP_LOGS) spawnSync("sh", ["-c", `cat ${this.dir}/*/agent.log | grep DBG > ${process.env.KV_BENCH_KEEP_LOGS}`]);
     await Promise.all(this.procs.map((p) => (p ? stop(p) : undefined)));
   }
 }
@@ -163,7 +161,6 @@ export class EtcdCluster {
   }
 
   async close() {
-    if (process.env.KV_BENCH_KEEP_LOGS) spawnSync("sh", ["-c", `cat ${this.dir}/*/agent.log | grep DBG > ${process.env.KV_BENCH_KEEP_LOGS}`]);
     await Promise.all(this.procs.map((p) => (p ? stop(p) : undefined)));
   }
 }

@@ -65,9 +65,12 @@ async function main(root) {
     // machine's load hits both alike), against the leader of each.
     const results = {};
     const leaderChanges = Object.fromEntries(clusters.map((c) => [c.name, 0]));
+    let point = 0;
     for (const conc of CONCURRENCIES) {
       for (const op of OPS) {
-        for (const c of clusters) {
+        // Alternate which system goes first, so neither always runs right after the other's load.
+        const order = point++ % 2 === 0 ? clusters : [...clusters].reverse();
+        for (const c of order) {
           const before = await c.leader();
           const cpu0 = clusterCpuSeconds(c);
           const r = await runWrk({ url: `http://${c.endpoints[before.leaderIndex]}`, connections: conc, durationS: DURATION_S, script: scripts[`${c.name}-${op}`] });

@@ -115,10 +115,11 @@ export class KvChecker {
 
   /** Checks everything the clients saw, once the cluster settled; `reference` is the settled leader's store. */
   checkFinal(workload: KvWorkload, reference: KvStore): { linearizabilityUndecided: boolean } {
-    this.checkRealTimeRevisions(workload.revisions);
+    const undecided = this.checkLinearizable(workload.history);
     this.checkWatches(workload, reference);
     this.checkLeaseTiming(workload);
-    return { linearizabilityUndecided: this.checkLinearizable(workload.history) };
+    this.checkRealTimeRevisions(workload.revisions);
+    return { linearizabilityUndecided: undecided };
   }
 
   private checkRealTimeRevisions(obs: readonly RevisionObservation[]): void {

@@ -137,7 +137,7 @@ export function runKvSchedule(options: KvScheduleOptions): KvScheduleResult {
 export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
   readonly rng: Rng;
   readonly mutant: KvMutant | null;
-  readonly checker = new KvChecker();
+  readonly checker: KvChecker = new KvChecker();
   private readonly params: KvParams;
   private readonly network = new Network();
   private readonly nodes = new Map<NodeId, KvSimNode>();
@@ -295,7 +295,7 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
     switch (rng.int(7)) {
       case 0:
       case 1: { // a partition: a random minority, or the victim alone
-        const shuffled = ids.slice().sort(() => 0).map((id) => ({ id, r: rng.float() })).sort((a, b) => a.r - b.r).map((x) => x.id);
+        const shuffled = ids.map((id) => ({ id, r: rng.float() })).sort((a, b) => a.r - b.r).map((x) => x.id);
         const minority = rng.chance(0.5) ? [victim.id] : shuffled.slice(0, rng.range(1, Math.floor(ids.length / 2)));
         const rest = ids.filter((id) => !minority.includes(id));
         const cut = this.network.cut("partition", linksBetween(minority, rest));

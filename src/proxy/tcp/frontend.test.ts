@@ -304,6 +304,31 @@ test("an idle connection is closed after idleMs", async (t) => {
   await waitFor(() => pool.outcomes.length === 1, "the attempt to be reported");
 });
 
+test("update() sends new connections to the new pool while an established one stays on its backend", async (t) => {
+  const first = await echoBackend(t, "first");
+  const second = await echoBackend(t, "second");
+  const pools = new Map([["one", new RecordingPool([first])], ["two", new RecordingPool([second])]]);
+  const frontend = createTcpFrontend(spec({ pool: "one" }), {
+    pools: (name) => pools.get(name),
+    metrics: new RecordingMetrics(),
+    logger: pino({ level: "silent" }),
+  });
+  const address = await frontend.listen();
+  t.after(() => frontend.close(0));
+  const established = await dial(t, address);
+  established.write("a");
+  await once(established, "data");
+  frontend.update(spec({ pool: "two" }));
+  const fresh = await dial(t, address);
+  fresh.end("b");
+  assert.equal((await readAll(fresh)).toString(), "b");
+  established.end("c");
+  assert.equal((await readAll(established)).toString(), "c");
+  assert.deepEqual(pools.get("one")!.outcomes.map((o) => o.backendId), ["first"]);
+  assert.deepEqual(pools.get("two")!.outcomes.map((o) => o.backendId), ["second"]);
+  assert.throws(() => frontend.update(spec({ pool: "two", listen: { host: "127.0.0.1", port: address.port + 1 } })), /listen address is fixed/);
+});
+
 test("close() stops accepting, waits for an in-flight connection, then resolves", async (t) => {
   const backend = await echoBackend(t, "a");
   const { frontend, address } = await startFrontend(t, [backend]);

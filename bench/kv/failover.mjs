@@ -44,27 +44,43 @@ class Writer {
   }
 }
 
+/** True when successes covered the last `windowMs` before `now` with no gap longer than a request deadline. */
+function steadySince(successAtMs, now, windowMs) {
+  let t = now;
+  for (let i = successAtMs.length - 1; i >= 0; i--) {
+    if (t - successAtMs[i] > REQUEST_DEADLINE_MS) return false;
+    t = successAtMs[i];
+    if (now - t >= windowMs) return true;
+  }
+  return false;
+}
+
 /** One kill: returns the longest gap (ms) between successful writes from just before the kill to recovery. */
 async function oneKill(cluster) {
   const writer = new Writer(cluster);
   const running = writer.run();
   try {
     await sleep(SETTLE_MS);
-    const { leaderIndex } = await cluster.leader();
+    const { leaderIndex, key } = await cluster.leader();
     const before = writer.successAtMs.length;
     if (before === 0) throw new Error(`Cannot measure ${cluster.name} failover: no write succeeded before the kill`);
     const killAtMs = performance.now();
     await cluster.kill(leaderIndex);
+    // Done once writes have flowed steadily for SETTLE_MS after the kill: a lone success right after
+    // the kill may be a reply already on its way from the dead leader, not a recovery.
     const deadline = killAtMs + FAILOVER_DEADLINE_MS;
-    while (writer.successAtMs.length === before || writer.successAtMs.at(-1) < killAtMs) {
-      if (performance.now() > deadline) throw new Error(`Cannot measure ${cluster.name} failover: no write succeeded ${FAILOVER_DEADLINE_MS} ms after the kill`);
+    for (;;) {
+      const now = performance.now();
+      if (now > deadline) throw new Error(`Cannot measure ${cluster.name} failover: writes not steady ${FAILOVER_DEADLINE_MS} ms after the kill`);
+      if (now - killAtMs >= SETTLE_MS && steadySince(writer.successAtMs, now, SETTLE_MS)) break;
       await sleep(20);
     }
-    await sleep(SETTLE_MS);
     const times = writer.successAtMs.slice(before - 1);
     let gap = 0;
     for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i] - times[i - 1]);
-    return { gapMs: gap, killed: leaderIndex };
+    if (process.env.KV_BENCH_DEBUG) process.stderr.write(`DEBUG kill at ${killAtMs.toFixed(0)} successes ${JSON.stringify(times.slice(0, 12).map((t) => Math.round(t - killAtMs)))}\n`);
+    const after = await cluster.leader();
+    return { gapMs: gap, killed: leaderIndex, before: key, after: after.key };
   } finally {
     writer.stopped = true;
     await running;
@@ -75,9 +91,9 @@ async function oneKill(cluster) {
 export async function measureFailover(cluster, kills, log) {
   const gaps = [];
   for (let k = 0; k < kills; k++) {
-    const { gapMs, killed } = await oneKill(cluster);
+    const { gapMs, killed, before, after } = await oneKill(cluster);
     gaps.push(gapMs);
-    log(`  ${cluster.name} kill ${k + 1}/${kills}: leader node ${killed + 1}, longest write gap ${gapMs.toFixed(0)} ms`);
+    log(`  ${cluster.name} kill ${k + 1}/${kills}: leader node ${killed + 1} (${before} -> ${after}), longest write gap ${gapMs.toFixed(0)} ms`);
     await cluster.restart(killed);
     await cluster.leader();
     await sleep(SETTLE_MS); // let the restarted node catch up before the next kill

@@ -320,7 +320,7 @@ export class KvWorkload {
 
   private startWatch(clientId: number): void {
     const range: KeyRange = this.rng.chance(0.5) ? { key: "a", rangeEnd: "\0" } : { key: this.rng.pick(REGISTER_KEYS) };
-    const startRevision = this.rng.chance(0.5) ? 1 : this.rng.range(1, 40);
+    const startRevision = this.rng.chance(0.5) ? 1 : this.rng.range(1, 15);
     const record: WatchRecord = { clientId, range, startRevision, events: [] };
     this.watches.push(record);
     const stream = { opId: 0, node: NO_NODE, record, next: startRevision };

@@ -10,23 +10,12 @@ import { checkLinearizable } from "../sim/linearizability/checker.js";
 import type { Operation } from "../sim/linearizability/model.js";
 import { registerModel } from "../sim/linearizability/register-model.js";
 import type { RegisterInput, RegisterOutput } from "../sim/linearizability/register-model.js";
+import { seededRandom } from "../kv/testkit.js";
 import { issueClientCertificate } from "../pki/issue.js";
 import { PROCESS_TEST_RAFT, ProcessCluster } from "./process-cluster.js";
 
 type Op = Operation<RegisterInput, RegisterOutput>;
 const KEYS = ["reg/a", "reg/b", "reg/c"];
-
-/** Seeded generator (mulberry32) so a failing run can be told apart from another by its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Runs register operations from `clients` workers until stop() and records the history. */
 function startWorkload(cluster: ProcessCluster, clients: number, seed: number): { stop(): Promise<Op[]>; acknowledgedWrites(): number } {
@@ -37,7 +26,7 @@ function startWorkload(cluster: ProcessCluster, clients: number, seed: number): 
   const t0 = performance.now();
   const now = (): number => performance.now() - t0;
   const worker = async (clientId: number): Promise<void> => {
-    const random = rng(seed * 100 + clientId);
+    const random = seededRandom(seed * 100 + clientId);
     // One attempt per operation so the history holds exactly what was sent; failover is by rotation.
     const client = new PhalanxClient({ endpoints: cluster.endpoints(), token: cluster.token, timeoutMs: 1500, maxAttempts: 1 });
     try {

@@ -107,6 +107,8 @@ function addressKey(backend: BackendEndpoint): string {
 /** Per-backend stacks of idle connections, bounded in count and idle time. */
 export class UpstreamPool {
   private readonly idle = new Map<string, UpstreamConnection[]>();
+  /** Address keys by endpoint object, so the hot path does not build a string per request. */
+  private readonly keys = new WeakMap<BackendEndpoint, string>();
   private idleCount = 0;
   maxIdlePerBackend: number;
   idleTimeoutMs: number;
@@ -118,7 +120,12 @@ export class UpstreamPool {
 
   /** An idle connection to `backend`, or a new one (connecting; check `connected`). */
   acquire(backend: BackendEndpoint, owner: UpstreamOwner): UpstreamConnection {
-    const stack = this.idle.get(addressKey(backend));
+    let key = this.keys.get(backend);
+    if (key === undefined) {
+      key = addressKey(backend);
+      this.keys.set(backend, key);
+    }
+    const stack = this.idle.get(key);
     if (stack !== undefined && stack.length > 0) {
       const conn = stack.pop()!;
       this.idleCount--;

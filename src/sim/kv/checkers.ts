@@ -12,7 +12,7 @@ import { decodeValue } from "./workload.js";
 /** The properties checked. */
 export type KvCheckerName =
   | "revision-monotonic" | "revision-real-time" | "same-state" | "watch-order" | "lease-once"
-  | "lease-early-expiry" | "lease-keys" | "linearizability" | "liveness" | "core-invariant";
+  | "lease-early-expiry" | "lease-revived" | "lease-keys" | "linearizability" | "liveness" | "core-invariant";
 
 /** A broken property. */
 export interface KvViolation {
@@ -159,9 +159,12 @@ export class KvChecker {
 
   private checkLeaseTiming(workload: KvWorkload): void {
     for (const [id, removal] of this.firstRemoval) {
-      if (!removal.expired) continue;
       const rec = workload.leaseRecords.get(id);
       if (rec === undefined) continue;
+      // Once a removal applied somewhere it is committed: a keep-alive sent later reads past it.
+      const late = rec.ackedAtUs.find((at) => at > removal.timeUs);
+      if (late !== undefined) this.report("lease-revived", `a keep-alive of lease ${id} sent at ${late}us was acknowledged, but the lease was removed at ${removal.timeUs}us`);
+      if (!removal.expired) continue;
       for (const at of rec.ackedAtUs) {
         if (at < removal.timeUs && removal.timeUs < at + rec.ttlMs * 1000) {
           this.report("lease-early-expiry", `lease ${id} (TTL ${rec.ttlMs}ms) expired at ${removal.timeUs}us, only ${((removal.timeUs - at) / 1000).toFixed(1)}ms after a grant or keep-alive sent at ${at}us was acknowledged`);

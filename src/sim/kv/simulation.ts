@@ -362,7 +362,7 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
       if (!n.up) return `node ${n.id} is down`;
       if (n.kv.appliedIndex < st.commit) return `node ${n.id} applied ${n.kv.appliedIndex} of ${st.commit}`;
     }
-    return null;
+    return this.workload.watchLag(leader.kv);
   }
 
   private currentLeader(): KvSimNode | null {

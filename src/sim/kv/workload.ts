@@ -6,7 +6,7 @@
 // operation did not happen (retried, with the leader hint); a timeout leaves it unknown.
 import type { NodeId } from "../../raft/raft.js";
 import { NO_NODE } from "../../raft/raft.js";
-import type { Command, Compare, KeyRange, LeaseId, Revision, WatchEvent } from "../../kv/store.js";
+import type { Command, Compare, KeyRange, LeaseId, Revision, WatchEvent, WatchSource } from "../../kv/store.js";
 import type { Operation } from "../linearizability/model.js";
 import type { Rng } from "../rng.js";
 import type { KvRegisterInput, KvRegisterOutput } from "./model.js";
@@ -66,6 +66,9 @@ export interface WatchRecord {
   readonly startRevision: Revision;
   readonly events: WatchEvent[];
 }
+
+/** Where a watcher's expected history is read (a KvStore). */
+export type WatchHistorySource = Pick<WatchSource, "history">;
 
 interface Pending {
   readonly opId: number;
@@ -330,7 +333,7 @@ export class KvWorkload {
 
   private openWatch(clientId: number): void {
     const stream = this.watchStreams.get(clientId);
-    if (stream === undefined || this.stopped) return;
+    if (stream === undefined) return; // watchers follow to the end, after the other clients stop
     stream.opId = this.invoke(clientId, { kind: "watch", range: stream.record.range, startRevision: stream.next }, (res) => {
       if (res !== null && res.ok) return; // open: batches flow until the stream breaks
       this.world.after(this.rng.range(1_000, RETRY_BACKOFF_MAX_US), () => this.openWatch(clientId));
@@ -354,6 +357,22 @@ export class KvWorkload {
       stream.opId = -1;
       this.world.after(this.rng.range(1_000, RETRY_BACKOFF_MAX_US), () => this.openWatch(d.clientId));
     }
+  }
+
+  /**
+   * Null when every watcher has received up to the last change in its range that `reference` (the
+   * settled leader's store) holds; else which one lags. A lost event in the middle is the
+   * watch-order checker's business, so only the last revision counts here.
+   */
+  watchLag(reference: WatchHistorySource): string | null {
+    for (const w of this.watches) {
+      const page = reference.history(w.startRevision, w.range, { maxEvents: MAX_WATCH_EVENTS, maxScanned: MAX_WATCH_EVENTS });
+      if (!page.ok) return `watch client ${w.clientId}: ${page.message}`;
+      const want = page.events.at(-1)?.kv.modRevision ?? 0;
+      const got = w.events.at(-1)?.kv.modRevision ?? 0;
+      if (got < want) return `watch client ${w.clientId} received up to revision ${got} of ${want}`;
+    }
+    return null;
   }
 
   /** The node serving a client's stream crashed: the client reconnects elsewhere. */

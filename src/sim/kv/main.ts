@@ -20,6 +20,7 @@ interface CliOptions {
   mutant?: KvMutant;
   failFast: boolean;
   verbose: boolean;
+  trace: boolean;
 }
 
 function nonNegativeInt(value: string): number {
@@ -50,7 +51,8 @@ function main(): void {
     .addOption(new Option("--nodes <n>", "voters").choices(["3", "5"]).default(3).argParser((v) => Number(v) as 3 | 5))
     .addOption(new Option("--mutant <name>", "switch on a deliberate bug").choices(KV_MUTANTS))
     .option("--fail-fast", "stop at the first violation", false)
-    .option("--verbose", "print one line per schedule", false);
+    .option("--verbose", "print one line per schedule", false)
+    .option("--trace", "print a readable trace of the schedule (with --seed)", false);
   program.parse();
   const opts = program.opts<CliOptions>();
   const mutant = opts.mutant ?? null;
@@ -61,6 +63,7 @@ function main(): void {
     voters: opts.nodes,
     mutant,
     stopAtFirstViolation: opts.failFast,
+    ...(single && opts.trace ? { trace: (line: string) => console.log(line) } : {}),
     clockMs: () => performance.now(),
     onResult: (r) => {
       if (r.violation !== null || single || opts.verbose) console.log(describe(r, opts.nodes, mutant));

@@ -41,6 +41,8 @@ export interface KvNodeWorld {
   createRaft(id: NodeId, restored: RestoredState): Raft;
   /** An entry was applied; `revisionBefore` is the store revision just before. */
   onApplied(node: KvSimNode, out: ApplyOutput, revisionBefore: number): void;
+  /** The node's role or leader changed. */
+  onRole(node: KvSimNode): void;
   /** A snapshot replaced the node's store. */
   onSnapshotInstalled(node: KvSimNode): void;
   /** A watch batch leaves the node for its client. */
@@ -251,6 +253,7 @@ export class KvSimNode {
     const wasLeader = this.role === "leader";
     this.role = role;
     this.leader = leader;
+    this.world.onRole(this);
     const isLeader = role === "leader";
     if (this.world.mutant === "lease-no-promote") return; // Mutant: keep whatever deadlines it had.
     if (isLeader && !wasLeader) this.leases.promote(this.kv.leases(), this.nowMs);
@@ -346,6 +349,10 @@ export class KvSimNode {
   private maybeSnapshot(raft: Raft): void {
     const applied = this.kv.appliedIndex;
     if (applied - this.snapshotIndex < this.snapshotEveryEntries) return;
+    // A snapshot from the leader may have arrived (raft.step restores its log at once) while this
+    // Ready was being persisted: the core's log then starts past `applied`, and the snapshot's own
+    // Ready, next, supersedes ours. (src/server/replica.ts lacks this guard: see the sim/kv report.)
+    if (applied < raft.status().firstIndex - 1) return;
     const snapshot: Snapshot = { meta: raft.snapshotMeta(applied), data: this.kv.snapshot() };
     raft.compact(snapshot);
     this.storage.compact(snapshot);

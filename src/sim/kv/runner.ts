@@ -15,6 +15,8 @@ export interface RunKvSeedsOptions {
   readonly stopAtFirstViolation?: boolean;
   /** Wall clock in milliseconds, for the rates. */
   readonly clockMs: () => number;
+  /** Receives trace lines of every schedule when set (for one replayed seed). */
+  readonly trace?: (line: string) => void;
   /** Called after every schedule. */
   readonly onResult?: (result: KvScheduleResult) => void;
 }
@@ -25,7 +27,7 @@ export function runKvSeeds(options: RunKvSeedsOptions): RunTotals {
   const began = options.clockMs();
   for (let i = 0; i < options.count; i++) {
     const seed = options.start + i;
-    const result = runKvSchedule({ seed, voters: options.voters, mutant: options.mutant });
+    const result = runKvSchedule({ seed, voters: options.voters, mutant: options.mutant, ...(options.trace === undefined ? {} : { trace: options.trace }) });
     totals.schedules++;
     totals.events += result.events;
     if (result.linearizabilityUndecided) totals.undecided++;

@@ -13,6 +13,7 @@ import { EventQueue } from "../event-queue.js";
 import { CALM_NETWORK, Network, linksBetween } from "../network.js";
 import type { LinkQuality } from "../network.js";
 import { createRng } from "../rng.js";
+import { formatTimeUs } from "../trace-format.js";
 import type { Rng } from "../rng.js";
 import { KvChecker, KvViolationFound } from "./checkers.js";
 import type { KvViolation } from "./checkers.js";
@@ -36,6 +37,8 @@ export interface KvScheduleOptions {
   readonly seed: number;
   readonly voters: 3 | 5;
   readonly mutant: KvMutant | null;
+  /** Receives a readable trace line per notable event when set. */
+  readonly trace?: (line: string) => void;
 }
 
 /** What one schedule did and found. */
@@ -299,27 +302,32 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
         const minority = rng.chance(0.5) ? [victim.id] : shuffled.slice(0, rng.range(1, Math.floor(ids.length / 2)));
         const rest = ids.filter((id) => !minority.includes(id));
         const cut = this.network.cut("partition", linksBetween(minority, rest));
+        this.trace(`nemesis: partition [${minority.join(",")}] | [${rest.join(",")}] for ${healAfterUs / 1000}ms`);
         this.after(healAfterUs, () => this.network.heal(cut.id));
         return;
       }
       case 2:
       case 3: // a crash that loses unsynced writes, then a restart from the durable image
+        this.trace(`nemesis: crash n${victim.id}, restart in ${healAfterUs / 1000}ms`);
         this.crashNode(victim);
         this.after(healAfterUs, () => {
           if (!this.healed) this.startNode(victim);
         });
         return;
       case 4: // a pause (SIGSTOP) longer or shorter than the election timeout
+        this.trace(`nemesis: pause n${victim.id} for ${healAfterUs / 1000}ms`);
         victim.pause();
         this.after(healAfterUs, () => victim.resume());
         return;
       case 5: // a network storm
+        this.trace(`nemesis: network storm for ${healAfterUs / 1000}ms`);
         this.network.quality = this.params.storm;
         this.after(healAfterUs, () => {
           if (!this.healed) this.network.quality = this.params.network;
         });
         return;
       default: // a slow disk
+        this.trace(`nemesis: slow disk on n${victim.id} for ${healAfterUs / 1000}ms`);
         this.slowDiskUntilUs.set(victim.id, this.now + healAfterUs);
         return;
     }
@@ -327,6 +335,7 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
 
   private heal(): void {
     this.healed = true;
+    this.trace("heal: links restored, nodes restarted and resumed, network calm");
     this.network.healAll();
     this.network.quality = CALM_NETWORK;
     this.slowDiskUntilUs.clear();
@@ -394,6 +403,15 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
     return this.now;
   }
 
+  private trace(line: string): void {
+    this.options.trace?.(`${formatTimeUs(this.now)} ${line}`);
+  }
+
+  /** A node's role changed (for the trace). */
+  onRole(node: KvSimNode): void {
+    this.trace(`n${node.id} is ${node.role} (leader n${node.leader})`);
+  }
+
   private mix(a: number, b: number): void {
     this.hashA = Math.imul(this.hashA ^ a, 0x01000193) ^ b;
     this.hashB = Math.imul(this.hashB ^ b, 0x5bd1e995) ^ (this.now | 0);
@@ -424,11 +442,16 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
 
   reply(reply: KvReply): void {
     this.mix(reply.kind === "ok" ? 0x0c : 0x0d, reply.clientId * 65536 + reply.opId);
+    if (this.options.trace !== undefined) {
+      const what = reply.kind === "ok" ? `ok ${JSON.stringify(reply.result, bytesAsText)}` : `refused ${reply.code} hint n${reply.leaderHint}`;
+      this.trace(`n${reply.from} -> client ${reply.clientId} op ${reply.opId}: ${what}`);
+    }
     this.queue.push(this.now + this.rng.range(100, this.params.clientLatencyMaxUs), { kind: "reply", reply });
   }
 
   sendRequest(to: NodeId, req: KvRequest): void {
     this.mix(0x0e, req.clientId * 65536 + req.opId);
+    if (this.options.trace !== undefined) this.trace(`client ${req.clientId} -> n${to} op ${req.opId}#${req.attempt} ${JSON.stringify(req.op, bytesAsText)}`);
     this.queue.push(this.now + this.rng.range(100, this.params.clientLatencyMaxUs), { kind: "request", to, req });
   }
 
@@ -444,6 +467,7 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
 
   onApplied(node: KvSimNode, out: ApplyOutput, revisionBefore: number): void {
     this.mix(0xa9, out.index * 16 + node.id);
+    if (out.leaseChanges.length > 0 && this.options.trace !== undefined) this.trace(`n${node.id} applies ${out.index}: ${JSON.stringify(out.leaseChanges)}`);
     this.checker.onApplied(node.id, node.kv, out, revisionBefore);
   }
 
@@ -456,4 +480,9 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
     this.mix(0x3e, delivery.clientId * 16 + delivery.node);
     this.workload.onWatch(delivery);
   }
+}
+
+/** JSON.stringify replacer that shows byte values as text. */
+function bytesAsText(_key: string, value: unknown): unknown {
+  return value instanceof Uint8Array ? new TextDecoder().decode(value) : value;
 }

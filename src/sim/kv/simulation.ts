@@ -211,7 +211,7 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
       this.checker.compareState(n.id, n.kv);
       this.checker.checkLeaseKeys(n.id, n.kv);
     }
-    return this.checker.checkFinal(this.workload, leader.kv).linearizabilityUndecided;
+    return this.checker.checkFinal(this.workload).linearizabilityUndecided;
   }
 
   private dispatch(ev: SimEvent): void {
@@ -371,7 +371,7 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
       if (!n.up) return `node ${n.id} is down`;
       if (n.kv.appliedIndex < st.commit) return `node ${n.id} applied ${n.kv.appliedIndex} of ${st.commit}`;
     }
-    return this.workload.watchLag(leader.kv);
+    return this.workload.watchLag(this.checker);
   }
 
   private currentLeader(): KvSimNode | null {

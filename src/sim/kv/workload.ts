@@ -6,7 +6,7 @@
 // operation did not happen (retried, with the leader hint); a timeout leaves it unknown.
 import type { NodeId } from "../../raft/raft.js";
 import { NO_NODE } from "../../raft/raft.js";
-import type { Command, Compare, KeyRange, LeaseId, Revision, WatchEvent, WatchSource } from "../../kv/store.js";
+import type { Command, Compare, KeyRange, LeaseId, Revision, WatchEvent } from "../../kv/store.js";
 import type { Operation } from "../linearizability/model.js";
 import type { Rng } from "../rng.js";
 import type { KvRegisterInput, KvRegisterOutput } from "./model.js";
@@ -16,6 +16,8 @@ import type { KvOp, KvOpResult, KvReply, KvRequest, WatchDelivery } from "./prot
 export const REGISTER_KEYS: readonly string[] = ["a", "b", "c"];
 /** Key written by modRevision-guarded txns. */
 const MOD_KEY = "m";
+/** Revisions kept behind the latest known one when a client compacts. */
+const COMPACT_KEEP_REVISIONS = 10;
 /** Longest a refused operation waits before its retry. */
 const RETRY_BACKOFF_MAX_US = 20_000;
 /** Events one watch client keeps; beyond it the client stops watching. */
@@ -65,10 +67,14 @@ export interface WatchRecord {
   readonly range: KeyRange;
   readonly startRevision: Revision;
   readonly events: WatchEvent[];
+  /** Set when a node answered that the next revision it needs is compacted (the stream ends there). */
+  compactedAtRevision: Revision | null;
 }
 
-/** Where a watcher's expected history is read (a KvStore). */
-export type WatchHistorySource = Pick<WatchSource, "history">;
+/** Where a watcher's expected history is read: every change in a range from a revision, in order. */
+export interface WatchHistorySource {
+  history(fromRevision: Revision, range: KeyRange): readonly WatchEvent[];
+}
 
 interface Pending {
   readonly opId: number;
@@ -105,6 +111,7 @@ export class KvWorkload {
   private readonly pending = new Map<number, Pending>();
   private nextOpId = 1;
   private nextValue = 1;
+  private latestRevision = 0;
   private readonly watchStreams = new Map<number, { opId: number; node: NodeId; record: WatchRecord; next: Revision }>();
 
   constructor(private readonly world: KvWorkloadWorld, private readonly rng: Rng, private readonly params: KvWorkloadParams) {}
@@ -189,6 +196,7 @@ export class KvWorkload {
   private observe(clientId: number, invokeUs: number, result: KvOpResult | null, wrote: boolean, what: string): void {
     if (result === null || !result.ok || !("revision" in result)) return;
     this.revisions.push({ clientId, invokeUs, ackUs: this.world.nowUs(), revision: result.revision, wrote, what });
+    this.latestRevision = Math.max(this.latestRevision, result.revision);
   }
 
   // ---------------------------------------------------------------- register clients
@@ -225,8 +233,12 @@ export class KvWorkload {
         this.observe(clientId, invokeUs, res, false, `range ${key}`);
         next();
       });
-    } else if (r < 90) {
+    } else if (r < 89) {
       this.casTxn(clientId, key, invokeUs, record, next);
+    } else if (r < 90) {
+      // Compaction of old revisions: watchers resuming below it are told so.
+      const revision = Math.max(0, this.latestRevision - COMPACT_KEEP_REVISIONS);
+      this.invoke(clientId, { kind: "command", cmd: { type: "compact", revision } }, next);
     } else {
       this.modRevisionTxn(clientId, invokeUs, next);
     }
@@ -324,7 +336,7 @@ export class KvWorkload {
   private startWatch(clientId: number): void {
     const range: KeyRange = this.rng.chance(0.5) ? { key: "a", rangeEnd: "\0" } : { key: this.rng.pick(REGISTER_KEYS) };
     const startRevision = this.rng.chance(0.5) ? 1 : this.rng.range(1, 15);
-    const record: WatchRecord = { clientId, range, startRevision, events: [] };
+    const record: WatchRecord = { clientId, range, startRevision, events: [], compactedAtRevision: null };
     this.watches.push(record);
     const stream = { opId: 0, node: NO_NODE, record, next: startRevision };
     this.watchStreams.set(clientId, stream);
@@ -336,6 +348,10 @@ export class KvWorkload {
     if (stream === undefined) return; // watchers follow to the end, after the other clients stop
     stream.opId = this.invoke(clientId, { kind: "watch", range: stream.record.range, startRevision: stream.next }, (res) => {
       if (res !== null && res.ok) return; // open: batches flow until the stream breaks
+      if (res !== null && !res.ok && res.code === "compacted") {
+        stream.record.compactedAtRevision = stream.next;
+        return;
+      }
       this.world.after(this.rng.range(1_000, RETRY_BACKOFF_MAX_US), () => this.openWatch(clientId));
     });
   }
@@ -353,6 +369,11 @@ export class KvWorkload {
         stream.next = e.kv.modRevision + 1;
       }
     } else if (b.type === "cancelled") {
+      stream.opId = -1;
+      if (b.code === "compacted") {
+        stream.record.compactedAtRevision = stream.next;
+        return;
+      }
       if (b.resumeRevision !== undefined) stream.next = b.resumeRevision;
       stream.opId = -1;
       this.world.after(this.rng.range(1_000, RETRY_BACKOFF_MAX_US), () => this.openWatch(d.clientId));
@@ -366,9 +387,8 @@ export class KvWorkload {
    */
   watchLag(reference: WatchHistorySource): string | null {
     for (const w of this.watches) {
-      const page = reference.history(w.startRevision, w.range, { maxEvents: MAX_WATCH_EVENTS, maxScanned: MAX_WATCH_EVENTS });
-      if (!page.ok) return `watch client ${w.clientId}: ${page.message}`;
-      const want = page.events.at(-1)?.kv.modRevision ?? 0;
+      if (w.compactedAtRevision !== null) continue; // told its next revision is compacted: it stops there
+      const want = reference.history(w.startRevision, w.range).at(-1)?.kv.modRevision ?? 0;
       const got = w.events.at(-1)?.kv.modRevision ?? 0;
       if (got < want) return `watch client ${w.clientId} received up to revision ${got} of ${want}`;
     }

@@ -151,6 +151,13 @@ export class KvSimNode {
     this.inbound({ kind: "request", req });
   }
 
+  /** The operator asks this node (if leader) to hand leadership to `to`. */
+  transferLeadership(to: NodeId): void {
+    if (this.raft === null || this.paused) return;
+    this.raft.transferLeadership(to);
+    this.pump();
+  }
+
   /** SIGSTOP: input piles up. */
   pause(): void {
     if (this.raft !== null) this.paused = true;

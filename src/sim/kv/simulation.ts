@@ -295,7 +295,7 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
     const leader = this.currentLeader();
     const victim = leader !== null && rng.chance(0.5) ? leader : this.nodes.get(rng.pick(ids)) as KvSimNode;
     const healAfterUs = rng.range(50_000, 700_000);
-    switch (rng.int(7)) {
+    switch (rng.int(8)) {
       case 0:
       case 1: { // a partition: a random minority, or the victim alone
         const shuffled = ids.map((id) => ({ id, r: rng.float() })).sort((a, b) => a.r - b.r).map((x) => x.id);
@@ -326,6 +326,12 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
           if (!this.healed) this.network.quality = this.params.network;
         });
         return;
+      case 6: { // the operator moves leadership
+        const to = rng.pick(ids.filter((id) => id !== victim.id));
+        this.trace(`nemesis: n${victim.id} transfers leadership to n${to}`);
+        victim.transferLeadership(to);
+        return;
+      }
       default: // a slow disk
         this.trace(`nemesis: slow disk on n${victim.id} for ${healAfterUs / 1000}ms`);
         this.slowDiskUntilUs.set(victim.id, this.now + healAfterUs);

@@ -355,7 +355,8 @@ export class Replica {
     if (rd.snapshot === null && committed.length > 0) {
       const stable = Math.min(this.persistedLastIndex, (rd.entries[0]?.index ?? Infinity) - 1);
       let early = 0;
-      while (early < committed.length && committed[early]!.index <= stable) early++;
+      // A config entry waits for the save: removing this node stops it, which must not race the write.
+      while (early < committed.length && committed[early]!.index <= stable && committed[early]!.type !== "config") early++;
       if (early > 0) {
         this.applyEntries(early === committed.length ? committed : committed.slice(0, early));
         committed = committed.slice(early);

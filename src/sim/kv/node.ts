@@ -111,9 +111,10 @@ export class KvSimNode {
     this.pump();
   }
 
-  /** Power loss: the process dies and the disk keeps only what was synced (plus a torn tail). */
-  crash(): void {
-    if (this.raft === null) return;
+  /** Power loss: the process dies and the disk keeps only what was synced (plus a torn tail). Returns the watch streams it broke. */
+  crash(): { readonly clientId: number; readonly opId: number }[] {
+    if (this.raft === null) return [];
+    const broken = [...this.watchClients.values()];
     this.storage.crash(this.world.rng);
     this.raft = null;
     this.incarnation++;
@@ -126,6 +127,7 @@ export class KvSimNode {
     this.watchClients.clear();
     this.role = "follower";
     this.leader = NO_NODE;
+    return broken;
   }
 
   /** One tick of the node's clock; the leader also expires leases here, as the server does. */

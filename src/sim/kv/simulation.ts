@@ -274,9 +274,9 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
 
   private crashNode(node: KvSimNode): void {
     if (!node.up) return;
-    node.crash();
+    const broken = node.crash();
     this.mix(0xc4a5, node.id);
-    for (const w of this.workload.watches) this.workload.onStreamBroken(w.clientId, node.id);
+    for (const s of broken) this.workload.onStreamBroken(s.clientId, s.opId);
   }
 
   // ---------------------------------------------------------------- nemesis

@@ -112,7 +112,7 @@ export class KvWorkload {
   private nextOpId = 1;
   private nextValue = 1;
   private latestRevision = 0;
-  private readonly watchStreams = new Map<number, { opId: number; node: NodeId; record: WatchRecord; next: Revision }>();
+  private readonly watchStreams = new Map<number, { opId: number; record: WatchRecord; next: Revision }>();
 
   constructor(private readonly world: KvWorkloadWorld, private readonly rng: Rng, private readonly params: KvWorkloadParams) {}
 
@@ -170,8 +170,6 @@ export class KvWorkload {
     if (p === undefined || p.attempt !== reply.attempt) return;
     if (reply.kind === "ok") {
       this.pending.delete(key);
-      const stream = p.op.kind === "watch" ? this.watchStreams.get(reply.clientId) : undefined;
-      if (stream !== undefined && stream.opId === p.opId) stream.node = reply.from;
       this.acknowledged++;
       this.leaderGuess = p.op.kind === "command" || p.op.kind === "keepAlive" ? reply.from : this.leaderGuess;
       p.done(reply.result);
@@ -338,7 +336,7 @@ export class KvWorkload {
     const startRevision = this.rng.chance(0.5) ? 1 : this.rng.range(1, 15);
     const record: WatchRecord = { clientId, range, startRevision, events: [], compactedAtRevision: null };
     this.watches.push(record);
-    const stream = { opId: 0, node: NO_NODE, record, next: startRevision };
+    const stream = { opId: 0, record, next: startRevision };
     this.watchStreams.set(clientId, stream);
     this.openWatch(clientId);
   }
@@ -360,7 +358,6 @@ export class KvWorkload {
   onWatch(d: WatchDelivery): void {
     const stream = this.watchStreams.get(d.clientId);
     if (stream === undefined || stream.opId !== d.opId) return; // a stream the client gave up on
-    stream.node = d.node;
     const b = d.batch;
     if (b.type === "events") {
       for (const e of b.events) {
@@ -396,9 +393,9 @@ export class KvWorkload {
   }
 
   /** The node serving a client's stream crashed: the client reconnects elsewhere. */
-  onStreamBroken(clientId: number, node: NodeId): void {
+  onStreamBroken(clientId: number, opId: number): void {
     const stream = this.watchStreams.get(clientId);
-    if (stream === undefined || stream.opId < 0 || stream.node !== node) return;
+    if (stream === undefined || stream.opId !== opId) return;
     stream.opId = -1;
     this.world.after(this.rng.range(1_000, RETRY_BACKOFF_MAX_US), () => this.openWatch(clientId));
   }

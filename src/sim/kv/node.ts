@@ -16,9 +16,9 @@ import type { WalRecord } from "../storage-model.js";
 import type { KvReply, KvRequest, WatchDelivery } from "./protocol.js";
 
 /** Deliberate bugs of the KV shell, to prove the KV checkers can fail. */
-export type KvMutant = "lease-no-promote" | "watch-skip" | "kv-stale-read";
+export type KvMutant = "lease-no-promote" | "watch-skip" | "kv-stale-read" | "keepalive-without-readindex";
 /** Every KV mutant name accepted by `--mutant`. */
-export const KV_MUTANTS: readonly KvMutant[] = ["lease-no-promote", "watch-skip", "kv-stale-read"];
+export const KV_MUTANTS: readonly KvMutant[] = ["lease-no-promote", "watch-skip", "kv-stale-read", "keepalive-without-readindex"];
 
 /** Most reads and keep-alives one node tracks while they wait for their read index. */
 export const MAX_PENDING_READS = 256;
@@ -217,6 +217,13 @@ export class KvSimNode {
         // The lease clock lives on the leader; the renewal waits for ReadIndex to confirm that this
         // node still leads, so a deposed leader never acknowledges one.
         if (this.role !== "leader") return this.refuse(req, "not_leader", this.leader);
+        if (this.world.mutant === "keepalive-without-readindex") {
+          // Mutant (what src/server/replica.ts does today): renew at once, trusting the role.
+          const r = this.leases.renew(op.id, this.nowMs);
+          if (r.ok) this.answer(req, { ok: true, type: "keepAlive", ttlMs: r.ttlMs });
+          else this.refuse(req, r.code, NO_NODE);
+          return;
+        }
         this.startRead(raft, req);
         return;
     }

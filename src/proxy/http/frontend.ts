@@ -15,6 +15,12 @@ import { UpstreamPool } from "./upstream.js";
 
 /** Idle upstream connections are closed after this, below common backend keep-alive timeouts (Node's is 5 s). */
 const UPSTREAM_IDLE_TIMEOUT_MS = 4000;
+/**
+ * Bytes queued towards a client before write() reports backpressure. Above the 16 KiB default so a
+ * 64 KiB response body does not pause and resume its upstream socket on every read; still a small
+ * bound per connection.
+ */
+const CLIENT_WRITE_HIGH_WATER_BYTES = 256 * 1024;
 /** Bounds of the sweeper period: a quarter of the shortest timeout, within these. */
 const SWEEP_INTERVAL_MS_MIN = 5;
 const SWEEP_INTERVAL_MS_MAX = 250;
@@ -86,12 +92,14 @@ class HttpFrontend implements Frontend {
     };
     const onSocket = (socket: net.Socket): void => this.accept(socket);
     if (spec.protocol === "https") {
-      const server = tls.createServer({ ...readTls(spec), allowHalfOpen: true, handshakeTimeout: spec.timeouts.headerMs });
+      const server = tls.createServer({
+        ...readTls(spec), allowHalfOpen: true, handshakeTimeout: spec.timeouts.headerMs, highWaterMark: CLIENT_WRITE_HIGH_WATER_BYTES,
+      });
       server.on("secureConnection", onSocket);
       server.on("tlsClientError", (err: Error) => deps.logger.debug({ err, frontend: spec.name }, "TLS handshake failed"));
       this.server = server;
     } else {
-      this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, onSocket);
+      this.server = net.createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: CLIENT_WRITE_HIGH_WATER_BYTES }, onSocket);
     }
     this.server.maxConnections = spec.maxConnections;
     this.server.on("error", (err: Error) => deps.logger.error({ err, frontend: spec.name }, "frontend listener error"));

@@ -157,7 +157,7 @@ class ClientApi {
     const id = parseBody(leaseIdSchema, body).ID;
     let r;
     try {
-      r = this.o.replica.keepAlive(id);
+      r = await this.o.replica.keepAlive(id);
     } catch (err) {
       if (await this.forwarded(err, req, res, body)) return;
       throw err;

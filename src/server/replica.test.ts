@@ -85,3 +85,23 @@ test("leases expire on the leader's clock and their keys vanish on every node", 
     await pollUntil(() => (m.replica.kv.get("ephemeral") === undefined && m.replica.kv.appliedIndex > 0 && m.replica.kv.lease(g.id) === undefined ? true : undefined), 5000, `lease expiry on node ${m.id}`);
   }
 });
+
+test("keep-alives on the leader hold a lease past its TTL; once they stop, it expires", async (t) => {
+  const cluster = await LocalCluster.start(3);
+  t.after(() => cluster.close());
+  const leader = await cluster.waitForLeader();
+  const g = await leader.propose({ type: "leaseGrant", id: 0, ttlMs: 300 });
+  assert.ok(g.ok && g.type === "leaseGrant");
+  await leader.propose({ type: "put", key: "held", value: text("x"), lease: g.id });
+  // Renew every 100 ms for three TTLs: the key must stay.
+  for (let i = 0; i < 9; i++) {
+    const r = await leader.keepAlive(g.id);
+    assert.ok(r.ok, `keep-alive ${i} refused`);
+    await new Promise((r) => setTimeout(r, 100)); // paced renewals are the behaviour under test
+  }
+  assert.ok(leader.kv.get("held"), "the key outlived its TTL while kept alive");
+  await pollUntil(() => (leader.kv.lease(g.id) === undefined ? true : undefined), 5000, "the lease to expire after keep-alives stop");
+  assert.equal(leader.kv.get("held"), undefined);
+  const late = await leader.keepAlive(g.id);
+  assert.equal(late.ok, false);
+});

@@ -254,8 +254,15 @@ export class Replica {
     return wait;
   }
 
-  /** A keep-alive for a lease: leader only (the lease clock lives on the leader). */
-  keepAlive(id: LeaseId): { ok: true; ttlMs: number } | { ok: false; code: string; message: string } {
+  /**
+   * A keep-alive for a lease: leader only (the lease clock lives on the leader). It first confirms
+   * leadership with a ReadIndex round, which also makes every entry of earlier terms applied here:
+   * a new leader must not renew a lease whose expiry an older leader already put in the log (found
+   * by the KV simulator's keepalive-without-readindex mutant).
+   */
+  async keepAlive(id: LeaseId): Promise<{ ok: true; ttlMs: number } | { ok: false; code: string; message: string }> {
+    if (!this.isLeader) throw this.refusal("not_leader");
+    await this.linearizableBarrier();
     if (!this.isLeader) throw this.refusal("not_leader");
     const r = this.leases.renew(id, this.nowMs());
     return r.ok ? { ok: true, ttlMs: r.ttlMs } : r;
@@ -444,6 +451,9 @@ export class Replica {
   private maybeSnapshot(): void {
     const applied = this.kv.appliedIndex;
     if (applied - this.snapshotIndex < this.tuning.snapshotEveryEntries) return;
+    // A snapshot from the leader may have arrived while this Ready was written: the log then starts
+    // past what this node applied, and the one in flight will be installed instead.
+    if (applied < this.raft.status().firstIndex - 1) return;
     const snapshot: Snapshot = { meta: this.raft.snapshotMeta(applied), data: this.kv.snapshot() };
     this.snapshotIndex = applied;
     this.raft.compact(snapshot);

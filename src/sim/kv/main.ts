@@ -1,9 +1,8 @@
 // `npm run sim:kv`: runs simulated schedules of the KV store and reports violations. The only file
 // of src/sim/kv that touches the process, the clock and the console. The last line of output is
 // always one JSON object: {"schedules","violations","firstFailingSeed","eventsPerSecond","schedulesPerSecond"}.
-// This entry is the shell of the KV simulator, as src/sim/main.ts is of the register one; until
-// eslint.config.js lists it in PURE_CORE_SHELLS, the pure-core rules are lifted here by hand.
-/* eslint-disable no-restricted-imports, no-restricted-globals */
+// This entry is the shell of the KV simulator, as src/sim/main.ts is of the register one
+// (eslint.config.js lists both in PURE_CORE_SHELLS).
 import { Command, InvalidArgumentError, Option } from "commander";
 import { performance } from "node:perf_hooks";
 import { summarize } from "../runner.js";

@@ -12,7 +12,7 @@ import type { Replica } from "./replica.js";
 import { ServerError } from "./errors.js";
 import type { LeaderForwarder } from "./forward.js";
 import {
-  compactionSchema, GatewayInputError, kvJson, leaseGrantSchema, leaseIdSchema, opResultJson, parseBody, parseDelete,
+  compactionSchema, GatewayInputError, leaseGrantSchema, leaseIdSchema, opResultJson, parseBody, parseDelete,
   parsePut, parseRange, parseTxn, txnResponsesJson,
 } from "./gateway-json.js";
 import type { ResponseHeader } from "./gateway-json.js";
@@ -309,4 +309,3 @@ function guardCommand(c: Command): void {
   }
 }
 
-export { kvJson };

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { readFile, writeFile, rename } from "node:fs/promises";
 import type { Kv } from "../../client/client.js";
-import { printTable, runClientCommand, withConnectionOptions } from "../client-options.js";
+import { runClientCommand, withConnectionOptions } from "../client-options.js";
 import type { ConnectionOptions } from "../client-options.js";
 
 type KvOptions = ConnectionOptions & { prefix?: boolean; serializable?: boolean; lease?: string; rev?: string; limit?: string };
@@ -88,7 +88,6 @@ export function registerKv(program: Command): void {
       await rename(`${file}.tmp`, file);
       process.stdout.write(`Snapshot saved to ${file} (${bytes.length} bytes)\n`);
     }));
-  void printTable;
 }
 
 async function readStdin(): Promise<string> {

@@ -1,6 +1,7 @@
 // `phalanx proxy --config FILE`: runs the load balancer from a static YAML file. SIGHUP reloads the
 // file (a broken file is logged and the running config stays); SIGTERM/SIGINT stop accepting,
-// drain in-flight requests, then exit. `--check` validates the file and exits.
+// drain in-flight requests, then exit. `--check` validates the file and exits. `--store` takes the
+// config from the cluster's store instead and follows changes through a watch.
 import type { Command } from "commander";
 import { pino, type Logger } from "pino";
 import { ConfigError } from "../../config/errors.js";
@@ -44,7 +45,7 @@ export interface ProxyOptions {
 export function registerProxy(program: Command): void {
   program
     .command("proxy")
-    .description("Run the load balancer (HTTP/HTTPS/TCP frontends, health checks, draining) from a YAML config file")
+    .description("Run the load balancer (HTTP/HTTPS/TCP frontends, health checks, draining) from a YAML config file or the cluster's store")
     .option("-c, --config <file>", "proxy config file (YAML: admin, frontends, pools; see src/proxy/README.md)")
     .option("--store", "take frontends and pools from the cluster's store (keys under --prefix) and follow changes live, instead of a file")
     .option("--endpoints <list>", "with --store: client addresses of cluster nodes (default: $PHALANX_ENDPOINTS or 127.0.0.1:2379)")

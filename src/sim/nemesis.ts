@@ -33,6 +33,12 @@ export const NEMESIS_ACTIONS: readonly NemesisAction[] = WEIGHTS.map(([a]) => a)
 /** Strikes faults at random times until stopped. */
 export class Nemesis {
   private stopped = false;
+  /**
+   * Ids whose removal was proposed: never added again. Like etcd's member ids, a removed id is not
+   * reused — the removed server is shut down for good once it applies its removal, which may come
+   * after a re-add of the same id had been proposed (seed 9018 of the 5-node soak).
+   */
+  private readonly retiredIds = new Set<NodeId>();
   /** One-shot reaction to the next node that wins an election (targeted partitions). */
   private leaderWatch: ((node: SimNode) => boolean) | null = null;
   /** While a choreographed fault runs, random strikes hold off so they do not spoil it. */
@@ -374,7 +380,7 @@ export class Nemesis {
     const spare: NodeId[] = [];
     for (let i = 1; i <= sim.params.maxNodeId; i++) {
       const id = nodeId(i);
-      if (!members.has(id) && sim.nodes.get(id)?.decommissioned !== true) spare.push(id);
+      if (!members.has(id) && sim.nodes.get(id)?.decommissioned !== true && !this.retiredIds.has(id)) spare.push(id);
     }
     const minVoters = 3;
     const choices: ("add" | "promote" | "remove-voter" | "remove-learner")[] = [];
@@ -396,6 +402,7 @@ export class Nemesis {
       change = { type: "removeNode" as const, nodeId: this.rng.pick(voters) };
     }
     const r = leader.raft.proposeConfChange(change);
+    if (r.ok && change.type === "removeNode") this.retiredIds.add(change.nodeId);
     this.trace(`asks n${leader.id} to ${change.type} n${change.nodeId}: ${r.ok ? `ok at ${r.index}` : r.code}`);
     leader.kick();
   }

@@ -10,6 +10,7 @@ import type { Entry, HardState } from "../raft/types.js";
 import { FaultFs } from "./fault-fs.js";
 import { openStorage } from "./storage.js";
 import { entry, hard, plain, snapshotAt, tempDataDir } from "./testing.js";
+import { seededRandom } from "../kv/testkit.js";
 
 /** Seeds run in `npm test`; set STORAGE_CRASH_TRIALS for a longer soak (and STORAGE_CRASH_FIRST_SEED to replay one). */
 const TRIALS = Number(process.env.STORAGE_CRASH_TRIALS ?? 20);
@@ -17,17 +18,8 @@ const FIRST_SEED = Number(process.env.STORAGE_CRASH_FIRST_SEED ?? 1);
 const BATCHES_PER_TRIAL_MAX = 40;
 const CONCURRENT_SAVES_MAX = 4;
 
-/** mulberry32: a tiny seeded generator, so that a failing seed replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (shared with the other tests), so that a failing seed replays. */
+const rng = seededRandom;
 
 interface Batch {
   readonly entries: readonly Entry[];

@@ -3,17 +3,8 @@ import type { Entry, Message, NodeId } from "../../raft/types.js";
 
 const n = (x: number): NodeId => x as NodeId;
 
-/** A deterministic generator of floats in [0, 1) (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded generator for tests (mulberry32), shared with the KV and storage tests. */
+export { seededRandom } from "../../kv/testkit.js";
 
 /** Bytes 0, 1, 2, ... of length `size`, shifted by `seed`. */
 export function patternBytes(size: number, seed = 0): Uint8Array {

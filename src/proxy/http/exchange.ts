@@ -16,6 +16,14 @@ import { buildRequestHead, buildResponseHead } from "./rewrite.js";
 import { hostWithoutPort, targetAuthority, targetPath } from "./router.js";
 import type { ClientSession } from "./session.js";
 import type { UpstreamConnection, UpstreamOwner } from "./upstream.js";
+import { batchWrites } from "./write-batch.js";
+
+/**
+ * Bytes from an upstream read buffer up to this size are copied (into Node's pooled slab) and
+ * batched; larger ones are written in place and, when they stay queued, the read buffer is
+ * replaced instead.
+ */
+const COPY_AND_BATCH_BYTES_MAX = 4096;
 
 const P_ROUTING = 0;
 const P_CONNECTING = 1;
@@ -70,6 +78,8 @@ export class Exchange implements UpstreamOwner {
   private keepClient = true;
   private status = 0;
   private upstreamPaused = false;
+  /** Set when a write left bytes of the current upstream read buffer queued (see onUpstreamData). */
+  private chunkHeld = false;
 
   constructor(session: ClientSession, startMs: number) {
     this.session = session;
@@ -146,7 +156,9 @@ export class Exchange implements UpstreamOwner {
       }
     }
     if (this.phase === P_WAITING || this.phase === P_STREAMING) {
-      if (!this.conn!.socket.write(part)) this.session.pauseReading();
+      const conn = this.conn!;
+      batchWrites(conn);
+      if (!conn.socket.write(part)) this.session.pauseReading();
       return;
     }
     (this.unsent ??= []).push(part);
@@ -202,7 +214,9 @@ export class Exchange implements UpstreamOwner {
   }
 
   private sendRequest(nowMs: number): void {
-    const socket = this.conn!.socket;
+    const conn = this.conn!;
+    const socket = conn.socket;
+    batchWrites(conn);
     this.phase = P_WAITING;
     this.deadlineKind = DL_RESPONSE;
     this.deadlineMs = nowMs + this.ctx.timeouts.responseMs;
@@ -211,10 +225,8 @@ export class Exchange implements UpstreamOwner {
     else if (unsent.length === 1 && this.unsentBytes < 4096) {
       socket.write(Buffer.concat([this.outHead!, unsent[0]!]));
     } else {
-      socket.cork();
       socket.write(this.outHead!);
       for (const part of unsent) socket.write(part);
-      socket.uncork();
     }
     this.unsent = null;
     this.unsentBytes = 0;
@@ -228,12 +240,12 @@ export class Exchange implements UpstreamOwner {
 
   onUpstreamData(conn: UpstreamConnection, chunk: Buffer): boolean {
     if (conn !== this.conn) return false;
+    this.chunkHeld = false;
     if (this.phase === P_TUNNEL) {
-      if (!this.session.socket.write(chunk)) this.pauseUpstream();
+      if (!this.writeDirect(chunk)) this.pauseUpstream();
     } else if (this.phase === P_STREAMING) this.forwardBody(chunk, 0);
     else if (this.phase === P_WAITING) this.onResponseHeadBytes(chunk, 0);
-    // Whatever was not handed to the kernel at once still points into `chunk`.
-    return this.session.socket.writableLength > 0;
+    return this.chunkHeld;
   }
 
   private onResponseHeadBytes(chunk: Buffer, start: number): void {
@@ -251,7 +263,7 @@ export class Exchange implements UpstreamOwner {
         return;
       }
       // 1xx interim response (100 Continue, 103 Early Hints): pass it on, wait for the final one.
-      this.writeClient(this.rawHead(chunk, headEnd));
+      this.writeChunk(this.rawHead(chunk, headEnd));
       this.responseStarted = true;
       r.reset();
       start = headEnd;
@@ -303,21 +315,16 @@ export class Exchange implements UpstreamOwner {
     let ok: boolean;
     if (newHead === null) {
       if (r.head !== chunk) {
-        // The head spanned several reads: it sits in the parser's buffer, the body in this chunk.
-        const socket = this.session.socket;
-        socket.cork();
-        socket.write(this.rawHead(chunk, headEnd));
-        ok = socket.write(chunk.subarray(headEnd, bodyEnd));
-        socket.uncork();
-      } else ok = this.writeClient(r.headStart === 0 && bodyEnd === chunk.length ? chunk : chunk.subarray(r.headStart, bodyEnd));
-    } else if (bodyEnd - headEnd <= 4096) {
-      ok = this.writeClient(bodyEnd === headEnd ? newHead : Buffer.concat([newHead, chunk.subarray(headEnd, bodyEnd)]));
+        // The head spanned several reads: it sits in the parser's buffer (rawHead copies it), the
+        // body in this chunk.
+        this.writeOwn(this.rawHead(chunk, headEnd));
+        ok = bodyEnd === headEnd || this.writeChunk(chunk.subarray(headEnd, bodyEnd));
+      } else ok = this.writeChunk(r.headStart === 0 && bodyEnd === chunk.length ? chunk : chunk.subarray(r.headStart, bodyEnd));
+    } else if (bodyEnd - headEnd <= COPY_AND_BATCH_BYTES_MAX) {
+      ok = this.writeOwn(bodyEnd === headEnd ? newHead : Buffer.concat([newHead, chunk.subarray(headEnd, bodyEnd)]));
     } else {
-      const socket = this.session.socket;
-      socket.cork();
-      socket.write(newHead);
-      ok = socket.write(chunk.subarray(headEnd, bodyEnd));
-      socket.uncork();
+      this.writeOwn(newHead);
+      ok = this.writeDirect(chunk.subarray(headEnd, bodyEnd));
     }
     if (this.responseBody.done) this.complete();
     else if (!ok) this.pauseUpstream();
@@ -341,14 +348,41 @@ export class Exchange implements UpstreamOwner {
     }
     const bodyEnd = end === BODY_MORE ? chunk.length : end;
     if (bodyEnd < chunk.length) this.upstreamReusable = false;
-    const ok = this.writeClient(bodyEnd === chunk.length && start === 0 ? chunk : chunk.subarray(start, bodyEnd));
+    const ok = bodyEnd === start || this.writeChunk(bodyEnd === chunk.length && start === 0 ? chunk : chunk.subarray(start, bodyEnd));
     if (this.responseBody.done) this.complete();
     else if (!ok) this.pauseUpstream();
   }
 
-  private writeClient(data: Buffer): boolean {
+  /**
+   * Writes bytes that point into the upstream connection's read buffer: small ones are copied and
+   * batched (see write-batch.ts), larger ones written at once.
+   */
+  private writeChunk(data: Buffer): boolean {
+    const session = this.session;
+    const socket = session.socket;
+    if (socket.destroyed) return true;
+    if (data.length <= COPY_AND_BATCH_BYTES_MAX) {
+      batchWrites(session);
+      return socket.write(Buffer.from(data));
+    }
+    return this.writeDirect(data);
+  }
+
+  /** Writes at once; when `data` stays queued it still points into the read buffer (chunkHeld). */
+  private writeDirect(data: Buffer): boolean {
     const socket = this.session.socket;
     if (socket.destroyed) return true;
+    const ok = socket.write(data);
+    if (socket.writableLength > 0) this.chunkHeld = true;
+    return ok;
+  }
+
+  /** Writes a buffer of our own (nothing else points into it), batched. */
+  private writeOwn(data: Buffer): boolean {
+    const session = this.session;
+    const socket = session.socket;
+    if (socket.destroyed) return true;
+    batchWrites(session);
     return socket.write(data);
   }
 
@@ -500,7 +534,7 @@ export class Exchange implements UpstreamOwner {
       this.session.respondAndClose(status, body);
       return;
     }
-    this.writeClient(localResponse(status, body, false, this.method === METHOD_HEAD));
+    this.writeOwn(localResponse(status, body, false, this.method === METHOD_HEAD));
     this.session.exchangeDone(true, now);
   }
 
@@ -509,9 +543,10 @@ export class Exchange implements UpstreamOwner {
     this.phase = P_TUNNEL;
     this.endAttempt("success");
     this.ctx.metrics.requestFinished(this.ctx.name, this.backend!.id, 101, performance.now() - this.startMs);
+    // Not batched: a tunnel may be destroyed in this same turn, which would drop corked bytes.
     const head = buildResponseHead(r, true, this.clientMinor, this.ctx.dropScratch) ?? this.rawHead(chunk, headEnd);
-    this.writeClient(head);
-    if (headEnd < chunk.length) this.writeClient(chunk.subarray(headEnd));
+    this.writeDirect(head);
+    if (headEnd < chunk.length) this.writeDirect(chunk.subarray(headEnd));
     r.reset();
     const early = this.session.becomeTunnel();
     if (early !== null && early.length > 0) this.conn!.socket.write(early);

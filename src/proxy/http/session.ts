@@ -47,6 +47,8 @@ export class ClientSession {
   /** X-Forwarded-* facts of this connection (for requests that are not upgrades). */
   readonly forwarded: ForwardedFacts;
   exchange: Exchange | null = null;
+  /** Corked by the write batch in this turn of the event loop (write-batch.ts). */
+  writesBatched = false;
   private state = S_IDLE;
   private pending: Buffer | null = null;
   private pendingOffset = 0;

@@ -27,6 +27,8 @@ export class UpstreamConnection {
   /** Idle-pool key: the address, so pools that share a server also share its connections. */
   readonly key: string;
   owner: UpstreamOwner | null = null;
+  /** Corked by the write batch in this turn of the event loop (write-batch.ts). */
+  writesBatched = false;
   connected = false;
   closed = false;
   /** Requests completed on this connection; a reused connection may have been closed by the peer. */

@@ -1,38 +1,50 @@
 // Prometheus metrics of the proxy, in a registry of its own (never the global one), so that tests
-// and several runtimes in one process do not collide. Hot-path series are cached per label set so
-// a request costs a map lookup, not a label hash.
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+// and several runtimes in one process do not collide. The per-request series are plain counts
+// turned into samples at scrape time (collected-metrics.ts): a request costs two Map lookups.
+import { Counter, Gauge, Registry } from "prom-client";
+import { CollectedCounter, CollectedHistogram, LatencyBuckets } from "./collected-metrics.js";
 import type { Pool, PoolObserver } from "./pool/pool.js";
 import type { ProxyMetrics } from "./types.js";
 
-/** Bound on cached label sets; past it, series are still recorded but through prom-client's lookup. */
-export const MAX_CACHED_SERIES = 10_000;
 /** Latency buckets in seconds, from sub-millisecond (LAN) to the default response timeout. */
 export const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Status class labels by index: 1xx … 5xx, then anything outside 100–599. */
+const STATUS_CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
 
+/** Everything recorded for one frontend and backend. */
 interface RequestSeries {
-  readonly requests: Counter.Internal;
-  readonly latency: Histogram.Internal<string>;
-  readonly errors: Counter.Internal | null;
+  readonly labels: { frontend: string; backend: string };
+  readonly byClass: Float64Array;
+  errors: number;
+  readonly latency: LatencyBuckets;
 }
 
 /** The proxy's metrics: implements ProxyMetrics (frontends) and PoolObserver (pools). */
 export class PrometheusProxyMetrics implements ProxyMetrics, PoolObserver {
   readonly registry = new Registry();
-  private readonly requests: Counter<"frontend" | "backend" | "class">;
-  private readonly errors: Counter<"frontend" | "backend">;
-  private readonly latency: Histogram<"frontend" | "backend">;
   private readonly connections: Gauge<"frontend">;
   private readonly bytes: Counter<"frontend" | "backend" | "direction">;
   private readonly ejections: Counter<"pool" | "backend">;
-  private readonly series = new Map<string, RequestSeries>();
+  /** frontend → backend ("none" when no backend was reached) → series. */
+  private readonly series = new Map<string, Map<string, RequestSeries>>();
   private pools: () => Iterable<Pool> = () => [];
 
   constructor() {
     const registers = [this.registry];
-    this.requests = new Counter({ name: "phalanx_proxy_requests_total", help: "Requests answered, by frontend, backend and status class", labelNames: ["frontend", "backend", "class"], registers });
-    this.errors = new Counter({ name: "phalanx_proxy_errors_total", help: "Requests answered with a 5xx status (including the proxy's own 502/503/504)", labelNames: ["frontend", "backend"], registers });
-    this.latency = new Histogram({ name: "phalanx_proxy_request_duration_seconds", help: "Time from request received to response finished", labelNames: ["frontend", "backend"], buckets: LATENCY_BUCKETS_SECONDS, registers });
+    const all = (): Iterable<RequestSeries> => this.allSeries();
+    new CollectedCounter("phalanx_proxy_requests_total", "Requests answered, by frontend, backend and status class", this.registry, function* () {
+      for (const s of all()) {
+        for (let c = 0; c < STATUS_CLASSES.length; c++) {
+          if (s.byClass[c]! > 0) yield [{ ...s.labels, class: STATUS_CLASSES[c]! }, s.byClass[c]!];
+        }
+      }
+    });
+    new CollectedCounter("phalanx_proxy_errors_total", "Requests answered with a 5xx status (including the proxy's own 502/503/504)", this.registry, function* () {
+      for (const s of all()) if (s.errors > 0) yield [s.labels, s.errors];
+    });
+    new CollectedHistogram("phalanx_proxy_request_duration_seconds", "Time from request received to response finished", this.registry, LATENCY_BUCKETS_SECONDS, function* () {
+      for (const s of all()) yield [s.labels, s.latency];
+    });
     this.connections = new Gauge({ name: "phalanx_proxy_frontend_connections", help: "Open client connections per frontend", labelNames: ["frontend"], registers });
     this.bytes = new Counter({ name: "phalanx_proxy_bytes_total", help: "Bytes moved by L4 connections", labelNames: ["frontend", "backend", "direction"], registers });
     this.ejections = new Counter({ name: "phalanx_proxy_backend_ejections_total", help: "Outlier ejections per backend", labelNames: ["pool", "backend"], registers });
@@ -81,20 +93,23 @@ export class PrometheusProxyMetrics implements ProxyMetrics, PoolObserver {
 
   requestFinished(frontend: string, backendId: string | null, status: number, durationMs: number): void {
     const backend = backendId ?? "none";
-    const statusClass = status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : "other";
-    const key = `${frontend}\u0000${backend}\u0000${statusClass}`;
-    let s = this.series.get(key);
-    if (s === undefined) {
-      s = {
-        requests: this.requests.labels(frontend, backend, statusClass),
-        latency: this.latency.labels(frontend, backend),
-        errors: status >= 500 ? this.errors.labels(frontend, backend) : null,
-      };
-      if (this.series.size < MAX_CACHED_SERIES) this.series.set(key, s);
+    let byBackend = this.series.get(frontend);
+    if (byBackend === undefined) {
+      byBackend = new Map();
+      this.series.set(frontend, byBackend);
     }
-    s.requests.inc();
+    let s = byBackend.get(backend);
+    if (s === undefined) {
+      s = { labels: { frontend, backend }, byClass: new Float64Array(STATUS_CLASSES.length), errors: 0, latency: new LatencyBuckets(LATENCY_BUCKETS_SECONDS) };
+      byBackend.set(backend, s);
+    }
+    s.byClass[status >= 100 && status < 600 ? ((status / 100) | 0) - 1 : 5]!++;
+    if (status >= 500) s.errors++;
     s.latency.observe(durationMs / 1000);
-    s.errors?.inc();
+  }
+
+  private *allSeries(): Iterable<RequestSeries> {
+    for (const byBackend of this.series.values()) yield* byBackend.values();
   }
 
   bytesTransferred(frontend: string, backendId: string, upstreamBytes: number, downstreamBytes: number): void {

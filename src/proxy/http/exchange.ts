@@ -16,7 +16,6 @@ import { buildRequestHead, buildResponseHead } from "./rewrite.js";
 import { hostWithoutPort, targetAuthority, targetPath } from "./router.js";
 import type { ClientSession } from "./session.js";
 import type { UpstreamConnection, UpstreamOwner } from "./upstream.js";
-import { batchWrites } from "./write-batch.js";
 
 /**
  * Bytes from an upstream read buffer up to this size are copied (into Node's pooled slab) and
@@ -156,9 +155,10 @@ export class Exchange implements UpstreamOwner {
       }
     }
     if (this.phase === P_WAITING || this.phase === P_STREAMING) {
-      const conn = this.conn!;
-      batchWrites(conn);
-      if (!conn.socket.write(part)) this.session.pauseReading();
+      // Client body chunks are fresh buffers from the socket: nothing reuses them.
+      const out = this.conn!.out;
+      if (part.length <= COPY_AND_BATCH_BYTES_MAX) out.queue(part);
+      else if (!out.writeNow(part)) this.session.pauseReading();
       return;
     }
     (this.unsent ??= []).push(part);
@@ -214,19 +214,18 @@ export class Exchange implements UpstreamOwner {
   }
 
   private sendRequest(nowMs: number): void {
-    const conn = this.conn!;
-    const socket = conn.socket;
-    batchWrites(conn);
+    const out = this.conn!.out;
     this.phase = P_WAITING;
     this.deadlineKind = DL_RESPONSE;
     this.deadlineMs = nowMs + this.ctx.timeouts.responseMs;
     const unsent = this.unsent;
-    if (unsent === null || unsent.length === 0) socket.write(this.outHead!);
-    else if (unsent.length === 1 && this.unsentBytes < 4096) {
-      socket.write(Buffer.concat([this.outHead!, unsent[0]!]));
+    if (unsent === null || unsent.length === 0) out.queue(this.outHead!);
+    else if (this.unsentBytes <= COPY_AND_BATCH_BYTES_MAX) {
+      out.queue(this.outHead!);
+      for (const part of unsent) out.queue(part);
     } else {
-      socket.write(this.outHead!);
-      for (const part of unsent) socket.write(part);
+      out.writeNow(this.outHead!);
+      for (const part of unsent) out.writeNow(part);
     }
     this.unsent = null;
     this.unsentBytes = 0;
@@ -358,32 +357,31 @@ export class Exchange implements UpstreamOwner {
    * batched (see write-batch.ts), larger ones written at once.
    */
   private writeChunk(data: Buffer): boolean {
-    const session = this.session;
-    const socket = session.socket;
-    if (socket.destroyed) return true;
-    if (data.length <= COPY_AND_BATCH_BYTES_MAX) {
-      batchWrites(session);
-      return socket.write(Buffer.from(data));
-    }
-    return this.writeDirect(data);
+    if (data.length > COPY_AND_BATCH_BYTES_MAX) return this.writeDirect(data);
+    this.session.out.queue(Buffer.from(data));
+    return true;
   }
 
   /** Writes at once; when `data` stays queued it still points into the read buffer (chunkHeld). */
   private writeDirect(data: Buffer): boolean {
-    const socket = this.session.socket;
-    if (socket.destroyed) return true;
-    const ok = socket.write(data);
-    if (socket.writableLength > 0) this.chunkHeld = true;
+    const ok = this.session.out.writeNow(data);
+    if (this.session.socket.writableLength > 0) this.chunkHeld = true;
     return ok;
   }
 
   /** Writes a buffer of our own (nothing else points into it), batched. */
   private writeOwn(data: Buffer): boolean {
-    const session = this.session;
-    const socket = session.socket;
-    if (socket.destroyed) return true;
-    batchWrites(session);
-    return socket.write(data);
+    this.session.out.queue(data);
+    return true;
+  }
+
+  /** A batched write left the client's socket over its high-water mark. */
+  onClientFull(): void {
+    if (this.phase === P_STREAMING || this.phase === P_TUNNEL) this.pauseUpstream();
+  }
+
+  onUpstreamFull(conn: UpstreamConnection): void {
+    if (conn === this.conn && !this.requestDone) this.session.pauseReading();
   }
 
   private pauseUpstream(): void {
@@ -415,7 +413,7 @@ export class Exchange implements UpstreamOwner {
       return;
     }
     if (this.phase === P_TUNNEL) {
-      this.session.socket.end();
+      this.session.out.end();
       return;
     }
     // Anything else is handled when the socket closes (it closes right after this).
@@ -543,25 +541,25 @@ export class Exchange implements UpstreamOwner {
     this.phase = P_TUNNEL;
     this.endAttempt("success");
     this.ctx.metrics.requestFinished(this.ctx.name, this.backend!.id, 101, performance.now() - this.startMs);
-    // Not batched: a tunnel may be destroyed in this same turn, which would drop corked bytes.
+    // Not batched: a tunnel may be destroyed in this same turn, which would drop queued bytes.
     const head = buildResponseHead(r, true, this.clientMinor, this.ctx.dropScratch) ?? this.rawHead(chunk, headEnd);
     this.writeDirect(head);
     if (headEnd < chunk.length) this.writeDirect(chunk.subarray(headEnd));
     r.reset();
     const early = this.session.becomeTunnel();
-    if (early !== null && early.length > 0) this.conn!.socket.write(early);
+    if (early !== null && early.length > 0) this.conn!.out.writeNow(early);
   }
 
   /** Client bytes while tunnelling. */
   tunnelFromClient(chunk: Buffer): void {
     const conn = this.conn;
     if (conn === null) return;
-    if (!conn.socket.write(chunk)) this.session.pauseReading();
+    if (!conn.out.writeNow(chunk)) this.session.pauseReading();
   }
 
   /** The client half-closed a tunnel. */
   tunnelClientEnded(): void {
-    this.conn?.socket.end();
+    this.conn?.out.end();
   }
 
   /** Timeouts driven by the frontend's sweeper. */

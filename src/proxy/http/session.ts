@@ -10,6 +10,7 @@ import { FAILED, HeadParser, NEED_MORE } from "./parser.js";
 import { localResponse } from "./responses.js";
 import { forwardedPrefix } from "./rewrite.js";
 import type { ForwardedFacts } from "./rewrite.js";
+import { BatchedWriter } from "./write-batch.js";
 
 /** Bound on trailer bytes of a chunked body. */
 const MAX_TRAILER_BYTES = 16 * 1024;
@@ -47,8 +48,8 @@ export class ClientSession {
   /** X-Forwarded-* facts of this connection (for requests that are not upgrades). */
   readonly forwarded: ForwardedFacts;
   exchange: Exchange | null = null;
-  /** Corked by the write batch in this turn of the event loop (write-batch.ts). */
-  writesBatched = false;
+  /** Every write to the client goes through here (batched or at once, always in order). */
+  readonly out: BatchedWriter;
   private state = S_IDLE;
   private pending: Buffer | null = null;
   private pendingOffset = 0;
@@ -69,12 +70,16 @@ export class ClientSession {
     this.parser = new HeadParser(true, ctx.maxHeaderBytes);
     this.responseParser = new HeadParser(false, Math.max(ctx.maxHeaderBytes, RESPONSE_HEAD_BYTES_MIN));
     this.forwarded = { clientIp: this.clientIp, proto: ctx.proto, prefix: forwardedPrefix(this.clientIp, ctx.proto), websocket: false };
+    this.out = new BatchedWriter(socket, () => this.exchange?.onClientFull());
     socket.setNoDelay(true);
     this.idleSinceMs = performance.now();
     this.setDeadline(DEADLINE_HEADER, this.idleSinceMs + ctx.timeouts.headerMs);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("end", () => this.onEnd());
-    socket.on("drain", () => this.exchange?.onClientDrain());
+    socket.on("drain", () => {
+      if (this.exchange !== null) this.exchange.onClientDrain();
+      else if (this.pending !== null) this.processInput();
+    });
     socket.on("error", (err: Error) => {
       ctx.logger.debug({ err, frontend: ctx.name }, "client connection error");
     });
@@ -132,7 +137,7 @@ export class ClientSession {
       this.pending = Buffer.concat([this.pending.subarray(this.pendingOffset), chunk.subarray(offset)]);
       this.pendingOffset = 0;
     }
-    if (this.state === S_EXCHANGE && this.pending.length - this.pendingOffset > READ_AHEAD_BYTES_MAX) this.pauseReading();
+    if (this.pending.length - this.pendingOffset > READ_AHEAD_BYTES_MAX) this.pauseReading();
   }
 
   /** Pauses reading from the client (backpressure). */
@@ -156,7 +161,9 @@ export class ClientSession {
     if (this.processing) return;
     this.processing = true;
     try {
-      while (this.state === S_IDLE && this.pending !== null) {
+      // A client that does not read its responses gets no more of them (and, through the
+      // read-ahead bound, is not read from either) until its socket drains.
+      while (this.state === S_IDLE && this.pending !== null && !this.socket.writableNeedDrain) {
         const buf = this.pending;
         const off = this.pendingOffset;
         this.pending = null;
@@ -230,7 +237,7 @@ export class ClientSession {
   /** Writes a local response and closes the connection after it. */
   respondAndClose(status: number, body: string): void {
     if (this.state >= S_CLOSING) return;
-    if (!this.socket.destroyed) this.socket.write(localResponse(status, body, true));
+    this.out.writeNow(localResponse(status, body, true));
     this.close();
   }
 
@@ -244,7 +251,7 @@ export class ClientSession {
     ex?.abort();
     this.resumeReading();
     if (this.socket.destroyed) return;
-    this.socket.end();
+    this.out.end();
     this.setDeadline(DEADLINE_LINGER, performance.now() + CLOSE_LINGER_MS);
   }
 

@@ -3,6 +3,7 @@
 // costs no listener churn. An idle connection that receives bytes or closes is discarded.
 import net from "node:net";
 import type { BackendEndpoint } from "../types.js";
+import { BatchedWriter } from "./write-batch.js";
 
 /** Size of the reusable read buffer of an upstream connection. */
 const READ_BUFFER_BYTES = 64 * 1024;
@@ -18,6 +19,8 @@ export interface UpstreamOwner {
   onUpstreamEnd(conn: UpstreamConnection): void;
   onUpstreamClose(conn: UpstreamConnection, error: Error | null): void;
   onUpstreamDrain(conn: UpstreamConnection): void;
+  /** A batched write left the socket over its high-water mark; onUpstreamDrain follows. */
+  onUpstreamFull(conn: UpstreamConnection): void;
 }
 
 /** One TCP connection to a backend. */
@@ -27,8 +30,8 @@ export class UpstreamConnection {
   /** Idle-pool key: the address, so pools that share a server also share its connections. */
   readonly key: string;
   owner: UpstreamOwner | null = null;
-  /** Corked by the write batch in this turn of the event loop (write-batch.ts). */
-  writesBatched = false;
+  /** Every write to the backend goes through here (batched or at once, always in order). */
+  readonly out: BatchedWriter;
   connected = false;
   closed = false;
   /** Requests completed on this connection; a reused connection may have been closed by the peer. */
@@ -56,6 +59,7 @@ export class UpstreamConnection {
       },
     });
     this.socket = socket;
+    this.out = new BatchedWriter(socket, () => this.owner?.onUpstreamFull(this));
     socket.on("connect", () => {
       this.connected = true;
       this.owner?.onUpstreamConnect(this);

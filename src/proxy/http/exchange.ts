@@ -16,13 +16,7 @@ import { buildRequestHead, buildResponseHead } from "./rewrite.js";
 import { hostWithoutPort, targetAuthority, targetPath } from "./router.js";
 import type { ClientSession } from "./session.js";
 import type { UpstreamConnection, UpstreamOwner } from "./upstream.js";
-
-/**
- * Bytes from an upstream read buffer up to this size are copied (into Node's pooled slab) and
- * batched; larger ones are written in place and, when they stay queued, the read buffer is
- * replaced instead.
- */
-const COPY_AND_BATCH_BYTES_MAX = 4096;
+import { BATCH_BYTES_MAX } from "../write-batch.js";
 
 const P_ROUTING = 0;
 const P_CONNECTING = 1;
@@ -157,7 +151,7 @@ export class Exchange implements UpstreamOwner {
     if (this.phase === P_WAITING || this.phase === P_STREAMING) {
       // Client body chunks are fresh buffers from the socket: nothing reuses them.
       const out = this.conn!.out;
-      if (part.length <= COPY_AND_BATCH_BYTES_MAX) out.queue(part);
+      if (part.length <= BATCH_BYTES_MAX) out.queue(part);
       else if (!out.writeNow(part)) this.session.pauseReading();
       return;
     }
@@ -220,7 +214,7 @@ export class Exchange implements UpstreamOwner {
     this.deadlineMs = nowMs + this.ctx.timeouts.responseMs;
     const unsent = this.unsent;
     if (unsent === null || unsent.length === 0) out.queue(this.outHead!);
-    else if (this.unsentBytes <= COPY_AND_BATCH_BYTES_MAX) {
+    else if (this.unsentBytes <= BATCH_BYTES_MAX) {
       out.queue(this.outHead!);
       for (const part of unsent) out.queue(part);
     } else {
@@ -319,7 +313,7 @@ export class Exchange implements UpstreamOwner {
         this.writeOwn(this.rawHead(chunk, headEnd));
         ok = bodyEnd === headEnd || this.writeChunk(chunk.subarray(headEnd, bodyEnd));
       } else ok = this.writeChunk(r.headStart === 0 && bodyEnd === chunk.length ? chunk : chunk.subarray(r.headStart, bodyEnd));
-    } else if (bodyEnd - headEnd <= COPY_AND_BATCH_BYTES_MAX) {
+    } else if (bodyEnd - headEnd <= BATCH_BYTES_MAX) {
       ok = this.writeOwn(bodyEnd === headEnd ? newHead : Buffer.concat([newHead, chunk.subarray(headEnd, bodyEnd)]));
     } else {
       this.writeOwn(newHead);
@@ -357,7 +351,7 @@ export class Exchange implements UpstreamOwner {
    * batched (see write-batch.ts), larger ones written at once.
    */
   private writeChunk(data: Buffer): boolean {
-    if (data.length > COPY_AND_BATCH_BYTES_MAX) return this.writeDirect(data);
+    if (data.length > BATCH_BYTES_MAX) return this.writeDirect(data);
     this.session.out.queue(Buffer.from(data));
     return true;
   }

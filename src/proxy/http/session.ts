@@ -10,7 +10,7 @@ import { FAILED, HeadParser, NEED_MORE } from "./parser.js";
 import { localResponse } from "./responses.js";
 import { forwardedPrefix } from "./rewrite.js";
 import type { ForwardedFacts } from "./rewrite.js";
-import { BatchedWriter } from "./write-batch.js";
+import { BatchedWriter } from "../write-batch.js";
 
 /** Bound on trailer bytes of a chunked body. */
 const MAX_TRAILER_BYTES = 16 * 1024;

@@ -3,7 +3,7 @@
 // costs no listener churn. An idle connection that receives bytes or closes is discarded.
 import net from "node:net";
 import type { BackendEndpoint } from "../types.js";
-import { BatchedWriter } from "./write-batch.js";
+import { BatchedWriter } from "../write-batch.js";
 
 /** Size of the reusable read buffer of an upstream connection. */
 const READ_BUFFER_BYTES = 64 * 1024;

@@ -4,6 +4,7 @@
 // buffer). Half-close is relayed: a FIN from one side becomes end() on the other, and the opposite
 // direction keeps flowing (both sockets are created with allowHalfOpen).
 import type { Socket } from "node:net";
+import { BATCH_BYTES_MAX, BatchedWriter } from "../write-batch.js";
 import type { BackendRelay } from "./relay.js";
 
 /** How a spliced connection ended, from the backend's point of view. */
@@ -40,9 +41,20 @@ export function spliceSockets(
     closedOne();
   });
 
-  client.pipe(upstream);
-  upstream.once("end", () => client.end());
-  relay.attach(upstream, client);
+  // Client to backend: small chunks go with the event loop's write batch (write-batch.ts). 'data'
+  // chunks are fresh buffers, so they may wait. A full backend buffer pauses the client.
+  const toUpstream = new BatchedWriter(upstream, () => client.pause());
+  upstream.on("drain", () => client.resume());
+  client.on("data", (chunk: Buffer) => {
+    if (chunk.length <= BATCH_BYTES_MAX) toUpstream.queue(chunk);
+    else if (!toUpstream.writeNow(chunk)) client.pause();
+  });
+  client.once("end", () => toUpstream.end());
+  // The client was paused until the backend connected (a 'data' listener alone does not resume it).
+  client.resume();
+  const toClient = new BatchedWriter(client, () => upstream.pause());
+  upstream.once("end", () => toClient.end());
+  relay.attach(upstream, toClient);
 }
 
 function abort(socket: Socket): void {

@@ -8,6 +8,12 @@
 // another ~1.5 µs per request.
 import type net from "node:net";
 
+/**
+ * Writes up to this size are the ones worth batching (and, when they come from a reused read
+ * buffer, copying: Node's pooled slab serves allocations below 4 KiB).
+ */
+export const BATCH_BYTES_MAX = 4096;
+
 let pending: BatchedWriter[] = [];
 let spare: BatchedWriter[] = [];
 let scheduled = false;

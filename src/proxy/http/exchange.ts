@@ -140,6 +140,8 @@ export class Exchange implements UpstreamOwner {
 
   /** Keeps a body chunk for the current send and, within the bound, for a retry. */
   private keepBody(part: Buffer): void {
+    // Parts are kept past the read callback (retry copy, queued writes): never a shared buffer.
+    if (this.session.readsReuseBuffer) part = Buffer.from(part);
     if (!this.retainedOverflow) {
       this.retainedBytes += part.length;
       if (this.retainedBytes <= RETRY_BODY_BYTES_MAX) (this.retained ??= []).push(part);
@@ -149,7 +151,7 @@ export class Exchange implements UpstreamOwner {
       }
     }
     if (this.phase === P_WAITING || this.phase === P_STREAMING) {
-      // Client body chunks are fresh buffers from the socket: nothing reuses them.
+      // The part is ours (copied above when reads share a buffer): it may wait in the queue.
       const out = this.conn!.out;
       if (part.length <= BATCH_BYTES_MAX) out.queue(part);
       else if (!out.writeNow(part)) this.session.pauseReading();

@@ -9,6 +9,7 @@ import type pino from "pino";
 import type { Frontend, FrontendSpec, ListenAddress, PoolResolver, ProxyMetrics } from "../types.js";
 import { newDropScratch, UPSTREAM_IDLE_PER_BACKEND_MAX } from "./context.js";
 import type { FrontendContext } from "./context.js";
+import { adoptWithSharedReads } from "./accept.js";
 import { Router } from "./router.js";
 import { ClientSession } from "./session.js";
 import { UpstreamPool } from "./upstream.js";
@@ -99,15 +100,28 @@ class HttpFrontend implements Frontend {
       server.on("tlsClientError", (err: Error) => deps.logger.debug({ err, frontend: spec.name }, "TLS handshake failed"));
       this.server = server;
     } else {
-      this.server = net.createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: CLIENT_WRITE_HIGH_WATER_BYTES }, onSocket);
+      // Paused on accept: accept() moves the socket to shared-buffer reads before anything is read.
+      this.server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true, highWaterMark: CLIENT_WRITE_HIGH_WATER_BYTES }, onSocket);
     }
     this.server.maxConnections = spec.maxConnections;
     this.server.on("error", (err: Error) => deps.logger.error({ err, frontend: spec.name }, "frontend listener error"));
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(raw: net.Socket): void {
+    // The server's own bound does not see adopted sockets (accept.ts): this one does.
+    if (this.sessions.size >= this.spec.maxConnections) {
+      raw.destroy();
+      return;
+    }
     this.ctx.metrics.connectionOpened(this.name);
-    const session = new ClientSession(socket, this.ctx, (s) => this.sessionClosed(s));
+    const onClosed = (s: ClientSession): void => this.sessionClosed(s);
+    let session: ClientSession | null = null;
+    const adopted = this.spec.protocol === "http" ? adoptWithSharedReads(raw, CLIENT_WRITE_HIGH_WATER_BYTES, (chunk) => session!.onData(chunk)) : null;
+    if (adopted !== null) session = new ClientSession(adopted, this.ctx, onClosed, true);
+    else {
+      session = new ClientSession(raw, this.ctx, onClosed);
+      if (raw.isPaused()) raw.resume();
+    }
     this.sessions.add(session);
     // Accepted while draining (it was already queued): serve the request it brings, then close.
     if (this.ctx.draining) session.drain(performance.now());

@@ -38,6 +38,11 @@ function plainIp(address: string | undefined): string {
 export class ClientSession {
   readonly socket: net.Socket;
   readonly ctx: FrontendContext;
+  /**
+   * Reads land in a buffer shared by many connections (see accept.ts): whatever must outlive the
+   * read callback (pipelined bytes, body parts, tunnel bytes) is copied.
+   */
+  readonly readsReuseBuffer: boolean;
   readonly clientIp: string;
   readonly parser: HeadParser;
   /** Reused by every exchange of this connection for the upstream response head. */
@@ -62,9 +67,10 @@ export class ClientSession {
   private idleSinceMs: number;
   private readonly onClosed: (session: ClientSession) => void;
 
-  constructor(socket: net.Socket, ctx: FrontendContext, onClosed: (session: ClientSession) => void) {
+  constructor(socket: net.Socket, ctx: FrontendContext, onClosed: (session: ClientSession) => void, readsReuseBuffer = false) {
     this.socket = socket;
     this.ctx = ctx;
+    this.readsReuseBuffer = readsReuseBuffer;
     this.onClosed = onClosed;
     this.clientIp = plainIp(socket.remoteAddress);
     this.parser = new HeadParser(true, ctx.maxHeaderBytes);
@@ -74,7 +80,7 @@ export class ClientSession {
     socket.setNoDelay(true);
     this.idleSinceMs = performance.now();
     this.setDeadline(DEADLINE_HEADER, this.idleSinceMs + ctx.timeouts.headerMs);
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    if (!readsReuseBuffer) socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("end", () => this.onEnd());
     socket.on("drain", () => {
       if (this.exchange !== null) this.exchange.onClientDrain();
@@ -109,9 +115,10 @@ export class ClientSession {
     else this.close();
   }
 
-  private onData(chunk: Buffer): void {
+  /** Bytes from the client ('data' event, or the shared read buffer's callback). */
+  onData(chunk: Buffer): void {
     if (this.state === S_TUNNEL) {
-      this.exchange!.tunnelFromClient(chunk);
+      this.exchange!.tunnelFromClient(this.readsReuseBuffer ? Buffer.from(chunk) : chunk);
       return;
     }
     if (this.state >= S_CLOSING) return;
@@ -120,19 +127,25 @@ export class ClientSession {
       if (!ex.requestDone) {
         const end = ex.onClientBody(chunk, 0);
         if (end < 0 || end >= chunk.length) return;
-        this.stash(chunk, end);
-      } else this.stash(chunk, 0);
+        this.stash(chunk, end, false);
+      } else this.stash(chunk, 0, false);
       return;
     }
-    this.stash(chunk, 0);
-    this.processInput();
+    if (this.pending === null) this.consume(chunk, 0, false);
+    else {
+      this.stash(chunk, 0, false);
+      this.processInput();
+    }
   }
 
-  /** Keeps unprocessed input (pipelined requests) until the current exchange ends. */
-  private stash(chunk: Buffer, offset: number): void {
+  /**
+   * Keeps unprocessed input (pipelined requests) until the current exchange ends. `owned`: nothing
+   * else will overwrite `chunk` (otherwise, with a shared read buffer, it is copied).
+   */
+  private stash(chunk: Buffer, offset: number, owned: boolean): void {
     if (this.pending === null) {
-      this.pending = chunk;
-      this.pendingOffset = offset;
+      this.pending = owned || !this.readsReuseBuffer ? chunk : Buffer.from(chunk.subarray(offset));
+      this.pendingOffset = this.pending === chunk ? offset : 0;
     } else {
       this.pending = Buffer.concat([this.pending.subarray(this.pendingOffset), chunk.subarray(offset)]);
       this.pendingOffset = 0;
@@ -156,17 +169,33 @@ export class ClientSession {
     }
   }
 
-  /** Parses and dispatches buffered input while no exchange is running. */
+  /** Parses and dispatches stashed input while no exchange is running. */
   private processInput(): void {
-    if (this.processing) return;
+    if (this.pending === null) return;
+    const buf = this.pending;
+    const off = this.pendingOffset;
+    this.pending = null;
+    this.consume(buf, off, true);
+  }
+
+  /**
+   * Parses and dispatches requests from `buf[off..]` while no exchange is running; what is left
+   * is stashed. `owned` as in stash().
+   */
+  private consume(buf: Buffer, off: number, owned: boolean): void {
+    if (this.processing) {
+      this.stash(buf, off, owned);
+      return;
+    }
     this.processing = true;
     try {
       // A client that does not read its responses gets no more of them (and, through the
       // read-ahead bound, is not read from either) until its socket drains.
-      while (this.state === S_IDLE && this.pending !== null && !this.socket.writableNeedDrain) {
-        const buf = this.pending;
-        const off = this.pendingOffset;
-        this.pending = null;
+      while (this.state === S_IDLE && off >= 0 && off < buf.length) {
+        if (this.socket.writableNeedDrain) {
+          this.stash(buf, off, owned);
+          break;
+        }
         const now = performance.now();
         if (this.deadlineKind !== DEADLINE_HEADER) this.setDeadline(DEADLINE_HEADER, now + this.ctx.timeouts.headerMs);
         const headEnd = this.parser.feed(buf, off);
@@ -180,14 +209,9 @@ export class ClientSession {
         this.state = S_EXCHANGE;
         const ex = new Exchange(this, now);
         this.exchange = ex;
-        const rest = ex.start(buf, headEnd);
-        if (rest >= 0 && rest < buf.length) {
-          if (this.state === S_EXCHANGE) this.stash(buf, rest);
-          else {
-            this.pending = buf;
-            this.pendingOffset = rest;
-          }
-        }
+        off = ex.start(buf, headEnd);
+        // Still in the exchange: keep the rest (pipelined requests) for when it ends.
+        if (this.state === S_EXCHANGE && off >= 0 && off < buf.length) this.stash(buf, off, owned);
       }
     } finally {
       this.processing = false;

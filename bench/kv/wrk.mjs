@@ -1,13 +1,12 @@
 // The load generator: wrk (one thread, keep-alive) with a Lua script that cycles through prebuilt
 // etcd-gateway JSON bodies, so per-request work in the generator is a table lookup. The same script
 // drives Phalanx and etcd; only the Authorization header differs. A done() hook prints one JSON line
-// with exact counts and microsecond percentiles.
-import { spawn } from "node:child_process";
+// with exact counts and microsecond percentiles (../common/wrk.mjs).
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { DONE_HOOK, runWrkJson } from "../common/wrk.mjs";
 import { childrenCpuSeconds } from "./procs.mjs";
 
-const MARKER = "WRK_JSON ";
 /** Distinct keys the benchmark writes and reads (a small, hot key space, like etcd's own benchmark). */
 export const KEY_COUNT = 1000;
 /** Value size in bytes. */
@@ -35,14 +34,7 @@ request = function()
   i = (i + 1) % n
   return wrk.format(nil, nil, nil, bodies[i + 1])
 end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    '${MARKER}{"requests":%d,"durationUs":%d,"p50Us":%d,"p99Us":%d,"errors":%d,"non2xx":%d}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    e.connect + e.read + e.write + e.timeout, e.status))
-end
-`;
+${DONE_HOOK}`;
   const file = join(dir, `${name}-${op}.lua`);
   writeFileSync(file, lua);
   return file;
@@ -52,35 +44,15 @@ end
  * One wrk run: `connections` keep-alive connections on one thread for `durationS` against `url`.
  * Resolves with { rps, p50Ms, p99Ms, requests, errors, non2xx, cpuPct } (cpuPct: wrk's own CPU).
  */
-export function runWrk({ url, connections, durationS, script }) {
+export async function runWrk({ url, connections, durationS, script }) {
   const args = ["-t1", `-c${connections}`, `-d${durationS}s`, "--timeout", "10s", "-s", script, url];
-  return new Promise((resolve, reject) => {
-    const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    // wrk's CPU: the children time of this process grows by exactly wrk's once it is reaped (the
-    // clusters' processes are still running, so they are not counted).
-    const childrenCpuBefore = childrenCpuSeconds(process.pid);
-    child.stdout.on("data", (chunk) => (out += chunk));
-    child.stderr.on("data", (chunk) => (out += chunk));
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      const cpuS = childrenCpuSeconds(process.pid) - childrenCpuBefore;
-      const line = out.split("\n").find((l) => l.startsWith(MARKER));
-      if (code !== 0 || line === undefined) {
-        reject(new Error(`Cannot read wrk's result for ${url}: exit ${code}, output:\n${out}`));
-        return;
-      }
-      const r = JSON.parse(line.slice(MARKER.length));
-      const seconds = r.durationUs / 1e6;
-      resolve({
-        requests: r.requests,
-        rps: r.requests / seconds,
-        p50Ms: r.p50Us / 1000,
-        p99Ms: r.p99Us / 1000,
-        errors: r.errors,
-        non2xx: r.non2xx,
-        cpuPct: (100 * cpuS) / seconds,
-      });
-    });
-  });
+  // wrk's CPU: the children time of this process grows by exactly wrk's once it is reaped (the
+  // clusters' processes are still running, so they are not counted).
+  const childrenCpuBefore = childrenCpuSeconds(process.pid);
+  const r = await runWrkJson("wrk", args, url);
+  const cpuS = childrenCpuSeconds(process.pid) - childrenCpuBefore;
+  return {
+    requests: r.requests, rps: r.rps, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors, non2xx: r.non2xx,
+    cpuPct: (100 * cpuS) / r.seconds,
+  };
 }

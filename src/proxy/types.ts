@@ -41,8 +41,11 @@ export interface BackendPool {
    * this request). Returns null when no healthy backend is left: the frontend answers 503 at once.
    */
   pick(request: PickRequest, exclude?: ReadonlySet<string>): BackendEndpoint | null;
-  /** Marks an attempt as started on `backendId` (active counts, draining); call the result when it ends. */
-  begin(backendId: string): FinishAttempt;
+  /**
+   * Marks an attempt as started on `backendId` (active counts, draining); call the result when it
+   * ends. `nowMs` (monotonic) saves a clock read when the caller has one.
+   */
+  begin(backendId: string, nowMs?: number): FinishAttempt;
   /** Takes one token from the retry budget; false means "do not retry, fail this request". */
   tryAcquireRetry(): boolean;
   /**

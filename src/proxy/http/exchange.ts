@@ -198,7 +198,7 @@ export class Exchange implements UpstreamOwner {
     this.backend = backend;
     this.timedOut = false;
     this.attemptStartMs = this.attempts === 1 ? this.startMs : performance.now();
-    this.finishAttempt = pool.begin(backend.id);
+    this.finishAttempt = pool.begin(backend.id, this.attemptStartMs);
     this.phase = P_CONNECTING;
     const conn = this.ctx.upstreams.acquire(backend, this);
     this.conn = conn;

@@ -113,8 +113,8 @@ function addressKey(backend: BackendEndpoint): string {
 /** Per-backend stacks of idle connections, bounded in count and idle time. */
 export class UpstreamPool {
   private readonly idle = new Map<string, UpstreamConnection[]>();
-  /** Address keys by endpoint object, so the hot path does not build a string per request. */
-  private readonly keys = new WeakMap<BackendEndpoint, string>();
+  /** Idle stacks by endpoint object: one lookup per request, no address string built. */
+  private readonly stacks = new WeakMap<BackendEndpoint, UpstreamConnection[]>();
   private idleCount = 0;
   maxIdlePerBackend: number;
   idleTimeoutMs: number;
@@ -126,13 +126,17 @@ export class UpstreamPool {
 
   /** An idle connection to `backend`, or a new one (connecting; check `connected`). */
   acquire(backend: BackendEndpoint, owner: UpstreamOwner): UpstreamConnection {
-    let key = this.keys.get(backend);
-    if (key === undefined) {
-      key = addressKey(backend);
-      this.keys.set(backend, key);
+    let stack = this.stacks.get(backend);
+    if (stack === undefined) {
+      const key = addressKey(backend);
+      stack = this.idle.get(key);
+      if (stack === undefined) {
+        stack = [];
+        this.idle.set(key, stack);
+      }
+      this.stacks.set(backend, stack);
     }
-    const stack = this.idle.get(key);
-    if (stack !== undefined && stack.length > 0) {
+    if (stack.length > 0) {
       const conn = stack.pop()!;
       this.idleCount--;
       conn.owner = owner;

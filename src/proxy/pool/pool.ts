@@ -81,9 +81,9 @@ export class Pool implements BackendPool {
     return this.balancer.pick(candidates, key)?.endpoint ?? null;
   }
 
-  begin(backendId: string): FinishAttempt {
+  begin(backendId: string, nowMs?: number): FinishAttempt {
     const member = this.members.get(backendId);
-    this.budget.recordRequest(this.deps.now());
+    this.budget.recordRequest(nowMs ?? this.deps.now());
     if (member === undefined) return NOOP_FINISH;
     member.active += 1;
     let done = false;

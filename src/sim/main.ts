@@ -1,11 +1,12 @@
 // `npm run sim`: runs simulated schedules and reports violations. The only file of src/sim that
 // touches the process, the clock and the console. The last line of output is always one JSON
 // object: {"schedules","violations","firstFailingSeed","eventsPerSecond","schedulesPerSecond"}.
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command } from "commander";
 import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { FAILED_RUN_SUMMARY, addSeedOptions, mutantArg, nonNegativeInt, violationHeadline } from "./cli-options.js";
 import { SIM_MUTANTS } from "./params.js";
 import type { SimMutant } from "./params.js";
 import { mergeTotals, runSeeds, summarize } from "./runner.js";
@@ -38,19 +39,12 @@ const SHARD_ENV = "PHALANX_SIM_SHARD";
 
 type WorkerMessage = { readonly kind: "violation"; readonly text: string } | { readonly kind: "done"; readonly totals: RunTotals };
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError("Expected a non-negative integer");
-  return n;
-}
-
 function describeViolation(r: ScheduleResult, nodes: number, mutant: SimMutant | null): string {
   const v = r.violation;
   if (v === null) return "";
-  const mutantArg = mutant === null ? "" : ` --mutant ${mutant}`;
   return [
-    `VIOLATION seed=${r.seed} nodes=${nodes}${mutant === null ? "" : ` mutant=${mutant}`} checker=${v.checker} at ${(v.timeUs / 1000).toFixed(3)}ms: ${v.message}`,
-    `  replay: npm run sim -- --seed ${r.seed} --nodes ${nodes}${mutantArg} --trace`,
+    violationHeadline(r.seed, nodes, mutant, v),
+    `  replay: npm run sim -- --seed ${r.seed} --nodes ${nodes}${mutantArg(mutant)} --trace`,
   ].join("\n");
 }
 
@@ -91,17 +85,13 @@ function runInWorkers(shards: readonly Shard[]): Promise<RunTotals[]> {
 }
 
 async function main(): Promise<void> {
-  const program = new Command()
+  const program = addSeedOptions(new Command()
     .name("sim")
     .description("Deterministic simulation of a Phalanx Raft cluster with faults and checkers")
-    .option("--seeds <n>", "number of schedules to run", positiveInt)
-    .option("--start <s>", "first seed", positiveInt, 1)
-    .option("--seed <s>", "run this one seed", positiveInt)
-    .addOption(new Option("--nodes <n>", "voters at start").choices(["3", "5"]).default(3).argParser((v) => Number(v) as 3 | 5))
-    .addOption(new Option("--mutant <name>", "switch on a deliberate bug").choices(SIM_MUTANTS))
+    .option("--seeds <n>", "number of schedules to run", nonNegativeInt), "voters at start", SIM_MUTANTS)
     .option("--trace", "print a readable trace of the schedule (with --seed)", false)
     .option("--fail-fast", "stop at the first violation", false)
-    .option("--workers <n>", "worker processes to spread the seeds over", positiveInt, 1);
+    .option("--workers <n>", "worker processes to spread the seeds over", nonNegativeInt, 1);
   program.parse();
   const opts = program.opts<CliOptions>();
   const mutant = opts.mutant ?? null;
@@ -146,7 +136,7 @@ const shardJson = process.env[SHARD_ENV];
 if (shardJson === undefined) {
   main().catch((err: unknown) => {
     console.error(err);
-    console.log(JSON.stringify({ schedules: 0, violations: 1, firstFailingSeed: null, eventsPerSecond: 0, schedulesPerSecond: 0 }));
+    console.log(JSON.stringify(FAILED_RUN_SUMMARY));
     process.exitCode = 1;
   });
 } else {

@@ -3,20 +3,20 @@
 // clients, takes snapshots and compacts, and can crash, restart and pause. It reports everything
 // to the safety checkers. The "send-before-persist" mutant lives here: it sends a Ready's
 // messages before its writes are durable, so a crash right after loses what peers were told.
-import type { ConfChange, ConfState, Message, NodeId, Raft, RaftStatus, Ready, RestoredState, Role, Term } from "../raft/raft.js";
+// Pausing, the socket backlog and the write-then-fsync Ready pipeline are shell-process.ts's,
+// shared with the KV simulator's shell.
+import type { ConfChange, ConfState, Message, NodeId, Raft, RaftStatus, Ready, RestoredState, Term } from "../raft/raft.js";
 import { NO_NODE } from "../raft/raft.js";
 import type { SafetyChecker } from "./checkers.js";
 import { KvMachine, encodeCommand } from "./kv-machine.js";
 import type { CommandCache, KvCommand } from "./kv-machine.js";
 import type { ClientReply, ClientRequest } from "./protocol.js";
 import type { Rng } from "./rng.js";
-import { StorageModel } from "./storage-model.js";
-import type { WalRecord } from "./storage-model.js";
+import { ReadWaits } from "./read-waits.js";
+import { ShellProcess } from "./shell-process.js";
 
 /** Most client reads one node tracks while they wait for their read index. */
 export const MAX_PENDING_CLIENT_READS = 256;
-/** Most messages a paused node buffers (the kernel's socket buffers); later ones are dropped. */
-export const MAX_PAUSED_INBOX = 2048;
 
 /** A fault armed to strike around the sending of the first Ready for which `when` holds. */
 export interface ReadyTrigger {
@@ -54,53 +54,27 @@ export interface NodeWorld {
   createRaft(id: NodeId, restored: RestoredState): Raft;
 }
 
-type Inbound =
-  | { readonly kind: "message"; readonly msg: Message }
-  | { readonly kind: "request"; readonly req: ClientRequest };
-
-interface PendingRead {
-  readonly req: ClientRequest;
-  index: number; // -1 until the read state arrives
-}
-
 /** One simulated server. */
-export class SimNode {
-  readonly storage = new StorageModel();
-  raft: Raft | null = null;
+export class SimNode extends ShellProcess<ClientRequest> {
   kv: KvMachine;
-  /** Bumped at every crash so that timers of a previous life are ignored. */
-  incarnation = 0;
-  paused = false;
   /** Stopped for good after its removal from the cluster committed. */
   decommissioned = false;
-  /** A Ready is being persisted. */
-  private inflight: Ready | null = null;
-  /** A Ready whose sync completed while the process was paused: carried on at resume. */
-  private syncedWhilePaused: Ready | null = null;
-  private readonly pausedInbox: Inbound[] = [];
   private readonly pendingWrites = new Map<string, ClientRequest>();
-  private readonly pendingReads = new Map<string, PendingRead>();
+  private readonly pendingReads = new ReadWaits<ClientRequest>();
   private lastSnapshotIndex = 0;
-  private readCounter = 0;
-  role: Role = "follower";
-  leader: NodeId = NO_NODE;
   term: Term = 0;
   /** Targeted fault armed by the nemesis. */
   trigger: ReadyTrigger | null = null;
 
 
   constructor(
-    readonly id: NodeId,
+    id: NodeId,
     private readonly bootstrap: ConfState | null,
     private readonly world: NodeWorld,
     private readonly snapshotEveryEntries: number,
   ) {
+    super(id);
     this.kv = new KvMachine(bootstrap ?? { voters: [], learners: [] }, world.commands);
-  }
-
-  /** True when the process runs (possibly paused). */
-  get up(): boolean {
-    return this.raft !== null;
   }
 
   /** The core's status, or null when down. */
@@ -131,17 +105,10 @@ export class SimNode {
   crash(): string {
     if (this.raft === null) return "already down";
     const loss = this.storage.crash(this.world.rng);
-    this.raft = null;
-    this.incarnation++;
-    this.inflight = null;
-    this.syncedWhilePaused = null;
-    this.paused = false;
-    this.pausedInbox.length = 0;
+    this.resetProcess();
     this.pendingWrites.clear();
     this.pendingReads.clear();
     this.trigger = null;
-    this.role = "follower";
-    this.leader = NO_NODE;
     const torn = loss.tornEntriesKept === null ? "" : `, torn batch kept ${loss.tornEntriesKept} entries`;
     return `kept ${loss.keptRecords}/${loss.unsyncedRecords} unsynced records${torn}`;
   }
@@ -153,58 +120,19 @@ export class SimNode {
     this.pump();
   }
 
-  /** A message from a peer arrives. */
-  receive(msg: Message): void {
-    this.inbound({ kind: "message", msg });
-  }
-
-  /** A client request arrives. */
-  request(req: ClientRequest): void {
-    this.inbound({ kind: "request", req });
-  }
-
-  /** Stops processing (SIGSTOP): input piles up in socket buffers. */
-  pause(): void {
-    if (this.raft !== null) this.paused = true;
-  }
-
-  /** Resumes processing (SIGCONT) and drains what arrived meanwhile. */
-  resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    const synced = this.syncedWhilePaused;
-    this.syncedWhilePaused = null;
-    if (synced !== null) this.continueReady(synced);
-    const backlog = this.pausedInbox.splice(0);
-    for (const item of backlog) this.inbound(item);
-    this.pump();
-  }
-
-  private inbound(item: Inbound): void {
-    const raft = this.raft;
-    if (raft === null) return;
-    if (this.paused) {
-      if (this.pausedInbox.length < MAX_PAUSED_INBOX) this.pausedInbox.push(item);
-      return;
-    }
-    if (item.kind === "message") raft.step(item.msg);
-    else this.handleRequest(raft, item.req);
-    this.pump();
-  }
-
-  private handleRequest(raft: Raft, req: ClientRequest): void {
+  protected handleRequest(raft: Raft, req: ClientRequest): void {
     if (req.input.kind === "read") {
       if (this.pendingReads.size >= MAX_PENDING_CLIENT_READS) {
         this.refuse(req, "overloaded", NO_NODE);
         return;
       }
-      const context = `${this.id}:${this.incarnation}:${++this.readCounter}`;
+      const context = this.nextReadContext();
       const r = raft.readIndex(context);
       if (!r.ok) {
         this.refuse(req, r.code, r.code === "not_leader" ? r.leaderHint : NO_NODE);
         return;
       }
-      this.pendingReads.set(context, { req, index: -1 });
+      this.pendingReads.add(context, req);
       return;
     }
     const r = raft.propose(encodeCommand({ clientId: req.clientId, opId: req.opId, input: req.input }));
@@ -224,22 +152,11 @@ export class SimNode {
     this.pump();
   }
 
-  /** Takes and carries out Readies until the core has nothing more or a write is being synced. */
-  private pump(): void {
-    while (this.raft !== null && !this.paused && this.inflight === null && this.raft.hasReady()) {
-      this.startReady(this.raft);
-    }
-  }
-
-  private startReady(raft: Raft): void {
+  protected startReady(raft: Raft): void {
     const rd = raft.ready();
     const checker = this.world.checker;
     const previousCommit = this.storage.written.hardState.commit;
-    const records: WalRecord[] = [];
-    if (rd.snapshot !== null) records.push({ kind: "snapshot", snapshot: rd.snapshot });
-    if (rd.entries.length > 0) records.push({ kind: "entries", entries: rd.entries });
-    if (rd.hardState !== null) records.push({ kind: "hardState", hardState: rd.hardState });
-    this.storage.write(records);
+    this.writeReady(rd);
     if (rd.entries.length > 0) checker.onEntriesWritten(this.id, rd.entries, this.storage.written);
     if (rd.hardState !== null) {
       checker.onHardState(this.id, rd.hardState);
@@ -265,12 +182,7 @@ export class SimNode {
       return;
     }
     if (this.world.sendBeforePersist && this.sendAll(rd)) return;
-    if (rd.mustSync) {
-      this.inflight = rd;
-      this.world.later(this, this.world.diskLatencyUs(this.id), () => this.finishReady(rd));
-    } else {
-      this.finishReady(rd);
-    }
+    this.syncReady(rd);
   }
 
   /** Sends a Ready's messages (an armed trigger may strike around it); true when the node crashed. */
@@ -291,21 +203,15 @@ export class SimNode {
     return this.raft === null;
   }
 
-  private finishReady(rd: Ready): void {
-    if (this.raft === null) return;
-    if (rd.mustSync) {
-      this.storage.sync();
-      this.world.checker.onDurableHardState(this.id, this.storage.durable.hardState);
-    }
-    if (this.paused) {
-      // The disk finished, but the stopped process cannot carry on until it resumes.
-      this.syncedWhilePaused = rd;
-      return;
-    }
-    this.continueReady(rd);
+  protected afterSync(fn: () => void): void {
+    this.world.later(this, this.world.diskLatencyUs(this.id), fn);
   }
 
-  private continueReady(rd: Ready): void {
+  protected override onSynced(): void {
+    this.world.checker.onDurableHardState(this.id, this.storage.durable.hardState);
+  }
+
+  protected continueReady(rd: Ready): void {
     const raft = this.raft;
     if (raft === null) return;
     if (!this.world.sendBeforePersist && this.sendAll(rd)) return;
@@ -315,10 +221,7 @@ export class SimNode {
       this.world.checker.onSnapshotRestored(this.id, this.kv.appliedIndex, this.kv.appliedTerm, this.kv.chain);
     }
     for (const e of rd.committedEntries) this.applyEntry(e);
-    for (const rs of rd.readStates) {
-      const pr = this.pendingReads.get(rs.context);
-      if (pr !== undefined) pr.index = rs.index;
-    }
+    this.pendingReads.onReadStates(rd.readStates);
     raft.advance(rd);
     this.inflight = null;
     this.serveReads();
@@ -344,13 +247,11 @@ export class SimNode {
   }
 
   private serveReads(): void {
-    if (this.pendingReads.size === 0) return;
-    for (const [context, pr] of this.pendingReads) {
-      if (pr.index < 0 || pr.index > this.kv.appliedIndex || pr.req.input.kind !== "read") continue;
-      this.pendingReads.delete(context);
+    for (const req of this.pendingReads.takeServable(this.kv.appliedIndex)) {
+      if (req.input.kind !== "read") continue; // Only reads wait here.
       this.world.reply({
-        kind: "ok", clientId: pr.req.clientId, opId: pr.req.opId, attempt: pr.req.attempt, from: this.id,
-        output: { kind: "read", value: this.kv.get(pr.req.input.key) }, index: 0, term: 0,
+        kind: "ok", clientId: req.clientId, opId: req.opId, attempt: req.attempt, from: this.id,
+        output: { kind: "read", value: this.kv.get(req.input.key) }, index: 0, term: 0,
       });
     }
   }

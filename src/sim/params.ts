@@ -1,8 +1,10 @@
 // Everything that varies between schedules is drawn here from the schedule's seed: cluster
 // shape, Raft settings, client load, network and disk behaviour, and how hard the nemesis hits.
 import type { RaftMutant } from "../raft/types.js";
-import type { LinkQuality } from "./network.js";
+import { drawLinkParams, nemesisGapsUs } from "./link-params.js";
+import type { LinkParams } from "./link-params.js";
 import type { Rng } from "./rng.js";
+import type { RaftKnobs } from "./sim-raft.js";
 import type { WorkloadParams } from "./workload.js";
 
 /** Mutants the simulator knows: the Raft core's plus the shell's own. */
@@ -18,7 +20,7 @@ export interface SimOptions {
 }
 
 /** One schedule's drawn settings. */
-export interface ScheduleParams {
+export interface ScheduleParams extends RaftKnobs, LinkParams {
   readonly voters: number;
   /** Learners at start (ids after the voters). */
   readonly learners: number;
@@ -27,14 +29,6 @@ export interface ScheduleParams {
   readonly tickUs: number;
   /** Per-node clock rate: tick interval multiplier (clock drift). */
   readonly tickDrift: readonly number[];
-  readonly electionTicks: number;
-  readonly heartbeatTicks: number;
-  readonly maxEntriesPerAppend: number;
-  readonly maxBytesPerAppend: number;
-  readonly maxInflightAppends: number;
-  readonly maxUncommittedEntries: number;
-  readonly preVote: boolean;
-  readonly checkQuorum: boolean;
   readonly snapshotEveryEntries: number;
   /** Faults happen in [0, faultPhaseUs); then everything heals. */
   readonly faultPhaseUs: number;
@@ -44,8 +38,6 @@ export interface ScheduleParams {
   readonly nemesisGapMaxUs: number;
   readonly diskMinUs: number;
   readonly diskMaxUs: number;
-  readonly network: LinkQuality;
-  readonly storm: LinkQuality;
   readonly clientLatencyMaxUs: number;
   readonly replyDropProbability: number;
   readonly workload: WorkloadParams;
@@ -58,7 +50,6 @@ export function drawParams(rng: Rng, options: SimOptions): ScheduleParams {
   const maxNodeId = voters + learners + 1;
   const tickUs = 10_000;
   const intensity = rng.float();
-  const gapMax = Math.round(300_000 - 200_000 * intensity);
   return {
     voters,
     learners,
@@ -76,26 +67,10 @@ export function drawParams(rng: Rng, options: SimOptions): ScheduleParams {
     snapshotEveryEntries: rng.range(8, 64),
     faultPhaseUs: rng.range(1_200_000, 2_400_000),
     livenessBoundUs: 4_000_000,
-    nemesisGapMinUs: Math.round(gapMax / 6),
-    nemesisGapMaxUs: gapMax,
+    ...nemesisGapsUs(intensity),
     diskMinUs: 100,
     diskMaxUs: rng.range(500, 3_000),
-    network: {
-      dropProbability: rng.chance(0.5) ? 0 : rng.float() * 0.05,
-      duplicateProbability: rng.chance(0.5) ? 0 : rng.float() * 0.03,
-      slowProbability: rng.float() * 0.05,
-      minDelayUs: 100,
-      maxDelayUs: rng.range(500, 3_000),
-      slowMaxDelayUs: rng.range(5_000, 40_000),
-    },
-    storm: {
-      dropProbability: 0.1 + rng.float() * 0.3,
-      duplicateProbability: rng.float() * 0.2,
-      slowProbability: 0.1 + rng.float() * 0.2,
-      minDelayUs: 200,
-      maxDelayUs: rng.range(2_000, 10_000),
-      slowMaxDelayUs: rng.range(20_000, 100_000),
-    },
+    ...drawLinkParams(rng),
     clientLatencyMaxUs: 1_000,
     replyDropProbability: rng.chance(0.5) ? 0 : 0.02,
     workload: {

@@ -3,12 +3,10 @@
 // seed reproduces the schedule exactly. Faults happen during a fault phase; then everything heals
 // and the cluster must settle within a bound (liveness). Safety is checked at every step; the
 // client history is checked for linearizability at the end.
-import { createRaft } from "../raft/raft.js";
 import type { ConfChange, ConfState, Message, NodeId, Raft, RestoredState } from "../raft/raft.js";
 import { NO_NODE, nodeId } from "../raft/raft.js";
 import { SafetyChecker, ViolationFound } from "./checkers.js";
-import type { CheckerName, Violation } from "./checkers.js";
-import { EventQueue } from "./event-queue.js";
+import type { Violation } from "./checkers.js";
 import { CommandCache } from "./kv-machine.js";
 import type { KvCommand } from "./kv-machine.js";
 import { checkLinearizable } from "./linearizability/checker.js";
@@ -24,12 +22,15 @@ import type { ScheduleParams, SimOptions } from "./params.js";
 import type { ClientReply, ClientRequest } from "./protocol.js";
 import { createRng } from "./rng.js";
 import type { Rng } from "./rng.js";
-import { describeMessage, formatTimeUs } from "./trace-format.js";
+import { ScheduleWorld } from "./schedule-world.js";
+import type { ScheduleStats } from "./schedule-world.js";
+import { createSimRaft } from "./sim-raft.js";
+import { SlowDisks } from "./slow-disks.js";
+import { describeMessage } from "./trace-format.js";
 import { Workload } from "./workload.js";
 import type { HistoryOp, WorkloadWorld } from "./workload.js";
 
-/** Events one schedule may process before it is declared runaway. */
-export const MAX_EVENTS_PER_SCHEDULE = 3_000_000;
+export { MAX_EVENTS_PER_SCHEDULE } from "./agenda.js";
 /** Search steps the linearizability check may take per key. */
 export const LINEARIZABILITY_STEPS_PER_KEY = 1_000_000;
 /** How often the settle condition is checked after the heal. */
@@ -45,16 +46,9 @@ export interface ScheduleOptions extends SimOptions {
 }
 
 /** What one schedule did and found. */
-export interface ScheduleResult {
+export interface ScheduleResult extends ScheduleStats {
   readonly seed: number;
   readonly violation: Violation | null;
-  readonly events: number;
-  readonly virtualUs: number;
-  /** Hash of everything that happened: equal for two runs of the same seed. */
-  readonly hash: number;
-  readonly operations: number;
-  readonly acknowledged: number;
-  readonly timedOut: number;
   /** True when the linearizability search hit its bound ("unknown" verdict). */
   readonly linearizabilityUndecided: boolean;
 }
@@ -64,12 +58,9 @@ export function runSchedule(options: ScheduleOptions): ScheduleResult {
   return new Simulation(options).run();
 }
 
-/** Events of the agenda. The frequent ones are plain records (no closure per message). */
+/** This simulator's own events on the agenda. The frequent ones are plain records (no closure per message). */
 type SimEvent =
-  | { readonly kind: "call"; readonly fn: () => void }
-  | { readonly kind: "later"; readonly node: SimNode; readonly incarnation: number; readonly fn: () => void }
   | { readonly kind: "deliver"; readonly msg: Message }
-  | { readonly kind: "tick"; readonly node: SimNode; readonly incarnation: number; readonly intervalUs: number }
   | { readonly kind: "request"; readonly to: NodeId; readonly req: ClientRequest }
   | { readonly kind: "reply"; readonly reply: ClientReply };
 
@@ -79,7 +70,7 @@ const MESSAGE_CODES: Record<Message["type"], number> = {
 };
 
 /** The world of one schedule. Exported for the nemesis and tests; use runSchedule(). */
-export class Simulation implements NodeWorld, WorkloadWorld {
+export class Simulation extends ScheduleWorld<SimNode, SimEvent> implements NodeWorld, WorkloadWorld {
   readonly rng: Rng;
   readonly checker: SafetyChecker = new SafetyChecker();
   readonly params: ScheduleParams;
@@ -88,21 +79,17 @@ export class Simulation implements NodeWorld, WorkloadWorld {
   readonly workload: Workload;
   readonly sendBeforePersist: boolean;
   readonly tracing: boolean;
-  private readonly queue = new EventQueue<SimEvent>();
   readonly commands = new CommandCache();
   private readonly raftRng: Rng;
   private readonly nemesis: Nemesis;
-  private now = 0;
-  private events = 0;
-  private hashA = 0x12345678;
-  private hashB = 0x9abcdef0;
   private finished = false;
   private healed = false;
-  private slowDiskUntilUs = new Map<NodeId, number>();
+  private readonly slowDisks = new SlowDisks();
   /** Values of every write and compare-and-swap some node applied (values are unique per operation). */
   private readonly appliedWriteValues = new Set<number>();
 
   constructor(private readonly options: ScheduleOptions) {
+    super(options.trace);
     const root = createRng(options.seed);
     this.params = drawParams(root.fork(), options);
     this.rng = root.fork();
@@ -122,16 +109,7 @@ export class Simulation implements NodeWorld, WorkloadWorld {
     let undecided = false;
     try {
       this.setUp();
-      while (!this.finished) {
-        const next = this.queue.pop();
-        if (next === undefined) this.checker.report("liveness", "the event queue ran dry before the cluster settled");
-        this.now = next.timeUs;
-        this.checker.now = next.timeUs;
-        if (++this.events > MAX_EVENTS_PER_SCHEDULE) {
-          this.checker.report("liveness", `more than ${MAX_EVENTS_PER_SCHEDULE} events: a runaway schedule`);
-        }
-        this.dispatch(next.event);
-      }
+      this.agenda.runUntil(() => this.finished, this.checker);
       const lin = checkLinearizable(registerModel, this.checkedHistory(), { maxStepsPerKey: LINEARIZABILITY_STEPS_PER_KEY });
       if (lin.verdict === "illegal") {
         const key = String(lin.key);
@@ -145,12 +123,7 @@ export class Simulation implements NodeWorld, WorkloadWorld {
     return {
       seed: this.options.seed,
       violation,
-      events: this.events,
-      virtualUs: this.now,
-      hash: this.hash(),
-      operations: this.workload.history.length,
-      acknowledged: this.workload.acknowledged,
-      timedOut: this.workload.timedOut,
+      ...this.scheduleStats(this.workload),
       linearizabilityUndecided: undecided,
     };
   }
@@ -166,21 +139,10 @@ export class Simulation implements NodeWorld, WorkloadWorld {
       op.output !== null || op.input.kind === "read" || this.appliedWriteValues.has(op.input.value));
   }
 
-  private dispatch(ev: SimEvent): void {
+  protected dispatch(ev: SimEvent): void {
     switch (ev.kind) {
-      case "call":
-        ev.fn();
-        return;
-      case "later":
-        if (ev.node.incarnation === ev.incarnation && ev.node.up) ev.fn();
-        return;
       case "deliver":
         this.deliver(ev.msg);
-        return;
-      case "tick":
-        if (ev.node.incarnation !== ev.incarnation || !ev.node.up) return;
-        ev.node.tick();
-        this.queue.push(this.now + ev.intervalUs, ev);
         return;
       case "request": {
         const node = this.nodes.get(ev.to);
@@ -195,10 +157,7 @@ export class Simulation implements NodeWorld, WorkloadWorld {
   }
 
   private toViolation(err: unknown): Violation {
-    if (err instanceof ViolationFound) return err.violation;
-    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    const checker: CheckerName = "core-invariant";
-    return { checker, message, timeUs: this.now };
+    return err instanceof ViolationFound ? err.violation : this.coreInvariantViolation(err);
   }
 
   private setUp(): void {
@@ -229,7 +188,7 @@ export class Simulation implements NodeWorld, WorkloadWorld {
     node.start();
     this.mix(0x51a7, node.id);
     const intervalUs = Math.round(this.params.tickUs * (this.params.tickDrift[node.id] ?? 1));
-    this.queue.push(this.now + this.rng.range(1, intervalUs), { kind: "tick", node, incarnation: node.incarnation, intervalUs });
+    this.agenda.startClock(node, this.rng.range(1, intervalUs), intervalUs);
   }
 
   private heal(): void {
@@ -238,14 +197,14 @@ export class Simulation implements NodeWorld, WorkloadWorld {
     this.nemesis.stop();
     this.network.healAll();
     this.network.quality = CALM_NETWORK;
-    this.slowDiskUntilUs.clear();
+    this.slowDisks.clear();
     for (const node of this.nodes.values()) {
       node.trigger = null;
       if (node.paused) node.resume();
       if (!node.up && !node.decommissioned) this.startNode(node);
     }
     this.workload.markHealed();
-    const deadline = this.now + this.params.livenessBoundUs;
+    const deadline = this.agenda.nowUs + this.params.livenessBoundUs;
     const check = (): void => {
       const pending = this.unsettledReason();
       if (pending === null) {
@@ -253,12 +212,12 @@ export class Simulation implements NodeWorld, WorkloadWorld {
         this.workload.stop();
         return;
       }
-      if (this.now >= deadline) {
+      if (this.agenda.nowUs >= deadline) {
         this.checker.report("liveness", `${this.params.livenessBoundUs / 1000}ms after the heal the cluster has not settled: ${pending}`);
       }
-      this.at(this.now + SETTLE_CHECK_INTERVAL_US, check);
+      this.at(this.agenda.nowUs + SETTLE_CHECK_INTERVAL_US, check);
     };
-    this.at(this.now + SETTLE_CHECK_INTERVAL_US, check);
+    this.at(this.agenda.nowUs + SETTLE_CHECK_INTERVAL_US, check);
   }
 
   /** Null when the cluster settled after the heal; else why not. */
@@ -297,55 +256,12 @@ export class Simulation implements NodeWorld, WorkloadWorld {
     return this.healed;
   }
 
-  // ---------------------------------------------------------------- scheduling
-
-  /** Runs `fn` at absolute virtual time `timeUs`. */
-  at(timeUs: number, fn: () => void): void {
-    this.queue.push(Math.max(timeUs, this.now), { kind: "call", fn });
-  }
-
-  /** Runs `fn` after `delayUs`. */
-  after(delayUs: number, fn: () => void): void {
-    this.queue.push(this.now + delayUs, { kind: "call", fn });
-  }
-
-  /** Runs `fn` after `delayUs` unless `node` crashed in between. */
-  later(node: SimNode, delayUs: number, fn: () => void): void {
-    this.queue.push(this.now + delayUs, { kind: "later", node, incarnation: node.incarnation, fn });
-  }
-
-  nowUs(): number {
-    return this.now;
-  }
-
-  private mix(a: number, b: number): void {
-    this.hashA = Math.imul(this.hashA ^ a, 0x01000193) ^ b;
-    this.hashB = Math.imul(this.hashB ^ b, 0x5bd1e995) ^ (this.now | 0);
-  }
-
-  private hash(): number {
-    return (this.hashA >>> 0) * 0x200000 + ((this.hashB >>> 0) & 0x1fffff);
-  }
-
-  // ---------------------------------------------------------------- NodeWorld
+  // ---------------------------------------------------------------- NodeWorld (scheduling and trace: ScheduleWorld)
 
   createRaft(id: NodeId, restored: RestoredState): Raft {
-    const p = this.params;
     const mutant = this.options.mutant;
-    const rng = this.raftRng;
-    return createRaft({
-      id,
-      electionTicks: p.electionTicks,
-      heartbeatTicks: p.heartbeatTicks,
-      maxEntriesPerAppend: p.maxEntriesPerAppend,
-      maxBytesPerAppend: p.maxBytesPerAppend,
-      maxInflightAppends: p.maxInflightAppends,
-      maxUncommittedEntries: p.maxUncommittedEntries,
-      preVote: p.preVote,
-      checkQuorum: p.checkQuorum,
-      randomInt: (n) => rng.int(n),
-      mutants: mutant === null || mutant === "send-before-persist" ? new Set() : new Set([mutant]),
-    }, restored);
+    return createSimRaft(id, this.params, this.raftRng, restored,
+      mutant === null || mutant === "send-before-persist" ? new Set() : new Set([mutant]));
   }
 
   send(msg: Message): void {
@@ -359,7 +275,7 @@ export class Simulation implements NodeWorld, WorkloadWorld {
       const fate = delays.length === 0 ? " [dropped]" : delays.length > 1 ? " [duplicated]" : "";
       this.trace(`n${msg.from} -> n${msg.to} ${describeMessage(msg)}${fate}`);
     }
-    for (const d of delays) this.queue.push(this.now + d, { kind: "deliver", msg });
+    for (const d of delays) this.agenda.push(this.agenda.nowUs + d, { kind: "deliver", msg });
   }
 
   private deliver(msg: Message): void {
@@ -377,22 +293,16 @@ export class Simulation implements NodeWorld, WorkloadWorld {
       this.trace(`n${reply.from} -> client ${reply.clientId} op ${reply.opId}: ${what}`);
     }
     if (this.params.replyDropProbability > 0 && this.rng.chance(this.params.replyDropProbability)) return;
-    this.queue.push(this.now + this.rng.range(100, this.params.clientLatencyMaxUs), { kind: "reply", reply });
+    this.agenda.push(this.agenda.nowUs + this.rng.range(100, this.params.clientLatencyMaxUs), { kind: "reply", reply });
   }
 
   diskLatencyUs(node: NodeId): number {
-    const slowUntil = this.slowDiskUntilUs.get(node);
-    if (slowUntil !== undefined && slowUntil > this.now) return this.rng.range(5_000, 40_000);
-    return this.rng.range(this.params.diskMinUs, this.params.diskMaxUs);
+    return this.slowDisks.latencyUs(node, this.agenda.nowUs, this.rng, this.params.diskMinUs, this.params.diskMaxUs);
   }
 
   /** Makes a node's disk slow until `untilUs`. */
   slowDisk(node: NodeId, untilUs: number): void {
-    this.slowDiskUntilUs.set(node, untilUs);
-  }
-
-  trace(line: string): void {
-    this.options.trace?.(`${formatTimeUs(this.now)} ${line}`);
+    this.slowDisks.slow(node, untilUs);
   }
 
   onCommandApplied(cmd: KvCommand): void {
@@ -421,7 +331,7 @@ export class Simulation implements NodeWorld, WorkloadWorld {
   sendRequest(to: NodeId, req: ClientRequest): void {
     this.mix(0x0e, req.clientId * 65536 + req.opId);
     if (this.tracing) this.trace(`client ${req.clientId} -> n${to} op ${req.opId}#${req.attempt} ${JSON.stringify(req.input)}`);
-    this.queue.push(this.now + this.rng.range(100, this.params.clientLatencyMaxUs), { kind: "request", to, req });
+    this.agenda.push(this.agenda.nowUs + this.rng.range(100, this.params.clientLatencyMaxUs), { kind: "request", to, req });
   }
 
   /** A request reached a node that is down: the connection is refused, so it surely did not happen. */

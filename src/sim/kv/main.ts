@@ -3,8 +3,9 @@
 // always one JSON object: {"schedules","violations","firstFailingSeed","eventsPerSecond","schedulesPerSecond"}.
 // This entry is the shell of the KV simulator, as src/sim/main.ts is of the register one
 // (eslint.config.js lists both in PURE_CORE_SHELLS).
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command } from "commander";
 import { performance } from "node:perf_hooks";
+import { FAILED_RUN_SUMMARY, addSeedOptions, mutantArg, nonNegativeInt, violationHeadline } from "../cli-options.js";
 import { summarize } from "../runner.js";
 import { KV_MUTANTS } from "./node.js";
 import type { KvMutant } from "./node.js";
@@ -22,33 +23,22 @@ interface CliOptions {
   trace: boolean;
 }
 
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError("Expected a non-negative integer");
-  return n;
-}
-
 function describe(r: KvScheduleResult, nodes: number, mutant: KvMutant | null): string {
   const stats = `${r.events} events, ${(r.virtualUs / 1000).toFixed(1)}ms virtual, ${r.operations} register ops, ${r.acknowledged} acknowledged, ${r.timedOut} timed out, ${r.leasesExpired} leases expired, ${r.watchEvents} watch events, hash ${r.hash}`;
   const v = r.violation;
   if (v === null) return `schedule ${r.seed}: ok, ${stats}`;
-  const mutantArg = mutant === null ? "" : ` --mutant ${mutant}`;
   return [
-    `VIOLATION seed=${r.seed} nodes=${nodes}${mutant === null ? "" : ` mutant=${mutant}`} checker=${v.checker} at ${(v.timeUs / 1000).toFixed(3)}ms: ${v.message}`,
+    violationHeadline(r.seed, nodes, mutant, v),
     `  ${stats}`,
-    `  replay: npm run sim:kv -- --seed ${r.seed} --nodes ${nodes}${mutantArg}`,
+    `  replay: npm run sim:kv -- --seed ${r.seed} --nodes ${nodes}${mutantArg(mutant)}`,
   ].join("\n");
 }
 
 function main(): void {
-  const program = new Command()
+  const program = addSeedOptions(new Command()
     .name("sim:kv")
     .description("Deterministic simulation of the Phalanx KV store (leases, watches, txns) with faults and checkers")
-    .option("--seeds <n>", "number of schedules to run", nonNegativeInt, 100)
-    .option("--start <s>", "first seed", nonNegativeInt, 1)
-    .option("--seed <s>", "run this one seed", nonNegativeInt)
-    .addOption(new Option("--nodes <n>", "voters").choices(["3", "5"]).default(3).argParser((v) => Number(v) as 3 | 5))
-    .addOption(new Option("--mutant <name>", "switch on a deliberate bug").choices(KV_MUTANTS))
+    .option("--seeds <n>", "number of schedules to run", nonNegativeInt, 100), "voters", KV_MUTANTS)
     .option("--fail-fast", "stop at the first violation", false)
     .option("--verbose", "print one line per schedule", false)
     .option("--trace", "print a readable trace of the schedule (with --seed)", false);
@@ -77,6 +67,6 @@ try {
   main();
 } catch (err: unknown) {
   console.error(err);
-  console.log(JSON.stringify({ schedules: 0, violations: 1, firstFailingSeed: null, eventsPerSecond: 0, schedulesPerSecond: 0 }));
+  console.log(JSON.stringify(FAILED_RUN_SUMMARY));
   process.exitCode = 1;
 }

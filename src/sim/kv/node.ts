@@ -6,13 +6,15 @@
 // runs on virtual milliseconds: promote() on becoming leader, demote() on losing it, a leaseExpire
 // proposal when expired() lists leases. It snapshots every N applied entries (raft.compact).
 // The KV mutants live here (see KV_MUTANTS).
+// Pausing, the socket backlog and the write-then-fsync Ready pipeline are ../shell-process.ts's,
+// shared with the register simulator's shell.
 import type { Message, NodeId, Raft, Ready, RestoredState, Role, Snapshot } from "../../raft/raft.js";
 import { NO_NODE } from "../../raft/raft.js";
 import type { ApplyOutput } from "../../kv/store.js";
 import { KvStore, LeaseClock, WatcherRegistry, encodeCommand } from "../../kv/store.js";
 import type { Rng } from "../rng.js";
-import { StorageModel } from "../storage-model.js";
-import type { WalRecord } from "../storage-model.js";
+import { ReadWaits } from "../read-waits.js";
+import { ShellProcess } from "../shell-process.js";
 import type { KvReply, KvRequest, WatchDelivery } from "./protocol.js";
 
 /** Deliberate bugs of the KV shell, to prove the KV checkers can fail. */
@@ -24,8 +26,6 @@ export const KV_MUTANTS: readonly KvMutant[] = ["lease-no-promote", "watch-skip"
 export const MAX_PENDING_READS = 256;
 /** Most proposals one node tracks while they wait to be applied. */
 export const MAX_PENDING_PROPOSALS = 1024;
-/** Most messages a paused node buffers; later ones are dropped. */
-export const MAX_PAUSED_INBOX = 2048;
 /** The watch-skip mutant drops the first event of every this-many-th watch batch. */
 const WATCH_SKIP_EVERY = 7;
 
@@ -49,46 +49,26 @@ export interface KvNodeWorld {
   onWatch(delivery: WatchDelivery): void;
 }
 
-type Inbound = { readonly kind: "message"; readonly msg: Message } | { readonly kind: "request"; readonly req: KvRequest };
-
-interface PendingRead {
-  readonly req: KvRequest;
-  index: number; // -1 until the read state arrives
-}
-
 const NO_DATA = new Uint8Array(0);
 
 /** One simulated KV server. */
-export class KvSimNode {
-  readonly storage = new StorageModel();
-  raft: Raft | null = null;
+export class KvSimNode extends ShellProcess<KvRequest> {
   kv = new KvStore();
   watchers = new WatcherRegistry(this.kv);
   readonly leases = new LeaseClock();
-  incarnation = 0;
-  paused = false;
-  role: Role = "follower";
-  leader: NodeId = NO_NODE;
-  private inflight: Ready | null = null;
-  private syncedWhilePaused: Ready | null = null;
-  private readonly pausedInbox: Inbound[] = [];
   private readonly proposals = new Map<number, { readonly req: KvRequest; readonly term: number }>();
-  private readonly reads = new Map<string, PendingRead>();
+  private readonly reads = new ReadWaits<KvRequest>();
   private readonly watchClients = new Map<number, { readonly clientId: number; readonly opId: number }>();
   private snapshotIndex = 0;
-  private readCounter = 0;
   private watchBatches = 0;
 
   constructor(
-    readonly id: NodeId,
+    id: NodeId,
     private readonly bootstrap: { voters: NodeId[]; learners: NodeId[] },
     private readonly world: KvNodeWorld,
     private readonly snapshotEveryEntries: number,
-  ) {}
-
-  /** True when the process runs (possibly paused). */
-  get up(): boolean {
-    return this.raft !== null;
+  ) {
+    super(id);
   }
 
   private get nowMs(): number {
@@ -116,17 +96,10 @@ export class KvSimNode {
     if (this.raft === null) return [];
     const broken = [...this.watchClients.values()];
     this.storage.crash(this.world.rng);
-    this.raft = null;
-    this.incarnation++;
-    this.inflight = null;
-    this.syncedWhilePaused = null;
-    this.paused = false;
-    this.pausedInbox.length = 0;
+    this.resetProcess();
     this.proposals.clear();
     this.reads.clear();
     this.watchClients.clear();
-    this.role = "follower";
-    this.leader = NO_NODE;
     return broken;
   }
 
@@ -143,16 +116,6 @@ export class KvSimNode {
     this.pump();
   }
 
-  /** A message from a peer arrives. */
-  receive(msg: Message): void {
-    this.inbound({ kind: "message", msg });
-  }
-
-  /** A client request arrives. */
-  request(req: KvRequest): void {
-    this.inbound({ kind: "request", req });
-  }
-
   /** The operator asks this node (if leader) to hand leadership to `to`. */
   transferLeadership(to: NodeId): void {
     if (this.raft === null || this.paused) return;
@@ -160,35 +123,7 @@ export class KvSimNode {
     this.pump();
   }
 
-  /** SIGSTOP: input piles up. */
-  pause(): void {
-    if (this.raft !== null) this.paused = true;
-  }
-
-  /** SIGCONT: drains what arrived meanwhile. */
-  resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    const synced = this.syncedWhilePaused;
-    this.syncedWhilePaused = null;
-    if (synced !== null) this.continueReady(synced);
-    for (const item of this.pausedInbox.splice(0)) this.inbound(item);
-    this.pump();
-  }
-
-  private inbound(item: Inbound): void {
-    const raft = this.raft;
-    if (raft === null) return;
-    if (this.paused) {
-      if (this.pausedInbox.length < MAX_PAUSED_INBOX) this.pausedInbox.push(item);
-      return;
-    }
-    if (item.kind === "message") raft.step(item.msg);
-    else this.handleRequest(raft, item.req);
-    this.pump();
-  }
-
-  private handleRequest(raft: Raft, req: KvRequest): void {
+  protected handleRequest(raft: Raft, req: KvRequest): void {
     const op = req.op;
     switch (op.kind) {
       case "command": {
@@ -231,10 +166,10 @@ export class KvSimNode {
 
   private startRead(raft: Raft, req: KvRequest): void {
     if (this.reads.size >= MAX_PENDING_READS) return this.refuse(req, "overloaded", NO_NODE);
-    const context = `${this.id}:${this.incarnation}:${++this.readCounter}`;
+    const context = this.nextReadContext();
     const r = raft.readIndex(context);
     if (!r.ok) return this.refuse(req, r.code, r.code === "not_leader" ? r.leaderHint : NO_NODE);
-    this.reads.set(context, { req, index: -1 });
+    this.reads.add(context, req);
   }
 
   private refuse(req: KvRequest, code: string, leaderHint: NodeId): void {
@@ -245,24 +180,15 @@ export class KvSimNode {
     this.world.reply({ kind: "ok", clientId: req.clientId, opId: req.opId, attempt: req.attempt, from: this.id, result });
   }
 
-  private pump(): void {
-    while (this.raft !== null && !this.paused && this.inflight === null && this.raft.hasReady()) this.startReady(this.raft);
+  protected startReady(raft: Raft): void {
+    const rd = raft.ready();
+    this.writeReady(rd);
+    if (rd.softState !== null) this.onSoftState(rd.softState.role, rd.softState.leader);
+    this.syncReady(rd);
   }
 
-  private startReady(raft: Raft): void {
-    const rd = raft.ready();
-    const records: WalRecord[] = [];
-    if (rd.snapshot !== null) records.push({ kind: "snapshot", snapshot: rd.snapshot });
-    if (rd.entries.length > 0) records.push({ kind: "entries", entries: rd.entries });
-    if (rd.hardState !== null) records.push({ kind: "hardState", hardState: rd.hardState });
-    this.storage.write(records);
-    if (rd.softState !== null) this.onSoftState(rd.softState.role, rd.softState.leader);
-    if (rd.mustSync) {
-      this.inflight = rd;
-      this.world.later(this, this.world.diskLatencyUs(this.id), () => this.finishReady(rd));
-    } else {
-      this.finishReady(rd);
-    }
+  protected afterSync(fn: () => void): void {
+    this.world.later(this, this.world.diskLatencyUs(this.id), fn);
   }
 
   private onSoftState(role: Role, leader: NodeId): void {
@@ -276,17 +202,7 @@ export class KvSimNode {
     if (!isLeader && wasLeader) this.leases.demote();
   }
 
-  private finishReady(rd: Ready): void {
-    if (this.raft === null) return;
-    if (rd.mustSync) this.storage.sync();
-    if (this.paused) {
-      this.syncedWhilePaused = rd;
-      return;
-    }
-    this.continueReady(rd);
-  }
-
-  private continueReady(rd: Ready): void {
+  protected continueReady(rd: Ready): void {
     const raft = this.raft;
     if (raft === null) return;
     for (const m of rd.messages) this.world.send(m);
@@ -309,10 +225,7 @@ export class KvSimNode {
         else this.refuse(p.req, "proposal_dropped", this.leader);
       }
     }
-    for (const rs of rd.readStates) {
-      const pr = this.reads.get(rs.context);
-      if (pr !== undefined) pr.index = rs.index;
-    }
+    this.reads.onReadStates(rd.readStates);
     raft.advance(rd);
     this.inflight = null;
     this.serveReads();
@@ -330,20 +243,18 @@ export class KvSimNode {
   }
 
   private serveReads(): void {
-    for (const [context, pr] of this.reads) {
-      if (pr.index < 0 || pr.index > this.kv.appliedIndex) continue;
-      this.reads.delete(context);
-      const op = pr.req.op;
+    for (const req of this.reads.takeServable(this.kv.appliedIndex)) {
+      const op = req.op;
       if (op.kind === "range") {
-        this.answer(pr.req, this.kv.range({ key: op.key }));
+        this.answer(req, this.kv.range({ key: op.key }));
       } else if (op.kind === "keepAlive") {
         if (this.role !== "leader") {
-          this.refuse(pr.req, "not_leader", this.leader);
+          this.refuse(req, "not_leader", this.leader);
           continue;
         }
         const r = this.leases.renew(op.id, this.nowMs);
-        if (r.ok) this.answer(pr.req, { ok: true, type: "keepAlive", ttlMs: r.ttlMs });
-        else this.refuse(pr.req, r.code, NO_NODE);
+        if (r.ok) this.answer(req, { ok: true, type: "keepAlive", ttlMs: r.ttlMs });
+        else this.refuse(req, r.code, NO_NODE);
       }
     }
   }

@@ -3,17 +3,21 @@
 // virtual time and one seeded generator, so a seed replays exactly. Faults (partitions, crashes
 // that lose unsynced writes, pauses, lossy and slow networks, slow disks) happen during a fault
 // phase; then everything heals, clients stop, and the cluster must settle. The KV checkers run as
-// entries apply and once settled. Reuses the simulator's event queue, network, storage model and
-// generator (../); its nemesis and node shell are bound to the register simulation, so this file
-// has its own small nemesis and node.ts its own shell.
-import { createRaft, nodeId, NO_NODE } from "../../raft/raft.js";
+// entries apply and once settled. Reuses the simulator's agenda, schedule hash, network, link and
+// Raft settings, slow disks, storage model and generator (../); its nemesis and node shell are
+// bound to the register simulation, so this file has its own small nemesis and node.ts its own shell.
+import { nodeId, NO_NODE } from "../../raft/raft.js";
 import type { Message, NodeId, Raft, RestoredState } from "../../raft/raft.js";
 import type { ApplyOutput } from "../../kv/store.js";
-import { EventQueue } from "../event-queue.js";
+import { drawLinkParams, nemesisGapsUs } from "../link-params.js";
+import type { LinkParams } from "../link-params.js";
 import { CALM_NETWORK, Network, linksBetween } from "../network.js";
-import type { LinkQuality } from "../network.js";
 import { createRng } from "../rng.js";
-import { formatTimeUs } from "../trace-format.js";
+import { ScheduleWorld } from "../schedule-world.js";
+import type { ScheduleStats } from "../schedule-world.js";
+import { createSimRaft } from "../sim-raft.js";
+import type { RaftKnobs } from "../sim-raft.js";
+import { SlowDisks } from "../slow-disks.js";
 import type { Rng } from "../rng.js";
 import { KvChecker, KvViolationFound } from "./checkers.js";
 import type { KvViolation } from "./checkers.js";
@@ -23,14 +27,15 @@ import type { KvReply, KvRequest, WatchDelivery } from "./protocol.js";
 import { KvWorkload } from "./workload.js";
 import type { KvWorkloadParams, KvWorkloadWorld } from "./workload.js";
 
-/** Events one schedule may process before it is declared runaway. */
-export const MAX_EVENTS_PER_SCHEDULE = 3_000_000;
+export { MAX_EVENTS_PER_SCHEDULE } from "../agenda.js";
 /** How often the settle condition is checked after the heal. */
 const SETTLE_CHECK_INTERVAL_US = 20_000;
 /** Clients keep going this long after the heal (leases and watches run on a calm cluster too). */
 const CALM_LOAD_US = 600_000;
 /** After the heal, the cluster must settle within this bound. */
 const LIVENESS_BOUND_US = 5_000_000;
+/** Fastest fsync of a healthy disk. */
+const KV_DISK_MIN_US = 100;
 
 /** Options of one schedule. */
 export interface KvScheduleOptions {
@@ -42,74 +47,44 @@ export interface KvScheduleOptions {
 }
 
 /** What one schedule did and found. */
-export interface KvScheduleResult {
+export interface KvScheduleResult extends ScheduleStats {
   readonly seed: number;
   readonly violation: KvViolation | null;
-  readonly events: number;
-  readonly virtualUs: number;
-  /** Hash of everything that happened: equal for two runs of the same seed. */
-  readonly hash: number;
-  readonly operations: number;
-  readonly acknowledged: number;
-  readonly timedOut: number;
   readonly leasesExpired: number;
   readonly watchEvents: number;
   readonly linearizabilityUndecided: boolean;
 }
 
-interface KvParams {
+interface KvParams extends RaftKnobs, LinkParams {
   readonly tickUs: number;
   readonly tickDrift: readonly number[];
-  readonly electionTicks: number;
-  readonly heartbeatTicks: number;
-  readonly maxEntriesPerAppend: number;
-  readonly maxInflightAppends: number;
-  readonly preVote: boolean;
-  readonly checkQuorum: boolean;
   readonly snapshotEveryEntries: number;
   readonly faultPhaseUs: number;
   readonly nemesisGapMinUs: number;
   readonly nemesisGapMaxUs: number;
   readonly diskMaxUs: number;
-  readonly network: LinkQuality;
-  readonly storm: LinkQuality;
   readonly clientLatencyMaxUs: number;
   readonly workload: KvWorkloadParams;
 }
 
 function drawParams(rng: Rng, voters: number): KvParams {
   const intensity = rng.float();
-  const gapMax = Math.round(300_000 - 200_000 * intensity);
   return {
     tickUs: 10_000,
     tickDrift: Array.from({ length: voters + 1 }, () => 0.97 + rng.float() * 0.06),
     electionTicks: 10,
     heartbeatTicks: rng.range(1, 3),
     maxEntriesPerAppend: rng.pick([1, 4, 64]),
+    maxBytesPerAppend: 1 << 20,
     maxInflightAppends: rng.pick([1, 8, 64]),
+    maxUncommittedEntries: 1024,
     preVote: rng.chance(0.7),
     checkQuorum: rng.chance(0.7),
     snapshotEveryEntries: rng.range(8, 64),
     faultPhaseUs: rng.range(1_200_000, 2_400_000),
-    nemesisGapMinUs: Math.round(gapMax / 6),
-    nemesisGapMaxUs: gapMax,
+    ...nemesisGapsUs(intensity),
     diskMaxUs: rng.range(500, 3_000),
-    network: {
-      dropProbability: rng.chance(0.5) ? 0 : rng.float() * 0.05,
-      duplicateProbability: rng.chance(0.5) ? 0 : rng.float() * 0.03,
-      slowProbability: rng.float() * 0.05,
-      minDelayUs: 100,
-      maxDelayUs: rng.range(500, 3_000),
-      slowMaxDelayUs: rng.range(5_000, 40_000),
-    },
-    storm: {
-      dropProbability: 0.1 + rng.float() * 0.3,
-      duplicateProbability: rng.float() * 0.2,
-      slowProbability: 0.1 + rng.float() * 0.2,
-      minDelayUs: 200,
-      maxDelayUs: rng.range(2_000, 10_000),
-      slowMaxDelayUs: rng.range(20_000, 100_000),
-    },
+    ...drawLinkParams(rng),
     clientLatencyMaxUs: 1_000,
     workload: {
       registerClients: rng.range(2, 3),
@@ -123,11 +98,9 @@ function drawParams(rng: Rng, voters: number): KvParams {
   };
 }
 
+/** This simulator's own events on the agenda. */
 type SimEvent =
-  | { readonly kind: "call"; readonly fn: () => void }
-  | { readonly kind: "later"; readonly node: KvSimNode; readonly incarnation: number; readonly fn: () => void }
   | { readonly kind: "deliver"; readonly msg: Message }
-  | { readonly kind: "tick"; readonly node: KvSimNode; readonly incarnation: number; readonly intervalUs: number }
   | { readonly kind: "request"; readonly to: NodeId; readonly req: KvRequest }
   | { readonly kind: "reply"; readonly reply: KvReply };
 
@@ -137,7 +110,7 @@ export function runKvSchedule(options: KvScheduleOptions): KvScheduleResult {
 }
 
 /** The world of one KV schedule. Use runKvSchedule(). */
-export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
+export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements KvNodeWorld, KvWorkloadWorld {
   readonly rng: Rng;
   readonly mutant: KvMutant | null;
   readonly checker: KvChecker = new KvChecker();
@@ -145,18 +118,14 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
   private readonly network = new Network();
   private readonly nodes = new Map<NodeId, KvSimNode>();
   private readonly workload: KvWorkload;
-  private readonly queue = new EventQueue<SimEvent>();
   private readonly raftRng: Rng;
   private readonly nemesisRng: Rng;
-  private now = 0;
-  private events = 0;
-  private hashA = 0x12345678;
-  private hashB = 0x9abcdef0;
   private finished = false;
   private healed = false;
-  private slowDiskUntilUs = new Map<NodeId, number>();
+  private readonly slowDisks = new SlowDisks();
 
   constructor(private readonly options: KvScheduleOptions) {
+    super(options.trace);
     const root = createRng(options.seed);
     this.params = drawParams(root.fork(), options.voters);
     this.rng = root.fork();
@@ -173,31 +142,19 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
     let undecided = false;
     try {
       this.setUp();
-      while (!this.finished) {
-        const next = this.queue.pop();
-        if (next === undefined) this.checker.report("liveness", "the event queue ran dry before the cluster settled");
-        this.now = next.timeUs;
-        this.checker.now = next.timeUs;
-        if (++this.events > MAX_EVENTS_PER_SCHEDULE) this.checker.report("liveness", `more than ${MAX_EVENTS_PER_SCHEDULE} events: a runaway schedule`);
-        this.dispatch(next.event);
-      }
+      this.agenda.runUntil(() => this.finished, this.checker);
       undecided = this.finalChecks();
     } catch (err) {
       violation = err instanceof KvViolationFound
         ? err.violation
-        : { checker: "core-invariant", message: err instanceof Error ? `${err.name}: ${err.message}` : String(err), timeUs: this.now };
+        : this.coreInvariantViolation(err);
     }
     let expired = 0;
     for (const r of this.checker.firstRemoval.values()) if (r.expired) expired++;
     return {
       seed: this.options.seed,
       violation,
-      events: this.events,
-      virtualUs: this.now,
-      hash: (this.hashA >>> 0) * 0x200000 + ((this.hashB >>> 0) & 0x1fffff),
-      operations: this.workload.history.length,
-      acknowledged: this.workload.acknowledged,
-      timedOut: this.workload.timedOut,
+      ...this.scheduleStats(this.workload),
       leasesExpired: expired,
       watchEvents: this.workload.watches.reduce((n, w) => n + w.events.length, 0),
       linearizabilityUndecided: undecided,
@@ -214,14 +171,8 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
     return this.checker.checkFinal(this.workload).linearizabilityUndecided;
   }
 
-  private dispatch(ev: SimEvent): void {
+  protected dispatch(ev: SimEvent): void {
     switch (ev.kind) {
-      case "call":
-        ev.fn();
-        return;
-      case "later":
-        if (ev.node.incarnation === ev.incarnation && ev.node.up) ev.fn();
-        return;
       case "deliver": {
         const msg = ev.msg;
         if (this.network.isBlocked(msg.from, msg.to)) return;
@@ -231,11 +182,6 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
         node.receive(msg);
         return;
       }
-      case "tick":
-        if (ev.node.incarnation !== ev.incarnation || !ev.node.up) return;
-        ev.node.tick();
-        this.queue.push(this.now + ev.intervalUs, ev);
-        return;
       case "request": {
         const node = this.nodes.get(ev.to);
         const req = ev.req;
@@ -269,7 +215,7 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
     node.start();
     this.mix(0x51a7, node.id);
     const intervalUs = Math.round(this.params.tickUs * (this.params.tickDrift[node.id] ?? 1));
-    this.queue.push(this.now + this.rng.range(1, intervalUs), { kind: "tick", node, incarnation: node.incarnation, intervalUs });
+    this.agenda.startClock(node, this.rng.range(1, intervalUs), intervalUs);
   }
 
   private crashNode(node: KvSimNode): void {
@@ -334,7 +280,7 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
       }
       default: // a slow disk
         this.trace(`nemesis: slow disk on n${victim.id} for ${healAfterUs / 1000}ms`);
-        this.slowDiskUntilUs.set(victim.id, this.now + healAfterUs);
+        this.slowDisks.slow(victim.id, this.agenda.nowUs + healAfterUs);
         return;
     }
   }
@@ -344,20 +290,20 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
     this.trace("heal: links restored, nodes restarted and resumed, network calm");
     this.network.healAll();
     this.network.quality = CALM_NETWORK;
-    this.slowDiskUntilUs.clear();
+    this.slowDisks.clear();
     for (const node of this.nodes.values()) {
       if (node.paused) node.resume();
       if (!node.up) this.startNode(node);
     }
     this.after(CALM_LOAD_US, () => this.workload.stop());
-    const deadline = this.now + LIVENESS_BOUND_US;
+    const deadline = this.agenda.nowUs + LIVENESS_BOUND_US;
     const check = (): void => {
-      const pending = this.now < this.healedAtUs() + CALM_LOAD_US ? "clients still running" : this.unsettledReason();
+      const pending = this.agenda.nowUs < this.healedAtUs() + CALM_LOAD_US ? "clients still running" : this.unsettledReason();
       if (pending === null) {
         this.finished = true;
         return;
       }
-      if (this.now >= deadline) this.checker.report("liveness", `${LIVENESS_BOUND_US / 1000}ms after the heal the cluster has not settled: ${pending}`);
+      if (this.agenda.nowUs >= deadline) this.checker.report("liveness", `${LIVENESS_BOUND_US / 1000}ms after the heal the cluster has not settled: ${pending}`);
       this.after(SETTLE_CHECK_INTERVAL_US, check);
     };
     this.after(SETTLE_CHECK_INTERVAL_US, check);
@@ -389,61 +335,21 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
     return best;
   }
 
-  // ---------------------------------------------------------------- scheduling and worlds
-
-  private at(timeUs: number, fn: () => void): void {
-    this.queue.push(Math.max(timeUs, this.now), { kind: "call", fn });
-  }
-
-  /** Runs `fn` after `delayUs`. */
-  after(delayUs: number, fn: () => void): void {
-    this.queue.push(this.now + delayUs, { kind: "call", fn });
-  }
-
-  /** Runs `fn` after `delayUs` unless `node` crashed in between. */
-  later(node: KvSimNode, delayUs: number, fn: () => void): void {
-    this.queue.push(this.now + delayUs, { kind: "later", node, incarnation: node.incarnation, fn });
-  }
-
-  nowUs(): number {
-    return this.now;
-  }
-
-  private trace(line: string): void {
-    this.options.trace?.(`${formatTimeUs(this.now)} ${line}`);
-  }
+  // ---------------------------------------------------------------- worlds (scheduling and trace: ScheduleWorld)
 
   /** A node's role changed (for the trace). */
   onRole(node: KvSimNode): void {
     this.trace(`n${node.id} is ${node.role} (leader n${node.leader})`);
   }
 
-  private mix(a: number, b: number): void {
-    this.hashA = Math.imul(this.hashA ^ a, 0x01000193) ^ b;
-    this.hashB = Math.imul(this.hashB ^ b, 0x5bd1e995) ^ (this.now | 0);
-  }
-
   createRaft(id: NodeId, restored: RestoredState): Raft {
-    const p = this.params;
-    const rng = this.raftRng;
-    return createRaft({
-      id,
-      electionTicks: p.electionTicks,
-      heartbeatTicks: p.heartbeatTicks,
-      maxEntriesPerAppend: p.maxEntriesPerAppend,
-      maxBytesPerAppend: 1 << 20,
-      maxInflightAppends: p.maxInflightAppends,
-      maxUncommittedEntries: 1024,
-      preVote: p.preVote,
-      checkQuorum: p.checkQuorum,
-      randomInt: (n) => rng.int(n),
-    }, restored);
+    return createSimRaft(id, this.params, this.raftRng, restored);
   }
 
   send(msg: Message): void {
     this.mix(msg.from * 16 + msg.to, msg.term);
     if (this.network.isBlocked(msg.from, msg.to)) return;
-    for (const d of this.network.fate(this.rng)) this.queue.push(this.now + d, { kind: "deliver", msg });
+    for (const d of this.network.fate(this.rng)) this.agenda.push(this.agenda.nowUs + d, { kind: "deliver", msg });
   }
 
   reply(reply: KvReply): void {
@@ -452,13 +358,13 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
       const what = reply.kind === "ok" ? `ok ${JSON.stringify(reply.result, bytesAsText)}` : `refused ${reply.code} hint n${reply.leaderHint}`;
       this.trace(`n${reply.from} -> client ${reply.clientId} op ${reply.opId}: ${what}`);
     }
-    this.queue.push(this.now + this.rng.range(100, this.params.clientLatencyMaxUs), { kind: "reply", reply });
+    this.agenda.push(this.agenda.nowUs + this.rng.range(100, this.params.clientLatencyMaxUs), { kind: "reply", reply });
   }
 
   sendRequest(to: NodeId, req: KvRequest): void {
     this.mix(0x0e, req.clientId * 65536 + req.opId);
     if (this.options.trace !== undefined) this.trace(`client ${req.clientId} -> n${to} op ${req.opId}#${req.attempt} ${JSON.stringify(req.op, bytesAsText)}`);
-    this.queue.push(this.now + this.rng.range(100, this.params.clientLatencyMaxUs), { kind: "request", to, req });
+    this.agenda.push(this.agenda.nowUs + this.rng.range(100, this.params.clientLatencyMaxUs), { kind: "request", to, req });
   }
 
   nodeIds(): readonly NodeId[] {
@@ -466,9 +372,7 @@ export class KvSimulation implements KvNodeWorld, KvWorkloadWorld {
   }
 
   diskLatencyUs(node: NodeId): number {
-    const slowUntil = this.slowDiskUntilUs.get(node);
-    if (slowUntil !== undefined && slowUntil > this.now) return this.rng.range(5_000, 40_000);
-    return this.rng.range(100, this.params.diskMaxUs);
+    return this.slowDisks.latencyUs(node, this.agenda.nowUs, this.rng, KV_DISK_MIN_US, this.params.diskMaxUs);
   }
 
   onApplied(node: KvSimNode, out: ApplyOutput, revisionBefore: number): void {

@@ -3,7 +3,7 @@ import http from "node:http";
 import net from "node:net";
 import { describe, it } from "node:test";
 import {
-  rawExchange, request, startFrontend, startHttpBackend, StaticPool, waitFor,
+  rawExchange, request, startFrontend, startHttpBackend, startRawBackend, StaticPool, waitFor,
 } from "./testkit.js";
 
 describe("HTTP frontend", () => {
@@ -23,23 +23,12 @@ describe("HTTP frontend", () => {
 
   it("removes hop-by-hop fields in both directions", async (t) => {
     let seen = "";
-    const sockets = new Set<net.Socket>();
-    const backend = net.createServer((s) => {
-      sockets.add(s);
-      s.on("data", (c: Buffer) => {
-        seen += c.toString("latin1");
-        if (seen.includes("\r\n\r\n")) {
-          s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive, X-Up\r\nX-Up: 1\r\nKeep-Alive: timeout=9\r\nX-Keep: 1\r\n\r\nok");
-        }
-      });
-      s.on("error", () => {});
+    const { port: bport } = await startRawBackend(t, (s, c) => {
+      seen += c.toString("latin1");
+      if (seen.includes("\r\n\r\n")) {
+        s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive, X-Up\r\nX-Up: 1\r\nKeep-Alive: timeout=9\r\nX-Keep: 1\r\n\r\nok");
+      }
     });
-    await new Promise<void>((r) => backend.listen(0, "127.0.0.1", r));
-    t.after(() => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      backend.close(() => r());
-    }));
-    const bport = (backend.address() as net.AddressInfo).port;
     const { port } = await startFrontend(t, { web: new StaticPool("web", [{ port: bport }]) });
     const res = await rawExchange(port,
       "GET / HTTP/1.1\r\nHost: a\r\nConnection: X-Private, close\r\nX-Private: secret\r\nKeep-Alive: 5\r\nTE: trailers\r\n" +
@@ -226,23 +215,12 @@ describe("HTTP frontend", () => {
   });
 
   it("forwards a response head that arrives in pieces, and an interim 100 Continue", async (t) => {
-    const sockets = new Set<net.Socket>();
-    const backend = net.createServer((s) => {
-      sockets.add(s);
-      s.on("data", () => {
-        s.write("HTTP/1.1 100 Cont");
-        setTimeout(() => s.write("inue\r\n\r\nHTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Le"), 20);
-        setTimeout(() => s.write("ngth: 5\r\n\r\nhel"), 40);
-        setTimeout(() => s.write("lo"), 60);
-      });
-      s.on("error", () => {});
+    const { port: bport } = await startRawBackend(t, (s) => {
+      s.write("HTTP/1.1 100 Cont");
+      setTimeout(() => s.write("inue\r\n\r\nHTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Le"), 20);
+      setTimeout(() => s.write("ngth: 5\r\n\r\nhel"), 40);
+      setTimeout(() => s.write("lo"), 60);
     });
-    await new Promise<void>((r) => backend.listen(0, "127.0.0.1", r));
-    t.after(() => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      backend.close(() => r());
-    }));
-    const bport = (backend.address() as net.AddressInfo).port;
     const { port } = await startFrontend(t, { web: new StaticPool("web", [{ port: bport }]) });
     const res = await rawExchange(port, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
     assert.equal(res.text, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
@@ -251,21 +229,10 @@ describe("HTTP frontend", () => {
   });
 
   it("forwards a body delimited by the backend closing, then closes the client", async (t) => {
-    const sockets = new Set<net.Socket>();
-    const backend = net.createServer((s) => {
-      sockets.add(s);
-      s.on("data", () => {
-        s.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\npart one, ");
-        setTimeout(() => s.end("part two"), 20);
-      });
-      s.on("error", () => {});
+    const { port: bport } = await startRawBackend(t, (s) => {
+      s.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\npart one, ");
+      setTimeout(() => s.end("part two"), 20);
     });
-    await new Promise<void>((r) => backend.listen(0, "127.0.0.1", r));
-    t.after(() => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      backend.close(() => r());
-    }));
-    const bport = (backend.address() as net.AddressInfo).port;
     const { port } = await startFrontend(t, { web: new StaticPool("web", [{ port: bport }]) });
     const res = await rawExchange(port, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
     assert.ok(res.closed);

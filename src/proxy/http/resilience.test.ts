@@ -3,26 +3,16 @@ import http from "node:http";
 import net from "node:net";
 import { describe, it } from "node:test";
 import type { TestCleanup } from "./testkit.js";
-import { closedPort, rawExchange, request, startFrontend, startHttpBackend, StaticPool } from "./testkit.js";
+import { closedPort, rawExchange, request, startFrontend, startHttpBackend, startRawBackend, StaticPool } from "./testkit.js";
 
 /** A backend that resets every connection as soon as a request head arrives. */
 async function resettingBackend(t: TestCleanup): Promise<{ port: number; requests: () => number }> {
   let requests = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => {
-    sockets.add(s);
-    s.on("data", () => {
-      requests++;
-      s.resetAndDestroy();
-    });
-    s.on("error", () => {});
+  const { port } = await startRawBackend(t, (s) => {
+    requests++;
+    s.resetAndDestroy();
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  t.after(() => new Promise<void>((r) => {
-    for (const s of sockets) s.destroy();
-    server.close(() => r());
-  }));
-  return { port: (server.address() as net.AddressInfo).port, requests: () => requests };
+  return { port, requests: () => requests };
 }
 
 describe("HTTP frontend failure handling", () => {

@@ -2,28 +2,16 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { describe, it } from "node:test";
 import type { TestCleanup } from "./testkit.js";
-import { rawExchange, startFrontend, StaticPool, waitFor } from "./testkit.js";
+import { rawExchange, startFrontend, startRawBackend, StaticPool, waitFor } from "./testkit.js";
 
 /** A backend that records every byte it receives and answers each head with a tiny response. */
 async function recordingBackend(t: TestCleanup): Promise<{ port: number; bytes: () => string; connections: () => number }> {
   let seen = "";
-  let connections = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => {
-    connections++;
-    sockets.add(s);
-    s.on("data", (c: Buffer) => {
-      seen += c.toString("latin1");
-      s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-    });
-    s.on("error", () => {});
+  const { port, connections } = await startRawBackend(t, (s, c) => {
+    seen += c.toString("latin1");
+    s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  t.after(() => new Promise<void>((r) => {
-    for (const s of sockets) s.destroy();
-    server.close(() => r());
-  }));
-  return { port: (server.address() as net.AddressInfo).port, bytes: () => seen, connections: () => connections };
+  return { port, bytes: () => seen, connections };
 }
 
 const H = "Host: a\r\n";

@@ -152,6 +152,30 @@ export async function startHttpBackend(
   return { port: (server.address() as net.AddressInfo).port, server, connections: () => connections };
 }
 
+/**
+ * Starts a raw TCP backend: `onData` gets every chunk of every connection (to answer with exact
+ * bytes, or misbehave). Every connection and the listener are closed after the test.
+ */
+export async function startRawBackend(
+  t: TestCleanup,
+  onData: (socket: net.Socket, chunk: Buffer) => void,
+): Promise<{ port: number; connections: () => number }> {
+  let connections = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    connections++;
+    sockets.add(s);
+    s.on("data", (chunk: Buffer) => onData(s, chunk));
+    s.on("error", () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(() => new Promise<void>((resolve) => {
+    for (const s of sockets) s.destroy();
+    server.close(() => resolve());
+  }));
+  return { port: (server.address() as net.AddressInfo).port, connections: () => connections };
+}
+
 /** A port with nothing listening on it (bound, then released). */
 export async function closedPort(): Promise<number> {
   const s = net.createServer();

@@ -155,14 +155,21 @@ test("propose() answers overloaded beyond maxUncommittedEntries", () => {
   assert.deepEqual(results.map((r) => r.ok || r.code), [true, true, true, "overloaded"]);
 });
 
-test("committed entries reach the app only once they are durable locally (etcd rule)", () => {
+/**
+ * A 3-node group where leader 1 proposed one entry and node 2 received the append (with the
+ * leader's commit already past it); returns node 2's next Ready.
+ */
+function followerReadyAfterOneProposal(): ReturnType<ReturnType<TestNetwork["node"]>["ready"]> {
   const net = new TestNetwork({ voters: [1, 2, 3] });
   net.elect(1);
   net.node(1).propose(new TextEncoder().encode("x"));
   net.processReady(nodeId(1));
-  // Deliver the append (with the leader's commit already past index 1) to node 2 by hand.
   net.deliver();
-  const rd = net.node(2).ready();
+  return net.node(2).ready();
+}
+
+test("committed entries reach the app only once they are durable locally (etcd rule)", () => {
+  const rd = followerReadyAfterOneProposal();
   assert.equal(rd.entries.length, 1);
   assert.ok(rd.committedEntries.every((e) => e.index < (rd.entries[0]?.index ?? 0)));
 });
@@ -194,12 +201,7 @@ test("a follower never overwrites a committed entry: a conflicting append below 
 });
 
 test("a follower's acknowledgement travels in the same Ready as the entries it acknowledges (persist before send)", () => {
-  const net = new TestNetwork({ voters: [1, 2, 3] });
-  net.elect(1);
-  net.node(1).propose(new TextEncoder().encode("x"));
-  net.processReady(nodeId(1));
-  net.deliver();
-  const rd = net.node(2).ready();
+  const rd = followerReadyAfterOneProposal();
   const ack = rd.messages.find((m) => m.type === "appendResponse");
   assert.ok(ack !== undefined && ack.type === "appendResponse" && !ack.reject);
   assert.ok(rd.entries.some((e) => e.index === ack.index));

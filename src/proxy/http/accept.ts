@@ -8,6 +8,7 @@
 // `handle` option (the very pair net.Server itself uses to create accepted sockets). Both are
 // feature-checked here; when either is missing the plain socket is used, and accept.test.ts fails
 // on a Node where the fast path stopped working, so it cannot be lost silently.
+import { Buffer } from "node:buffer";
 import net from "node:net";
 
 /** Size of the read buffer shared by all client sockets (reads are handled synchronously). */

@@ -1,6 +1,8 @@
 // One request forwarded to a backend and its response forwarded back: routing, backend choice,
 // connect (with retry on another backend), request body streaming with backpressure, response
 // head rewrite, response body streaming, retries of idempotent requests, WebSocket tunnelling.
+import { Buffer } from "node:buffer";
+import { performance } from "node:perf_hooks";
 import type { BackendEndpoint, BackendPool, FinishAttempt, AttemptOutcome } from "../types.js";
 import {
   BODY_FAILED, BODY_MORE, BodyFramer, FRAMING_CHUNKED, FRAMING_CLOSE, FRAMING_LENGTH, FRAMING_NONE,

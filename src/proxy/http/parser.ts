@@ -5,6 +5,7 @@
 // Anything ambiguous (bare LF, obs-fold, whitespace before the colon, CL with TE, duplicate CL,
 // a transfer coding other than chunked, control bytes in values) fails the parse: the caller
 // answers 400 and closes, and nothing is forwarded.
+import { Buffer } from "node:buffer";
 
 /** Returned by feed() while the head is incomplete. */
 export const NEED_MORE = -1;

@@ -1,5 +1,6 @@
 // Responses the proxy makes itself (bad request, no route, no backend, upstream failure).
 // Plain text bodies that say what happened, so an operator reading curl output knows where to look.
+import { Buffer } from "node:buffer";
 
 const REASONS: Record<number, string> = {
   400: "Bad Request",

@@ -1,6 +1,7 @@
 // Builds the head sent upstream (and the head sent back to the client) from the parsed original:
 // the original bytes are copied in as few pieces as possible, hop-by-hop fields are left out, and
 // the proxy's own lines are appended before the final CRLF. One Buffer per head, one copy.
+import { Buffer } from "node:buffer";
 import {
   KIND_CONNECTION, KIND_KEEP_ALIVE, KIND_OTHER, KIND_PROXY_CONNECTION, KIND_TE, KIND_TRAILER, KIND_UPGRADE,
   KIND_X_FORWARDED_FOR, KIND_X_FORWARDED_HOST, KIND_X_FORWARDED_PROTO,

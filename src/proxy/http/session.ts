@@ -1,6 +1,8 @@
 // One client connection: reads request heads, hands each request to an Exchange, keeps the
 // connection alive between requests, serves pipelined requests in order, and enforces the header
 // (slowloris) and idle timeouts. Listeners are attached once; per-request work allocates little.
+import { Buffer } from "node:buffer";
+import { performance } from "node:perf_hooks";
 import type net from "node:net";
 import type { FrontendContext } from "./context.js";
 import { CLOSE_LINGER_MS, DRAIN_IDLE_LINGER_MS, READ_AHEAD_BYTES_MAX } from "./context.js";
@@ -192,7 +194,7 @@ export class ClientSession {
       // A client that does not read its responses gets no more of them (and, through the
       // read-ahead bound, is not read from either) until its socket drains.
       while (this.state === S_IDLE && off >= 0 && off < buf.length) {
-        if (this.socket.writableNeedDrain) {
+        if (this.out.needsDrain) {
           this.stash(buf, off, owned);
           break;
         }

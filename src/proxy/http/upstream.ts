@@ -1,6 +1,7 @@
 // Connections to backends and the per-backend pool of idle keep-alive connections. Listeners are
 // attached once per socket and dispatch to the current owner (the exchange using it), so reuse
 // costs no listener churn. An idle connection that receives bytes or closes is discarded.
+import { Buffer } from "node:buffer";
 import net from "node:net";
 import type { BackendEndpoint } from "../types.js";
 import { BatchedWriter } from "../write-batch.js";

@@ -4,6 +4,7 @@
 // machinery ('data' events, readable buffering) of socket.pipe; it measured 5–20 % less CPU per
 // request than pipe in our A/B runs. Small reads are copied and written with the event loop's
 // batch (write-batch.ts); larger ones are written at once from the buffer.
+import { Buffer } from "node:buffer";
 import type { OnReadOpts, Socket } from "node:net";
 import { BATCH_BYTES_MAX, BatchedWriter } from "../write-batch.js";
 

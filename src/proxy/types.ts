@@ -19,7 +19,10 @@ export type HashOn =
   | { readonly kind: "header"; readonly name: string }
   | { readonly kind: "cookie"; readonly name: string };
 
-/** The facts about one request or connection that a pool may balance on. */
+/**
+ * The facts about one request or connection that a pool may balance on. Valid only during the
+ * pick: frontends reuse the object.
+ */
 export interface PickRequest {
   readonly clientIp: string;
   /** The value named by the pool's `hashOn` (header or cookie value), when the frontend found one. */

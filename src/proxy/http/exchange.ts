@@ -190,7 +190,9 @@ export class Exchange implements UpstreamOwner {
 
   private nextAttempt(): void {
     const pool = this.pool!;
-    const backend = pool.pick({ clientIp: this.session.clientIp, hashKey: this.hashKey }, this.exclude ?? undefined);
+    const request = this.session.pickRequest;
+    request.hashKey = this.hashKey;
+    const backend = pool.pick(request, this.exclude ?? undefined);
     if (backend === null) {
       const what = this.attempts === 0 ? "no healthy backend" : `no other healthy backend after ${this.attempts} failed attempts`;
       this.finishLocal(503, `Frontend ${this.ctx.name}: ${what} in pool ${pool.name}`, this.requestDone);

@@ -52,7 +52,7 @@ describe("HTTP frontend lifecycle", () => {
       name,
       hashOn,
       pick(req: PickRequest) {
-        seen.push(req);
+        seen.push({ ...req }); // The request object is reused: valid only during the call.
         return endpoint;
       },
       begin: () => () => {},

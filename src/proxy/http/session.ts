@@ -52,6 +52,8 @@ export class ClientSession {
   /** Reused by every exchange of this connection: request and response body framing. */
   readonly requestBody = new BodyFramer(MAX_TRAILER_BYTES);
   readonly responseBody = new BodyFramer(MAX_TRAILER_BYTES);
+  /** What the balancer sees of each request; one object per connection, its hashKey set per pick. */
+  readonly pickRequest: { readonly clientIp: string; hashKey: string | undefined };
   /** X-Forwarded-* facts of this connection (for requests that are not upgrades). */
   readonly forwarded: ForwardedFacts;
   exchange: Exchange | null = null;
@@ -77,6 +79,7 @@ export class ClientSession {
     this.clientIp = plainIp(socket.remoteAddress);
     this.parser = new HeadParser(true, ctx.maxHeaderBytes);
     this.responseParser = new HeadParser(false, Math.max(ctx.maxHeaderBytes, RESPONSE_HEAD_BYTES_MIN));
+    this.pickRequest = { clientIp: this.clientIp, hashKey: undefined };
     this.forwarded = { clientIp: this.clientIp, proto: ctx.proto, prefix: forwardedPrefix(this.clientIp, ctx.proto), websocket: false };
     this.out = new BatchedWriter(socket, () => this.exchange?.onClientFull());
     socket.setNoDelay(true);

@@ -43,7 +43,10 @@ export class BatchedWriter {
   private rest: Buffer[] | null = null;
   /** A raw write the kernel did not take whole is still queued in libuv (at most one). */
   private rawPending = false;
-  /** Called when a flush left the socket over its high-water mark ('drain' will follow). */
+  /**
+   * Called when a flush left the socket over its high-water mark, or left a raw write waiting in
+   * libuv; 'drain' follows either way.
+   */
   private readonly onFull: () => void;
   private readonly onRawSettled = (): void => {
     this.rawPending = false;

@@ -8,7 +8,8 @@
 // state array that tells whether the last write went asynchronous) and the socket's `_handle`,
 // the very pieces net.Socket itself writes with. Everything is feature-checked: without them the
 // caller falls back to socket.write, and raw-write.test.ts fails on a Node where the raw path
-// stopped working, so it cannot be lost silently.
+// stopped working, so it cannot be lost silently. (Under --pending-deprecation Node prints its
+// DEP0111 warning for process.binding once.)
 //
 // What the Writable no longer sees: the bytes of a raw write that the kernel did not take at once
 // stay queued in libuv (which keeps writes, later Writable writes and the shutdown of end() in

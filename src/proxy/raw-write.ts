@@ -29,8 +29,6 @@ export const RAW_FAILED = 2;
 interface WriteReq {
   handle: unknown;
   oncomplete: (this: WriteReq, status: number) => void;
-  async: boolean;
-  bytes: number;
   /** Keeps the bytes alive while libuv still points into them. */
   buffer: Buffer | null;
   socket: net.Socket | null;
@@ -78,8 +76,6 @@ let spareReq: WriteReq | null = null;
 function newReq(): WriteReq {
   const req = new binding!.WriteWrap();
   req.oncomplete = onRawWriteComplete;
-  req.async = false;
-  req.bytes = 0;
   req.buffer = null;
   req.socket = null;
   req.onSettled = null;
@@ -123,7 +119,6 @@ export function writeRaw(socket: net.Socket, data: Buffer, onSettled: () => void
     return RAW_SENT;
   }
   // This request now belongs to libuv until it completes.
-  req.async = true;
   req.buffer = data;
   req.socket = socket;
   req.onSettled = onSettled;

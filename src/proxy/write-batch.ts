@@ -84,6 +84,16 @@ export class BatchedWriter {
     }
   }
 
+  /**
+   * A buffer of our own: small ones are queued for the batch, larger ones written at once.
+   * Returns false when the socket is over its high-water mark ('drain' follows).
+   */
+  write(data: Buffer): boolean {
+    if (data.length > BATCH_BYTES_MAX) return this.writeNow(data);
+    this.queue(data);
+    return true;
+  }
+
   /** Writes at once, after anything queued; returns socket.write's verdict. */
   writeNow(data: Buffer): boolean {
     if (this.first !== null) this.flush();

@@ -154,9 +154,7 @@ export class Exchange implements UpstreamOwner {
     }
     if (this.phase === P_WAITING || this.phase === P_STREAMING) {
       // The part is ours (copied above when reads share a buffer): it may wait in the queue.
-      const out = this.conn!.out;
-      if (part.length <= BATCH_BYTES_MAX) out.queue(part);
-      else if (!out.writeNow(part)) this.session.pauseReading();
+      if (!this.conn!.out.write(part)) this.session.pauseReading();
       return;
     }
     (this.unsent ??= []).push(part);

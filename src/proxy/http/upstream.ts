@@ -129,12 +129,7 @@ export class UpstreamPool {
   acquire(backend: BackendEndpoint, owner: UpstreamOwner): UpstreamConnection {
     let stack = this.stacks.get(backend);
     if (stack === undefined) {
-      const key = addressKey(backend);
-      stack = this.idle.get(key);
-      if (stack === undefined) {
-        stack = [];
-        this.idle.set(key, stack);
-      }
+      stack = this.stackFor(addressKey(backend));
       this.stacks.set(backend, stack);
     }
     if (stack.length > 0) {
@@ -153,11 +148,7 @@ export class UpstreamPool {
     conn.owner = null;
     conn.requestsServed++;
     if (conn.closed) return;
-    let stack = this.idle.get(conn.key);
-    if (stack === undefined) {
-      stack = [];
-      this.idle.set(conn.key, stack);
-    }
+    const stack = this.stackFor(conn.key);
     if (stack.length >= this.maxIdlePerBackend) {
       conn.destroy();
       return;
@@ -165,6 +156,16 @@ export class UpstreamPool {
     conn.idleSinceMs = nowMs;
     stack.push(conn);
     this.idleCount++;
+  }
+
+  /** The idle stack of an address, created on first use. */
+  private stackFor(key: string): UpstreamConnection[] {
+    let stack = this.idle.get(key);
+    if (stack === undefined) {
+      stack = [];
+      this.idle.set(key, stack);
+    }
+    return stack;
   }
 
   /** Removes a closed connection from its idle stack. */

@@ -4,7 +4,7 @@
 // buffer). Half-close is relayed: a FIN from one side becomes end() on the other, and the opposite
 // direction keeps flowing (both sockets are created with allowHalfOpen).
 import type { Socket } from "node:net";
-import { BATCH_BYTES_MAX, BatchedWriter } from "../write-batch.js";
+import { BatchedWriter } from "../write-batch.js";
 import type { BackendRelay } from "./relay.js";
 
 /** How a spliced connection ended, from the backend's point of view. */
@@ -46,8 +46,7 @@ export function spliceSockets(
   const toUpstream = new BatchedWriter(upstream, () => client.pause());
   upstream.on("drain", () => client.resume());
   client.on("data", (chunk: Buffer) => {
-    if (chunk.length <= BATCH_BYTES_MAX) toUpstream.queue(chunk);
-    else if (!toUpstream.writeNow(chunk)) client.pause();
+    if (!toUpstream.write(chunk)) client.pause();
   });
   client.once("end", () => toUpstream.end());
   // The client was paused until the backend connected (a 'data' listener alone does not resume it).

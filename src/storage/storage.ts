@@ -201,6 +201,11 @@ export class Storage {
     this.metaValue = meta;
   }
 
+  /** Calls `observer` with the duration in seconds of every WAL fdatasync (metrics). */
+  observeFsync(observer: (seconds: number) => void): void {
+    this.wal.onFsync = observer;
+  }
+
   /** Counters: fsyncs, writes, batches, bytes, segments. */
   stats(): Readonly<WalStats> & { segments: number } {
     return { ...this.wal.stats, segments: this.wal.segmentList().length };

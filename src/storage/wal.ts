@@ -7,6 +7,7 @@
 // reopened. The reason is "fsyncgate": when fsync reports an error, Linux may already have marked
 // the dirty pages clean and dropped them, so a retried fsync can succeed while the data never
 // reached the disk. Only re-reading the files (recovery) tells what is really durable.
+import { performance } from "node:perf_hooks";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import type { ConfState, HardState, LogIndex, Term } from "../raft/types.js";
@@ -59,6 +60,8 @@ export interface WalStats {
 /** Appends batches of records to segment files in `dir`. */
 export class Wal {
   readonly stats: WalStats = { fsyncs: 0, writes: 0, batches: 0, bytes: 0, segmentsCreated: 0, segmentsRemoved: 0 };
+  /** Told the duration of every batch fdatasync, in seconds (the node's fsync latency histogram). */
+  onFsync: ((seconds: number) => void) | null = null;
   private readonly queue: Pending[] = [];
   private flushing: Promise<void> | null = null;
   private failure: StorageError | null = null;
@@ -196,8 +199,10 @@ export class Wal {
       this.stats.writes++;
       this.size += size;
       if (group.some((p) => p.mustSync)) {
+        const started = performance.now();
         await this.file.datasync();
         this.stats.fsyncs++;
+        this.onFsync?.((performance.now() - started) / 1000);
       }
     } catch (err) {
       throw ioError("append to WAL segment", path, err);

@@ -12,7 +12,7 @@ import { registerModel } from "../sim/linearizability/register-model.js";
 import type { RegisterInput, RegisterOutput } from "../sim/linearizability/register-model.js";
 import { seededRandom } from "../kv/testkit.js";
 import { issueClientCertificate } from "../pki/issue.js";
-import { PROCESS_TEST_RAFT, ProcessCluster } from "./process-cluster.js";
+import { PROCESS_TEST_RAFT, ProcessCluster } from "../testing/process-cluster.js";
 
 type Op = Operation<RegisterInput, RegisterOutput>;
 const KEYS = ["reg/a", "reg/b", "reg/c"];

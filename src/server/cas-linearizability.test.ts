@@ -65,7 +65,10 @@ function startWorkload(cluster: ProcessCluster, seed: number): Workload {
     const random = seededRandom(seed * 100 + clientId);
     // The SDK's own failover and retries are part of what is tested: it may only resend a write
     // that was refused before the log.
-    const client = new PhalanxClient({ endpoints: cluster.endpoints(), token: cluster.token, timeoutMs: 2000 });
+    // Each client starts on a different node, so some talk to the leader directly and see it stop.
+    const all = cluster.endpoints();
+    const endpoints = all.map((_, i) => all[(i + clientId) % all.length]!);
+    const client = new PhalanxClient({ endpoints, token: cluster.token, timeoutMs: 2000 });
     const known = new Map<string, RegisterValue>();
     try {
       while (running) {

@@ -114,7 +114,11 @@ export class Raft {
     if (refusal !== null) return refusal;
     // One change at a time, and only after an entry of this term committed: otherwise a change
     // appended by a previous leader may still be lost and two disjoint majorities could exist.
-    if (this.members.lastChangeIndex() > this.log.committed || !this.committedEntryInCurrentTerm()) {
+    // Committing an entry of this term commits everything before it, so a new leader refuses while
+    // any config entry in its log (its predecessors' too) is above the commit index it knows, as
+    // etcd's pendingConfIndex (set to the last index on election) does.
+    const previousPending = this.members.lastChangeIndex() > this.log.committed && !this.mutant("conf-change-while-pending");
+    if (previousPending || !this.committedEntryInCurrentTerm()) {
       return { ok: false, code: "config_change_pending" };
     }
     const next = applyConfChange(this.members.current(), cc);

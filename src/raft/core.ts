@@ -120,7 +120,8 @@ export class Raft {
     // any config entry in its log (its predecessors' too) is above the commit index it knows, as
     // etcd's pendingConfIndex (set to the last index on election) does.
     const previousPending = this.members.lastChangeIndex() > this.log.committed && !this.mutant("conf-change-while-pending");
-    if (previousPending || !this.committedEntryInCurrentTerm()) {
+    const termUnsettled = !this.committedEntryInCurrentTerm() && !this.mutant("conf-change-before-term-commit");
+    if (previousPending || termUnsettled) {
       return { ok: false, code: "config_change_pending" };
     }
     const next = applyConfChange(this.members.current(), cc);

@@ -189,3 +189,14 @@ test("the conf-change-while-pending mutant appends a second change while the fir
   assert.deepEqual(second([]), { ok: false, code: "config_change_pending" });
   assert.equal(second(["conf-change-while-pending"]).ok, true);
 });
+
+test("the conf-change-before-term-commit mutant appends a change before the new leader's no-op commits (simulator only)", () => {
+  const first = (mutants: RaftMutant[]): ConfChangeResult => {
+    const net = new TestNetwork({ voters: [1, 2, 3], mutants });
+    net.dropIf = (m) => m.type === "appendResponse";
+    net.elect(1);
+    return net.node(1).proposeConfChange(cc("addLearner", 4));
+  };
+  assert.deepEqual(first([]), { ok: false, code: "config_change_pending" });
+  assert.equal(first(["conf-change-before-term-commit"]).ok, true);
+});

@@ -62,6 +62,7 @@ describe("mutants: every deliberate bug is caught within 300 schedules, by the c
     "commit-old-term": ["leader-completeness", "state-machine-safety", "acknowledged-write-lost", "linearizability"],
     "stale-read": ["linearizability"],
     "conf-change-while-pending": ["single-pending-config-change"],
+    "conf-change-before-term-commit": ["single-pending-config-change"],
     "send-before-persist": ["monotonic-hard-state", "election-safety", "leader-completeness", "state-machine-safety", "acknowledged-write-lost", "core-invariant"],
   };
   for (const [mutant, checkers] of Object.entries(expected) as [SimMutant, readonly CheckerName[]][]) {

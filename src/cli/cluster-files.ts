@@ -2,9 +2,10 @@
 // join token's hash and a config file per node. Shared by `phalanx init` (one node) and
 // `phalanx dev` (several nodes on 127.0.0.1).
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
+import { writeFileAtomic } from "../fsutil/atomic-file.js";
 import { createClusterCa } from "../pki/ca.js";
 import type { ClusterCa } from "../pki/ca.js";
 import { writeClusterCa, writeNodeCredentials, KEY_FILE_MODE } from "../pki/files.js";
@@ -55,7 +56,7 @@ export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[]
     // Every bootstrap voter holds the CA key, so whichever becomes leader can store it for joins.
     await writeClusterCa(pki, ca);
     await writeNodeCredentials(pki, creds);
-    await writeFile(join(dir, "token"), `${clientToken}\n`, { mode: KEY_FILE_MODE });
+    await writeFileAtomic(join(dir, "token"), `${clientToken}\n`, { mode: KEY_FILE_MODE });
     const config: NodeConfigInput = {
       clusterId,
       node: { id: n.id, name: n.name, dataDir: "./data", peerListen: n.peerListen, peerAdvertise: n.peerAdvertise, clientListen: n.clientListen, clientAdvertise: n.clientAdvertise, ...(options.clientTls ? { clientTls: true } : {}) },
@@ -66,7 +67,7 @@ export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[]
       ...(raft ? { raft } : {}),
     };
     const file = join(dir, "config.yaml");
-    await writeFile(file, renderNodeConfig(config));
+    await writeFileAtomic(file, renderNodeConfig(config), { mode: KEY_FILE_MODE });
     configFiles.set(n.id, file);
   }
   return { clusterId, clientToken, joinToken: join_.token, configFiles, ca };

@@ -3,6 +3,8 @@
 // they did not happen), keeps leases alive and resumes watches from the last revision seen.
 import { Agent, request } from "undici";
 import type { Dispatcher } from "undici";
+// The key-range rules are the store's own (pure, no I/O), so a prefix means the same on both sides.
+import { prefixEnd } from "../kv/keys.js";
 import { PhalanxError, isSafeToRetry } from "./errors.js";
 
 /** Options of a client. */
@@ -59,13 +61,6 @@ export function toKv(j: Json): Kv {
 function header(j: Json): ResponseHeader {
   const h = (j.header ?? {}) as Json;
   return { revision: num(h.revision), memberId: num(h.member_id), raftTerm: num(h.raft_term) };
-}
-
-/** The end of the range covering every key with `prefix` (etcd's prefix convention). */
-export function prefixRangeEnd(prefix: string): string {
-  if (prefix === "") return "\0";
-  const last = prefix.charCodeAt(prefix.length - 1);
-  return prefix.slice(0, -1) + String.fromCharCode(last + 1);
 }
 
 /** A client of a Phalanx cluster. Call close() when done. */
@@ -152,7 +147,7 @@ export class PhalanxClient {
   async get(key: string, opts: { prefix?: boolean; limit?: number; revision?: number; serializable?: boolean } = {}): Promise<{ kvs: Kv[]; count: number; header: ResponseHeader }> {
     const j = await this.call("POST", "/v3/kv/range", {
       key: b64(key),
-      ...(opts.prefix ? { range_end: b64(prefixRangeEnd(key)) } : {}),
+      ...(opts.prefix ? { range_end: b64(prefixEnd(key)) } : {}),
       ...(opts.limit ? { limit: opts.limit } : {}),
       ...(opts.revision ? { revision: opts.revision } : {}),
       ...(opts.serializable ? { serializable: true } : {}),
@@ -167,7 +162,7 @@ export class PhalanxClient {
 
   /** Deletes a key or a prefix; returns how many keys went. */
   async delete(key: string, opts: { prefix?: boolean } = {}): Promise<number> {
-    const j = await this.call("POST", "/v3/kv/deleterange", { key: b64(key), ...(opts.prefix ? { range_end: b64(prefixRangeEnd(key)) } : {}) }, false);
+    const j = await this.call("POST", "/v3/kv/deleterange", { key: b64(key), ...(opts.prefix ? { range_end: b64(prefixEnd(key)) } : {}) }, false);
     return num(j.deleted);
   }
 
@@ -283,7 +278,7 @@ function startWatch(
     let failures = 0;
     while (!stopped) {
       try {
-        const body = { create_request: { key: b64(key), ...(opts.prefix ? { range_end: b64(prefixRangeEnd(key)) } : {}), ...(next > 0 ? { start_revision: next } : {}), ...(opts.prevKv ? { prev_kv: true } : {}) } };
+        const body = { create_request: { key: b64(key), ...(opts.prefix ? { range_end: b64(prefixEnd(key)) } : {}), ...(next > 0 ? { start_revision: next } : {}), ...(opts.prevKv ? { prev_kv: true } : {}) } };
         const stream = await client.openWatchStream(body, controller.signal);
         let buffered = "";
         for await (const chunk of stream) {

@@ -1,9 +1,10 @@
 // The PKI on disk: ca.crt, ca.key, node.crt, node.key in PEM in one directory. Private keys are
-// written with mode 0600 (and certificates 0644), each file through a temporary file, fsync, rename
-// and a directory fsync, so a crash leaves either the old file or the new one, never half of one.
-import { randomBytes } from "node:crypto";
-import { open, readFile, rename, unlink } from "node:fs/promises";
+// written with mode 0600 (and certificates 0644), each file atomically (fsutil/atomic-file.ts:
+// temporary file, fsync, rename, directory fsync), so a crash leaves either the old file or the
+// new one, never half of one.
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic } from "../fsutil/atomic-file.js";
 import type { ClusterCa } from "./ca.js";
 import { clusterIdOfCa } from "./ca-info.js";
 import type { IssuedCredentials } from "./issue.js";
@@ -31,17 +32,15 @@ export interface WritePkiOptions {
 
 /** Writes ca.crt and ca.key into `dir`. */
 export async function writeClusterCa(dir: string, ca: ClusterCa, options: WritePkiOptions = {}): Promise<void> {
-  await writeFileAtomic(join(dir, PKI_FILES.caCert), ca.certPem, CERT_FILE_MODE, options);
-  await writeFileAtomic(join(dir, PKI_FILES.caKey), ca.keyPem, KEY_FILE_MODE, options);
-  await syncDir(dir);
+  await writePkiFile(join(dir, PKI_FILES.caCert), ca.certPem, CERT_FILE_MODE, options);
+  await writePkiFile(join(dir, PKI_FILES.caKey), ca.keyPem, KEY_FILE_MODE, options);
 }
 
 /** Writes node.crt and node.key into `dir`, and ca.crt when given (a joining node has no CA key). */
 export async function writeNodeCredentials(dir: string, creds: IssuedCredentials, caCertPem?: string, options: WritePkiOptions = {}): Promise<void> {
-  if (caCertPem !== undefined) await writeFileAtomic(join(dir, PKI_FILES.caCert), caCertPem, CERT_FILE_MODE, options);
-  await writeFileAtomic(join(dir, PKI_FILES.nodeKey), creds.keyPem, KEY_FILE_MODE, options);
-  await writeFileAtomic(join(dir, PKI_FILES.nodeCert), creds.certPem, CERT_FILE_MODE, options);
-  await syncDir(dir);
+  if (caCertPem !== undefined) await writePkiFile(join(dir, PKI_FILES.caCert), caCertPem, CERT_FILE_MODE, options);
+  await writePkiFile(join(dir, PKI_FILES.nodeKey), creds.keyPem, KEY_FILE_MODE, options);
+  await writePkiFile(join(dir, PKI_FILES.nodeCert), creds.certPem, CERT_FILE_MODE, options);
 }
 
 /** Reads the cluster CA (certificate and key) from `dir`. */
@@ -80,35 +79,15 @@ async function readPkiFile(path: string): Promise<string> {
   }
 }
 
-async function writeFileAtomic(path: string, text: string, mode: number, options: WritePkiOptions): Promise<void> {
+async function writePkiFile(path: string, text: string, mode: number, options: WritePkiOptions): Promise<void> {
   if (options.overwrite !== true) {
     const exists = await readFile(path).then(() => true, () => false);
     if (exists) throw new PkiFileError(`Cannot write ${path}: file exists (refusing to replace PKI material)`, "EEXIST", path);
   }
-  const tmp = `${path}.tmp-${randomBytes(4).toString("hex")}`;
   try {
-    const handle = await open(tmp, "wx", mode);
-    try {
-      await handle.writeFile(text, "utf8");
-      // The mode passed to open is masked by the umask; set it exactly.
-      await handle.chmod(mode);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
+    await writeFileAtomic(path, text, { mode });
   } catch (cause) {
-    await unlink(tmp).catch(() => undefined);
     const code = (cause as NodeJS.ErrnoException).code ?? "EIO";
     throw new PkiFileError(`Cannot write ${path}: ${code}`, code, path, { cause });
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

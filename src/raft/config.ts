@@ -18,6 +18,14 @@ export interface RaftConfig {
   readonly maxInflightAppends: number;
   /** Most entries a leader holds uncommitted; beyond it propose() answers "overloaded". */
   readonly maxUncommittedEntries: number;
+  /**
+   * Most payload bytes of the proposals a leader appended in its term and has not yet committed
+   * (etcd's MaxUncommittedEntriesSize); a proposal that would pass it answers "overloaded". An
+   * empty entry, and any one proposal while nothing is uncommitted, are always admitted, so a
+   * large entry cannot be refused forever. 0 means no limit; absent means
+   * DEFAULT_MAX_UNCOMMITTED_BYTES.
+   */
+  readonly maxUncommittedBytes?: number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
   /** Seeded randomness for election timeouts: returns an integer in 0..n-1. */
@@ -25,6 +33,14 @@ export interface RaftConfig {
   /** Deliberate bugs, for the simulator only. */
   readonly mutants?: ReadonlySet<RaftMutant>;
 }
+
+/**
+ * Default bound on a leader's uncommitted payload bytes: 64 MiB. Far above what a healthy leader
+ * holds (a few in-flight batches), far below what would strain memory on the leader and on every
+ * follower holding the same tail (etcd's raft reads 0 as no limit; its raftexample sets 1 GiB).
+ * maxUncommittedEntries alone would let the server's 50,000 entries of up to 1.5 MiB reach 75 GB.
+ */
+export const DEFAULT_MAX_UNCOMMITTED_BYTES = 64 * 1024 * 1024;
 
 /** Throws when `config` is inconsistent. */
 export function validateConfig(config: RaftConfig): void {
@@ -37,6 +53,9 @@ export function validateConfig(config: RaftConfig): void {
   positive("maxBytesPerAppend", config.maxBytesPerAppend);
   positive("maxInflightAppends", config.maxInflightAppends);
   positive("maxUncommittedEntries", config.maxUncommittedEntries);
+  const maxBytes = config.maxUncommittedBytes;
+  assert(maxBytes === undefined || (Number.isSafeInteger(maxBytes) && maxBytes >= 0),
+    `Cannot create Raft node ${config.id}: maxUncommittedBytes ${String(maxBytes)} must be a non-negative integer (0 for no limit)`);
   assert(config.heartbeatTicks < config.electionTicks,
     `Cannot create Raft node ${config.id}: heartbeatTicks ${config.heartbeatTicks} must be below electionTicks ${config.electionTicks}`);
 }
@@ -90,6 +109,8 @@ export interface RaftStatus {
   readonly confState: ConfState;
   /** Present on a leader only. */
   readonly progress?: ReadonlyMap<NodeId, PeerStatus>;
+  /** Leader: payload bytes of the proposals it appended in its term and has not committed; else 0. */
+  readonly uncommittedBytes: number;
   /** Index of the latest config entry while it is uncommitted, else 0. */
   readonly pendingConfIndex: LogIndex;
   /** Target of a leadership transfer in progress, else NO_NODE. */

@@ -13,7 +13,7 @@ import {
   applyConfChange, confStatesEqual, decodeConfChange, decodeConfChangeResult, EMPTY_CONF_STATE, encodeConfChange,
 } from "./confchange.js";
 import {
-  validateConfig, type ConfChangeResult, type PeerStatus, type ProposeResult, type RaftConfig, type RaftStatus,
+  DEFAULT_MAX_UNCOMMITTED_BYTES, validateConfig, type ConfChangeResult, type PeerStatus, type ProposeResult, type RaftConfig, type RaftStatus,
   type ReadIndexResult, type TransferResult,
 } from "./config.js";
 import { RaftLog } from "./log.js";
@@ -46,6 +46,8 @@ export class Raft {
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
   private leadTransferee: NodeId = NO_NODE;
+  /** Leader: payload bytes of the proposals it appended in its term and has not committed (etcd uncommittedSize). */
+  private uncommittedBytes = 0;
 
   private msgs: Message[] = [];
   private readStates: ReadState[] = [];
@@ -114,7 +116,12 @@ export class Raft {
     if (refusal !== null) return refusal;
     // One change at a time, and only after an entry of this term committed: otherwise a change
     // appended by a previous leader may still be lost and two disjoint majorities could exist.
-    if (this.members.lastChangeIndex() > this.log.committed || !this.committedEntryInCurrentTerm()) {
+    // Committing an entry of this term commits everything before it, so a new leader refuses while
+    // any config entry in its log (its predecessors' too) is above the commit index it knows, as
+    // etcd's pendingConfIndex (set to the last index on election) does.
+    const previousPending = this.members.lastChangeIndex() > this.log.committed && !this.mutant("conf-change-while-pending");
+    const termUnsettled = !this.committedEntryInCurrentTerm() && !this.mutant("conf-change-before-term-commit");
+    if (previousPending || termUnsettled) {
       return { ok: false, code: "config_change_pending" };
     }
     const next = applyConfChange(this.members.current(), cc);
@@ -248,7 +255,7 @@ export class Raft {
       id: this.id, term: this.term, vote: this.vote, commit: this.log.committed, applied: this.log.applied,
       leader: this.lead, role: this.role, lastIndex: this.log.lastIndex(), firstIndex: this.log.firstIndex(),
       confState: this.members.current(), progress,
-      pendingConfIndex: lastChange > this.log.committed ? lastChange : 0,
+      pendingConfIndex: lastChange > this.log.committed ? lastChange : 0, uncommittedBytes: this.uncommittedBytes,
       leadTransferee: this.leadTransferee, persistedIndex: this.log.persistedIndex(),
     };
   }
@@ -310,6 +317,8 @@ export class Raft {
     this.heartbeatElapsed = 0;
     this.randomizedElectionTimeout = this.cfg.electionTicks + this.drawRandom(this.cfg.electionTicks);
     this.leadTransferee = NO_NODE;
+    // Entries of earlier terms are not counted: a new leader starts from 0, as in etcd.
+    this.uncommittedBytes = 0;
     this.tracker.resetVotes();
     this.tracker.resetProgress(this.log.lastIndex() + 1);
     this.readOnly.reset();
@@ -603,10 +612,23 @@ export class Raft {
   }
 
   private appendProposal(type: EntryType, data: Uint8Array): ProposeResult {
+    if (!this.admitUncommittedBytes(data.length)) return { ok: false, code: "overloaded" };
     const [e] = this.appendEntries([{ type, data }]);
     assert(e !== undefined, "Cannot propose: no entry appended");
     this.bcastAppend();
     return { ok: true, index: e.index, term: e.term };
+  }
+
+  /**
+   * etcd's MaxUncommittedEntriesSize: admits `bytes` more uncommitted payload unless that passes
+   * the bound. An empty entry, or any entry while nothing is uncommitted, always passes, so one
+   * proposal larger than the bound is not refused forever.
+   */
+  private admitUncommittedBytes(bytes: number): boolean {
+    const max = this.cfg.maxUncommittedBytes ?? DEFAULT_MAX_UNCOMMITTED_BYTES;
+    if (max > 0 && bytes > 0 && this.uncommittedBytes > 0 && this.uncommittedBytes + bytes > max) return false;
+    this.uncommittedBytes += bytes;
+    return true;
   }
 
   /** Leader: appends new entries of the current term. */
@@ -647,6 +669,12 @@ export class Raft {
     const mci = this.tracker.committedIndex();
     if (mci <= this.log.committed) return false;
     if (this.log.term(mci) !== this.term && !this.mutant("commit-old-term")) return false;
+    // Only entries of this term were counted (all appended by this leader since it was elected).
+    for (let i = this.log.committed + 1; i <= mci; i++) {
+      const e = this.log.entry(i);
+      if (e.term === this.term) this.uncommittedBytes -= e.data.length;
+    }
+    assert(this.uncommittedBytes >= 0, () => `Node ${this.id} counts ${this.uncommittedBytes} uncommitted bytes after committing ${mci}`);
     this.log.commitTo(mci);
     return true;
   }

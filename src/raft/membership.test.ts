@@ -4,7 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { TestNetwork } from "./testing.js";
-import { nodeId, type ConfChange, type NodeId } from "./types.js";
+import { nodeId, type ConfChange, type NodeId, type RaftMutant } from "./types.js";
+import type { ConfChangeResult } from "./config.js";
 
 function cc(type: ConfChange["type"], id: number): ConfChange {
   return { type, nodeId: nodeId(id) };
@@ -146,4 +147,56 @@ test("a leader that lost leadership before its own removal committed campaigns t
   assert.equal(net.leader(), 2);
   assert.deepEqual(voters(net, 2), [2]);
   assert.deepEqual(voters(net, 1), [2]);
+});
+
+test("a new leader whose commit index lags behind committed config entries refuses changes until its no-op commits (thesis §4.1, etcd pendingConfIndex)", () => {
+  // The shape of simulator seed 2055804: an old leader committed two changes; node 2 holds both
+  // entries but restarted with an older commit index (the hard state carrying it was lost).
+  const net = new TestNetwork({ voters: [1, 2, 3], config: { preVote: false, checkQuorum: false } });
+  net.elect(1);
+  net.addNode(nodeId(4), null);
+  assert.equal(net.node(1).proposeConfChange(cc("addLearner", 4)).ok, true);
+  net.stabilize();
+  const added = net.node(1).status().lastIndex;
+  assert.equal(net.node(1).proposeConfChange(cc("removeNode", 4)).ok, true);
+  net.stabilize();
+  net.tickAll(1);
+  assert.ok(net.node(2).status().commit >= net.node(2).status().lastIndex, "node 2 learned both changes committed");
+  net.crash(2);
+  const s2 = net.storage.get(nodeId(2));
+  assert.ok(s2 !== undefined);
+  s2.hardState = { ...s2.hardState, commit: added - 1 };
+  net.restart(2);
+  net.crash(1);
+  net.dropIf = (m) => m.type === "appendResponse";
+  net.elect(2);
+  const st = net.node(2).status();
+  assert.ok(st.commit < added && st.pendingConfIndex > added, `commit ${st.commit}, pending ${st.pendingConfIndex}`);
+  assert.deepEqual(net.node(2).proposeConfChange(cc("addLearner", 5)), { ok: false, code: "config_change_pending" });
+  net.dropIf = null;
+  net.tickAll(1);
+  assert.equal(net.node(2).status().pendingConfIndex, 0);
+  assert.equal(net.node(2).proposeConfChange(cc("addLearner", 5)).ok, true);
+});
+
+test("the conf-change-while-pending mutant appends a second change while the first is pending (simulator only)", () => {
+  const second = (mutants: RaftMutant[]): ConfChangeResult => {
+    const net = new TestNetwork({ voters: [1, 2, 3], mutants });
+    net.elect(1);
+    assert.equal(net.node(1).proposeConfChange(cc("addLearner", 4)).ok, true);
+    return net.node(1).proposeConfChange(cc("addLearner", 5));
+  };
+  assert.deepEqual(second([]), { ok: false, code: "config_change_pending" });
+  assert.equal(second(["conf-change-while-pending"]).ok, true);
+});
+
+test("the conf-change-before-term-commit mutant appends a change before the new leader's no-op commits (simulator only)", () => {
+  const first = (mutants: RaftMutant[]): ConfChangeResult => {
+    const net = new TestNetwork({ voters: [1, 2, 3], mutants });
+    net.dropIf = (m) => m.type === "appendResponse";
+    net.elect(1);
+    return net.node(1).proposeConfChange(cc("addLearner", 4));
+  };
+  assert.deepEqual(first([]), { ok: false, code: "config_change_pending" });
+  assert.equal(first(["conf-change-before-term-commit"]).ok, true);
 });

@@ -13,6 +13,7 @@ export {
   encodeConfChange, decodeConfChange, decodeConfChangeResult, applyConfChange, confStatesEqual, normalizeConfState,
   EMPTY_CONF_STATE,
 } from "./confchange.js";
+export { DEFAULT_MAX_UNCOMMITTED_BYTES } from "./config.js";
 export { RaftInvariantError } from "./assert.js";
 export { MAX_PENDING_READS } from "./readonly.js";
 

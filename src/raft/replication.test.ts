@@ -155,6 +155,68 @@ test("propose() answers overloaded beyond maxUncommittedEntries", () => {
   assert.deepEqual(results.map((r) => r.ok || r.code), [true, true, true, "overloaded"]);
 });
 
+const bytes = (n: number): Uint8Array => new Uint8Array(n).fill(7);
+
+test("propose() answers overloaded once the uncommitted payload would pass maxUncommittedBytes; a commit makes room (etcd MaxUncommittedEntriesSize)", () => {
+  const net = new TestNetwork({ voters: [1, 2, 3], config: { maxUncommittedBytes: 10 } });
+  net.elect(1);
+  net.isolate(1);
+  const leader = net.node(1);
+  const results = [4, 4, 4, 0, 2].map((n) => leader.propose(bytes(n)));
+  // 4 + 4 fit, a third 4 would make 12; an empty entry always fits; 2 more makes exactly 10.
+  assert.deepEqual(results.map((r) => r.ok || r.code), [true, true, "overloaded", true, true]);
+  assert.equal(leader.status().uncommittedBytes, 10);
+  assert.deepEqual(leader.proposeConfChange({ type: "addLearner", nodeId: nodeId(4) }).ok || "refused", "refused");
+  net.heal();
+  net.tickAll(2);
+  assert.equal(leader.status().commit, leader.status().lastIndex);
+  assert.equal(leader.status().uncommittedBytes, 0);
+  assert.equal(leader.propose(bytes(10)).ok, true);
+});
+
+test("one proposal larger than maxUncommittedBytes is admitted while nothing is uncommitted", () => {
+  const net = new TestNetwork({ voters: [1, 2, 3], config: { maxUncommittedBytes: 10 } });
+  net.elect(1);
+  net.isolate(1);
+  assert.equal(net.node(1).propose(bytes(100)).ok, true);
+  assert.deepEqual(net.node(1).propose(bytes(1)), { ok: false, code: "overloaded" });
+});
+
+test("maxUncommittedBytes 0 means no limit", () => {
+  const net = new TestNetwork({ voters: [1, 2, 3], config: { maxUncommittedBytes: 0 } });
+  net.elect(1);
+  net.isolate(1);
+  for (let i = 0; i < 5; i++) assert.equal(net.node(1).propose(bytes(1 << 20)).ok, true);
+  assert.equal(net.node(1).status().uncommittedBytes, 5 << 20);
+});
+
+test("a leader counts only the bytes it proposed in its term: elected over an uncommitted tail of an earlier term, it starts from 0", () => {
+  const net = new TestNetwork({ voters: [1, 2, 3], config: { maxUncommittedBytes: 10, preVote: false, checkQuorum: false } });
+  net.elect(1);
+  net.isolate(1);
+  assert.equal(net.node(1).propose(bytes(9)).ok, true);
+  net.stabilize();
+  // Node 2 campaigns within reach of node 1 only: node 1 steps down (keeping its log) and refuses.
+  net.heal();
+  net.cut(2, 3);
+  net.cut(1, 3);
+  net.node(2).campaign();
+  net.stabilize();
+  assert.equal(net.node(1).status().role, "follower");
+  assert.equal(net.node(1).status().uncommittedBytes, 0);
+  net.heal();
+  net.elect(1); // its log is the longest, so it wins; the 9 bytes commit with its no-op
+  const st = net.node(1).status();
+  assert.equal(st.commit, st.lastIndex);
+  assert.equal(st.uncommittedBytes, 0, "committing entries of an earlier term must not count against this term's bytes");
+  assert.equal(net.node(1).propose(bytes(10)).ok, true);
+  assert.equal(net.node(1).status().uncommittedBytes, 10);
+});
+
+test("createRaft() refuses a negative maxUncommittedBytes", () => {
+  assert.throws(() => new TestNetwork({ voters: [1], config: { maxUncommittedBytes: -1 } }), /maxUncommittedBytes -1 must be a non-negative integer/);
+});
+
 /**
  * A 3-node group where leader 1 proposed one entry and node 2 received the append (with the
  * leader's commit already past it); returns node 2's next Ready.

@@ -187,4 +187,5 @@ export interface RestoredState {
  * Deliberate bugs for proving that the simulator's checkers can fail (see `npm run sim -- --mutant`).
  * Never set outside the simulator.
  */
-export type RaftMutant = "vote-ignores-log" | "commit-old-term" | "stale-read";
+export type RaftMutant = "vote-ignores-log" | "commit-old-term" | "stale-read" | "conf-change-while-pending"
+  | "conf-change-before-term-commit";

@@ -12,7 +12,7 @@ import { registerModel } from "../sim/linearizability/register-model.js";
 import type { RegisterInput, RegisterOutput } from "../sim/linearizability/register-model.js";
 import { seededRandom } from "../kv/testkit.js";
 import { issueClientCertificate } from "../pki/issue.js";
-import { PROCESS_TEST_RAFT, ProcessCluster } from "./process-cluster.js";
+import { PROCESS_TEST_RAFT, ProcessCluster } from "../testing/process-cluster.js";
 
 type Op = Operation<RegisterInput, RegisterOutput>;
 const KEYS = ["reg/a", "reg/b", "reg/c"];
@@ -52,7 +52,9 @@ function startWorkload(cluster: ProcessCluster, clients: number, seed: number): 
         } catch (err) {
           if (!(err instanceof PhalanxError)) throw err;
           // A refused request certainly did not happen; anything else may have: record it as open-ended.
-          const surelyNot = ["not_leader", "no_leader", "proposal_dropped", "overloaded", "read_timeout", "stopped", "unavailable_before_send"].includes(err.code);
+          // "stopped" is not among them: a node that stops may already hold the entry in its log, and
+          // the next leader can commit it (issue 9).
+          const surelyNot = ["not_leader", "no_leader", "proposal_dropped", "overloaded", "read_timeout", "config_change_pending", "unavailable_before_send"].includes(err.code);
           if (!surelyNot && input.kind !== "read") history.push({ clientId, input, output: null, callTime, returnTime: Infinity });
           client.rotate();
           await new Promise((r) => setTimeout(r, 20));

@@ -98,7 +98,8 @@ export class ClusterHousekeeper {
   private async promoteLearners(): Promise<void> {
     const s = this.replica.status();
     if (s.pendingConfIndex !== 0 || s.progress === undefined) return;
-    const caughtUp = s.confState.learners.filter((id) => (s.progress?.get(id)?.match ?? 0) + LEARNER_CATCH_UP_ENTRIES >= s.commit);
+    // match 0: the learner never acknowledged an entry (it may never have started), whatever the log's length.
+    const caughtUp = s.confState.learners.filter((id) => { const match = s.progress?.get(id)?.match ?? 0; return match > 0 && match + LEARNER_CATCH_UP_ENTRIES >= s.commit; });
     const target = targetVoters(s.confState.voters.length + caughtUp.length);
     const candidate: NodeId | undefined = caughtUp[0];
     if (candidate === undefined || s.confState.voters.length >= target) return;

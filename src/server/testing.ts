@@ -1,5 +1,6 @@
 // Test harness: a cluster of replicas in one process, on the in-memory transport and real storage
-// in a temporary directory. Used by the server's tests; the real-process tests use test/cluster.ts.
+// in a temporary directory. Used by the server's tests; the real-process tests use
+// src/testing/process-cluster.ts.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -63,10 +63,33 @@ describe("safety checkers", () => {
     assert.equal(violation(() => c.onApplied(node(2), 2, 1, 444)), "state-machine-safety");
   });
 
-  it("flag a leader with two uncommitted config entries", () => {
-    const c = new SafetyChecker();
-    const cfg = (index: number): Entry => ({ index, term: 1, type: "config", data: new Uint8Array([1]) });
-    assert.equal(violation(() => c.onLeaderLog(node(1), 0, logOf(cfg(1), entry(2, 1), cfg(3)))), "single-pending-config-change");
-    assert.equal(violation(() => c.onLeaderLog(node(1), 1, logOf(cfg(1), entry(2, 1), cfg(3)))), "none");
+  describe("single-pending-config-change (thesis §4.1 and the 2015 fix)", () => {
+    const cfg = (index: number, term: number): Entry => ({ index, term, type: "config", data: new Uint8Array([1]) });
+    /** A checker that knows `leader` is in `term`. */
+    function leaderIn(term: number, leader = node(1)): SafetyChecker {
+      const c = new SafetyChecker();
+      c.onHardState(leader, { term, vote: leader, commit: 0 });
+      return c;
+    }
+
+    it("flag a leader that appends a config entry while the previous one is above its commit index", () => {
+      const log = logOf(entry(1, 2), cfg(2, 2), entry(3, 2), cfg(4, 2));
+      assert.equal(violation(() => leaderIn(2).onLeaderLog(node(1), 1, log)), "single-pending-config-change");
+      assert.equal(violation(() => leaderIn(2).onLeaderLog(node(1), 2, log)), "none");
+    });
+
+    it("flag a leader that appends a config entry before committing an entry of its term", () => {
+      const log = logOf(entry(1, 1), entry(2, 2), cfg(3, 2));
+      assert.equal(violation(() => leaderIn(2).onLeaderLog(node(1), 1, log)), "single-pending-config-change");
+      assert.equal(violation(() => leaderIn(2).onLeaderLog(node(1), 2, log)), "none");
+    });
+
+    it("accept a new leader whose log holds config entries of earlier leaders above the commit index it knows", () => {
+      // Seed 2055804 (5 voters): the leader of term 3 committed a learner's addition at 10 and its
+      // removal at 15; node 2 kept those entries through a crash but lost the hard state that
+      // carried commit 15, then won term 5 with commit 7. Only its own config entries count.
+      const log = logOf(...Array.from({ length: 16 }, (_, k) => (k + 1 === 10 || k + 1 === 15 ? cfg(k + 1, 3) : entry(k + 1, k + 1 === 16 ? 5 : 3))));
+      assert.equal(violation(() => leaderIn(5, node(2)).onLeaderLog(node(2), 7, log)), "none");
+    });
   });
 });

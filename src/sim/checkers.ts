@@ -46,6 +46,12 @@ function entryKey(index: LogIndex, term: Term): number {
   return index * TERM_SPACE + term;
 }
 
+/** Index of the last config entry in `log` below `index`; 0 when none is held (a compacted one is committed). */
+function previousConfigIndex(log: LogImage, index: LogIndex): LogIndex {
+  for (let i = index - 1; i > log.offset; i--) if (log.entry(i)?.type === "config") return i;
+  return 0;
+}
+
 interface NodeTrack {
   term: Term;
   vote: NodeId;
@@ -69,6 +75,8 @@ export class SafetyChecker {
   private readonly appliedChain: number[] = [];
   private readonly acked = new Map<LogIndex, Term>();
   private readonly nodes = new Map<NodeId, NodeTrack>();
+  /** Config entries leaders appended in their own term that were checked, as entryKey(index, term). */
+  private readonly checkedConfigEntries = new Set<number>();
   /** Highest index any node reported committed. */
   maxCommitted: LogIndex = 0;
   /** Highest index of an acknowledged write. */
@@ -227,13 +235,37 @@ export class SafetyChecker {
     if (index > this.maxAcked) this.maxAcked = index;
   }
 
-  /** A leader's log may hold at most one config entry beyond its commit index (thesis §4.1). */
+  /**
+   * Single-server membership changes (thesis §4.1, with the fix from the raft-dev thread "bug in
+   * single-server membership changes", 2015): a leader appends a config entry only when the
+   * previous config entry in its log is at or below the commit index it knows, and that commit
+   * index holds an entry of its own term. Each change then starts from a committed configuration
+   * that no newer leader can replace, so no two configurations more than one server apart can both
+   * decide. Checked in the Ready that writes a leader's config entry of its term, against that
+   * Ready's commit index: the commit index when the leader appended is never higher, so a reported
+   * violation is certain (one hidden by a commit that moved in between is missed). A leader's log
+   * may hold several config entries above the commit index it knows: entries an earlier leader
+   * committed but whose commit never reached it (the commit index is volatile, §5.3; a crash can
+   * keep the entries and lose the hard state). That is no violation; it refuses changes until its
+   * own no-op commits, which commits them too.
+   */
   onLeaderLog(node: NodeId, commit: LogIndex, log: LogImage): void {
-    let pending = 0;
+    const term = this.track(node).term;
     for (let i = Math.max(commit, log.offset) + 1; i <= log.lastIndex; i++) {
-      if (log.entry(i)?.type === "config") pending++;
+      const e = log.entry(i);
+      if (e === undefined || e.type !== "config" || e.term !== term) continue;
+      const key = entryKey(i, term);
+      if (this.checkedConfigEntries.has(key)) continue;
+      this.checkedConfigEntries.add(key);
+      const previous = previousConfigIndex(log, i);
+      if (previous > commit) {
+        this.fail("single-pending-config-change", `leader ${node} of term ${term} appended config entry ${i} while config entry ${previous} was above its commit index ${commit}`);
+      }
+      const commitTerm = log.term(commit);
+      if (commitTerm !== term) {
+        this.fail("single-pending-config-change", `leader ${node} of term ${term} appended config entry ${i} before committing an entry of its term (commit ${commit} is of term ${String(commitTerm)})`);
+      }
     }
-    if (pending > 1) this.fail("single-pending-config-change", `leader ${node} has ${pending} uncommitted config entries after index ${commit}`);
   }
 
   /** Raises a violation found outside these hooks (liveness, linearizability, core assertion). */

@@ -404,6 +404,13 @@ export class Nemesis {
     const r = leader.raft.proposeConfChange(change);
     if (r.ok && change.type === "removeNode") this.retiredIds.add(change.nodeId);
     this.trace(`asks n${leader.id} to ${change.type} n${change.nodeId}: ${r.ok ? `ok at ${r.index}` : r.code}`);
+    if (r.ok) {
+      // The operator submits the change a second time at once (a retry after a lost answer). The
+      // core must refuse it while the first is pending (thesis §4.1); the conf-change-while-pending
+      // mutant appends it. No random draw here, so schedules stay what they were without it.
+      const again = leader.raft.proposeConfChange(change);
+      this.trace(`asks n${leader.id} again to ${change.type} n${change.nodeId}: ${again.ok ? `ok at ${again.index}` : again.code}`);
+    }
     leader.kick();
   }
 }

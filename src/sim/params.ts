@@ -10,7 +10,8 @@ import type { WorkloadParams } from "./workload.js";
 /** Mutants the simulator knows: the Raft core's plus the shell's own. */
 export type SimMutant = RaftMutant | "send-before-persist";
 /** Every mutant name accepted by `--mutant`. */
-export const SIM_MUTANTS: readonly SimMutant[] = ["vote-ignores-log", "commit-old-term", "stale-read", "send-before-persist"];
+export const SIM_MUTANTS: readonly SimMutant[] = ["vote-ignores-log", "commit-old-term", "stale-read", "conf-change-while-pending",
+  "conf-change-before-term-commit", "send-before-persist"];
 
 /** What the caller chooses for a run. */
 export interface SimOptions {

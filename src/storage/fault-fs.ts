@@ -85,9 +85,9 @@ export class FaultFs implements StorageFs {
     return this.wrap(file, path);
   }
 
-  async createFile(path: string): Promise<StorageFile> {
+  async createFile(path: string, mode?: number): Promise<StorageFile> {
     this.check("create", path);
-    const file = await nodeFs.createFile(path);
+    const file = await nodeFs.createFile(path, mode);
     this.durableBytes.set(path, 0);
     return this.wrap(file, path);
   }

@@ -16,8 +16,8 @@ export interface StorageFile {
 export interface StorageFs {
   /** Opens an existing file for reading and writing. */
   openFile(path: string): Promise<StorageFile>;
-  /** Creates a new file; fails if it exists. */
-  createFile(path: string): Promise<StorageFile>;
+  /** Creates a new file; fails if it exists. With `mode`, the file gets exactly that mode (umask ignored). */
+  createFile(path: string, mode?: number): Promise<StorageFile>;
   readFile(path: string): Promise<Uint8Array>;
   /** Names in a directory; empty if the directory does not exist. */
   list(dir: string): Promise<string[]>;
@@ -34,8 +34,16 @@ export const nodeFs: StorageFs = {
   async openFile(path) {
     return wrap(await open(path, "r+"));
   },
-  async createFile(path) {
-    return wrap(await open(path, "wx"));
+  async createFile(path, mode) {
+    const handle = await open(path, "wx", mode);
+    try {
+      // open() applies the umask to `mode`.
+      if (mode !== undefined) await handle.chmod(mode);
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+    return wrap(handle);
   },
   async readFile(path) {
     return readFile(path);

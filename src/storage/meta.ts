@@ -1,9 +1,10 @@
 // The node's identity in its data directory (`meta.json`): which cluster and which member this
 // directory belongs to, so that a node never starts on another cluster's data. Replaced
-// atomically: temporary file, fdatasync, rename, directory fsync.
+// atomically (fsutil/atomic-file.ts: temporary file, fdatasync, rename, directory fsync).
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { z } from "zod";
+import { writeFileAtomic } from "../fsutil/atomic-file.js";
 import { ioError, RESTORE_ADVICE, StorageCorruptError } from "./errors.js";
 import type { StorageFs } from "./fs.js";
 import { TEMP_SUFFIX } from "./snapshot.js";
@@ -46,19 +47,9 @@ export async function readMeta(fs: StorageFs, dir: string): Promise<NodeMeta | n
 /** Replaces meta.json atomically. */
 export async function writeMeta(fs: StorageFs, dir: string, meta: NodeMeta): Promise<void> {
   const path = join(dir, META_FILE);
-  const temp = path + TEMP_SUFFIX;
   const bytes = Buffer.from(JSON.stringify(nodeMetaSchema.parse(meta)) + "\n", "utf8");
   try {
-    if (await fs.exists(temp)) await fs.unlink(temp);
-    const file = await fs.createFile(temp);
-    try {
-      await file.write(bytes, 0);
-      await file.datasync();
-    } finally {
-      await file.close();
-    }
-    await fs.rename(temp, path);
-    await fs.syncDir(dir);
+    await writeFileAtomic(path, bytes, { fs, tempSuffix: TEMP_SUFFIX });
   } catch (err) {
     throw ioError("write", path, err);
   }

@@ -4,6 +4,7 @@
 // u64 data length | meta (JSON: index, term, confState) | data.
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
+import { writeFileAtomic } from "../fsutil/atomic-file.js";
 import type { Snapshot, SnapshotMeta } from "../raft/types.js";
 import { crc32c } from "./crc32c.js";
 import { ioError } from "./errors.js";
@@ -34,7 +35,6 @@ export function parseSnapshotName(name: string): { term: number; index: number }
 export async function writeSnapshotFile(fs: StorageFs, dir: string, snapshot: Snapshot): Promise<string> {
   const name = snapshotName(snapshot.meta.term, snapshot.meta.index);
   const final = join(dir, name);
-  const temp = final + TEMP_SUFFIX;
   const meta = Buffer.from(JSON.stringify(snapshot.meta), "utf8");
   const head = Buffer.alloc(SNAP_HEADER_BYTES + meta.length);
   head.write(SNAP_MAGIC, 0, "latin1");
@@ -45,17 +45,7 @@ export async function writeSnapshotFile(fs: StorageFs, dir: string, snapshot: Sn
   meta.copy(head, SNAP_HEADER_BYTES);
   head.writeUInt32LE(crc32c(snapshot.data, crc32c(head, 0, 12)), 8);
   try {
-    if (await fs.exists(temp)) await fs.unlink(temp);
-    const file = await fs.createFile(temp);
-    try {
-      await file.write(head, 0);
-      await file.write(snapshot.data, head.length);
-      await file.datasync();
-    } finally {
-      await file.close();
-    }
-    await fs.rename(temp, final);
-    await fs.syncDir(dir);
+    await writeFileAtomic(final, [head, snapshot.data], { fs, tempSuffix: TEMP_SUFFIX });
   } catch (err) {
     throw ioError("write snapshot", final, err);
   }

@@ -10,6 +10,7 @@
 import { performance } from "node:perf_hooks";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
+import { createFileAtomic } from "../fsutil/atomic-file.js";
 import type { ConfState, HardState, LogIndex, Term } from "../raft/types.js";
 import { ioError, StorageError, StorageIoError } from "./errors.js";
 import type { StorageFile, StorageFs } from "./fs.js";
@@ -246,7 +247,7 @@ function applyEffect(state: WalState, effect: BatchEffect): void {
 
 /**
  * Creates segment `seq` whose header carries the current state, so that older segments can be
- * deleted. Written under a temporary name, synced, renamed and the directory synced: a segment
+ * deleted. Written atomically (fsutil/atomic-file.ts) and kept open for appending: a segment
  * file that exists always has a durable header.
  */
 async function createSegment(fs: StorageFs, dir: string, seq: number, state: WalState):
@@ -254,7 +255,6 @@ async function createSegment(fs: StorageFs, dir: string, seq: number, state: Wal
   const firstIndex = state.lastIndex + 1;
   const name = segmentName(seq, firstIndex);
   const path = join(dir, name);
-  const temp = path + TEMP_SUFFIX;
   const header = encodeBatch([{
     kind: "header",
     header: {
@@ -262,16 +262,10 @@ async function createSegment(fs: StorageFs, dir: string, seq: number, state: Wal
       snapshot: state.snapshotMarker, bootstrap: state.bootstrap,
     },
   }]);
-  let file: StorageFile | null = null;
+  let file: StorageFile;
   try {
-    if (await fs.exists(temp)) await fs.unlink(temp);
-    file = await fs.createFile(temp);
-    await file.write(header, 0);
-    await file.datasync();
-    await fs.rename(temp, path);
-    await fs.syncDir(dir);
+    file = await createFileAtomic(path, header, { fs, tempSuffix: TEMP_SUFFIX });
   } catch (err) {
-    if (file !== null) await file.close().catch(() => undefined); // the write error is the one to report
     throw ioError("create WAL segment", path, err);
   }
   return { info: { name, seq, firstIndex }, file, size: header.length };

@@ -2,11 +2,12 @@
 // node's files, then runs the node. It enters as a learner and the leader promotes it to a voter
 // once caught up (keeping 3 or 5 voters).
 import type { Command } from "commander";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { pino } from "pino";
 import { request } from "undici";
+import { writeFileAtomic } from "../../fsutil/atomic-file.js";
 import { writeNodeCredentials, KEY_FILE_MODE } from "../../pki/files.js";
 import { createNodeKeyRequest } from "../../pki/issue.js";
 import { startNode } from "../../server/agent.js";
@@ -85,7 +86,7 @@ async function joinCluster(address: string, o: JoinOptions): Promise<string> {
   const pki = join(dir, "pki");
   await mkdir(pki, { recursive: true, mode: 0o700 });
   await writeNodeCredentials(pki, { certPem: body.certPem, keyPem: key.keyPem }, body.caCertPem);
-  await writeFile(join(dir, "token"), `${body.clientToken}\n`, { mode: KEY_FILE_MODE });
+  await writeFileAtomic(join(dir, "token"), `${body.clientToken}\n`, { mode: KEY_FILE_MODE });
   const config: NodeConfigInput = {
     clusterId: body.clusterId,
     node: { id: body.nodeId, name, dataDir: "./data", peerListen: o.peerListen, peerAdvertise, clientListen: o.clientListen, clientAdvertise },
@@ -97,6 +98,6 @@ async function joinCluster(address: string, o: JoinOptions): Promise<string> {
     raft: body.raft,
   };
   const file = join(dir, "config.yaml");
-  await writeFile(file, renderNodeConfig(config));
+  await writeFileAtomic(file, renderNodeConfig(config), { mode: KEY_FILE_MODE });
   return file;
 }

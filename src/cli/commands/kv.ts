@@ -1,7 +1,8 @@
 // `phalanx kv get|put|del|watch|txn`, `phalanx lease grant|keepalive|revoke`, `phalanx snapshot save`.
 import type { Command } from "commander";
-import { readFile, writeFile, rename } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import type { Kv } from "../../client/client.js";
+import { writeFileAtomic } from "../../fsutil/atomic-file.js";
 import { runClientCommand, withConnectionOptions } from "../client-options.js";
 import type { ConnectionOptions } from "../client-options.js";
 
@@ -84,8 +85,8 @@ export function registerKv(program: Command): void {
   withConnectionOptions(snapshot.command("save").argument("<file>").description("Save a consistent snapshot of the store to a file"))
     .action(async (file: string, o: KvOptions) => runClientCommand(o, async (client) => {
       const bytes = await client.snapshot();
-      await writeFile(`${file}.tmp`, bytes);
-      await rename(`${file}.tmp`, file);
+      // The store may hold application secrets: owner-only, like the node's own files.
+      await writeFileAtomic(file, bytes, { mode: 0o600 });
       process.stdout.write(`Snapshot saved to ${file} (${bytes.length} bytes)\n`);
     }));
 }

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Agent, request } from "node:http";
 import { pino } from "pino";
-import { ProcessCluster } from "../../server/process-cluster.js";
+import { ProcessCluster } from "../../testing/process-cluster.js";
 import { freePort } from "../../cli/commands/dev.js";
 import { kvWatchClientFrom } from "./clientAdapter.js";
 import { loadFrontendFactories } from "./factories.js";

@@ -1,5 +1,7 @@
 // Test harness: a cluster of real `phalanx agent` processes on 127.0.0.1, each in its own temporary
 // directory, so tests can kill -9, SIGSTOP and restart nodes. Every process is killed in close().
+// It lives in src/testing/ (the top layer, above cli/, left out of the build) because it drives the
+// CLI's own code (cluster files, `phalanx dev`'s helpers); nothing shipped may import it.
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
@@ -11,7 +13,7 @@ import type { ClientOptions } from "../client/client.js";
 import { writeClusterFiles } from "../cli/cluster-files.js";
 import type { NodeSpec } from "../cli/cluster-files.js";
 import { freePort, selfCommand, waitHealthy } from "../cli/commands/dev.js";
-import type { NodeConfigInput } from "./node-config.js";
+import type { NodeConfigInput } from "../server/node-config.js";
 import type { ClusterCa } from "../pki/ca.js";
 
 /** Timings for process tests: 25 ms ticks, elections after 250–500 ms. */

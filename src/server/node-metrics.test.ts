@@ -8,7 +8,7 @@ function fakeSource(over: Partial<RaftStatus>, applied: number, pending: number)
   const status = {
     id: 1 as NodeId, term: 7, vote: 1 as NodeId, commit: 120, applied, leader: 1 as NodeId, role: "leader",
     lastIndex: 125, firstIndex: 40, confState: { voters: [1 as NodeId], learners: [] }, pendingConfIndex: 0,
-    leadTransferee: NO_NODE, persistedIndex: 125, ...over,
+    leadTransferee: NO_NODE, persistedIndex: 125, uncommittedBytes: 0, ...over,
   } as RaftStatus;
   return { status: () => status, appliedIndex: () => applied, pendingProposals: () => pending };
 }

@@ -260,6 +260,11 @@ export class Exchange implements UpstreamOwner {
         return;
       }
       // 1xx interim response (100 Continue, 103 Early Hints): pass it on, wait for the final one.
+      // It has no body, so framing fields in it (RFC 9110 §8.6 forbids them) can only mislead a client.
+      if (r.contentLength !== -1 || r.chunked) {
+        this.upstreamFailed("http_5xx", `Invalid response from backend ${this.backend!.id}: framing field in a ${status} response`);
+        return;
+      }
       this.writeChunk(this.rawHead(chunk, headEnd));
       this.responseStarted = true;
       r.reset();

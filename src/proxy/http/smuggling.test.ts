@@ -74,6 +74,9 @@ describe("HTTP frontend against request smuggling", () => {
       `POST / HTTP/1.1\r\n${H}Transfer-Encoding:\tchunked\r\nConnection: close\r\n\r\n3;ext="q"\r\nabc\r\n0\r\n\r\n`);
     assert.match(res.text, /^HTTP\/1\.1 200 OK/);
     assert.ok(be.bytes().endsWith(`3;ext="q"\r\nabc\r\n0\r\n\r\n`), be.bytes());
+    // The tab was valid OWS, but the backend gets the framing line in canonical bytes.
+    assert.ok(be.bytes().includes("\r\nTransfer-Encoding: chunked\r\n"), be.bytes());
+    assert.ok(!be.bytes().includes("\tchunked"), be.bytes());
   });
 
   it("cuts the upstream request when a later chunk is invalid, so the rest is never forwarded", async (t) => {

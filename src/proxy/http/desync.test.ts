@@ -147,6 +147,17 @@ describe("HTTP frontend forwarding a backend's framing to the client", () => {
     assert.equal(res.text, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
   });
 
+  it("answers 502 to a response whose trailers carry a framing field", async (t) => {
+    const be = await startRawBackend(t, (s) => s.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nContent-Length: 5\r\n\r\n"));
+    const pool = new StaticPool("web", [{ port: be.port }]);
+    pool.retryTokens = 0;
+    const { port } = await startFrontend(t, { web: pool });
+    const res = await rawExchange(port, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    assert.match(res.text, /^HTTP\/1\.1 502 Bad Gateway\r\n/, res.text);
+    assert.match(res.text, /content-length is not allowed in trailers/);
+    assert.deepEqual(pool.outcomes.map((o) => o.outcome), ["http_5xx"]);
+  });
+
   it("answers 502 to an interim response that carries a framing field", async (t) => {
     const be = await startRawBackend(t, (s) => s.write("HTTP/1.1 100 Continue\r\nContent-Length: 5\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
     const pool = new StaticPool("web", [{ port: be.port }]);

@@ -14,7 +14,10 @@ export const FRONTEND_DEFAULTS = {
 } as const;
 /** Defaults for outlier detection (on unless `consecutiveFailures: 0`). */
 export const OUTLIER_DEFAULTS = { consecutiveFailures: 5, baseEjectionMs: 30_000, maxEjectionMs: 300_000, maxEjectionPercent: 50 } as const;
-/** Defaults for the retry budget. */
+/**
+ * Defaults for retries. `maxAttempts` counts the first try too (1 = never retry, not even a refused
+ * connect); both frontends read it per request/connection through `BackendPool.maxAttempts`.
+ */
 export const RETRY_DEFAULTS = { budgetPercent: 20, minRetriesPerSecond: 3, maxAttempts: 3 } as const;
 /** Bound on weights, so weighted structures (hash ring points) stay small. */
 export const MAX_BACKEND_WEIGHT = 1000;

@@ -7,7 +7,7 @@ import { pino, type Logger } from "pino";
 import { ConfigError } from "../../config/errors.js";
 import { loadProxyConfig } from "../../config/loadProxy.js";
 import type { ProxyConfig } from "../../config/proxy.js";
-import { loadFrontendFactories } from "../../proxy/runtime/factories.js";
+import { BUILTIN_FRONTEND_FACTORIES } from "../../proxy/runtime/factories.js";
 import { PhalanxClient } from "../../client/client.js";
 import { kvWatchClientFrom } from "../../proxy/runtime/clientAdapter.js";
 import { FileConfigSource } from "../../proxy/runtime/fileSource.js";
@@ -85,7 +85,7 @@ export async function runProxy(options: ProxyOptions, out: CommandOutput = proce
 
   const logger = pino({ level: options.logLevel, base: { component: "proxy" } });
   const source = options.config !== undefined ? new FileConfigSource(options.config) : storeSource(options);
-  const runtime = new ProxyRuntime({ logger, factories: await loadFrontendFactories(), drainGraceMs: graceMs });
+  const runtime = new ProxyRuntime({ logger, factories: BUILTIN_FRONTEND_FACTORIES, drainGraceMs: graceMs });
   // While starting, SIGHUP (whose default would end the process) is ignored and a stop signal
   // exits at once: nothing has been served yet, so there is nothing to drain.
   const earlyHup = (): void => logger.warn("SIGHUP while starting: ignored, send it again once the proxy runs");

@@ -6,8 +6,8 @@ import { MAX_HEADER_FIELDS } from "./parser.js";
 import type { Router } from "./router.js";
 import type { UpstreamPool } from "./upstream.js";
 
-/** Bound on attempts (first try plus retries) for one request. */
-export const MAX_ATTEMPTS = 3;
+/** Attempts (first try plus retries) for one request when the pool does not set `maxAttempts`. */
+export const DEFAULT_MAX_ATTEMPTS = 3;
 /** Request bodies up to this size are kept so an idempotent request can be retried. */
 export const RETRY_BODY_BYTES_MAX = 64 * 1024;
 /** Bytes of pipelined requests (or body bytes before the upstream is connected) read ahead before pausing the client. */

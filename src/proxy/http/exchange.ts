@@ -7,7 +7,7 @@ import type { BackendEndpoint, BackendPool, FinishAttempt, AttemptOutcome } from
 import {
   BODY_FAILED, BODY_MORE, BodyFramer, FRAMING_CHUNKED, FRAMING_CLOSE, FRAMING_LENGTH, FRAMING_NONE,
 } from "./body.js";
-import { MAX_ATTEMPTS, READ_AHEAD_BYTES_MAX, RETRY_BODY_BYTES_MAX } from "./context.js";
+import { DEFAULT_MAX_ATTEMPTS, READ_AHEAD_BYTES_MAX, RETRY_BODY_BYTES_MAX } from "./context.js";
 import type { FrontendContext } from "./context.js";
 import {
   FAILED, isIdempotentMethod, METHOD_CONNECT, METHOD_GET, METHOD_HEAD, NEED_MORE,
@@ -58,6 +58,8 @@ export class Exchange implements UpstreamOwner {
   private hashKey: string | undefined;
   private exclude: Set<string> | null = null;
   private attempts = 0;
+  /** The pool's `retry.maxAttempts` (first try plus retries), set once the pool is known. */
+  private maxAttempts = DEFAULT_MAX_ATTEMPTS;
   private backend: BackendEndpoint | null = null;
   private conn: UpstreamConnection | null = null;
   private finishAttempt: FinishAttempt | null = null;
@@ -131,6 +133,7 @@ export class Exchange implements UpstreamOwner {
       return rest;
     }
     this.pool = pool;
+    this.maxAttempts = pool.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     const hashOn = pool.hashOn;
     if (hashOn.kind === "header") this.hashKey = p.findField(hashOn.name.toLowerCase());
     else if (hashOn.kind === "cookie") this.hashKey = cookieValue(p.findField("cookie"), hashOn.name);
@@ -260,6 +263,11 @@ export class Exchange implements UpstreamOwner {
         return;
       }
       // 1xx interim response (100 Continue, 103 Early Hints): pass it on, wait for the final one.
+      // It has no body, so framing fields in it (RFC 9110 §8.6 forbids them) can only mislead a client.
+      if (r.contentLength !== -1 || r.chunked) {
+        this.upstreamFailed("http_5xx", `Invalid response from backend ${this.backend!.id}: framing field in a ${status} response`);
+        return;
+      }
       this.writeChunk(this.rawHead(chunk, headEnd));
       this.responseStarted = true;
       r.reset();
@@ -430,7 +438,7 @@ export class Exchange implements UpstreamOwner {
     if (this.phase === P_CONNECTING) {
       this.endAttempt(this.timedOut ? "timeout" : "connect_error");
       this.ctx.logger.debug({ err: error, backend: this.backend?.id, frontend: this.ctx.name }, "upstream connect failed");
-      if (this.attempts < MAX_ATTEMPTS) {
+      if (this.attempts < this.maxAttempts) {
         this.excludeCurrent();
         this.nextAttempt();
       } else this.finishLocal(502, `Frontend ${this.ctx.name}: could not connect to a backend of pool ${this.pool!.name} after ${this.attempts} attempts`, this.requestDone);
@@ -461,7 +469,7 @@ export class Exchange implements UpstreamOwner {
 
   private canRetry(): boolean {
     return isIdempotentMethod(this.method) && this.requestDone && !this.retainedOverflow &&
-      !this.responseStarted && this.attempts < MAX_ATTEMPTS && this.pool!.tryAcquireRetry();
+      !this.responseStarted && this.attempts < this.maxAttempts && this.pool!.tryAcquireRetry();
   }
 
   private retry(): void {

@@ -117,6 +117,24 @@ describe("HeadParser", () => {
     assert.equal(p.feed(Buffer.from("GET / HTTP/1.1\nHost"), 0), FAILED);
   });
 
+  it("marks framing fields that are not in canonical bytes for re-emission, and only those", () => {
+    const head = (field: string): string => `POST / HTTP/1.1\r\nHost: a\r\n${field}\r\n\r\n`;
+    const canonical = ["Transfer-Encoding: chunked", "transfer-encoding: chunked", "Content-Length: 12", "content-length: 0"];
+    const rewritten = [
+      "Transfer-Encoding: chunked\t", "Transfer-Encoding: chunked ", "Transfer-Encoding:\tchunked", "Transfer-Encoding:chunked",
+      "Transfer-Encoding:  chunked", "Transfer-Encoding: Chunked", "TRANSFER-ENCODING: chunked", "Transfer-encoding: chunked",
+      "Content-Length: 12\t", "Content-Length:12", "Content-Length: 012", "Content-Length: 00", "CONTENT-LENGTH: 12",
+    ];
+    for (const [fields, expected] of [[canonical, false], [rewritten, true]] as const) {
+      for (const field of fields) {
+        const p = new HeadParser(true, 8192);
+        assert.ok(p.feed(Buffer.from(head(field), "latin1"), 0) > 0, field);
+        assert.equal(p.framingRewrite, expected, JSON.stringify(field));
+        assert.equal(p.specialCount, expected ? 1 : 0, JSON.stringify(field));
+      }
+    }
+  });
+
   it("records field kinds so the rewriter can find Host", () => {
     const p = new HeadParser(true, 8192);
     assert.ok(p.feed(Buffer.from("GET / HTTP/1.1\r\nhOsT: a\r\n\r\n"), 0) > 0);
@@ -185,12 +203,31 @@ describe("BodyFramer", () => {
     ["data longer than size", "3\r\nhello\r\n0\r\n\r\n"],
     ["bare LF after data", "5\r\nhello\n0\r\n\r\n"],
     ["bare LF in trailer", "0\r\nX: 1\n\r\n"],
+    ["obs-fold in trailers", "0\r\nX: 1\r\n 2\r\n\r\n"],
+    ["a trailer line without a colon", "0\r\nX-Trailer\r\n\r\n"],
+    ["whitespace before a trailer's colon", "0\r\nX-Trailer : 1\r\n\r\n"],
+    ["an empty trailer name", "0\r\n: 1\r\n\r\n"],
+    ["a trailer name that is not a token", "0\r\nX[1]: 1\r\n\r\n"],
+    ["Content-Length in trailers", "0\r\nContent-Length: 5\r\n\r\n"],
+    ["Transfer-Encoding in trailers (any case)", "0\r\ntRANSFER-eNCODING: chunked\r\n\r\n"],
+    ["Host in trailers", "0\r\nX-Ok: 1\r\nHost: evil\r\n\r\n"],
+    ["Set-Cookie in trailers", "0\r\nSet-Cookie: a=b\r\n\r\n"],
+    ["X-Forwarded-For in trailers", "0\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n"],
   ];
   for (const [name, text] of invalid) {
     it(`refuses ${name}`, () => {
       assert.equal(scanBoth(text).end, BODY_FAILED);
     });
   }
+
+  it("accepts trailers with token names, empty values and names longer than any refused one", () => {
+    const body = `0\r\nX-Checksum:\tabc \r\nServer-Timing: db;dur=53\r\nX-Empty:\r\n${"X".repeat(40)}: 1\r\n\r\n`;
+    assert.equal(scanBoth(`${body}NEXT`).end, body.length);
+  });
+
+  it("names the refused trailer field", () => {
+    assert.match(scanBoth("0\r\nContent-Length: 5\r\n\r\n").error, /content-length is not allowed in trailers/);
+  });
 
   it("counts Content-Length bodies across chunks", () => {
     const f = new BodyFramer(64);

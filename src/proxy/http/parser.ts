@@ -4,7 +4,10 @@
 // one byte at a time; a head that arrives in one chunk is parsed in place without copying.
 // Anything ambiguous (bare LF, obs-fold, whitespace before the colon, CL with TE, duplicate CL,
 // a transfer coding other than chunked, control bytes in values) fails the parse: the caller
-// answers 400 and closes, and nothing is forwarded.
+// answers 400 and closes, and nothing is forwarded. A framing field (Content-Length,
+// Transfer-Encoding) that is valid but not in canonical bytes sets `framingRewrite`: the head is
+// then forwarded with that line replaced by one the proxy writes itself (see rewrite.ts), so no
+// parser downstream ever sees whitespace, case or leading zeros that this parser had to normalise.
 import { Buffer } from "node:buffer";
 
 /** Returned by feed() while the head is incomplete. */
@@ -169,8 +172,14 @@ export class HeadParser {
   /** Connection lists field names other than close/keep-alive/upgrade (they must be removed). */
   connOther = false;
   upgradeWebsocket = false;
-  /** Count of fields the proxy may have to remove or replace (hop-by-hop, X-Forwarded-*). */
+  /** Count of fields the proxy may have to remove or replace (hop-by-hop, X-Forwarded-*, non-canonical framing). */
   specialCount = 0;
+  /**
+   * The Content-Length or Transfer-Encoding line is not in canonical bytes (`Content-Length: <digits
+   * without leading zeros>` or `Transfer-Encoding: chunked`, name in that case or all lowercase, one
+   * SP, nothing after the value): it must be re-emitted, never forwarded as received.
+   */
+  framingRewrite = false;
 
   errorStatus = 0;
   errorReason = "";
@@ -205,6 +214,7 @@ export class HeadParser {
     this.connOther = false;
     this.upgradeWebsocket = false;
     this.specialCount = 0;
+    this.framingRewrite = false;
     this.method = METHOD_OTHER;
     this.statusCode = 0;
     this.versionMinor = 1;
@@ -428,7 +438,6 @@ export class HeadParser {
         this.specialCount--;
         return true;
       case KIND_CONTENT_LENGTH: {
-        this.specialCount--;
         if (this.contentLength !== -1) return this.reject(status, "Duplicate Content-Length");
         const len = ve - vs;
         if (len === 0 || len > MAX_CONTENT_LENGTH_DIGITS) return this.reject(status, "Invalid Content-Length");
@@ -439,15 +448,19 @@ export class HeadParser {
           n = n * 10 + d;
         }
         this.contentLength = n;
+        // Leading zeros are valid (1*DIGIT) but not canonical.
+        if (this.isCanonicalLine(buf, index, "Content-Length", "content-length") && (len === 1 || buf[vs] !== 0x30)) this.specialCount--;
+        else this.framingRewrite = true;
         return true;
       }
       case KIND_TRANSFER_ENCODING:
-        this.specialCount--;
         if (this.chunked) return this.reject(status, "Duplicate Transfer-Encoding");
         if (ve - vs !== 7 || !matchLower(buf, vs, "chunked")) {
           return this.reject(status, "Transfer-Encoding other than chunked is not accepted");
         }
         this.chunked = true;
+        if (this.isCanonicalLine(buf, index, "Transfer-Encoding", "transfer-encoding") && matchExact(buf, vs, "chunked")) this.specialCount--;
+        else this.framingRewrite = true;
         return true;
       case KIND_CONNECTION:
         this.parseConnection(buf, vs, ve);
@@ -458,6 +471,18 @@ export class HeadParser {
       default:
         return true;
     }
+  }
+
+  /**
+   * Whether field `index` is written `<name>: <value>\r\n` with the name exactly `title` or `lower`,
+   * one SP after the colon and nothing between the value and CRLF (the value itself is checked by
+   * the caller). Anything else was trimmed or case-folded by this parser and is re-emitted.
+   */
+  private isCanonicalLine(buf: Buffer, index: number, title: string, lower: string): boolean {
+    const ns = this.nameStart[index]!;
+    const ne = this.nameEnd[index]!;
+    return buf[ne + 1] === SP && this.valueStart[index] === ne + 2 && this.valueEnd[index] === this.lineEnd[index]! - 2 &&
+      (matchExact(buf, ns, title) || matchExact(buf, ns, lower));
   }
 
   private parseConnection(buf: Buffer, vs: number, ve: number): void {

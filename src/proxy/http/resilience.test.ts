@@ -66,6 +66,53 @@ describe("HTTP frontend failure handling", () => {
     assert.deepEqual(pool.outcomes, [{ backendId: "bad", outcome: "reset" }]);
   });
 
+  it("honours the pool's maxAttempts: 5 attempts get past four resetting backends", async (t) => {
+    const bad = await Promise.all([1, 2, 3, 4].map(() => resettingBackend(t)));
+    const be = await startHttpBackend(t, (_req, res) => res.end("fifth"));
+    const pool = new StaticPool("web", [...bad.map((b, i) => ({ port: b.port, id: `bad${i}` })), { port: be.port, id: "good" }]);
+    pool.maxAttempts = 5;
+    const { port } = await startFrontend(t, { web: pool });
+    const res = await request(port, { path: "/" });
+    assert.equal(res.status, 200, res.body);
+    assert.equal(res.body, "fifth");
+    assert.deepEqual(pool.outcomes.map((o) => o.outcome), ["reset", "reset", "reset", "reset", "success"]);
+  });
+
+  it("honours the pool's maxAttempts: 5 attempts get past four refused connects", async (t) => {
+    const dead = await Promise.all([1, 2, 3, 4].map(() => closedPort()));
+    const be = await startHttpBackend(t, (_req, res) => res.end("fifth"));
+    const pool = new StaticPool("web", [...dead.map((p, i) => ({ port: p, id: `dead${i}` })), { port: be.port, id: "good" }]);
+    pool.maxAttempts = 5;
+    const { port } = await startFrontend(t, { web: pool });
+    const res = await request(port, { path: "/", method: "POST", body: "x" });
+    assert.equal(res.body, "fifth");
+    assert.deepEqual(pool.outcomes.map((o) => o.outcome), ["connect_error", "connect_error", "connect_error", "connect_error", "success"]);
+  });
+
+  it("with maxAttempts 1 retries nothing, neither a reset nor a refused connect", async (t) => {
+    const bad = await resettingBackend(t);
+    const dead = await closedPort();
+    let goodRequests = 0;
+    const be = await startHttpBackend(t, (_req, res) => {
+      goodRequests++;
+      res.end("second");
+    });
+    const pool = new StaticPool("web", [{ port: bad.port, id: "bad" }, { port: be.port, id: "good" }]);
+    pool.maxAttempts = 1;
+    const { port } = await startFrontend(t, { web: pool });
+    const reset = await request(port, { path: "/" });
+    assert.equal(reset.status, 502);
+    const refusing = new StaticPool("web", [{ port: dead, id: "dead" }, { port: be.port, id: "good" }]);
+    refusing.maxAttempts = 1;
+    const second = await startFrontend(t, { web: refusing });
+    const refused = await request(second.port, { path: "/" });
+    assert.equal(refused.status, 502);
+    assert.match(refused.body, /after 1 attempts/);
+    assert.equal(goodRequests, 0);
+    assert.deepEqual(pool.outcomes, [{ backendId: "bad", outcome: "reset" }]);
+    assert.deepEqual(refusing.outcomes, [{ backendId: "dead", outcome: "connect_error" }]);
+  });
+
   it("retries a GET after a 503 from a backend, and reports the 5xx outcome", async (t) => {
     const busy = await startHttpBackend(t, (_req, res) => {
       res.statusCode = 503;

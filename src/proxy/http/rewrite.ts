@@ -1,10 +1,13 @@
 // Builds the head sent upstream (and the head sent back to the client) from the parsed original:
 // the original bytes are copied in as few pieces as possible, hop-by-hop fields are left out, and
 // the proxy's own lines are appended before the final CRLF. One Buffer per head, one copy.
+// A framing field the parser did not find in canonical bytes (`framingRewrite`) is left out too and
+// written again by the proxy as `Transfer-Encoding: chunked` or `Content-Length: <n>`: the bytes a
+// backend (or client) frames the message by are always ones this proxy generated or verified.
 import { Buffer } from "node:buffer";
 import {
-  KIND_CONNECTION, KIND_KEEP_ALIVE, KIND_OTHER, KIND_PROXY_CONNECTION, KIND_TE, KIND_TRAILER, KIND_UPGRADE,
-  KIND_X_FORWARDED_FOR, KIND_X_FORWARDED_HOST, KIND_X_FORWARDED_PROTO,
+  KIND_CONNECTION, KIND_CONTENT_LENGTH, KIND_KEEP_ALIVE, KIND_OTHER, KIND_PROXY_CONNECTION, KIND_TE, KIND_TRAILER, KIND_TRANSFER_ENCODING,
+  KIND_UPGRADE, KIND_X_FORWARDED_FOR, KIND_X_FORWARDED_HOST, KIND_X_FORWARDED_PROTO,
 } from "./parser.js";
 import type { HeadParser } from "./parser.js";
 
@@ -24,11 +27,13 @@ function connectionListedNames(p: HeadParser): Set<string> {
 /** Marks which fields to drop; returns how many. `drop[i]` is 1 for a dropped field. */
 function markDrops(p: HeadParser, drop: Uint8Array, keepUpgrade: boolean, dropForwarded: boolean): number {
   let count = 0;
+  const dropFraming = p.framingRewrite;
   for (let i = 0; i < p.headerCount; i++) {
     const k = p.kind[i]!;
     let d = 0;
     if (k === KIND_CONNECTION || k === KIND_KEEP_ALIVE || k === KIND_PROXY_CONNECTION || k === KIND_TE ||
       k === KIND_TRAILER) d = 1;
+    else if (k === KIND_CONTENT_LENGTH || k === KIND_TRANSFER_ENCODING) d = dropFraming ? 1 : 0;
     else if (k === KIND_X_FORWARDED_PROTO || k === KIND_X_FORWARDED_HOST || k === KIND_X_FORWARDED_FOR) d = dropForwarded ? 1 : 0;
     else if (k === KIND_UPGRADE) d = keepUpgrade ? 0 : 1;
     drop[i] = d;
@@ -56,9 +61,45 @@ function copyBytes(src: Uint8Array, start: number, end: number, dst: Uint8Array,
 
 const XFH = Buffer.from("X-Forwarded-Host: ", "latin1");
 const CRLF = Buffer.from("\r\n", "latin1");
+const CANONICAL_CHUNKED = Buffer.from("Transfer-Encoding: chunked\r\n", "latin1");
+const CANONICAL_LENGTH = Buffer.from("Content-Length: ", "latin1");
+
+/** Decimal digits of a non-negative integer below 2^53. */
+function decimalDigits(n: number): number {
+  let digits = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    digits++;
+  }
+  return digits;
+}
+
+/** Bytes of the canonical framing line `p` needs re-emitted, 0 when none. */
+function framingLineBytes(p: HeadParser): number {
+  if (!p.framingRewrite) return 0;
+  if (p.chunked) return CANONICAL_CHUNKED.length;
+  return CANONICAL_LENGTH.length + decimalDigits(p.contentLength) + 2;
+}
+
+/** Writes the canonical framing line of `p` at `pos` (see framingLineBytes); returns its length. */
+function writeFramingLine(p: HeadParser, out: Uint8Array, pos: number): number {
+  if (p.chunked) return copyBytes(CANONICAL_CHUNKED, 0, CANONICAL_CHUNKED.length, out, pos);
+  let n = copyBytes(CANONICAL_LENGTH, 0, CANONICAL_LENGTH.length, out, pos);
+  let value = p.contentLength;
+  const digits = decimalDigits(value);
+  for (let k = digits - 1; k >= 0; k--) {
+    out[pos + n + k] = 0x30 + (value % 10);
+    value = Math.floor(value / 10);
+  }
+  n += digits;
+  out[pos + n] = 0x0d;
+  out[pos + n + 1] = 0x0a;
+  return n + 2;
+}
 
 /**
- * Copies the head minus dropped fields and minus the final CRLF, then appends `prefix`, an
+ * Copies the head minus dropped fields and minus the final CRLF, then appends the canonical
+ * framing line (when `p.framingRewrite`; the original line is among the dropped), `prefix`, an
  * X-Forwarded-Host line copied from Host field `hostIndex` (when >= 0), and `suffix`.
  */
 function assemble(p: HeadParser, drop: Uint8Array | null, prefix: Uint8Array, hostIndex: number, suffix: Uint8Array): Buffer {
@@ -76,7 +117,8 @@ function assemble(p: HeadParser, drop: Uint8Array | null, prefix: Uint8Array, ho
   const hostStart = hostIndex >= 0 ? p.valueStart[hostIndex]! : 0;
   const hostEnd = hostIndex >= 0 ? p.valueEnd[hostIndex]! : 0;
   const hostLine = hostIndex >= 0 ? XFH.length + (hostEnd - hostStart) + 2 : 0;
-  const out = Buffer.allocUnsafe(size + prefix.length + hostLine + suffix.length);
+  const framingLine = framingLineBytes(p);
+  const out = Buffer.allocUnsafe(size + framingLine + prefix.length + hostLine + suffix.length);
   let pos: number;
   if (drop === null) pos = copyBytes(head, p.headStart, bodyEnd, out, 0);
   else {
@@ -93,6 +135,7 @@ function assemble(p: HeadParser, drop: Uint8Array | null, prefix: Uint8Array, ho
     }
     if (runStart >= 0) pos += copyBytes(head, runStart, p.lineEnd[p.headerCount - 1]!, out, pos);
   }
+  if (framingLine > 0) pos += writeFramingLine(p, out, pos);
   pos += copyBytes(prefix, 0, prefix.length, out, pos);
   if (hostIndex >= 0) {
     pos += copyBytes(XFH, 0, XFH.length, out, pos);

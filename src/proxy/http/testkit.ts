@@ -15,6 +15,8 @@ export class StaticPool implements BackendPool {
   backends: BackendEndpoint[];
   readonly outcomes: { backendId: string; outcome: AttemptOutcome }[] = [];
   retryTokens = 1000;
+  /** The pool's `retry.maxAttempts`; unset means the frontend's default. */
+  maxAttempts?: number;
   private next = 0;
 
   constructor(name: string, backends: { host?: string; port: number; id?: string }[]) {

@@ -172,6 +172,13 @@ test("the pool's retry budget counts the attempts begun through it", () => {
   assert.equal(pool.tryAcquireRetry(), false);
 });
 
+test("the pool exposes its retry.maxAttempts to the frontends, and a reload changes it", () => {
+  const { pool } = makePool([ep("a")], { retry: { budgetPercent: 20, minRetriesPerSecond: 0, maxAttempts: 5 } });
+  assert.equal(pool.maxAttempts, 5);
+  pool.update({ ...pool.settings, retry: { budgetPercent: 20, minRetriesPerSecond: 0, maxAttempts: 1 } });
+  assert.equal(pool.maxAttempts, 1);
+});
+
 test("close drains every backend", async () => {
   const { pool } = makePool([ep("a"), ep("b")]);
   const finish = pool.begin("b");

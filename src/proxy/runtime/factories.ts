@@ -1,7 +1,9 @@
-// How the runtime builds frontends. The HTTP and TCP frontends live in proxy/http and proxy/tcp;
-// they are loaded by module path so that the runtime builds and tests even while one of them is
-// missing (a frontend of that protocol is then refused with a clear error).
+// How the runtime builds frontends. The HTTP and TCP frontends are imported statically: a broken
+// import fails when the program (or a test) loads, never later as a protocol the running proxy
+// refuses. Tests inject their own factories through the same interface.
 import type { Logger } from "pino";
+import { createHttpFrontend } from "../http/frontend.js";
+import { createTcpFrontend } from "../tcp/frontend.js";
 import type { Frontend, FrontendSpec, PoolResolver, ProxyMetrics } from "../types.js";
 
 /** What every frontend factory receives besides its spec. */
@@ -14,36 +16,22 @@ export interface FrontendDeps {
 /** Builds a frontend (not yet listening). */
 export type FrontendFactory = (spec: FrontendSpec, deps: FrontendDeps) => Frontend;
 
-/** Factories by kind: `http` serves both http and https frontends. */
+/**
+ * Factories by kind: `http` serves both http and https frontends. A set a test injects may leave
+ * one out; the runtime then refuses configs that use that protocol.
+ */
 export interface FrontendFactories {
   readonly http?: FrontendFactory;
   readonly tcp?: FrontendFactory;
 }
 
-/** The factory for a protocol, or undefined when its module is not available. */
+/** The frontends built into this program. */
+export const BUILTIN_FRONTEND_FACTORIES: Required<FrontendFactories> = {
+  http: createHttpFrontend,
+  tcp: createTcpFrontend,
+};
+
+/** The factory for a protocol, or undefined when the given set has none for it. */
 export function factoryFor(factories: FrontendFactories, protocol: FrontendSpec["protocol"]): FrontendFactory | undefined {
   return protocol === "tcp" ? factories.tcp : factories.http;
-}
-
-async function loadFactory(specifier: string, exportName: string): Promise<FrontendFactory | undefined> {
-  try {
-    const mod = (await import(specifier)) as Record<string, unknown>;
-    const candidate = mod[exportName];
-    return typeof candidate === "function" ? (candidate as FrontendFactory) : undefined;
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === "ERR_MODULE_NOT_FOUND") return undefined;
-    throw err;
-  }
-}
-
-/** Loads createHttpFrontend and createTcpFrontend from proxy/http and proxy/tcp when present. */
-export async function loadFrontendFactories(): Promise<FrontendFactories> {
-  // Resolved relative to this file, so it works from src (tsx) and from dist (compiled).
-  const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
-  const [http, tcp] = await Promise.all([
-    loadFactory(new URL(`../http/frontend.${ext}`, import.meta.url).href, "createHttpFrontend"),
-    loadFactory(new URL(`../tcp/frontend.${ext}`, import.meta.url).href, "createTcpFrontend"),
-  ]);
-  return { ...(http ? { http } : {}), ...(tcp ? { tcp } : {}) };
 }

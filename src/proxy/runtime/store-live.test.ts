@@ -8,7 +8,7 @@ import { pino } from "pino";
 import { ProcessCluster } from "../../testing/process-cluster.js";
 import { freePort } from "../../cli/commands/dev.js";
 import { kvWatchClientFrom } from "./clientAdapter.js";
-import { loadFrontendFactories } from "./factories.js";
+import { BUILTIN_FRONTEND_FACTORIES } from "./factories.js";
 import { ProxyRuntime } from "./runtime.js";
 import { StoreConfigSource } from "./storeSource.js";
 import { startBackend, waitFor } from "./testkit.js";
@@ -41,7 +41,7 @@ test("the proxy follows frontends and backends written in the store, without dro
   await client.put("/phalanx/proxy/frontends/web", JSON.stringify({ name: "web", listen: `127.0.0.1:${port}`, protocol: "http", routes: [{ pool: "app" }] }));
   await client.put("/phalanx/proxy/backends/app/a", JSON.stringify({ address: `127.0.0.1:${a.port}` }));
 
-  const runtime = new ProxyRuntime({ logger: pino({ level: "silent" }), factories: await loadFrontendFactories(), drainGraceMs: 1000 });
+  const runtime = new ProxyRuntime({ logger: pino({ level: "silent" }), factories: BUILTIN_FRONTEND_FACTORIES, drainGraceMs: 1000 });
   t.after(() => runtime.stop(500));
   const source = new StoreConfigSource(kvWatchClientFrom(client));
   t.after(() => source.stop());

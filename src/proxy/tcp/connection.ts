@@ -7,8 +7,8 @@ import { connectBackend } from "./connect.js";
 import { BackendRelay } from "./relay.js";
 import { spliceSockets, type SpliceEnd } from "./splice.js";
 
-/** Bound on backends tried for one client connection before giving up. */
-export const MAX_CONNECT_ATTEMPTS = 3;
+/** Backends tried for one client connection before giving up, when the pool sets no `maxAttempts`. */
+export const DEFAULT_CONNECT_ATTEMPTS = 3;
 
 /**
  * Status reported to `ProxyMetrics.requestFinished` for an L4 connection: spliced (200), every
@@ -63,7 +63,8 @@ export class TcpConnection {
     const { pool } = ctx;
     const tried = new Set<string>();
     let lastError = "";
-    while (pool !== undefined && tried.size < MAX_CONNECT_ATTEMPTS) {
+    const maxAttempts = pool?.maxAttempts ?? DEFAULT_CONNECT_ATTEMPTS;
+    while (pool !== undefined && tried.size < maxAttempts) {
       const backend = pool.pick({ clientIp: client.remoteAddress ?? "" }, tried);
       if (backend === null) break;
       tried.add(backend.id);

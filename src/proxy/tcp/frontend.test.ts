@@ -13,6 +13,8 @@ class RecordingPool implements BackendPool {
   readonly name = "test";
   readonly hashOn = { kind: "none" } as const;
   readonly outcomes: Array<{ backendId: string; outcome: AttemptOutcome }> = [];
+  /** The pool's `retry.maxAttempts`; unset means the frontend's default. */
+  maxAttempts?: number;
   private next = 0;
 
   constructor(private readonly backends: BackendEndpoint[]) {}
@@ -259,6 +261,30 @@ test("a refused connect is reported and the connection fails over to another bac
     { backendId: "dead", outcome: "connect_error" },
     { backendId: "live", outcome: "success" },
   ]);
+});
+
+test("the pool's maxAttempts bounds the backends tried: 5 gets past four refusing ones", async (t) => {
+  const dead = await Promise.all([0, 1, 2, 3].map(async (i) => ({ id: `dead${i}`, host: "127.0.0.1", port: await closedPort(), weight: 1 })));
+  const live = await echoBackend(t, "live");
+  const { address, pool } = await startFrontend(t, [...dead, live]);
+  pool.maxAttempts = 5;
+  const client = await dial(t, address);
+  client.end("ping");
+  assert.equal((await readAll(client)).toString(), "ping");
+  await waitFor(() => pool.outcomes.length === 5, "five attempts to be reported");
+  assert.deepEqual(pool.outcomes.map((o) => o.outcome), ["connect_error", "connect_error", "connect_error", "connect_error", "success"]);
+});
+
+test("with maxAttempts 1 a refused connect is not retried on another backend", async (t) => {
+  const dead = { id: "dead", host: "127.0.0.1", port: await closedPort(), weight: 1 };
+  const live = await echoBackend(t, "live");
+  const { address, pool, metrics } = await startFrontend(t, [dead, live]);
+  pool.maxAttempts = 1;
+  const client = await dial(t, address);
+  assert.equal((await readAll(client)).length, 0);
+  await waitFor(() => metrics.closed === 1, "the connection to be reported closed");
+  assert.deepEqual(metrics.finished, [{ backendId: null, status: 502 }]);
+  assert.deepEqual(pool.outcomes, [{ backendId: "dead", outcome: "connect_error" }]);
 });
 
 test("with no healthy backend the client connection is closed at once", async (t) => {

@@ -4,6 +4,8 @@
 //            read-only views of the cluster: status, members, metrics);
 //   admin  — the admin token (cluster operations: members remove/promote, leadership transfer,
 //            snapshot download). The admin token also authorizes every client call.
+// The join token is as strong as the admin token: a joining node receives both tokens (a member may
+// become leader, which reads the CA from the store).
 // Certificates authenticate at the client level only: the admin token is the one key to cluster
 // operations, so revoking it (a new token file, a restart) revokes every operator at once.
 import { timingSafeEqual } from "node:crypto";

@@ -21,7 +21,11 @@ function eventJson(e: WatchEvent): Record<string, unknown> {
   return { ...(e.type === "delete" ? { type: "DELETE" } : {}), kv: kvJson(e.kv), ...(e.prevKv ? { prev_kv: kvJson(e.prevKv) } : {}) };
 }
 
-/** Serves one watch stream until the client goes away or the watch is cancelled. */
+/**
+ * Serves one watch stream until the client goes away or the watch is cancelled. Throws (before
+ * writing anything) GatewayInputError for a malformed body and PermissionDeniedError for a watch
+ * on internal keys only; the caller answers those.
+ */
 export function serveWatch(replica: Replica, body: unknown, req: IncomingMessage, res: ServerResponse, header: () => ResponseHeader, logger: Logger): void {
   const c = parseBody(watchCreateSchema, body).create_request;
   const span = { key: c.key, rangeEnd: c.range_end };

@@ -181,7 +181,7 @@ test("a node joins as a learner under load and becomes a voter when another memb
   const address = await cluster.join("n4", leader);
   const victim = [1, 2, 3].find((id) => id !== leader)!;
   // The removed member stops serving, so ask the others.
-  const admin = cluster.client({ endpoints: cluster.endpoints([1, 2, 3].filter((id) => id !== victim)) });
+  const admin = cluster.client({ endpoints: cluster.endpoints([1, 2, 3].filter((id) => id !== victim)), token: cluster.adminToken });
   t.after(() => admin.close());
   type Member = { id: number; name: string; role: string };
   const members = async (): Promise<Member[]> => ((await admin.call("GET", "/v3/phalanx/members", undefined, true)).members ?? []) as Member[];

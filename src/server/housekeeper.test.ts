@@ -42,10 +42,11 @@ async function nodeConfig(t: TestContext, withCaKey = true): Promise<NodeConfig>
     node: { id: 1, name: "n1", dataDir: join(root, "data"), peerListen: "127.0.0.1:0", peerAdvertise: "127.0.0.1:1", clientListen: "127.0.0.1:0", clientAdvertise: "127.0.0.1:2" },
     pkiDir,
     tokenFile: join(root, "token"),
+    adminTokenFile: join(root, "admin-token"),
     joinTokenHash: "0".repeat(64),
     members: bootstrapMembers([1]),
   });
-  return { ...parsed, file: join(root, "node.yaml") };
+  return { ...parsed, adminTokenFile: join(root, "admin-token"), file: join(root, "node.yaml") };
 }
 
 async function cluster(t: TestContext, size: number): Promise<LocalCluster> {

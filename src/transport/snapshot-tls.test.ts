@@ -2,7 +2,14 @@
 // interleaved with other traffic, restarted after a broken connection, refused over the limit.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { connect, createServer, type TLSSocket } from "node:tls";
+import type { AddressInfo } from "node:net";
 import type { Message, NodeId, SnapshotMessage } from "../raft/types.js";
+import { parseHostPort } from "./address.js";
+import { FrameParser } from "./frame.js";
+import { encodeHello, encodeHelloAck, frameBoundOf } from "./handshake.js";
+import { transportLimits } from "./limits.js";
+import { decodeSnapshotAck, encodeSnapshotBegin, encodeSnapshotChunk, KIND_SNAPSHOT_ACK, type SnapshotAck } from "./snapshot-frames.js";
 import { appendMessage } from "./testing/messages.js";
 import { startRelay } from "./testing/relay.js";
 import { captureLogger, startNode, TestPki } from "./testing/tls.js";
@@ -97,5 +104,64 @@ describe("TlsTransport snapshots", () => {
     await waitFor(() => received.length === 1, "the append after the refusal");
     assert.equal(received[0]?.type, "append");
     assert.equal(a.stats().peers[0]?.droppedMessages, 1);
+  });
+
+  it("the receiver discards a transfer that stops arriving and tells the sender why", async (t) => {
+    const log = captureLogger();
+    const b = await startNode(pki, 2, { logger: log.logger, limits: { snapshotStallTimeoutMs: 200 } });
+    const creds = await pki.node(1);
+    const { host, port } = parseHostPort(b.address());
+    const socket: TLSSocket = connect({ host, port, ca: creds.caCertPem, cert: creds.certPem, key: creds.keyPem, checkServerIdentity: () => undefined, minVersion: "TLSv1.3" });
+    t.after(async () => { socket.destroy(); await b.close(); });
+    socket.on("error", () => undefined);
+    const acks: SnapshotAck[] = [];
+    const parser = new FrameParser(frameBoundOf(transportLimits()));
+    let greeted = false;
+    socket.on("data", (chunk: Buffer) => {
+      for (const f of parser.push(chunk).frames) {
+        if (f.kind === KIND_SNAPSHOT_ACK) acks.push(decodeSnapshotAck(f.body));
+        else greeted = true;
+      }
+    });
+    socket.once("secureConnect", () => socket.write(encodeHello(1 as NodeId, 2 as NodeId)));
+    await waitFor(() => greeted, "the hello-ack");
+    const snapshot = bigSnapshot(1 * MiB);
+    socket.write(encodeSnapshotBegin(1, snapshot));
+    socket.write(encodeSnapshotChunk(1, 0, snapshot.snapshot.data.subarray(0, 64 * 1024)));
+    // Nothing more is sent: the receiver must give up on its own.
+    await waitFor(() => acks.some((a) => a.status === "refused"), "the receiver to refuse the stalled transfer");
+    assert.deepEqual(acks.at(-1), { transferId: 1, receivedBytes: 65536, status: "refused", reason: "snapshot transfer stalled: no chunk for 200 ms" });
+    assert.ok(log.lines.some((l) => l.msg === "Discarded a stalled snapshot transfer"));
+  });
+
+  it("the sender abandons a transfer the receiver stops acknowledging, and counts the drop", async (t) => {
+    const creds = await pki.node(2);
+    const sockets: TLSSocket[] = [];
+    let received = 0;
+    const server = createServer({ ca: creds.caCertPem, cert: creds.certPem, key: creds.keyPem, requestCert: true, rejectUnauthorized: true });
+    server.on("secureConnection", (socket: TLSSocket) => {
+      sockets.push(socket);
+      socket.once("data", () => {
+        socket.write(encodeHelloAck());
+        // Reads on (so the connection stays healthy) but never acknowledges a chunk.
+        socket.on("data", (chunk: Buffer) => void (received += chunk.length));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const log = captureLogger();
+    const a = await startNode(pki, 1, { logger: log.logger, limits: { snapshotStallTimeoutMs: 300 } });
+    t.after(async () => {
+      await a.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    a.addPeer(2 as NodeId, `127.0.0.1:${(server.address() as AddressInfo).port}`);
+    a.send([bigSnapshot(16 * MiB)]);
+    await waitFor(() => log.lines.some((l) => l.msg === "Abandoned a snapshot transfer: the peer acknowledged nothing for the stall timeout"), "the sender to abandon the transfer");
+    const peer = a.stats().peers[0];
+    assert.equal(peer?.droppedMessages, 1);
+    assert.equal(peer?.queuedMessages, 0);
+    assert.ok(received < 6 * MiB, `the sender stopped at its window: ${received} bytes reached the silent receiver`);
+    assert.equal(peer?.connected, true, "the connection itself stays up");
   });
 });

@@ -39,6 +39,8 @@ export interface PeerLinkOptions {
   readonly limits: TransportLimits;
   readonly logger: Logger;
   readonly random: () => number;
+  /** Called for messages dropped after send() accepted them (snapshots displaced, refused, abandoned). */
+  readonly onDroppedLater?: (count: number) => void;
 }
 
 type LinkState = "connecting" | "handshaking" | "open" | "backoff" | "closed";
@@ -209,6 +211,11 @@ export class PeerLink {
     }
   }
 
+  private dropLater(count: number): void {
+    this.droppedMessages += count;
+    this.options.onDroppedLater?.(count);
+  }
+
   private scheduleFlush(): void {
     if (this.state === "open" && !this.flushScheduled && !this.waitingDrain) {
       this.flushScheduled = true;
@@ -218,7 +225,7 @@ export class PeerLink {
 
   private offerSnapshot(m: SnapshotMessage): boolean {
     const { outcome, displaced } = this.snapshots.offer(m);
-    this.droppedMessages += displaced;
+    if (displaced > 0) this.dropLater(displaced);
     const fields = { peer: this.options.peerId, index: m.snapshot.meta.index, term: m.term, bytes: m.snapshot.data.length };
     switch (outcome) {
       case "started":
@@ -259,7 +266,7 @@ export class PeerLink {
         this.options.logger.info({ peer, index: outcome.message.snapshot.meta.index, bytes: outcome.message.snapshot.data.length }, "Sent snapshot to peer");
         break;
       case "refused":
-        this.droppedMessages++;
+        this.dropLater(1);
         this.options.logger.error({ peer, index: outcome.message.snapshot.meta.index, reason: outcome.reason }, "Peer refused a snapshot");
         break;
     }
@@ -283,7 +290,7 @@ export class PeerLink {
       this.snapshotStallTimer = null;
       const abandoned = this.snapshots.abandon();
       if (abandoned === null) return;
-      this.droppedMessages++;
+      this.dropLater(1);
       this.options.logger.warn({ peer: this.options.peerId, index: abandoned.snapshot.meta.index, timeoutMs },
         "Abandoned a snapshot transfer: the peer acknowledged nothing for the stall timeout");
       this.nextSnapshot();
@@ -304,7 +311,7 @@ export class PeerLink {
     const wasOpen = this.state === "open";
     this.stopSnapshotStallTimer();
     const snapshot = this.snapshots.onConnectionLost();
-    if (snapshot === "abandoned") this.droppedMessages++;
+    if (snapshot === "abandoned") this.dropLater(1);
     if (snapshot !== "idle") {
       this.options.logger.warn({ peer: this.options.peerId, outcome: snapshot },
         snapshot === "abandoned" ? "Abandoned a snapshot transfer: its connection broke too often" : "Snapshot transfer interrupted; it restarts on the next connection");

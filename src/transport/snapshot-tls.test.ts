@@ -104,6 +104,7 @@ describe("TlsTransport snapshots", () => {
     await waitFor(() => received.length === 1, "the append after the refusal");
     assert.equal(received[0]?.type, "append");
     assert.equal(a.stats().peers[0]?.droppedMessages, 1);
+    assert.equal(a.stats().droppedMessages, 1, "the transport's total counts the refused snapshot");
   });
 
   it("the receiver discards a transfer that stops arriving and tells the sender why", async (t) => {
@@ -160,6 +161,7 @@ describe("TlsTransport snapshots", () => {
     await waitFor(() => log.lines.some((l) => l.msg === "Abandoned a snapshot transfer: the peer acknowledged nothing for the stall timeout"), "the sender to abandon the transfer");
     const peer = a.stats().peers[0];
     assert.equal(peer?.droppedMessages, 1);
+    assert.equal(a.stats().droppedMessages, 1, "the transport's total counts the abandoned snapshot");
     assert.equal(peer?.queuedMessages, 0);
     assert.ok(received < 6 * MiB, `the sender stopped at its window: ${received} bytes reached the silent receiver`);
     assert.equal(peer?.connected, true, "the connection itself stays up");

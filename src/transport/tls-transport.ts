@@ -156,6 +156,7 @@ export class TlsTransport implements Transport {
       limits: this.limits,
       logger: this.logger,
       random: this.random,
+      onDroppedLater: (count) => (this.droppedMessages += count),
     });
     this.links.set(id, link);
     link.start();

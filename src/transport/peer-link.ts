@@ -18,7 +18,7 @@ import { encodeHello, frameBoundOf } from "./handshake.js";
 import type { TransportLimits } from "./limits.js";
 import { SendQueue } from "./send-queue.js";
 import { decodeSnapshotAck, KIND_SNAPSHOT_ACK } from "./snapshot-frames.js";
-import { SnapshotSender } from "./snapshot-sender.js";
+import { SnapshotSender, type SnapshotAckOutcome } from "./snapshot-sender.js";
 import type { PeerStats } from "./types.js";
 
 /** The node's TLS material: the cluster CA, its certificate and key, in PEM. */
@@ -246,7 +246,7 @@ export class PeerLink {
   }
 
   private snapshotAcked(socket: TLSSocket, body: Buffer): void {
-    let outcome;
+    let outcome: SnapshotAckOutcome;
     try {
       outcome = this.snapshots.onAck(decodeSnapshotAck(body));
     } catch (err) {
@@ -312,9 +312,11 @@ export class PeerLink {
     this.stopSnapshotStallTimer();
     const snapshot = this.snapshots.onConnectionLost();
     if (snapshot === "abandoned") this.dropLater(1);
-    if (snapshot !== "idle") {
-      this.options.logger.warn({ peer: this.options.peerId, outcome: snapshot },
-        snapshot === "abandoned" ? "Abandoned a snapshot transfer: its connection broke too often" : "Snapshot transfer interrupted; it restarts on the next connection");
+    if (snapshot === "abandoned") {
+      this.options.logger.warn({ peer: this.options.peerId, reason }, "Abandoned a snapshot transfer: its connection failed too often");
+    } else if (snapshot === "restarting") {
+      // A dial that fails before the transfer began is noted quietly; the connection failure itself is logged below.
+      this.options.logger[wasOpen ? "warn" : "debug"]({ peer: this.options.peerId, reason }, "Snapshot transfer interrupted; it restarts on the next connection");
     }
     const delayMs = backoffDelayMs(this.attempt++, this.options.limits.reconnect, this.options.random);
     this.state = "backoff";

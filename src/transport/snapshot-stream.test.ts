@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { NodeId, SnapshotMessage } from "../raft/types.js";
-import { FrameParser, type Frame } from "./frame.js";
+import { FrameParser, writeFrameHeader, type Frame } from "./frame.js";
 import { frameBoundOf } from "./handshake.js";
 import { transportLimits, type TransportLimits } from "./limits.js";
 import {
@@ -257,5 +257,25 @@ describe("snapshot streaming", () => {
     sender.offer(snapshotMessage(10));
     const [begin] = framesOf(sender.nextFrame() as Buffer);
     assert.throws(() => new SnapshotReceiver(n(3), n(2), limits).begin((begin as Frame).body), /snapshot claims to come from node 1 but the certificate is for node 3/);
+  });
+
+  it("bounds chunk frames by maxFrameBytes and end and ack frames by their fixed sizes, before any body byte", () => {
+    const bounds = transportLimits({ maxFrameBytes: 1 << 20 });
+    const header = (kind: number, bodyBytes: number): Buffer => {
+      const buf = Buffer.alloc(5);
+      writeFrameHeader(buf, 0, kind, bodyBytes);
+      return buf;
+    };
+    const violation = (kind: number, bodyBytes: number) => new FrameParser(frameBoundOf(bounds)).push(header(kind, bodyBytes)).violation;
+    assert.equal(violation(KIND_SNAPSHOT_CHUNK, (1 << 20) - 1), null);
+    assert.equal(violation(KIND_SNAPSHOT_CHUNK, 1 << 20)?.code, "frame_too_large");
+    assert.equal(violation(KIND_SNAPSHOT_END, 20), null);
+    assert.equal(violation(KIND_SNAPSHOT_END, 21)?.code, "frame_too_large");
+    assert.equal(violation(KIND_SNAPSHOT_ACK, 1024)?.code, "frame_too_large");
+  });
+
+  it("limits refuse a chunk size that cannot fit a frame, and shrink the default chunk to a smaller frame bound", () => {
+    assert.throws(() => transportLimits({ maxFrameBytes: 1 << 20, snapshotChunkBytes: 1 << 20 }), /snapshotChunkBytes 1048576 does not fit in a frame of maxFrameBytes 1048576/);
+    assert.equal(transportLimits({ maxFrameBytes: 64 * KiB }).snapshotChunkBytes, 64 * KiB - 17);
   });
 });

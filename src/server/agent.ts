@@ -56,6 +56,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       credentials,
       listenHost: config.node.peerListen.host,
       listenPort: config.node.peerListen.port,
+      limits: { maxSnapshotBytes: config.transport.maxSnapshotBytes },
       logger: log.child({ part: "transport" }),
     });
     const members = new MemberDirectory(config.members.map((m) => ({ ...m, id: nodeId(m.id) })));

@@ -5,6 +5,7 @@ import { stringify } from "yaml";
 import { z } from "zod";
 import { hostPortSchema } from "../config/address.js";
 import { loadYamlConfig } from "../config/yaml.js";
+import { TRANSPORT_LIMITS_DEFAULT } from "../transport/limits.js";
 import { DEFAULT_REPLICA_TUNING } from "./replica.js";
 
 const address = z.string().min(3).refine((s) => /^[^\s]+:\d{1,5}$/.test(s), { message: "Expected host:port" });
@@ -45,6 +46,11 @@ export const nodeConfigSchema = z.object({
     heartbeatTicks: z.number().int().min(1).default(DEFAULT_REPLICA_TUNING.heartbeatTicks),
     electionTicks: z.number().int().min(2).default(DEFAULT_REPLICA_TUNING.electionTicks),
     snapshotEveryEntries: z.number().int().min(10).default(DEFAULT_REPLICA_TUNING.snapshotEveryEntries),
+  }).strict().default({}),
+  /** Peer transport bounds (src/transport/limits.ts); the rest keep their defaults. */
+  transport: z.object({
+    /** Largest snapshot this node sends or accepts from a peer (held whole in memory while it arrives). */
+    maxSnapshotBytes: z.number().int().min(1).max(TRANSPORT_LIMITS_DEFAULT.maxSnapshotBytes).default(TRANSPORT_LIMITS_DEFAULT.maxSnapshotBytes),
   }).strict().default({}),
   log: z.object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") }).strict().default({}),
 }).strict().superRefine((c, ctx) => {

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { PhalanxClient } from "../client/client.js";
-import { PROCESS_TEST_RAFT, ProcessCluster } from "./process-cluster.js";
+import { PROCESS_TEST_RAFT, ProcessCluster } from "../testing/process-cluster.js";
 
 const VALUE_BYTES = 1024 * 1024;
 const KEYS = 80;

@@ -129,7 +129,7 @@ expose: { listen: 8080, algorithm: random, timeouts: { idleMs: 0 } }
 
 test("service health checks share the proxy's rule that a timeout fits in the interval", () => {
   assert.deepEqual(errorsOf("name: w\nrun: { command: x }\nhealthCheck: { type: exec, command: check, intervalMs: 100, timeoutMs: 500 }\n"), [
-    `${FILE}:3:74: healthCheck.timeoutMs: Timeout 500 ms is longer than the interval 100 ms — make timeoutMs at most intervalMs`,
+    `${FILE}:3:72: healthCheck.timeoutMs: Timeout 500 ms is longer than the interval 100 ms — make timeoutMs at most intervalMs`,
   ]);
 });
 

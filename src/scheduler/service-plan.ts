@@ -69,17 +69,20 @@ export function planService(svc: ServiceDemand, instances: readonly InstanceView
   const reasons = startReasons(lost, outdated, failedNew);
   for (let k = 0; k < room; k++) {
     const node = cluster.choose(svc);
-    if (node === null) {
-      plan.problems.push({
-        service: svc.name,
-        code: "unplaceable",
-        message: `${svc.name} wants ${svc.count} instance(s) and has ${good.length + k}; no node can take another: ${cluster.explainUnplaceable(svc)}`,
-        hint: "add or undrain nodes with the labels, relax placement.labels, or raise placement.maxPerNode",
-      });
-      break;
-    }
+    if (node === null) break;
     cluster.place(svc, node);
     plan.start.push({ service: svc.name, revision: svc.revision, node, reason: reasons[k] ?? "missing" });
+  }
+  // Short of the count and no node could take one more (whether or not the limits let us try
+  // this round): the operator must hear it, or a stuck service would look like a slow one.
+  const placed = good.length + plan.start.length;
+  if (placed < svc.count && cluster.choose(svc) === null) {
+    plan.problems.push({
+      service: svc.name,
+      code: "unplaceable",
+      message: `${svc.name} wants ${svc.count} instance(s) and has ${placed}; no node can take another: ${cluster.explainUnplaceable(svc)}`,
+      hint: "add or undrain nodes with the labels, relax placement.labels, or raise placement.maxPerNode",
+    });
   }
 
   // 4. Stops of outdated instances, while enough healthy ones remain: a roll-out may dip to

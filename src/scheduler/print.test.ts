@@ -34,7 +34,7 @@ test("a roll-out, a drain, a deleted service and an unplaceable demand print as 
   assert.equal(json.changes, true);
   assert.deepEqual(json.summary, { start: 1, stop: 1, keep: 3, problems: 1 });
   assert.deepEqual(json.services.map((s) => s.name), ["api", "old", "web"]);
-  assert.deepEqual(json.services[2]!.start, [{ node: "n2", revision: "r2", reason: "rollout" }]);
+  assert.deepEqual(json.services[2]!.start, [{ node: "n2", revision: "r2", reason: "move" }]);
   assert.equal(json.services[1]!.revision, null);
   assert.deepEqual(JSON.parse(JSON.stringify(json)), json, "the JSON plan survives serialisation unchanged");
 });

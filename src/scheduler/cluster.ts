@@ -3,11 +3,6 @@
 // so later choices (of this service and of services planned after it) see them.
 import type { InstanceView, NodeView, ServiceDemand } from "./types.js";
 
-/** An instance occupies a node while it is live or still stopping (it may hold its ports). */
-function occupies(i: InstanceView): boolean {
-  return i.state !== "failed";
-}
-
 function isLive(i: InstanceView): boolean {
   return i.state === "starting" || i.state === "running";
 }
@@ -39,7 +34,8 @@ export class ClusterView {
         if (demand?.revision === i.revision) bump(this.failed, i.service, i.node);
         continue;
       }
-      if (occupies(i)) for (const port of demand?.fixedPorts ?? []) this.portsOf(i.node).add(port);
+      // Live and stopping instances hold their ports (a stopping process may not have let go yet).
+      for (const port of demand?.fixedPorts ?? []) this.portsOf(i.node).add(port);
       if (!isLive(i)) continue;
       this.load.set(i.node, (this.load.get(i.node) ?? 0) + 1);
       bump(this.any, i.service, i.node);

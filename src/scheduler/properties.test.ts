@@ -112,5 +112,14 @@ for (let seed = 1; seed <= SEEDS; seed++) {
       } else assert.ok(good.length <= svc.count);
     }
     assert.ok(instances.every((i) => start.services.some((s) => s.name === i.service) || !live(i)), "an instance of a deleted service survived");
+
+    // Health checks that flap on a settled cluster move nothing: no start, no stop (no storm).
+    if (plan.problems.length === 0) {
+      for (let round = 0; round < 5; round++) {
+        const flapping = instances.map((i) => ({ ...i, healthy: gen.chance(0.5) }));
+        const flapPlan = schedule({ ...start, instances: flapping });
+        assert.ok(isEmptyPlan(flapPlan), `flapping health changed the plan: ${JSON.stringify(flapPlan)}`);
+      }
+    }
   });
 }

@@ -72,6 +72,12 @@ test("spreadBy spreads over a label's values before nodes", () => {
   assert.deepEqual(starts(plan), ["w@n3:missing", "w@n4:missing"], "zone a already has one");
 });
 
+test("instances on a down node do not count toward their zone's spread", () => {
+  const nodes = [node("a1", { zone: "a" }), node("a2", { zone: "a" }, "down"), node("b1", { zone: "b" })];
+  const plan = schedule({ services: [demand("w", 2, { spreadBy: "zone", maxPerNode: 2 })], nodes, instances: [instance("w1", "w", "a2"), instance("w2", "w", "b1")] });
+  assert.deepEqual(starts(plan), ["w@a1:replace_lost"]);
+});
+
 test("a lost node's instances are dropped and replaced on other nodes in the same plan", () => {
   const plan = schedule({
     services: [demand("web", 3)],

@@ -34,6 +34,7 @@ export function planService(svc: ServiceDemand, instances: readonly InstanceView
     const node = cluster.nodes.get(i.node);
     if (node === undefined || node.state === "down") {
       stop(i, "node_lost");
+      if (i.revision === svc.revision) cluster.release(svc, i.node);
       lost++;
       continue;
     }

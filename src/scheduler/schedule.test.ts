@@ -175,6 +175,9 @@ test("a new revision whose instances fail halts the roll-out and keeps the old i
   const later = schedule({ ...input, services: [{ ...input.services[0]!, haltedRevision: "r2" }], instances: input.instances.slice(0, 2) });
   assert.ok(isEmptyPlan(later), "still halted once the failed record is gone");
   assert.equal(later.problems[0]?.code, "rollout_halted");
+  const lostAll = schedule({ ...input, services: [{ ...input.services[0]!, haltedRevision: "r2" }], nodes: [node("n3")], instances: input.instances.slice(0, 2) });
+  assert.deepEqual(starts(lostAll), [], "a halted revision is not started even to replace lost instances");
+  assert.deepEqual(stops(lostAll), ["w1@n1:node_lost", "w2@n2:node_lost"]);
 });
 
 test("scale-down stops unhealthy and starting instances first, then the highest ids", () => {

@@ -24,9 +24,24 @@ export function planService(svc: ServiceDemand, instances: readonly InstanceView
   const stop = (i: InstanceView, reason: StopAction["reason"]): void => {
     plan.stop.push({ service: svc.name, instance: i.id, node: i.node, reason });
   };
+  const sorted = classify(svc, instances, cluster, stop);
+  let good = dropOverNodeLimit(svc, sorted.good, cluster, (i) => stop(i, "over_node_limit"));
+  if (good.length > svc.count) good = dropSurplus(svc, good, cluster, (i) => stop(i, "scale_down"));
+  const { outdated, lost } = sorted;
 
-  // 1. Sort the live instances.
-  let good: InstanceView[] = [];
+  const failedNew = instances.filter((i) => i.state === "failed" && i.revision === svc.revision).length;
+  const blocked = rolloutProblem(svc, outdated, failedNew);
+  if (blocked !== null) plan.problems.push(blocked);
+
+  planStarts(svc, good, outdated, startReasons(lost, outdated, failedNew), blocked === null, cluster, options, plan);
+  planOutdatedStops(svc, good, outdated, blocked === null, stop, plan);
+  for (const i of good) plan.keep.push(i.id);
+  return plan;
+}
+
+/** Step 1: live instances sorted into good and outdated; lost ones are stopped on the spot. */
+function classify(svc: ServiceDemand, instances: readonly InstanceView[], cluster: ClusterView, stop: (i: InstanceView, reason: StopAction["reason"]) => void): { good: InstanceView[]; outdated: Outdated[]; lost: number } {
+  const good: InstanceView[] = [];
   const outdated: Outdated[] = [];
   let lost = 0;
   for (const i of instances) {
@@ -39,35 +54,38 @@ export function planService(svc: ServiceDemand, instances: readonly InstanceView
       continue;
     }
     const reason: ReplaceReason | null = node.state === "draining" ? "drain" : !matchesLabels(node, svc.labels) ? "placement" : i.revision !== svc.revision ? "rollout" : null;
-    if (reason === null) good.push(i);
-    else {
-      outdated.push({ instance: i, reason });
-      if (i.revision === svc.revision) cluster.release(svc, i.node);
+    if (reason === null) {
+      good.push(i);
+      continue;
     }
+    outdated.push({ instance: i, reason });
+    // It is leaving: its slot must not count against the node's limit or its zone's spread.
+    if (i.revision === svc.revision) cluster.release(svc, i.node);
   }
-  good = dropOverNodeLimit(svc, good, cluster, (i) => stop(i, "over_node_limit"));
-  if (good.length > svc.count) good = dropSurplus(svc, good, cluster, (i) => stop(i, "scale_down"));
+  return { good, outdated, lost };
+}
 
-  // 2. Is a roll-out to this revision failing? Then start none of it and keep the old instances.
-  const rolling = outdated.some((o) => o.reason === "rollout");
-  const failedNew = instances.filter((i) => i.state === "failed" && i.revision === svc.revision).length;
-  const halted = svc.haltedRevision === svc.revision;
-  if (rolling && (halted || failedNew > 0)) {
-    plan.problems.push(halted
-      ? { service: svc.name, code: "rollout_halted", message: `Roll-out of ${svc.name} to revision ${svc.revision} is halted after its new instances failed`, hint: `fix the spec and apply it again, or undo the roll-out of ${svc.name}` }
-      : { service: svc.name, code: "rollout_failed", message: `Roll-out of ${svc.name} to revision ${svc.revision} failed: ${failedNew} new instance(s) failed past their restart policy`, hint: `see the instances' logs; fix the spec and apply it again, or undo the roll-out of ${svc.name}` });
+/**
+ * Step 2: a halted revision starts nothing; a roll-out whose new instances failed starts none of
+ * them and keeps the old ones serving. Returns the problem to report, or null when starts may go on.
+ */
+function rolloutProblem(svc: ServiceDemand, outdated: readonly Outdated[], failedNew: number): PlanProblem | null {
+  if (svc.haltedRevision === svc.revision) {
+    return { service: svc.name, code: "rollout_halted", message: `Roll-out of ${svc.name} to revision ${svc.revision} is halted after its new instances failed`, hint: `fix the spec and apply it again, or undo the roll-out of ${svc.name}` };
   }
-  const startsAllowed = !(rolling && (halted || failedNew > 0));
+  if (failedNew > 0 && outdated.some((o) => o.reason === "rollout")) {
+    return { service: svc.name, code: "rollout_failed", message: `Roll-out of ${svc.name} to revision ${svc.revision} failed: ${failedNew} new instance(s) failed past their restart policy`, hint: `see the instances' logs; fix the spec and apply it again, or undo the roll-out of ${svc.name}` };
+  }
+  return null;
+}
 
-  // 3. Starts: up to the replica count, within maxSurge over it and the bound on instances starting.
-  const moving = outdated.some((o) => o.reason !== "rollout");
-  // A drain must start the replacement first, so it needs room for one even when maxSurge is 0.
-  const surge = moving ? Math.max(svc.maxSurge, 1) : svc.maxSurge;
-  const total = good.length + outdated.length;
+/** Step 3: starts up to the count, within maxSurge over it and the bound on instances starting. */
+function planStarts(svc: ServiceDemand, good: readonly InstanceView[], outdated: readonly Outdated[], reasons: readonly StartReason[], allowed: boolean, cluster: ClusterView, options: SchedulerOptions, plan: ServicePlan): void {
+  // A drain starts the replacement first, so it needs room for one even when maxSurge is 0.
+  const surge = outdated.some((o) => o.reason !== "rollout") ? Math.max(svc.maxSurge, 1) : svc.maxSurge;
   const starting = good.filter((i) => i.state === "starting").length;
   const wanted = Math.max(0, svc.count - good.length);
-  const room = startsAllowed ? Math.max(0, Math.min(wanted, svc.count + surge - total, options.maxStartingPerService - starting)) : 0;
-  const reasons = startReasons(lost, outdated, failedNew);
+  const room = allowed ? Math.max(0, Math.min(wanted, svc.count + surge - good.length - outdated.length, options.maxStartingPerService - starting)) : 0;
   for (let k = 0; k < room; k++) {
     const node = cluster.choose(svc);
     if (node === null) break;
@@ -85,14 +103,18 @@ export function planService(svc: ServiceDemand, instances: readonly InstanceView
       hint: "add or undrain nodes with the labels, relax placement.labels, or raise placement.maxPerNode",
     });
   }
+}
 
-  // 4. Stops of outdated instances, while enough healthy ones remain: a roll-out may dip to
-  //    count - maxUnavailable, a drain or placement move never below count (replacement first).
+/**
+ * Step 4: stops of outdated instances while enough healthy ones remain: a roll-out may dip to
+ * count - maxUnavailable, a drain or placement move never below count (replacement first). A
+ * blocked roll-out stops none of its old instances.
+ */
+function planOutdatedStops(svc: ServiceDemand, good: readonly InstanceView[], outdated: readonly Outdated[], rolloutMayStop: boolean, stop: (i: InstanceView, reason: StopAction["reason"]) => void, plan: ServicePlan): void {
   let available = good.filter((i) => i.healthy).length + outdated.filter((o) => o.instance.healthy).length;
-  const order = [...outdated].sort(stopOrder);
-  for (const o of order) {
+  for (const o of [...outdated].sort(stopOrder)) {
     const floor = o.reason === "rollout" ? svc.count - svc.maxUnavailable : svc.count;
-    const mayStop = o.reason === "rollout" && !startsAllowed ? false : !o.instance.healthy || available - 1 >= floor;
+    const mayStop = o.reason === "rollout" && !rolloutMayStop ? false : !o.instance.healthy || available - 1 >= floor;
     if (!mayStop) {
       plan.keep.push(o.instance.id);
       continue;
@@ -100,8 +122,6 @@ export function planService(svc: ServiceDemand, instances: readonly InstanceView
     if (o.instance.healthy) available--;
     stop(o.instance, o.reason);
   }
-  for (const i of good) plan.keep.push(i.id);
-  return plan;
 }
 
 /** Keeps at most maxPerNode current instances per node: the healthiest, oldest-named first. */

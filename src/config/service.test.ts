@@ -114,6 +114,23 @@ healthCheck: { type: grpc }
   ]);
 });
 
+test("variable names, port names and label keys state the rule they break", () => {
+  assert.deepEqual(errorsOf(`name: web
+run: { command: x }
+env: { 1BAD: x, OK: [1] }
+ports: [{ name: HTTP }]
+placement: { labels: { "bad key": x } }
+healthCheck: { type: http, path: healthz, startGraceMs: -1 }
+`), [
+    `${FILE}:3:14: env.1BAD: Variable name must be letters, digits or '_', not starting with a digit`,
+    `${FILE}:3:21: env.OK: Expected string, got array — write a string here`,
+    `${FILE}:4:17: ports[0].name: Port name must be 1-32 lower-case letters, digits or '-', starting with a letter`,
+    `${FILE}:6:34: healthCheck.path: Path must start with /`,
+    `${FILE}:6:57: healthCheck.startGraceMs: Number must be greater than or equal to 0 — use a value of at least 0`,
+    `${FILE}:5:35: placement.labels.bad key: Label must be 1-63 letters, digits, '_', '.', '/' or '-'`,
+  ]);
+});
+
 test("expose takes the proxy's own field rules (addresses, timeouts, algorithms)", () => {
   const errors = errorsOf(`name: web
 run: { command: x }

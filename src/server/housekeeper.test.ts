@@ -127,7 +127,9 @@ async function noPendingChange(leader: Replica): Promise<void> {
 
 /** Adds node `id` as a learner and starts it (a joining node: no bootstrap membership). */
 async function startLearner(t: TestContext, c: LocalCluster, leader: Replica, id: NodeId, options: { start: boolean }): Promise<void> {
-  // A new leader refuses membership changes until its first entry commits: wait for that.
+  // A new leader refuses membership changes until an entry of its own term commits (Raft's 2015
+  // fix): a write applied through it is such an entry.
+  await leader.propose({ type: "put", key: "housekeeper-test/ready", value: new Uint8Array([1]) });
   await noPendingChange(leader);
   await leader.proposeConfChange({ type: "addLearner", nodeId: id });
   await noPendingChange(leader);

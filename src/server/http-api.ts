@@ -215,9 +215,9 @@ class ClientApi {
   }
 
   private healthz(res: ServerResponse): void {
-    const s = this.o.replica.status();
-    const healthy = s.leader !== 0;
-    this.json(res, healthy ? 200 : 503, { health: healthy ? "true" : "false", leader: s.leader, role: s.role });
+    // From the live core: a stopped or failed replica is unhealthy whatever leader it last knew.
+    const h = this.o.replica.health();
+    this.json(res, h.healthy ? 200 : 503, { health: h.healthy ? "true" : "false", leader: h.leader, role: h.role, state: h.state });
   }
 
   private authorized(req: IncomingMessage): boolean {

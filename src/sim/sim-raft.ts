@@ -5,6 +5,7 @@ import { createRaft } from "../raft/raft.js";
 import type { NodeId, Raft, RaftConfig, RestoredState } from "../raft/raft.js";
 import type { RaftMutant } from "../raft/types.js";
 import type { Rng } from "./rng.js";
+import type { RaftSettings } from "../node/node-core.js";
 
 /** The Raft settings a schedule draws: the core's configuration less what the simulator supplies. */
 export type RaftKnobs = Omit<RaftConfig, "id" | "randomInt" | "mutants">;
@@ -24,4 +25,19 @@ export function createSimRaft(id: NodeId, knobs: RaftKnobs, rng: Rng, restored: 
     randomInt: (n) => rng.int(n),
     ...(mutants === undefined ? {} : { mutants }),
   }, restored);
+}
+
+/** The Raft settings a node core passes on, from a schedule's knobs (mutants of the Raft core if given). */
+export function raftSettings(knobs: RaftKnobs, mutants?: ReadonlySet<RaftMutant>): RaftSettings {
+  return {
+    electionTicks: knobs.electionTicks,
+    heartbeatTicks: knobs.heartbeatTicks,
+    maxEntriesPerAppend: knobs.maxEntriesPerAppend,
+    maxBytesPerAppend: knobs.maxBytesPerAppend,
+    maxInflightAppends: knobs.maxInflightAppends,
+    maxUncommittedEntries: knobs.maxUncommittedEntries,
+    preVote: knobs.preVote,
+    checkQuorum: knobs.checkQuorum,
+    ...(mutants === undefined ? {} : { mutants }),
+  };
 }

@@ -7,7 +7,7 @@
 // Raft settings, slow disks, storage model and generator (../); its nemesis and node shell are
 // bound to the register simulation, so this file has its own small nemesis and node.ts its own shell.
 import { nodeId, NO_NODE } from "../../raft/raft.js";
-import type { Message, NodeId, Raft, RestoredState } from "../../raft/raft.js";
+import type { Message, NodeId } from "../../raft/raft.js";
 import type { ApplyOutput } from "../../kv/store.js";
 import { drawLinkParams, nemesisGapsUs } from "../link-params.js";
 import type { LinkParams } from "../link-params.js";
@@ -15,13 +15,16 @@ import { CALM_NETWORK, Network, linksBetween } from "../network.js";
 import { createRng } from "../rng.js";
 import { ScheduleWorld } from "../schedule-world.js";
 import type { ScheduleStats } from "../schedule-world.js";
-import { createSimRaft } from "../sim-raft.js";
+import { raftSettings } from "../sim-raft.js";
 import type { RaftKnobs } from "../sim-raft.js";
 import { SlowDisks } from "../slow-disks.js";
 import type { Rng } from "../rng.js";
+import type { NodeTuning } from "../../node/node-core.js";
+import type { ProposalOutcome } from "../../node/pending-proposals.js";
+import { isRetryable } from "../../node/outcome.js";
 import { KvChecker, KvViolationFound } from "./checkers.js";
 import type { KvViolation } from "./checkers.js";
-import { KvSimNode } from "./node.js";
+import { KvSimNode, MAX_PENDING_PROPOSALS, MAX_PENDING_READS } from "./node.js";
 import type { KvMutant, KvNodeWorld } from "./node.js";
 import type { KvReply, KvRequest, WatchDelivery } from "./protocol.js";
 import { KvWorkload } from "./workload.js";
@@ -34,6 +37,10 @@ const SETTLE_CHECK_INTERVAL_US = 20_000;
 const CALM_LOAD_US = 600_000;
 /** After the heal, the cluster must settle within this bound. */
 const LIVENESS_BOUND_US = 5_000_000;
+/** The node core's proposal deadline in virtual time (production: 5 s against 0.5–1 s elections). */
+const PROPOSAL_TIMEOUT_MS = 1_000;
+/** The node core's read deadline in virtual time (production: 3 s). */
+const READ_TIMEOUT_MS = 500;
 /** Fastest fsync of a healthy disk. */
 const KV_DISK_MIN_US = 100;
 
@@ -201,7 +208,7 @@ export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements 
   private setUp(): void {
     const voters = Array.from({ length: this.options.voters }, (_, i) => nodeId(i + 1));
     for (const id of voters) {
-      const node = new KvSimNode(id, { voters, learners: [] }, this, this.params.snapshotEveryEntries);
+      const node = new KvSimNode(id, { voters, learners: [] }, this);
       this.nodes.set(id, node);
       this.startNode(node);
     }
@@ -212,7 +219,8 @@ export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements 
 
   private startNode(node: KvSimNode): void {
     if (node.up) return;
-    node.start();
+    const lost = node.start();
+    if (lost !== null) this.checker.report("durability", `node ${node.id} cannot restart: ${lost}`);
     this.mix(0x51a7, node.id);
     const intervalUs = Math.round(this.params.tickUs * (this.params.tickDrift[node.id] ?? 1));
     this.agenda.startClock(node, this.rng.range(1, intervalUs), intervalUs);
@@ -220,8 +228,11 @@ export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements 
 
   private crashNode(node: KvSimNode): void {
     if (!node.up) return;
-    const broken = node.crash();
+    this.breakStreams(node.crash());
     this.mix(0xc4a5, node.id);
+  }
+
+  private breakStreams(broken: readonly { readonly clientId: number; readonly opId: number }[]): void {
     for (const s of broken) this.workload.onStreamBroken(s.clientId, s.opId);
   }
 
@@ -241,7 +252,7 @@ export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements 
     const leader = this.currentLeader();
     const victim = leader !== null && rng.chance(0.5) ? leader : this.nodes.get(rng.pick(ids)) as KvSimNode;
     const healAfterUs = rng.range(50_000, 700_000);
-    switch (rng.int(8)) {
+    switch (rng.int(10)) {
       case 0:
       case 1: { // a partition: a random minority, or the victim alone
         const shuffled = ids.map((id) => ({ id, r: rng.float() })).sort((a, b) => a.r - b.r).map((x) => x.id);
@@ -278,6 +289,25 @@ export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements 
         victim.transferLeadership(to);
         return;
       }
+      case 8: // SIGTERM: the core answers what waits, the process exits, and is restarted
+        if (victim.paused || !victim.up) return;
+        this.trace(`nemesis: stop n${victim.id} (SIGTERM), restart in ${healAfterUs / 1000}ms`);
+        this.breakStreams(victim.stop());
+        this.mix(0x5709, victim.id);
+        this.after(healAfterUs, () => {
+          if (!this.healed) this.startNode(victim);
+        });
+        return;
+      case 9: // the disk dies: the next sync fails, the core stops acknowledging; later the node is restarted
+        if (!victim.up) return;
+        this.trace(`nemesis: disk of n${victim.id} fails, restart in ${healAfterUs / 1000}ms`);
+        victim.diskFailing = true;
+        this.after(healAfterUs, () => {
+          if (this.healed || !victim.up) return;
+          this.crashNode(victim);
+          this.startNode(victim);
+        });
+        return;
       default: // a slow disk
         this.trace(`nemesis: slow disk on n${victim.id} for ${healAfterUs / 1000}ms`);
         this.slowDisks.slow(victim.id, this.agenda.nowUs + healAfterUs);
@@ -293,6 +323,8 @@ export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements 
     this.slowDisks.clear();
     for (const node of this.nodes.values()) {
       if (node.paused) node.resume();
+      // A node whose disk failed is restarted by its operator (its core stopped acknowledging).
+      if (node.up && (node.diskFailing || node.core?.state !== "running")) this.crashNode(node);
       if (!node.up) this.startNode(node);
     }
     this.after(CALM_LOAD_US, () => this.workload.stop());
@@ -315,8 +347,8 @@ export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements 
 
   private unsettledReason(): string | null {
     const leader = this.currentLeader();
-    if (leader === null || leader.raft === null) return "no leader";
-    const st = leader.raft.status();
+    if (leader === null || leader.core === null) return "no leader";
+    const st = leader.core.status();
     if (st.commit < st.lastIndex) return `leader ${leader.id} has entries up to ${st.lastIndex} but commit ${st.commit}`;
     if (!this.workload.idle) return "clients still waiting";
     for (const n of this.nodes.values()) {
@@ -329,8 +361,8 @@ export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements 
   private currentLeader(): KvSimNode | null {
     let best: KvSimNode | null = null;
     for (const n of this.nodes.values()) {
-      const st = n.raft?.status();
-      if (st !== undefined && !n.paused && n.role === "leader" && (best === null || st.term > (best.raft?.status().term ?? 0))) best = n;
+      const st = n.core?.status();
+      if (st !== undefined && !n.paused && n.role === "leader" && (best === null || st.term > (best.core?.status().term ?? 0))) best = n;
     }
     return best;
   }
@@ -342,8 +374,19 @@ export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements 
     this.trace(`n${node.id} is ${node.role} (leader n${node.leader})`);
   }
 
-  createRaft(id: NodeId, restored: RestoredState): Raft {
-    return createSimRaft(id, this.params, this.raftRng, restored);
+  tuning(): NodeTuning {
+    return {
+      raft: raftSettings(this.params),
+      snapshotEveryEntries: this.params.snapshotEveryEntries,
+      proposalTimeoutMs: PROPOSAL_TIMEOUT_MS,
+      readTimeoutMs: READ_TIMEOUT_MS,
+      maxPendingProposals: MAX_PENDING_PROPOSALS,
+      maxPendingReads: MAX_PENDING_READS,
+    };
+  }
+
+  raftRandomInt(n: number): number {
+    return this.raftRng.int(n);
   }
 
   send(msg: Message): void {
@@ -355,7 +398,8 @@ export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements 
   reply(reply: KvReply): void {
     this.mix(reply.kind === "ok" ? 0x0c : 0x0d, reply.clientId * 65536 + reply.opId);
     if (this.options.trace !== undefined) {
-      const what = reply.kind === "ok" ? `ok ${JSON.stringify(reply.result, bytesAsText)}` : `refused ${reply.code} hint n${reply.leaderHint}`;
+      const what = reply.kind === "ok" ? `ok ${JSON.stringify(reply.result, bytesAsText)}`
+        : reply.kind === "refused" ? `refused ${reply.code} hint n${reply.leaderHint}` : `unknown outcome (${reply.code})`;
       this.trace(`n${reply.from} -> client ${reply.clientId} op ${reply.opId}: ${what}`);
     }
     this.agenda.push(this.agenda.nowUs + this.rng.range(100, this.params.clientLatencyMaxUs), { kind: "reply", reply });
@@ -375,10 +419,15 @@ export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements 
     return this.slowDisks.latencyUs(node, this.agenda.nowUs, this.rng, KV_DISK_MIN_US, this.params.diskMaxUs);
   }
 
-  onApplied(node: KvSimNode, out: ApplyOutput, revisionBefore: number): void {
+  onProposalAnswered(node: KvSimNode, index: number, term: number, outcome: ProposalOutcome): void {
+    const code = outcome.ok ? "ok" : outcome.code;
+    this.checker.onProposalAnswered(node.id, index, term, code, !outcome.ok && isRetryable(code));
+  }
+
+  onApplied(node: KvSimNode, out: ApplyOutput, term: number, revisionBefore: number): void {
     this.mix(0xa9, out.index * 16 + node.id);
     if (out.leaseChanges.length > 0 && this.options.trace !== undefined) this.trace(`n${node.id} applies ${out.index}: ${JSON.stringify(out.leaseChanges)}`);
-    this.checker.onApplied(node.id, node.kv, out, revisionBefore);
+    this.checker.onApplied(node.id, node.kv, out, term, revisionBefore);
   }
 
   onSnapshotInstalled(node: KvSimNode): void {

@@ -215,6 +215,15 @@ export class NodeCore {
     this.kick();
   }
 
+  /** Starts an election now (an operator's or a test's action; Raft ignores it on a leader). */
+  campaign(): void {
+    if (this.lifeState !== "running") return;
+    this.guard(() => {
+      this.raft.campaign();
+      this.kick();
+    });
+  }
+
   /** Hands leadership to another voter; null when the transfer started. */
   transferLeadership(to: NodeId): Refusal | null {
     const unusable = this.unusable();

@@ -202,14 +202,13 @@ export class Nemesis {
           // (It first has to learn that it was deposed; it tries every few milliseconds.)
           let attempts = 0;
           const campaign = (): void => {
-            if (l1.raft === null || l1.paused || attempts++ >= FIGURE8_CAMPAIGN_ATTEMPTS) return;
+            if (!l1.up || l1.paused || attempts++ >= FIGURE8_CAMPAIGN_ATTEMPTS) return;
             if (l1.role === "leader") {
               sim.after(5_000, campaign);
               return;
             }
             this.trace(`figure 8: n${l1.id} campaigns`);
-            l1.raft.campaign();
-            l1.kick();
+            l1.campaign();
           };
           sim.after(this.rng.range(100, 5_000), campaign);
           const termAtRejoin = l2.term;
@@ -349,22 +348,20 @@ export class Nemesis {
         this.changeMembership(leader);
         return;
       case "transfer-leader": {
-        if (leader === null || leader.raft === null) return;
-        const st = leader.raft.status();
+        const st = leader?.status() ?? null;
+        if (leader === null || st === null) return;
         const candidates = st.confState.voters.filter((v) => v !== leader.id);
         if (candidates.length === 0) return;
         const to = this.rng.pick(candidates);
-        const r = leader.raft.transferLeadership(to);
-        this.trace(`asks n${leader.id} to transfer leadership to n${to}: ${r.ok ? "ok" : r.code}`);
-        leader.kick();
+        const r = leader.transferLeadership(to);
+        this.trace(`asks n${leader.id} to transfer leadership to n${to}: ${r}`);
         return;
       }
       case "campaign": {
         const n = this.randomUpNode();
-        if (n === null || n.raft === null || n.paused) return;
+        if (n === null || !n.up || n.paused) return;
         this.trace(`makes n${n.id} campaign`);
-        n.raft.campaign();
-        n.kick();
+        n.campaign();
         return;
       }
     }
@@ -372,9 +369,9 @@ export class Nemesis {
 
   /** The operator's membership changes: add a learner, promote a learner, remove a member. */
   private changeMembership(leader: SimNode | null): void {
-    if (leader === null || leader.raft === null) return;
+    const st = leader?.status() ?? null;
+    if (leader === null || st === null) return;
     const sim = this.sim;
-    const st = leader.raft.status();
     const { voters, learners } = st.confState;
     const members = new Set([...voters, ...learners]);
     const spare: NodeId[] = [];
@@ -401,9 +398,8 @@ export class Nemesis {
     } else {
       change = { type: "removeNode" as const, nodeId: this.rng.pick(voters) };
     }
-    const r = leader.raft.proposeConfChange(change);
-    if (r.ok && change.type === "removeNode") this.retiredIds.add(change.nodeId);
-    this.trace(`asks n${leader.id} to ${change.type} n${change.nodeId}: ${r.ok ? `ok at ${r.index}` : r.code}`);
-    leader.kick();
+    const r = leader.proposeConfChange(change);
+    if (r === "ok" && change.type === "removeNode") this.retiredIds.add(change.nodeId);
+    this.trace(`asks n${leader.id} to ${change.type} n${change.nodeId}: ${r}`);
   }
 }

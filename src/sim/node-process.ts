@@ -157,12 +157,18 @@ export class NodeProcess {
     }
   }
 
+  /** True while the life that began at `incarnation` lasts: a dead core's late calls are ignored. */
+  private alive(incarnation: number): boolean {
+    return this.incarnation === incarnation && this.core !== null;
+  }
+
   private effects(): NodeEffects {
     const world = this.world;
+    const life = this.incarnation;
     return {
-      storage: this.simStorage(),
+      storage: this.simStorage(life),
       send: (messages) => {
-        for (const m of messages) world.send(m);
+        if (this.alive(life) && messages.length > 0) this.sendMessages(messages);
       },
       nowMs: () => world.nowUs() / 1000,
       soon: (fn) => this.soonQueue.push(fn),
@@ -175,16 +181,18 @@ export class NodeProcess {
   }
 
   /** The core's storage over the storage model, with simulated fsync latency. */
-  private simStorage(): NodeStorage {
+  private simStorage(life: number): NodeStorage {
     const storage = this.storage;
     return {
       save: (batch, done) => {
+        if (!this.alive(life)) return;
         const records: WalRecord[] = [];
         if (batch.snapshot !== null) records.push({ kind: "snapshot", snapshot: batch.snapshot });
         if (batch.entries.length > 0) records.push({ kind: "entries", entries: batch.entries });
         if (batch.hardState !== null) records.push({ kind: "hardState", hardState: batch.hardState });
         storage.write(records);
-        this.onWritten(records);
+        this.onWritten(records, batch.mustSync);
+        if (!this.alive(life)) return; // a fault struck mid-write
         if (!batch.mustSync) return done(null);
         this.world.later(this, this.world.diskLatencyUs(this.id), () => {
           if (this.diskFailing) return this.complete(() => done(new Error("simulated disk failure: fsync returned EIO")));
@@ -194,6 +202,7 @@ export class NodeProcess {
         });
       },
       saveSnapshot: (snapshot, done: StorageDone) => {
+        if (!this.alive(life)) return;
         this.world.later(this, this.world.diskLatencyUs(this.id) * SNAPSHOT_WRITE_FSYNCS, () => {
           if (this.diskFailing) return this.complete(() => done(new Error("simulated disk failure: snapshot fsync returned EIO")));
           storage.compact(snapshot);
@@ -201,14 +210,20 @@ export class NodeProcess {
         });
       },
       compact: (index, done) => {
+        if (!this.alive(life)) return;
         storage.compactLog(index);
         done(null);
       },
     };
   }
 
-  /** A Ready's records were written, not yet synced (register checkers). */
-  protected onWritten(_records: readonly WalRecord[]): void {}
+  /** Hands a batch of the core's messages to the network. */
+  protected sendMessages(messages: readonly Message[]): void {
+    for (const m of messages) this.world.send(m);
+  }
+
+  /** A Ready's records were written, not yet synced (register checkers; a fault may strike here). */
+  protected onWritten(_records: readonly WalRecord[], _mustSync: boolean): void {}
   /** The disk synced (register checkers). */
   protected onSynced(): void {}
 }

@@ -3,12 +3,12 @@
 // seed reproduces the schedule exactly. Faults happen during a fault phase; then everything heals
 // and the cluster must settle within a bound (liveness). Safety is checked at every step; the
 // client history is checked for linearizability at the end.
-import type { ConfChange, ConfState, Message, NodeId, Raft, RestoredState } from "../raft/raft.js";
+import type { ConfChange, ConfState, Message, NodeId } from "../raft/raft.js";
+import type { NodeMutant } from "../node/mutants.js";
+import type { NodeTuning } from "../node/node-core.js";
 import { NO_NODE, nodeId } from "../raft/raft.js";
 import { SafetyChecker, ViolationFound } from "./checkers.js";
 import type { Violation } from "./checkers.js";
-import { CommandCache } from "./kv-machine.js";
-import type { KvCommand } from "./kv-machine.js";
 import { checkLinearizable } from "./linearizability/checker.js";
 import { registerModel } from "./linearizability/register-model.js";
 import { explainRegisterViolation } from "./linearizability/report.js";
@@ -24,7 +24,7 @@ import { createRng } from "./rng.js";
 import type { Rng } from "./rng.js";
 import { ScheduleWorld } from "./schedule-world.js";
 import type { ScheduleStats } from "./schedule-world.js";
-import { createSimRaft } from "./sim-raft.js";
+import { raftSettings } from "./sim-raft.js";
 import { SlowDisks } from "./slow-disks.js";
 import { describeMessage } from "./trace-format.js";
 import { Workload } from "./workload.js";
@@ -33,6 +33,10 @@ import type { HistoryOp, WorkloadWorld } from "./workload.js";
 export { MAX_EVENTS_PER_SCHEDULE } from "./agenda.js";
 /** Search steps the linearizability check may take per key. */
 export const LINEARIZABILITY_STEPS_PER_KEY = 1_000_000;
+/** The node core's proposal deadline in virtual time (production: 5 s against 0.5–1 s elections). */
+const PROPOSAL_TIMEOUT_MS = 1_000;
+/** The node core's read deadline in virtual time (production: 3 s). */
+const READ_TIMEOUT_MS = 500;
 /** How often the settle condition is checked after the heal. */
 const SETTLE_CHECK_INTERVAL_US = 20_000;
 
@@ -77,9 +81,8 @@ export class Simulation extends ScheduleWorld<SimNode, SimEvent> implements Node
   readonly network = new Network();
   readonly nodes = new Map<NodeId, SimNode>();
   readonly workload: Workload;
-  readonly sendBeforePersist: boolean;
+  readonly nodeMutants: ReadonlySet<NodeMutant>;
   readonly tracing: boolean;
-  readonly commands = new CommandCache();
   private readonly raftRng: Rng;
   private readonly nemesis: Nemesis;
   private finished = false;
@@ -95,7 +98,8 @@ export class Simulation extends ScheduleWorld<SimNode, SimEvent> implements Node
     this.rng = root.fork();
     this.raftRng = root.fork();
     this.tracing = options.trace !== undefined;
-    this.sendBeforePersist = options.mutant === "send-before-persist";
+    // The shell's old send-before-persist is the node core's send-all-before-fsync.
+    this.nodeMutants = new Set<NodeMutant>(options.mutant === "send-before-persist" ? ["send-all-before-fsync"] : []);
     this.network.quality = this.params.network;
     this.workload = new Workload(this, this.params.workload);
     this.nemesis = new Nemesis(this, root.fork(), options.faults);
@@ -175,7 +179,7 @@ export class Simulation extends ScheduleWorld<SimNode, SimEvent> implements Node
   addNode(id: NodeId, bootstrap: ConfState | null): SimNode {
     const existing = this.nodes.get(id);
     if (existing !== undefined) return existing;
-    const node = new SimNode(id, bootstrap, this, this.params.snapshotEveryEntries);
+    const node = new SimNode(id, bootstrap, this);
     this.nodes.set(id, node);
     this.startNode(node);
     return node;
@@ -237,7 +241,7 @@ export class Simulation extends ScheduleWorld<SimNode, SimEvent> implements Node
     for (const id of [...st.confState.voters, ...st.confState.learners]) {
       const n = this.nodes.get(id);
       if (n === undefined || !n.up) return `member ${id} is down`;
-      if (n.kv.appliedIndex < st.commit) return `member ${id} applied ${n.kv.appliedIndex} of ${st.commit}`;
+      if (n.appliedIndex < st.commit) return `member ${id} applied ${n.appliedIndex} of ${st.commit}`;
     }
     return null;
   }
@@ -258,10 +262,18 @@ export class Simulation extends ScheduleWorld<SimNode, SimEvent> implements Node
 
   // ---------------------------------------------------------------- NodeWorld (scheduling and trace: ScheduleWorld)
 
-  createRaft(id: NodeId, restored: RestoredState): Raft {
+  tuning(): NodeTuning {
     const mutant = this.options.mutant;
-    return createSimRaft(id, this.params, this.raftRng, restored,
-      mutant === null || mutant === "send-before-persist" ? new Set() : new Set([mutant]));
+    return {
+      raft: raftSettings(this.params, mutant === null || mutant === "send-before-persist" ? new Set() : new Set([mutant])),
+      snapshotEveryEntries: this.params.snapshotEveryEntries,
+      proposalTimeoutMs: PROPOSAL_TIMEOUT_MS,
+      readTimeoutMs: READ_TIMEOUT_MS,
+    };
+  }
+
+  raftRandomInt(n: number): number {
+    return this.raftRng.int(n);
   }
 
   send(msg: Message): void {
@@ -289,7 +301,8 @@ export class Simulation extends ScheduleWorld<SimNode, SimEvent> implements Node
   reply(reply: ClientReply): void {
     this.mix(reply.kind === "ok" ? 0x0c : 0x0d, reply.clientId * 65536 + reply.opId);
     if (this.tracing) {
-      const what = reply.kind === "ok" ? `ok ${JSON.stringify(reply.output)}${reply.index > 0 ? ` at ${reply.index}/${reply.term}` : ""}` : `refused ${reply.code} hint n${reply.leaderHint}`;
+      const what = reply.kind === "ok" ? `ok ${JSON.stringify(reply.output)}${reply.index > 0 ? ` at ${reply.index}/${reply.term}` : ""}`
+        : reply.kind === "refused" ? `refused ${reply.code} hint n${reply.leaderHint}` : `unknown outcome (${reply.code})`;
       this.trace(`n${reply.from} -> client ${reply.clientId} op ${reply.opId}: ${what}`);
     }
     if (this.params.replyDropProbability > 0 && this.rng.chance(this.params.replyDropProbability)) return;
@@ -305,8 +318,8 @@ export class Simulation extends ScheduleWorld<SimNode, SimEvent> implements Node
     this.slowDisks.slow(node, untilUs);
   }
 
-  onCommandApplied(cmd: KvCommand): void {
-    if (cmd.input.kind !== "read") this.appliedWriteValues.add(cmd.input.value);
+  onWriteApplied(value: number): void {
+    this.appliedWriteValues.add(value);
   }
 
   onConfApplied(node: NodeId, cc: ConfChange, _conf: ConfState): void {

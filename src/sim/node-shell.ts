@@ -8,7 +8,6 @@
 // that strikes around a Ready's write or sends. The "send-before-persist" mutant is the core's
 // send-all-before-fsync (every message leaves before the Ready's write is durable).
 import type { Command, Compare } from "../kv/store.js";
-import { decodeCommand } from "../kv/store.js";
 import type { ConfChange, ConfState, Entry, Message, NodeId, RaftStatus, Ready, Snapshot, Term } from "../raft/raft.js";
 import { decodeConfChange, NO_NODE } from "../raft/raft.js";
 import type { NodeMutant } from "../node/mutants.js";
@@ -51,8 +50,8 @@ export interface NodeWorld extends ProcessWorld {
   reply(reply: ClientReply): void;
   tuning(): NodeTuning;
   onConfApplied(node: NodeId, cc: ConfChange, conf: ConfState): void;
-  /** A client write or compare-and-swap carrying `value` was applied (by any node). */
-  onWriteApplied(value: number): void;
+  /** A client command (a KV put or txn in entry data) was applied (by any node). */
+  onCommandApplied(data: Uint8Array): void;
   /** A node just won an election; its first Ready as leader is not sent yet. */
   onBecameLeader(node: SimNode): void;
 }
@@ -280,9 +279,7 @@ export class SimNode extends NodeProcess {
       return;
     }
     if (e.data.length === 0) return;
-    const cmd = decodeCommand(e.data);
-    const put = cmd.type === "put" ? cmd : cmd.type === "txn" ? cmd.success[0] : undefined;
-    if (put !== undefined && put.type === "put") world.onWriteApplied(Number(decoder.decode(put.value)));
+    world.onCommandApplied(e.data);
   }
 
   private onSnapshot(snapshot: Snapshot): void {

@@ -6,6 +6,7 @@
 import type { ConfChange, ConfState, Message, NodeId } from "../raft/raft.js";
 import type { NodeMutant } from "../node/mutants.js";
 import type { NodeTuning } from "../node/node-core.js";
+import { decodeCommand } from "../kv/store.js";
 import { NO_NODE, nodeId } from "../raft/raft.js";
 import { SafetyChecker, ViolationFound } from "./checkers.js";
 import type { Violation } from "./checkers.js";
@@ -90,6 +91,8 @@ export class Simulation extends ScheduleWorld<SimNode, SimEvent> implements Node
   private readonly slowDisks = new SlowDisks();
   /** Values of every write and compare-and-swap some node applied (values are unique per operation). */
   private readonly appliedWriteValues = new Set<number>();
+  /** The register value each applied command entry writes (null: none), by entry data. */
+  private readonly writtenValues = new WeakMap<Uint8Array, number | null>();
 
   constructor(private readonly options: ScheduleOptions) {
     super(options.trace);
@@ -318,8 +321,17 @@ export class Simulation extends ScheduleWorld<SimNode, SimEvent> implements Node
     this.slowDisks.slow(node, untilUs);
   }
 
-  onWriteApplied(value: number): void {
-    this.appliedWriteValues.add(value);
+  onCommandApplied(data: Uint8Array): void {
+    // Decoded once per schedule: every node applies the very same entry objects (the simulated
+    // network passes them by reference).
+    let value = this.writtenValues.get(data);
+    if (value === undefined) {
+      const cmd = decodeCommand(data);
+      const put = cmd.type === "put" ? cmd : cmd.type === "txn" ? cmd.success[0] : undefined;
+      value = put !== undefined && put.type === "put" ? Number(new TextDecoder().decode(put.value)) : null;
+      this.writtenValues.set(data, value);
+    }
+    if (value !== null) this.appliedWriteValues.add(value);
   }
 
   onConfApplied(node: NodeId, cc: ConfChange, _conf: ConfState): void {

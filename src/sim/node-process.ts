@@ -5,7 +5,7 @@
 // gracefully (SIGTERM: the core answers what waits, queued writes finish), lose its disk (the next
 // sync fails), and pause (SIGSTOP: input piles up in socket buffers, a finished write waits for
 // SIGCONT, ticks are missed).
-import type { Message, NodeId, RestoredState } from "../raft/raft.js";
+import type { ConfChange, Message, NodeId, RaftStatus, Ready, RestoredState, Role, Term } from "../raft/raft.js";
 import type { NodeEffects, NodeStorage, StorageDone } from "../node/effects.js";
 import { NodeCore } from "../node/node-core.js";
 import type { NodeCoreOptions } from "../node/node-core.js";
@@ -17,6 +17,20 @@ import type { WalRecord } from "./storage-model.js";
 export const MAX_PAUSED_INBOX = 2048;
 /** A snapshot file takes this many fsyncs' time to write. */
 const SNAPSHOT_WRITE_FSYNCS = 8;
+
+/** A fault armed by the nemesis to strike around the write or the sending of the first Ready for which `when` holds. */
+export interface ReadyTrigger {
+  readonly why: string;
+  /**
+   * When to strike: "midWrite" right after the Ready's records are written and before they are
+   * synced (a crash then may tear them); "beforeSend" before its messages leave (a crash loses
+   * them, a cut blocks them); "afterSend" once they left.
+   */
+  readonly phase: "midWrite" | "beforeSend" | "afterSend";
+  when(rd: Ready, node: NodeProcess): boolean;
+  /** The fault: crash the node, cut its links... */
+  fire(node: NodeProcess): void;
+}
 
 /** What a node process needs from the simulation around it. */
 export interface ProcessWorld {
@@ -45,6 +59,12 @@ export class NodeProcess {
   paused = false;
   /** The next sync of this disk fails (a dying disk). */
   diskFailing = false;
+  /** Stopped for good after its removal from the cluster committed. */
+  decommissioned = false;
+  /** Targeted fault armed by the nemesis. */
+  trigger: ReadyTrigger | null = null;
+  /** The Ready being carried out (what triggers look at). */
+  protected currentRd: Ready | null = null;
   private readonly inbox: (() => void)[] = [];
   /** Storage completions that arrived while paused: run first at resume. */
   private readonly completions: (() => void)[] = [];
@@ -62,6 +82,26 @@ export class NodeProcess {
     return this.core !== null;
   }
 
+  /** The core's status, or null when down. */
+  status(): RaftStatus | null {
+    return this.core?.status() ?? null;
+  }
+
+  /** Role as the core sees it (follower when down). */
+  get role(): Role {
+    return this.core?.currentRole ?? "follower";
+  }
+
+  /** Leader as the core knows it (NO_NODE when none or down). */
+  get leader(): NodeId {
+    return this.core?.leaderId ?? (0 as NodeId);
+  }
+
+  /** Term as last written to the log. */
+  get term(): Term {
+    return this.storage.written.hardState.term;
+  }
+
   /** Starts (or restarts) the process from durable storage; returns why it cannot, or null. */
   startProcess(): string | null {
     if (this.core !== null) return null;
@@ -70,7 +110,20 @@ export class NodeProcess {
     const restored = this.storage.restore(this.bootstrap);
     this.paused = false;
     this.diskFailing = false;
-    const core = new NodeCore({ ...this.settings(), id: this.id, restored, readTag: `${this.id}:${this.incarnation}`, effects: this.effects() });
+    this.currentRd = null;
+    const settings = this.settings();
+    const observer = settings.observer ?? {};
+    const core = new NodeCore({
+      ...settings,
+      observer: {
+        ...observer,
+        onReady: (rd) => {
+          this.currentRd = rd;
+          observer.onReady?.(rd);
+        },
+      },
+      id: this.id, restored, readTag: `${this.id}:${this.incarnation}`, effects: this.effects(),
+    });
     this.core = core;
     this.input(() => core.start());
     return null;
@@ -90,6 +143,38 @@ export class NodeProcess {
     core.stop();
     this.storage.sync();
     this.die();
+  }
+
+  /** The operator makes this node campaign. */
+  campaign(): void {
+    const core = this.core;
+    if (core !== null && !this.paused) this.input(() => core.campaign());
+  }
+
+  /** The operator asks this node to hand leadership to `to`; returns what it answered. */
+  transferLeadership(to: NodeId): string {
+    const core = this.core;
+    if (core === null || this.paused) return "down";
+    let answer = "ok";
+    this.input(() => {
+      answer = core.transferLeadership(to)?.code ?? "ok";
+    });
+    return answer;
+  }
+
+  /** The operator proposes a membership change here; returns "ok" when Raft took it, else the refusal. */
+  proposeConfChange(change: ConfChange): string {
+    const core = this.core;
+    if (core === null || this.paused) return "down";
+    let answer = "ok";
+    this.input(() => {
+      let sync = true;
+      core.proposeConfChange(change, (o) => {
+        if (sync && !o.ok) answer = o.code;
+      });
+      sync = false;
+    });
+    return answer;
   }
 
   /** One tick of the node's clock (lost while paused, as a stopped process misses its timer). */
@@ -136,6 +221,8 @@ export class NodeProcess {
 
   protected die(): void {
     this.core = null;
+    this.trigger = null;
+    this.currentRd = null;
     this.incarnation++;
     this.paused = false;
     this.inbox.length = 0;
@@ -191,7 +278,8 @@ export class NodeProcess {
         if (batch.entries.length > 0) records.push({ kind: "entries", entries: batch.entries });
         if (batch.hardState !== null) records.push({ kind: "hardState", hardState: batch.hardState });
         storage.write(records);
-        this.onWritten(records, batch.mustSync);
+        this.onWritten(records);
+        this.strikeMidWrite(batch.mustSync);
         if (!this.alive(life)) return; // a fault struck mid-write
         if (!batch.mustSync) return done(null);
         this.world.later(this, this.world.diskLatencyUs(this.id), () => {
@@ -217,13 +305,37 @@ export class NodeProcess {
     };
   }
 
-  /** Hands a batch of the core's messages to the network. */
-  protected sendMessages(messages: readonly Message[]): void {
-    for (const m of messages) this.world.send(m);
+  /** Hands a batch of the core's messages to the network; an armed trigger may strike around it. */
+  private sendMessages(messages: readonly Message[]): void {
+    const trigger = this.trigger;
+    const rd = this.currentRd;
+    const strike = trigger !== null && rd !== null && trigger.phase !== "midWrite" && trigger.when(rd, this);
+    if (strike) {
+      this.trigger = null;
+      this.world.trace(`n${this.id} trigger strikes ${trigger.phase === "beforeSend" ? "before" : "after"} sending: ${trigger.why}`);
+      if (trigger.phase === "beforeSend") trigger.fire(this);
+    }
+    if (this.core === null) return;
+    for (const m of messages) this.emit(m);
+    if (strike && trigger.phase === "afterSend") trigger.fire(this);
   }
 
-  /** A Ready's records were written, not yet synced (register checkers; a fault may strike here). */
-  protected onWritten(_records: readonly WalRecord[], _mustSync: boolean): void {}
+  private strikeMidWrite(mustSync: boolean): void {
+    const trigger = this.trigger;
+    const rd = this.currentRd;
+    if (trigger === null || rd === null || trigger.phase !== "midWrite" || !mustSync || !trigger.when(rd, this)) return;
+    this.trigger = null;
+    this.world.trace(`n${this.id} trigger strikes before the write is synced: ${trigger.why}`);
+    trigger.fire(this);
+  }
+
+  /** Sends one message to the network (the register shell reports it to its checkers first). */
+  protected emit(m: Message): void {
+    this.world.send(m);
+  }
+
+  /** A Ready's records were written, not yet synced (register checkers). */
+  protected onWritten(_records: readonly WalRecord[]): void {}
   /** The disk synced (register checkers). */
   protected onSynced(): void {}
 }

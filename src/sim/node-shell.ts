@@ -8,7 +8,7 @@
 // that strikes around a Ready's write or sends. The "send-before-persist" mutant is the core's
 // send-all-before-fsync (every message leaves before the Ready's write is durable).
 import type { Command, Compare } from "../kv/store.js";
-import type { ConfChange, ConfState, Entry, Message, NodeId, RaftStatus, Ready, Snapshot, Term } from "../raft/raft.js";
+import type { ConfChange, ConfState, Entry, Message, NodeId, Snapshot } from "../raft/raft.js";
 import { decodeConfChange, NO_NODE } from "../raft/raft.js";
 import type { NodeMutant } from "../node/mutants.js";
 import type { NodeTuning } from "../node/node-core.js";
@@ -27,19 +27,6 @@ export const MAX_PENDING_CLIENT_READS = 256;
 /** Most client writes one node tracks while they wait to apply. */
 export const MAX_PENDING_CLIENT_WRITES = 1024;
 
-/** A fault armed to strike around the sending of the first Ready for which `when` holds. */
-export interface ReadyTrigger {
-  readonly why: string;
-  /**
-   * When to strike: "midWrite" right after the Ready's records are written and before they are
-   * synced (a crash then may tear them); "beforeSend" before its messages leave (a crash loses
-   * them, a cut blocks them); "afterSend" once they left.
-   */
-  readonly phase: "midWrite" | "beforeSend" | "afterSend";
-  when(rd: Ready, node: SimNode): boolean;
-  /** The fault: crash the node, cut its links... */
-  fire(node: SimNode): void;
-}
 
 /** What the node shell needs from the simulation around it. */
 export interface NodeWorld extends ProcessWorld {
@@ -62,15 +49,10 @@ const encodeValue = (v: number): Uint8Array => encoder.encode(String(v));
 
 /** One simulated server. */
 export class SimNode extends NodeProcess {
-  /** Stopped for good after its removal from the cluster committed. */
-  decommissioned = false;
-  /** Targeted fault armed by the nemesis. */
-  trigger: ReadyTrigger | null = null;
   /** Running hash of the applied sequence, and the last applied index. */
   private chain = 0;
   private applied = 0;
-  /** The Ready being carried out (for triggers), and the commit index written before it. */
-  private currentRd: Ready | null = null;
+  /** The commit index written before the current Ready. */
   private commitBefore = 0;
   private wasLeader = false;
 
@@ -79,8 +61,7 @@ export class SimNode extends NodeProcess {
       tuning: { ...simWorld.tuning(), maxPendingReads: MAX_PENDING_CLIENT_READS, maxPendingProposals: MAX_PENDING_CLIENT_WRITES },
       mutants: simWorld.nodeMutants,
       observer: {
-        onReady: (rd) => {
-          this.currentRd = rd;
+        onReady: () => {
           this.commitBefore = this.storage.written.hardState.commit;
         },
         onRoleChange: (role) => this.onRole(role),
@@ -90,19 +71,6 @@ export class SimNode extends NodeProcess {
     }));
   }
 
-  /** The core's status, or null when down. */
-  status(): RaftStatus | null {
-    return this.core?.status() ?? null;
-  }
-
-  /** Term as last written to the log. */
-  get term(): Term {
-    return this.storage.written.hardState.term;
-  }
-
-  get role(): string {
-    return this.core?.currentRole ?? "follower";
-  }
 
   /** Index of the last entry this life applied (or restored). */
   get appliedIndex(): number {
@@ -115,7 +83,6 @@ export class SimNode extends NodeProcess {
     const durable = this.storage.durable;
     this.simWorld.checker.onRestart(this.id, durable.hardState);
     this.wasLeader = false;
-    this.currentRd = null;
     const snap = durable.snapshot;
     this.applied = snap?.meta.index ?? 0;
     this.chain = snap === null ? 0 : this.chainAt(snap);
@@ -130,40 +97,15 @@ export class SimNode extends NodeProcess {
     if (this.core === null) return "already down";
     const unsynced = this.storage.dirty;
     this.crashProcess();
-    this.trigger = null;
     return unsynced ? "lost unsynced records" : "nothing unsynced";
   }
 
-  /** The operator makes this node campaign. */
-  campaign(): void {
-    const core = this.core;
-    if (core !== null && !this.paused) this.input(() => core.campaign());
-  }
 
-  /** The operator asks this node to hand leadership to `to`; returns what it answered. */
-  transferLeadership(to: NodeId): string {
-    const core = this.core;
-    if (core === null || this.paused) return "down";
-    let answer = "ok";
-    this.input(() => {
-      answer = core.transferLeadership(to)?.code ?? "ok";
-    });
-    return answer;
-  }
-
-  /** The operator proposes a membership change here; returns "ok" when Raft took it, else the refusal. */
-  proposeConfChange(change: ConfChange): string {
-    const core = this.core;
-    if (core === null || this.paused) return "down";
-    let answer = "ok";
-    this.input(() => {
-      let sync = true;
-      core.proposeConfChange(change, (o) => {
-        if (sync && !o.ok) answer = o.code;
-      });
-      sync = false;
-    });
-    return answer;
+  /** SIGTERM: the core answers what waits (writes in flight: unknown_outcome), queued writes finish, the process exits. */
+  stop(): string {
+    if (this.core === null) return "already down";
+    this.stopProcess();
+    return "stopped";
   }
 
   /** A client request arrives. */
@@ -227,7 +169,7 @@ export class SimNode extends NodeProcess {
     this.wasLeader = isLeader;
   }
 
-  protected override onWritten(records: readonly WalRecord[], mustSync: boolean): void {
+  protected override onWritten(records: readonly WalRecord[]): void {
     const checker = this.simWorld.checker;
     const written = this.storage.written;
     for (const r of records) {
@@ -237,35 +179,20 @@ export class SimNode extends NodeProcess {
         if (r.hardState.commit > this.commitBefore) checker.onCommit(this.id, r.hardState.term, this.commitBefore, r.hardState.commit, written);
       }
     }
+
+
     if (this.role === "leader") checker.onLeaderLog(this.id, written.hardState.commit, written);
-    const trigger = this.trigger;
-    const rd = this.currentRd;
-    if (trigger !== null && rd !== null && trigger.phase === "midWrite" && mustSync && trigger.when(rd, this)) {
-      this.trigger = null;
-      if (this.simWorld.tracing) this.simWorld.trace(`n${this.id} trigger strikes before the write is synced: ${trigger.why}`);
-      trigger.fire(this);
-    }
   }
 
   protected override onSynced(): void {
     this.simWorld.checker.onDurableHardState(this.id, this.storage.durable.hardState);
   }
 
-  protected override sendMessages(messages: readonly Message[]): void {
-    const trigger = this.trigger;
-    const rd = this.currentRd;
-    const strike = trigger !== null && rd !== null && trigger.phase !== "midWrite" && trigger.when(rd, this);
-    if (strike) {
-      this.trigger = null;
-      if (this.simWorld.tracing) this.simWorld.trace(`n${this.id} trigger strikes ${trigger.phase === "beforeSend" ? "before" : "after"} sending: ${trigger.why}`);
-      if (trigger.phase === "beforeSend") trigger.fire(this);
-    }
-    if (this.core === null) return;
-    for (const m of messages) {
-      this.simWorld.checker.onSend(m.from, m.to, m.type, m.term, "reject" in m ? m.reject : false);
-      this.simWorld.send(m);
-    }
-    if (strike && trigger.phase === "afterSend") trigger.fire(this);
+
+
+  protected override emit(m: Message): void {
+    this.simWorld.checker.onSend(m.from, m.to, m.type, m.term, "reject" in m ? m.reject : false);
+    this.simWorld.send(m);
   }
 
   private onApplied(e: Entry): void {

@@ -85,7 +85,7 @@ export class Simulation extends ScheduleWorld<SimNode, SimEvent> implements Node
   readonly nodeMutants: ReadonlySet<NodeMutant>;
   readonly tracing: boolean;
   private readonly raftRng: Rng;
-  private readonly nemesis: Nemesis;
+  private readonly nemesis: Nemesis<SimNode>;
   private finished = false;
   private healed = false;
   private readonly slowDisks = new SlowDisks();
@@ -208,6 +208,8 @@ export class Simulation extends ScheduleWorld<SimNode, SimEvent> implements Node
     for (const node of this.nodes.values()) {
       node.trigger = null;
       if (node.paused) node.resume();
+      // A node whose disk failed is restarted by its operator (its core stopped acknowledging).
+      if (node.up && (node.diskFailing || node.core?.state !== "running")) node.crash();
       if (!node.up && !node.decommissioned) this.startNode(node);
     }
     this.workload.markHealed();

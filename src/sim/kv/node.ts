@@ -6,7 +6,8 @@
 // is "unknown": it may still apply), watch streams are polled after every apply.
 // Mutants: the core's own (NodeMutant, set through the core's options) and two of the shell's
 // client API (watch-skip, kv-stale-read).
-import type { NodeId } from "../../raft/raft.js";
+import type { ConfChange, ConfState, NodeId } from "../../raft/raft.js";
+import { decodeConfChange } from "../../raft/raft.js";
 import type { ApplyOutput, KvStore } from "../../kv/store.js";
 import type { NodeMutant } from "../../node/mutants.js";
 import type { ProposalOutcome } from "../../node/pending-proposals.js";
@@ -43,8 +44,12 @@ export interface KvNodeWorld extends ProcessWorld {
   onApplied(node: KvSimNode, out: ApplyOutput, term: number, revisionBefore: number): void;
   /** The core answered a proposal it had placed at (index, term). */
   onProposalAnswered(node: KvSimNode, index: number, term: number, outcome: ProposalOutcome): void;
-  /** The node's role or leader changed. */
-  onRole(node: KvSimNode): void;
+  /** Watch streams of a node that died broke (their clients resume elsewhere). */
+  onStreamsBroken(streams: readonly { readonly clientId: number; readonly opId: number }[]): void;
+  /** A membership change was applied on `node`. */
+  onConfApplied(node: NodeId, cc: ConfChange): void;
+  /** The node's role or leader changed; `becameLeader` when it just won an election. */
+  onRole(node: KvSimNode, becameLeader: boolean): void;
   /** A snapshot replaced the node's store. */
   onSnapshotInstalled(node: KvSimNode): void;
   /** A watch batch leaves the node for its client. */
@@ -61,21 +66,44 @@ export class KvSimNode extends NodeProcess {
   private lastKv: KvStore | null = null;
   private readonly watchClients = new Map<number, { readonly clientId: number; readonly opId: number }>();
   private watchBatches = 0;
+  /** Leader at the last role change (so that winning an election is told apart). */
+  private wasLeader = false;
+  /**
+   * In the cluster's configuration as this node last applied it. A process the nemesis started for
+   * a learner whose addition Raft then refused is not: clients do not pick it (a watch there would
+   * never see a change).
+   */
+  member: boolean;
 
-  constructor(id: NodeId, bootstrap: { voters: NodeId[]; learners: NodeId[] }, private readonly kvWorld: KvNodeWorld) {
+  constructor(id: NodeId, bootstrap: ConfState | null, private readonly kvWorld: KvNodeWorld) {
     super(id, bootstrap, kvWorld, () => {
+      const isMember = (conf: ConfState): boolean => conf.voters.includes(id) || conf.learners.includes(id);
       const mutant = kvWorld.mutant;
       return {
         tuning: kvWorld.tuning(),
         mutants: mutant !== null && CORE_MUTANTS.has(mutant) ? new Set([mutant as NodeMutant]) : new Set(),
         observer: {
-          onRoleChange: () => kvWorld.onRole(this),
-          onEntryApplied: (e, out, revisionBefore) => kvWorld.onApplied(this, out, e.term, revisionBefore),
-          onSnapshotInstalled: () => kvWorld.onSnapshotInstalled(this),
+          onRoleChange: (role) => {
+            const becameLeader = role === "leader" && !this.wasLeader;
+            this.wasLeader = role === "leader";
+            kvWorld.onRole(this, becameLeader);
+          },
+          onEntryApplied: (e, out, revisionBefore) => {
+            kvWorld.onApplied(this, out, e.term, revisionBefore);
+            if (e.type !== "config") return;
+            const conf = this.core?.status().confState;
+            if (conf !== undefined) this.member = isMember(conf);
+            kvWorld.onConfApplied(this.id, decodeConfChange(e.data));
+          },
+          onSnapshotInstalled: (snapshot) => {
+            this.member = isMember(snapshot.meta.confState);
+            kvWorld.onSnapshotInstalled(this);
+          },
           onWatchReady: () => this.flushWatches(),
         },
       };
     });
+    this.member = bootstrap !== null && (bootstrap.voters.includes(id) || bootstrap.learners.includes(id));
   }
 
   /** The node's store (of its last life when down). */
@@ -85,39 +113,30 @@ export class KvSimNode extends NodeProcess {
     return kv;
   }
 
-  get role(): string {
-    return this.core?.currentRole ?? "follower";
-  }
-
-  get leader(): NodeId {
-    return this.core?.leaderId ?? (0 as NodeId);
-  }
 
   /** Starts (or restarts) the process; returns why its disk cannot be restored, or null. */
   start(): string | null {
+    this.wasLeader = false;
     const why = this.startProcess();
     if (this.core !== null) this.lastKv = this.core.kv;
     return why;
   }
 
-  /** Power loss. Returns the watch streams it broke. */
-  crash(): { readonly clientId: number; readonly opId: number }[] {
-    if (this.core === null) return [];
+  /** Power loss: the disk keeps what was synced (plus a torn tail); its watch streams break. */
+  crash(): string {
+    if (this.core === null) return "already down";
+    const unsynced = this.storage.dirty;
     this.crashProcess();
-    return this.dropWatchStreams();
+    this.dropWatchStreams();
+    return unsynced ? "lost unsynced records" : "nothing unsynced";
   }
 
-  /** SIGTERM: the core answers what waits, then the process exits. Returns the watch streams it broke. */
-  stop(): { readonly clientId: number; readonly opId: number }[] {
-    if (this.core === null) return [];
+  /** SIGTERM: the core answers what waits, queued writes finish, the process exits; its watch streams break. */
+  stop(): string {
+    if (this.core === null) return "already down";
     this.stopProcess();
-    return this.dropWatchStreams();
-  }
-
-  /** The operator asks this node (if leader) to hand leadership to `to`. */
-  transferLeadership(to: NodeId): void {
-    const core = this.core;
-    if (core !== null && !this.paused) this.input(() => void core.transferLeadership(to));
+    this.dropWatchStreams();
+    return "stopped";
   }
 
   /** A client request arrives. */
@@ -125,10 +144,10 @@ export class KvSimNode extends NodeProcess {
     this.input(() => this.handleRequest(req));
   }
 
-  private dropWatchStreams(): { readonly clientId: number; readonly opId: number }[] {
+  private dropWatchStreams(): void {
     const broken = [...this.watchClients.values()];
     this.watchClients.clear();
-    return broken;
+    this.kvWorld.onStreamsBroken(broken);
   }
 
   private handleRequest(req: KvRequest): void {

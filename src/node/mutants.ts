@@ -12,4 +12,6 @@ export type NodeMutant =
   /** Storage compacts the log before the snapshot replacing it is durable: a crash loses entries. */
   | "snapshot-compacts-before-save"
   /** Stopping answers in-flight proposals with a retryable code although they may commit. */
-  | "stop-answers-retry";
+  | "stop-answers-retry"
+  /** A storage failure answers in-flight proposals with a retryable code although they may commit. */
+  | "storage-failure-answers-retry";

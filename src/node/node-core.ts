@@ -500,7 +500,9 @@ export class NodeCore {
     this.fx.logger.error({ err: cause }, message);
     this.failure = refusal("storage_failed", message);
     this.lifeState = "failed";
-    this.proposals.failAll(refusal("unknown_outcome", `${message}. The write may or may not have been applied; check before retrying`));
+    this.proposals.failAll(this.mutants.has("storage-failure-answers-retry")
+      ? refusal("no_leader", `${message}: retry on another node`) // Mutant: claims the write surely did not happen.
+      : refusal("unknown_outcome", `${message}. The write may or may not have been applied; check before retrying`));
     this.reads.failAll(this.failure);
   }
 

@@ -23,7 +23,7 @@ export type KvMutant = NodeMutant | "watch-skip" | "kv-stale-read";
 /** Every KV mutant name accepted by `--mutant`. */
 export const KV_MUTANTS: readonly KvMutant[] = [
   "lease-no-promote", "watch-skip", "kv-stale-read", "keepalive-without-readindex",
-  "send-all-before-fsync", "snapshot-compacts-before-save", "stop-answers-retry",
+  "send-all-before-fsync", "snapshot-compacts-before-save", "stop-answers-retry", "storage-failure-answers-retry",
 ];
 
 /** Most reads and keep-alives one node tracks while they wait for their read index. */
@@ -58,6 +58,7 @@ export interface KvNodeWorld extends ProcessWorld {
 
 const CORE_MUTANTS: ReadonlySet<KvMutant> = new Set<NodeMutant>([
   "lease-no-promote", "keepalive-without-readindex", "send-all-before-fsync", "snapshot-compacts-before-save", "stop-answers-retry",
+  "storage-failure-answers-retry",
 ]);
 
 /** One simulated KV server. */

@@ -78,3 +78,7 @@ test("storage compacting the log before the snapshot is durable (snapshot-compac
 test("stop() answering in-flight proposals with a retryable code (stop-answers-retry) is caught by the outcome checker", () => {
   assert.deepEqual(firstCaught("stop-answers-retry")?.checker, "outcome");
 });
+
+test("a storage failure answering in-flight proposals with a retryable code (storage-failure-answers-retry) is caught by the outcome checker", () => {
+  assert.deepEqual(firstCaught("storage-failure-answers-retry")?.checker, "outcome");
+});

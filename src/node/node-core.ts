@@ -13,7 +13,7 @@
 //   stops it, which must not race the write.
 // Snapshots: every `snapshotEveryEntries` applied entries the core encodes the store, compacts Raft's
 // in-memory log, then saves the snapshot asynchronously and only after it is durable compacts
-// storage (compacting first would let a crash lose entries no snapshot covers).
+// storage (snapshot-policy.ts).
 import type { Command, KeyValue, LeaseId } from "../kv/store.js";
 import { encodeCommand, KvStore, LeaseClock, prefixEnd, WatcherRegistry } from "../kv/store.js";
 import type { ApplyOutput } from "../kv/machine.js";
@@ -27,6 +27,7 @@ import { refusal } from "./outcome.js";
 import { MAX_PENDING_PROPOSALS, PendingProposals } from "./pending-proposals.js";
 import type { ProposalCallback, ProposalOutcome } from "./pending-proposals.js";
 import { MAX_PENDING_READS, PendingReads } from "./pending-reads.js";
+import { SnapshotPolicy } from "./snapshot-policy.js";
 import type { ReadCallback } from "./pending-reads.js";
 
 /** Raft's settings as the node passes them on (id and randomness come from the core). */
@@ -103,8 +104,7 @@ export class NodeCore {
   private kickPending = false;
   /** The Ready being written; the next one is taken only after it was carried out. */
   private inflight: Ready | null = null;
-  private snapshotIndex = 0;
-  private snapshotSaving = false;
+  private readonly snapshots: SnapshotPolicy;
   private wasMember = false;
   private removed = false;
   private leader: NodeId = NO_NODE;
@@ -125,10 +125,9 @@ export class NodeCore {
     const restored = options.restored;
     this.persisted = { term: restored.hardState.term, vote: restored.hardState.vote };
     this.persistedLastIndex = restored.entries.at(-1)?.index ?? restored.snapshot?.meta.index ?? 0;
-    if (restored.snapshot !== null) {
-      this.kv.restore(restored.snapshot.data);
-      this.snapshotIndex = restored.snapshot.meta.index;
-    }
+    if (restored.snapshot !== null) this.kv.restore(restored.snapshot.data);
+    this.snapshots = new SnapshotPolicy(options.tuning.snapshotEveryEntries, restored.snapshot?.meta.index ?? 0,
+      options.effects.storage, this.mutants.has("snapshot-compacts-before-save"));
     this.watchers = new WatcherRegistry(this.kv);
     const conf0 = restored.snapshot?.meta.confState ?? restored.bootstrap;
     this.wasMember = conf0 !== null && (conf0.voters.includes(options.id) || conf0.learners.includes(options.id));
@@ -395,7 +394,7 @@ export class NodeCore {
   private installSnapshot(snapshot: Snapshot): void {
     this.kv.restore(snapshot.data);
     this.watchers.onRestore();
-    this.snapshotIndex = snapshot.meta.index;
+    this.snapshots.installed(snapshot.meta.index);
     if (this.role === "leader" && !this.mutants.has("lease-no-promote")) this.leases.promote(this.kv.leases(), this.fx.nowMs());
     this.fx.logger.info({ index: snapshot.meta.index }, "installed snapshot from the leader");
     this.obs.onSnapshotInstalled?.(snapshot);
@@ -437,27 +436,16 @@ export class NodeCore {
     }
   }
 
+  /** Takes a snapshot when the policy says so; the policy saves it (snapshot-policy.ts). */
   private maybeSnapshot(): void {
     const applied = this.kv.appliedIndex;
-    if (this.snapshotSaving || applied - this.snapshotIndex < this.tuning.snapshotEveryEntries) return;
+    if (!this.snapshots.due(applied)) return;
     // A snapshot from the leader may have arrived while this Ready was written: the log then starts
     // past what this node applied, and the one in flight will be installed instead.
     if (applied < this.raft.status().firstIndex - 1) return;
     const snapshot: Snapshot = { meta: this.raft.snapshotMeta(applied), data: this.kv.snapshot() };
-    this.snapshotIndex = applied;
     this.raft.compact(snapshot);
-    this.snapshotSaving = true;
-    const storage = this.fx.storage;
-    const finished = (err: unknown): void => {
-      this.snapshotSaving = false;
-      if (err !== null && err !== undefined) this.failStorage("Cannot write a snapshot", err);
-    };
-    if (this.mutants.has("snapshot-compacts-before-save")) {
-      // Mutant: the log is cut before the snapshot that replaces it is durable.
-      storage.compact(applied, (err) => (err !== null && err !== undefined ? finished(err) : storage.saveSnapshot(snapshot, finished)));
-      return;
-    }
-    storage.saveSnapshot(snapshot, (err) => (err !== null && err !== undefined ? finished(err) : storage.compact(applied, finished)));
+    this.snapshots.save(snapshot, (err) => this.failStorage("Cannot write a snapshot", err));
   }
 
   private expireLeases(now: number): void {

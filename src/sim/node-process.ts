@@ -4,7 +4,8 @@
 // seeded generator. The process can crash (the disk keeps what was synced plus a torn tail), stop
 // gracefully (SIGTERM: the core answers what waits, queued writes finish), lose its disk (the next
 // sync fails), and pause (SIGSTOP: input piles up in socket buffers, a finished write waits for
-// SIGCONT, ticks are missed).
+// SIGCONT, ticks are missed). The nemesis arms triggers here that strike around a Ready's write or
+// sends, and plays the operator through it (campaign, leadership transfer, membership change).
 import type { ConfChange, Message, NodeId, RaftStatus, Ready, RestoredState, Role, Term } from "../raft/raft.js";
 import type { NodeEffects, NodeStorage, StorageDone } from "../node/effects.js";
 import { NodeCore } from "../node/node-core.js";

@@ -246,9 +246,9 @@ class ClientApi {
   }
 
   private healthz(res: ServerResponse): void {
-    const s = this.o.replica.status();
-    const healthy = s.leader !== 0;
-    this.json(res, healthy ? HTTP.ok : HTTP.unavailable, { health: healthy ? "true" : "false", leader: s.leader, role: s.role });
+    // From the live core: a stopped or failed replica is unhealthy whatever leader it last knew.
+    const h = this.o.replica.health();
+    this.json(res, h.healthy ? HTTP.ok : HTTP.unavailable, { health: h.healthy ? "true" : "false", leader: h.leader, role: h.role, state: h.state });
   }
 
   private json(res: ServerResponse, status: number, body: unknown): void {

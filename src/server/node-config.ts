@@ -46,6 +46,8 @@ export const nodeConfigSchema = z.object({
     heartbeatTicks: z.number().int().min(1).default(DEFAULT_REPLICA_TUNING.heartbeatTicks),
     electionTicks: z.number().int().min(2).default(DEFAULT_REPLICA_TUNING.electionTicks),
     snapshotEveryEntries: z.number().int().min(10).default(DEFAULT_REPLICA_TUNING.snapshotEveryEntries),
+    /** Payload bytes a leader lets wait uncommitted before it answers "overloaded" (0: no limit). */
+    maxUncommittedBytes: z.number().int().min(0).default(DEFAULT_REPLICA_TUNING.maxUncommittedBytes),
   }).strict().default({}),
   /** Peer transport bounds (src/transport/limits.ts); the rest keep their defaults. */
   transport: z.object({

@@ -7,7 +7,7 @@
 import type { Logger } from "pino";
 import type { Command, CommandResult, KeyValue, LeaseId, RangeRequest, RangeResult, KvError, KvStore, WatcherRegistry } from "../kv/store.js";
 import type { ConfChange, NodeId, RaftStatus, RestoredState } from "../raft/raft.js";
-import { NO_NODE } from "../raft/raft.js";
+import { DEFAULT_MAX_UNCOMMITTED_BYTES, NO_NODE } from "../raft/raft.js";
 import type { Storage } from "../storage/storage.js";
 import type { Transport } from "../transport/types.js";
 import type { NodeEffects, NodeStorage, StorageDone } from "../node/effects.js";
@@ -36,6 +36,8 @@ export interface ReplicaTuning {
   readonly maxBytesPerAppend: number;
   readonly maxInflightAppends: number;
   readonly maxUncommittedEntries: number;
+  /** A leader refuses proposals ("overloaded") once its uncommitted tail holds this many payload bytes (0: no limit; etcd's MaxUncommittedEntriesSize). */
+  readonly maxUncommittedBytes: number;
 }
 
 /** Default tuning: 50 ms ticks, heartbeat every 50 ms, election after 500–1000 ms of silence. */
@@ -52,6 +54,7 @@ export const DEFAULT_REPLICA_TUNING: ReplicaTuning = {
   maxBytesPerAppend: 1024 * 1024,
   maxInflightAppends: 256,
   maxUncommittedEntries: 50_000,
+  maxUncommittedBytes: DEFAULT_MAX_UNCOMMITTED_BYTES,
 };
 
 /** What a replica needs from its shell. */
@@ -128,7 +131,7 @@ export class Replica {
         raft: {
           electionTicks: t.electionTicks, heartbeatTicks: t.heartbeatTicks, maxEntriesPerAppend: t.maxEntriesPerAppend,
           maxBytesPerAppend: t.maxBytesPerAppend, maxInflightAppends: t.maxInflightAppends,
-          maxUncommittedEntries: t.maxUncommittedEntries, preVote: true, checkQuorum: true,
+          maxUncommittedEntries: t.maxUncommittedEntries, maxUncommittedBytes: t.maxUncommittedBytes, preVote: true, checkQuorum: true,
         },
         snapshotEveryEntries: t.snapshotEveryEntries,
         proposalTimeoutMs: t.proposalTimeoutMs,

@@ -17,6 +17,7 @@ export function raftSettings(knobs: RaftKnobs, mutants?: ReadonlySet<RaftMutant>
     maxBytesPerAppend: knobs.maxBytesPerAppend,
     maxInflightAppends: knobs.maxInflightAppends,
     maxUncommittedEntries: knobs.maxUncommittedEntries,
+    ...(knobs.maxUncommittedBytes === undefined ? {} : { maxUncommittedBytes: knobs.maxUncommittedBytes }),
     preVote: knobs.preVote,
     checkQuorum: knobs.checkQuorum,
     ...(mutants === undefined ? {} : { mutants }),

@@ -45,14 +45,13 @@ describe("simulation of the real Raft core under faults", () => {
     assert.notEqual(runSchedule({ seed: 4243, voters: 3, mutant: null }).hash, a.hash);
   });
 
-  it("passes seed 2055804: a leader elected with a stale commit index over two committed config entries", () => {
-    // The leader of term 3 committed a learner's addition (10) and removal (15); node 2 kept those
-    // entries through a crash but lost the hard state carrying the commit, and won term 5 knowing
-    // commit 7. Valid Raft (the commit index is volatile); the old checker counted both entries.
-    const lines: string[] = [];
-    const r = runSchedule({ seed: 2055804, voters: 5, mutant: null, trace: (l) => lines.push(l) });
+  it("passes seed 2055804 (the soak's failing seed)", () => {
+    // Under the register shell it elected a leader with a stale commit index over two committed
+    // config entries (valid Raft: the commit index is volatile), which the old checker counted. The
+    // simulator now runs the node core, so the seed draws another schedule; that exact shape is
+    // kept as a unit case in checkers.test.ts ("accept a new leader whose log holds config entries of earlier leaders ...").
+    const r = runSchedule({ seed: 2055804, voters: 5, mutant: null });
     assert.equal(r.violation, null, r.violation === null ? "" : r.violation.message);
-    assert.ok(lines.some((l) => l.includes("n2 is leader of term 5")), "the schedule should still elect n2 in term 5");
   });
 });
 

@@ -270,6 +270,11 @@ export class NodeCore {
     return this.persisted.term;
   }
 
+  /** Proposals made here and not yet answered (metrics). */
+  get pendingProposals(): number {
+    return this.proposals.size;
+  }
+
   /** Current leader as this node knows it (NO_NODE when none). */
   get leaderId(): NodeId {
     return this.leader;

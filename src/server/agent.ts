@@ -21,6 +21,7 @@ import { createClientApiHandler } from "./http-api.js";
 import type { ApiTokens } from "./access.js";
 import { MEMBER_PREFIX, MemberDirectory } from "./members.js";
 import type { NodeConfig } from "./node-config.js";
+import { NodeMetrics } from "./node-metrics.js";
 import { ClusterHousekeeper } from "./housekeeper.js";
 import { adminRoutes } from "./admin-routes.js";
 
@@ -61,13 +62,16 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     });
     const members = new MemberDirectory(config.members.map((m) => ({ ...m, id: nodeId(m.id) })));
     const peers = new PeerSync(id, members, transport);
-    const r = new Replica({
+    const metrics: NodeMetrics = new NodeMetrics({ status: () => r.status(), appliedIndex: () => r.kv.appliedIndex, pendingProposals: () => r.pendingProposals });
+    storage.observeFsync((seconds) => metrics.fsync(seconds));
+    const r: Replica = new Replica({
       id,
       storage,
       restored,
       transport,
       logger: log.child({ part: "raft" }),
       tuning: config.raft,
+      metrics,
       onRemoved: () => options.onRemoved?.(),
       onApplied: (batch) => {
         if (batch.changedKeys.some((k) => k.startsWith(MEMBER_PREFIX))) peers.refresh(r.localPrefix(MEMBER_PREFIX));
@@ -79,7 +83,8 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     forwarder = new LeaderForwarder(members, clientTls ? "https" : "http", log, clientTls ? { ca: credentials.caCertPem, cert: credentials.certPem, key: credentials.keyPem } : undefined);
     housekeeper = new ClusterHousekeeper(r, members, config, log.child({ part: "housekeeper" }));
     const routes = adminRoutes({ replica: r, members, config, housekeeper, forwarder, credentials });
-    const handler = createClientApiHandler({ replica: r, clusterId: config.clusterId, tokens, forwarder, logger: log.child({ part: "api" }), routes });
+    const handler = createClientApiHandler({ replica: r, clusterId: config.clusterId, tokens, forwarder, logger: log.child({ part: "api" }), routes,
+      metrics: () => metrics.text(), onAnswered: (path, status) => metrics.request(path, status) });
     // With clientTls, a client certificate of the cluster CA authenticates on its own; the token still works too.
     server = clientTls
       ? createHttpsServer({ keepAliveTimeout: 65_000, ca: credentials.caCertPem, cert: credentials.certPem, key: credentials.keyPem, requestCert: true, rejectUnauthorized: false }, handler)

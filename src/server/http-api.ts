@@ -60,12 +60,19 @@ export interface ClientApiOptions {
   readonly routes?: ReadonlyMap<string, ClusterRoute>;
   /** Prometheus text for /metrics. */
   readonly metrics?: () => Promise<string>;
+  /** Told the path and status of every answered request (metrics by route and code). */
+  readonly onAnswered?: (path: string, status: number) => void;
 }
 
 /** Builds the request handler of the client API. */
 export function createClientApiHandler(options: ClientApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const api = new ClientApi(options);
-  return (req, res) => void api.handle(req, res);
+  const answered = options.onAnswered;
+  if (answered === undefined) return (req, res) => void api.handle(req, res);
+  return (req, res) => {
+    res.once("finish", () => answered((req.url ?? "/").split("?")[0] ?? "/", res.statusCode));
+    void api.handle(req, res);
+  };
 }
 
 class ClientApi {

@@ -6,7 +6,7 @@
 // client API. The simulators run the same core with simulated effects.
 import type { Logger } from "pino";
 import type { Command, CommandResult, KeyValue, LeaseId, RangeRequest, RangeResult, KvError, KvStore, WatcherRegistry } from "../kv/store.js";
-import type { ConfChange, NodeId, RaftStatus, RestoredState } from "../raft/raft.js";
+import type { ConfChange, NodeId, RaftStatus, RestoredState, Snapshot } from "../raft/raft.js";
 import { DEFAULT_MAX_UNCOMMITTED_BYTES, NO_NODE } from "../raft/raft.js";
 import type { Storage } from "../storage/storage.js";
 import type { Transport } from "../transport/types.js";
@@ -73,6 +73,16 @@ export interface ReplicaOptions {
   readonly onRemoved?: () => void;
   /** A broken invariant in the core. Default: log a fatal line and exit with EXIT_INVARIANT_BROKEN. */
   readonly onFatal?: (err: unknown) => void;
+  /** Told what the node does, for /metrics (server/node-metrics.ts). */
+  readonly metrics?: ReplicaMetrics;
+}
+
+/** What a replica reports to its metrics. */
+export interface ReplicaMetrics {
+  leaderChanged(): void;
+  proposalFailed(code: string): void;
+  snapshot(kind: "taken" | "received", bytes: number): void;
+  snapshotSaved(seconds: number): void;
 }
 
 /** The key changes of one applied batch. */
@@ -114,7 +124,7 @@ export class Replica {
     this.startedMs = this.nowMs();
     const t = this.tuning;
     const effects: NodeEffects = {
-      storage: promiseStorage(options.storage),
+      storage: promiseStorage(options.storage, options.metrics),
       send: (messages) => options.transport.send(messages),
       nowMs: this.nowMs,
       soon: (fn) => setImmediate(fn),
@@ -143,6 +153,7 @@ export class Replica {
           for (const l of this.watchListeners) l();
         },
         onAppliedBatch: (changedKeys) => options.onApplied?.({ changedKeys }),
+        onSnapshotInstalled: (snapshot) => options.metrics?.snapshot("received", snapshot.data.length),
         onRemoved: () => options.onRemoved?.(),
       },
     });
@@ -177,6 +188,11 @@ export class Replica {
     if (this.tickTimer !== null) clearInterval(this.tickTimer);
     this.tickTimer = null;
     this.core.stop();
+  }
+
+  /** Proposals made here and not yet answered. */
+  get pendingProposals(): number {
+    return this.core.pendingProposals;
   }
 
   /** Raft's view of this node. */
@@ -231,7 +247,11 @@ export class Replica {
   /** Proposes a command through Raft; resolves with its result once applied here. Leader only. */
   propose(command: Command): Promise<CommandResult> {
     return new Promise((resolve, reject) => {
-      this.core.propose(command, (outcome) => (outcome.ok ? resolve(outcome.result) : reject(serverError(outcome))));
+      this.core.propose(command, (outcome) => {
+        if (outcome.ok) return resolve(outcome.result);
+        this.options.metrics?.proposalFailed(outcome.code);
+        reject(serverError(outcome));
+      });
     });
   }
 
@@ -282,6 +302,7 @@ export class Replica {
   private onLeader(leader: NodeId): void {
     if (leader === this.leaderSeen) return;
     this.leaderSeen = leader;
+    if (leader !== NO_NODE) this.options.metrics?.leaderChanged();
     this.lastLeaderContactMs = this.nowMs();
     for (const l of this.leaderListeners) l(leader);
   }
@@ -296,13 +317,19 @@ export class Replica {
 }
 
 /** The WAL's promise API as the core's callback API. */
-function promiseStorage(storage: Storage): NodeStorage {
+function promiseStorage(storage: Storage, metrics: ReplicaMetrics | undefined): NodeStorage {
   const settle = (p: Promise<unknown>, done: StorageDone): void => {
     p.then(() => done(null), (err: unknown) => done(err ?? new Error("storage call failed without a reason")));
   };
+  const saveSnapshot = async (snapshot: Snapshot): Promise<void> => {
+    const started = performance.now();
+    await storage.saveSnapshot(snapshot);
+    metrics?.snapshot("taken", snapshot.data.length);
+    metrics?.snapshotSaved((performance.now() - started) / 1000);
+  };
   return {
     save: (batch, done) => settle(storage.save(batch), done),
-    saveSnapshot: (snapshot, done) => settle(storage.saveSnapshot(snapshot), done),
+    saveSnapshot: (snapshot, done) => settle(saveSnapshot(snapshot), done),
     compact: (index, done) => settle(storage.compact(index), done),
   };
 }

@@ -3,14 +3,13 @@
 // may outlive it. Needs root (skips with the reason otherwise; PHALANX_HOSTS_REQUIRED=1 fails).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { test } from "node:test";
 import type { TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
-import { HostNet, NAMESPACE_PREFIX, SUBNET_PREFIX, hostSupport } from "./harness.js";
+import { HostNet, SUBNET_PREFIX, hostSupport } from "./harness.js";
 import type { HostNetOptions } from "./harness.js";
-import { cleanupStale, listNamespaces, pidAlive, run } from "./netns.js";
+import { cleanupStale, listNamespaces, pidAlive, processState, run } from "./netns.js";
 import { PROBE_PORT, Prober } from "./probe.js";
 
 /** How long a probe that must be served may take (a loaded CI machine included). */
@@ -58,15 +57,6 @@ const probe = (probes: Map<string, Prober>, name: string): Prober => {
   assert.ok(p, `no probe on ${name}`);
   return p;
 };
-
-/** The process state letter from /proc (T = stopped), or null when the process is gone. */
-function procState(pid: number): string | null {
-  try {
-    return /\) (\S) /.exec(readFileSync(`/proc/${pid}/stat`, "utf8"))?.[1] ?? null;
-  } catch {
-    return null;
-  }
-}
 
 async function rootLinkNames(): Promise<Set<string>> {
   const out = await run("ip", ["-o", "link", "show"]);
@@ -165,13 +155,13 @@ test("a SIGSTOPped process answers nothing while its neighbour on the host does,
   const second = await Prober.start(net, "h1", PROBE_PORT + 1);
   const target = probe(probes, "h1");
   const c1 = probe(probes, "c1");
-  net.freeze(target.process);
-  assert.equal(procState(target.process.pid), "T");
+  await net.freeze(target.process);
+  assert.equal(processState(target.process.pid), "T");
   await assertUdp(net, c1, "h1", false);
   await assertTcp(net, c1, "h1", false); // the kernel accepts the connection; nobody echoes
   await assertUdp(net, c1, "h1", true, PROBE_PORT + 1);
-  assert.notEqual(procState(second.process.pid), "T");
-  net.thaw(target.process);
+  assert.notEqual(processState(second.process.pid), "T");
+  await net.thaw(target.process);
   await assertUdp(net, c1, "h1", true);
   await assertTcp(net, c1, "h1", true);
 });
@@ -184,7 +174,7 @@ test("freezing a host stops every process in its namespace and thawing resumes t
   const c1 = probe(probes, "c1");
   const frozen = await net.freezeNode("h1");
   assert.deepEqual(new Set(frozen), new Set([probe(probes, "h1").process.pid, second.process.pid]));
-  for (const pid of frozen) assert.equal(procState(pid), "T", `pid ${pid} on h1 should be stopped`);
+  for (const pid of frozen) assert.equal(processState(pid), "T", `pid ${pid} on h1 should be stopped`);
   await assertUdp(net, c1, "h1", false);
   await assertUdp(net, c1, "h1", false, PROBE_PORT + 1);
   await assertUdp(net, c1, "h2", true);
@@ -226,10 +216,13 @@ test("close removes every namespace, link, table and process, frozen ones includ
   assert.deepEqual(added, []);
 });
 
+/** The owner fixture's own prefix: only this process's cleanupStale(OWNER_PREFIX) looks at it. */
+const OWNER_PREFIX = `o${process.pid}-`;
+
 /** Starts testdata/hold-net.ts (a harness owner in another process) and reads what it created. */
 async function startOwner(t: TestContext): Promise<{ owner: ReturnType<typeof spawn>; prefix: string; pids: number[] }> {
   const fixture = fileURLToPath(new URL("./testdata/hold-net.ts", import.meta.url));
-  const owner = spawn(process.execPath, ["--import", "tsx", fixture], { stdio: ["pipe", "pipe", "inherit"] });
+  const owner = spawn(process.execPath, ["--import", "tsx", fixture, OWNER_PREFIX], { stdio: ["pipe", "pipe", "inherit"] });
   t.after(() => owner.kill("SIGKILL"));
   const line = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("hold-net fixture did not report within 30 s")), 30_000);
@@ -240,7 +233,7 @@ async function startOwner(t: TestContext): Promise<{ owner: ReturnType<typeof sp
     owner.once("exit", (code) => reject(new Error(`hold-net fixture exited with ${code}`)));
   });
   const { prefix, pids } = JSON.parse(line) as { prefix: string; pids: number[] };
-  assert.ok(prefix.startsWith(`${NAMESPACE_PREFIX}${owner.pid}-`), `prefix ${prefix} embeds the owner's pid`);
+  assert.ok(prefix.startsWith(`${OWNER_PREFIX}${owner.pid}-`), `prefix ${prefix} embeds the owner's pid`);
   assert.equal((await listNamespaces()).filter((n) => n.startsWith(prefix)).length, 3);
   return { owner, prefix, pids };
 }
@@ -262,13 +255,13 @@ test("SIGTERM to the process owning a harness removes its namespaces and process
 test("what a SIGKILLed owner leaves behind, cleanupStale removes and nothing else", async (t) => {
   const support = await hostSupport();
   if (!support.ok) return void t.skip(`needs root and network namespaces: ${support.reason}`);
-  const live = await HostNet.start({ hosts: 1 });
+  const live = await HostNet.start({ hosts: 1, namespacePrefix: OWNER_PREFIX });
   t.after(() => live.close());
   const { owner, prefix, pids } = await startOwner(t);
   owner.kill("SIGKILL");
   await exitOf(owner);
   assert.equal((await listNamespaces()).filter((n) => n.startsWith(prefix)).length, 3, "SIGKILL leaves the namespaces (no hook can run)");
-  const removed = await cleanupStale(NAMESPACE_PREFIX);
+  const removed = await cleanupStale(OWNER_PREFIX);
   for (const ns of ["sw", "h1", "h2"]) assert.ok(removed.includes(`${prefix}${ns}`), `cleanupStale should remove ${prefix}${ns}, removed ${removed.join(", ")}`);
   assert.deepEqual((await listNamespaces()).filter((n) => n.startsWith(prefix)), []);
   for (const pid of pids) assert.equal(pidAlive(pid), false, `pid ${pid} outlived cleanupStale`);

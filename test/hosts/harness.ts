@@ -13,7 +13,7 @@ import type { ChildProcess } from "node:child_process";
 import type { TestContext } from "node:test";
 import { NO_FAULTS, faultRuleset, isHealthy, validateFaults } from "./faults.js";
 import type { FaultState } from "./faults.js";
-import { cleanupStale, destroyNamespace, destroyNamespacesSync, namespacePids, probeHostSupport, run, signalPid } from "./netns.js";
+import { cleanupStale, destroyNamespace, destroyNamespacesSync, namespacePids, probeHostSupport, run, signalPid, waitStopped } from "./netns.js";
 import type { HostSupport } from "./netns.js";
 
 /** Start of every namespace name a harness creates; cleanupStale() looks for it. */
@@ -37,6 +37,8 @@ export interface HostNetOptions {
   readonly hosts: number;
   /** Clients c1..cM (default 0): nodes like the hosts, named apart so tests read clearly. */
   readonly clients?: number;
+  /** Start of the namespace names (default NAMESPACE_PREFIX); cleanupStale at start uses it too. */
+  readonly namespacePrefix?: string;
 }
 
 /** One host or client: a namespace with one interface on the switch. */
@@ -112,8 +114,10 @@ export class HostNet {
     const clients = options.clients ?? 0;
     if (!Number.isInteger(options.hosts) || options.hosts < 1 || options.hosts > MAX_HOSTS) throw new Error(`Cannot start ${options.hosts} hosts: give 1 to ${MAX_HOSTS}`);
     if (!Number.isInteger(clients) || clients < 0 || clients > MAX_CLIENTS) throw new Error(`Cannot start ${clients} clients: give 0 to ${MAX_CLIENTS}`);
-    await cleanupStale(NAMESPACE_PREFIX);
-    const prefix = `${NAMESPACE_PREFIX}${process.pid}-${++harnessCounter}-`;
+    const base = options.namespacePrefix ?? NAMESPACE_PREFIX;
+    if (!/^[a-z][a-z0-9]{0,9}-$/.test(base)) throw new Error(`Cannot use namespace prefix "${base}": give 1–10 lowercase letters or digits and a trailing "-"`);
+    await cleanupStale(base);
+    const prefix = `${base}${process.pid}-${++harnessCounter}-`;
     const nodes = new Map<string, NetNode>();
     const add = (kind: NetNode["kind"], i: number): void => {
       const name = `${kind === "host" ? "h" : "c"}${i}`;
@@ -204,35 +208,42 @@ export class HostNet {
     await proc.exited;
   }
 
-  /** SIGSTOP: the process stays, holds its sockets and answers nothing. */
-  freeze(proc: NodeProcess): void {
+  /** SIGSTOP, resolving once the process is stopped: it keeps its sockets and answers nothing. */
+  async freeze(proc: NodeProcess): Promise<void> {
     if (!signalPid(proc.pid, "SIGSTOP")) throw new Error(`Cannot freeze pid ${proc.pid} on ${proc.node.name}: it has exited`);
+    await waitStopped([proc.pid], true);
   }
 
-  /** SIGCONT after freeze(). */
-  thaw(proc: NodeProcess): void {
+  /** SIGCONT after freeze(), resolving once the process runs again. */
+  async thaw(proc: NodeProcess): Promise<void> {
     if (!signalPid(proc.pid, "SIGCONT")) throw new Error(`Cannot thaw pid ${proc.pid} on ${proc.node.name}: it has exited`);
+    await waitStopped([proc.pid], false);
   }
 
   /**
    * SIGSTOP to every process in node `name`'s namespace (ours and any they started), repeated
-   * until a listing finds nothing new, so a process forked meanwhile is frozen too. Returns the pids.
+   * until a listing finds nothing new, so a process forked meanwhile is frozen too; resolves once
+   * all are stopped. Returns the pids.
    */
   async freezeNode(name: string): Promise<number[]> {
     const ns = this.node(name).namespace;
     const stopped = new Set<number>();
     for (let round = 0; round < FREEZE_ROUNDS_MAX; round++) {
       const fresh = (await namespacePids(ns)).filter((pid) => !stopped.has(pid));
-      if (fresh.length === 0) return [...stopped];
+      if (fresh.length === 0) {
+        await waitStopped([...stopped], true);
+        return [...stopped];
+      }
       for (const pid of fresh) if (signalPid(pid, "SIGSTOP")) stopped.add(pid);
     }
     throw new Error(`Cannot freeze ${name}: new processes kept appearing after ${FREEZE_ROUNDS_MAX} rounds`);
   }
 
-  /** SIGCONT to every process in node `name`'s namespace. Returns the pids. */
+  /** SIGCONT to every process in node `name`'s namespace, resolving once all run. Returns the pids. */
   async thawNode(name: string): Promise<number[]> {
-    const pids = await namespacePids(this.node(name).namespace);
-    return pids.filter((pid) => signalPid(pid, "SIGCONT"));
+    const pids = (await namespacePids(this.node(name).namespace)).filter((pid) => signalPid(pid, "SIGCONT"));
+    await waitStopped(pids, false);
+    return pids;
   }
 
   /**

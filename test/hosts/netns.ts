@@ -61,13 +61,35 @@ export function signalPid(pid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
+/** The state letter of `pid` from /proc (R, S, T = stopped, Z = zombie, …), or null when gone. */
+export function processState(pid: number): string | null {
+  try {
+    return /\) (\S) /.exec(readFileSync(`/proc/${pid}/stat`, "utf8"))?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** Whether `pid` is a running process; a zombie (exited, not yet reaped by its parent) is not. */
 export function pidAlive(pid: number): boolean {
-  if (!signalPid(pid, 0 as unknown as NodeJS.Signals)) return false;
-  try {
-    return /\) Z /.exec(readFileSync(`/proc/${pid}/stat`, "utf8")) === null;
-  } catch {
-    return false; // gone between the two looks
+  const state = processState(pid);
+  return state !== null && state !== "Z";
+}
+
+/**
+ * Waits until every pid is stopped (`stopped` true) or no longer stopped, or has exited. A signal
+ * is delivered asynchronously: kill() returns while the target may still run on another core.
+ */
+export async function waitStopped(pids: readonly number[], stopped: boolean, deadlineMs = 5_000): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const pending = pids.filter((pid) => {
+      const state = processState(pid);
+      return state !== null && state !== "Z" && (state === "T") !== stopped;
+    });
+    if (pending.length === 0) return;
+    if (Date.now() > until) throw new Error(`Pids ${pending.join(", ")} did not ${stopped ? "stop" : "resume"} within ${deadlineMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
   }
 }
 
@@ -100,7 +122,12 @@ export async function destroyNamespace(ns: string, deadlineMs = 10_000): Promise
     if (Date.now() > until) throw new Error(`Cannot delete namespace ${ns}: processes ${pids.join(", ")} survive SIGKILL after ${deadlineMs} ms`);
     await new Promise((r) => setTimeout(r, 10));
   }
-  await run("ip", ["netns", "del", ns]);
+  try {
+    await run("ip", ["netns", "del", ns]);
+  } catch (err) {
+    // Another process's cleanupStale may have deleted it meanwhile: gone is what we wanted.
+    if ((await listNamespaces()).includes(ns)) throw err;
+  }
 }
 
 /** The pid a harness namespace name embeds (`<prefix><pid>-<n>-<node>`), or null for other names. */

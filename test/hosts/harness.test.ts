@@ -78,6 +78,21 @@ test("a probe on one host is served across the switch from a client and from ano
   assert.match(inH1, new RegExp(`inet ${net.node("h1").address.replace(/\./g, "\\.")}/24`));
 });
 
+test("addresses, MAC and neighbour entries are read from inside each node", async (t) => {
+  const s = await start(t, { hosts: 2, clients: 1 }, ["h1", "c1"]);
+  if (s === null) return;
+  const { net, probes } = s;
+  assert.deepEqual(await net.addresses("h1"), [net.node("h1").address]);
+  const extra = `${SUBNET_PREFIX}250`;
+  await net.exec("h2", "ip", ["addr", "add", `${extra}/32`, "dev", "eth0"]);
+  assert.deepEqual((await net.addresses("h2")).sort(), [net.node("h2").address, extra].sort());
+  assert.deepEqual(await net.addresses("h1"), [net.node("h1").address], "an address added on h2 is not on h1");
+  await assertUdp(net, probe(probes, "c1"), "h1", true);
+  const entry = await net.neighbour("c1", net.node("h1").address);
+  assert.equal(entry?.mac, await net.macAddress("h1"), `c1's ARP entry for h1 points at h1's MAC, got ${JSON.stringify(entry)}`);
+  assert.notEqual(await net.macAddress("h1"), await net.macAddress("h2"));
+});
+
 test("a symmetric partition blocks both directions, leaves each side whole, and heal restores", async (t) => {
   const s = await start(t, { hosts: 3 }, ["h1", "h2", "h3"]);
   if (s === null) return;
@@ -93,6 +108,18 @@ test("a symmetric partition blocks both directions, leaves each side whole, and 
   assert.doesNotMatch(await net.listFaultTable(), /phalanx_faults/, "heal deletes the fault table");
   await assertTcpRecovers(net, probe(probes, "h1"), "h2");
   await assertTcpRecovers(net, probe(probes, "h3"), "h1");
+});
+
+test("a partition drops ARP too: a node across it never learns the other's MAC", async (t) => {
+  const s = await start(t, { hosts: 1, clients: 1 }, ["h1", "c1"]);
+  if (s === null) return;
+  const { net, probes } = s;
+  await net.partition(["h1"], ["c1"]);
+  await net.exec("c1", "ip", ["neigh", "flush", "all"]);
+  await assertUdp(net, probe(probes, "c1"), "h1", false); // c1 asks for h1's MAC meanwhile
+  // A filter in the hosts' own IP stacks would let ARP through and leave h1's MAC here.
+  const entry = await net.neighbour("c1", net.node("h1").address);
+  assert.ok(entry !== null && entry.mac === null, `c1 must not learn h1's MAC across a partition, got ${JSON.stringify(entry)}`);
 });
 
 test("a one-way cut drops A → B while B → A still arrives, even with cold neighbour caches", async (t) => {
@@ -211,6 +238,7 @@ test("close removes every namespace, link, table and process, frozen ones includ
   await net.close();
   assert.deepEqual((await listNamespaces()).filter((n) => n.startsWith(net.prefix)), []);
   assert.equal(pidAlive(p.process.pid), false);
+  assert.doesNotMatch(await run("nft", ["list", "tables"]), /phalanx_faults/, "no fault table in the machine's own namespace");
   // All links lived inside the namespaces; none may appear in the machine's own.
   const added = [...(await rootLinkNames())].filter((n) => !linksBefore.has(n) && /^(br0|eth0|[hc]\d+)$/.test(n));
   assert.deepEqual(added, []);

@@ -202,6 +202,37 @@ export class HostNet {
     return proc;
   }
 
+  /** Runs `cmd args` to completion inside node `name` (e.g. `arping`, `ip`); resolves with stdout. */
+  async exec(name: string, cmd: string, args: readonly string[] = []): Promise<string> {
+    this.assertOpen();
+    return run("ip", ["netns", "exec", this.node(name).namespace, cmd, ...args]);
+  }
+
+  /** The IPv4 addresses (without prefix length) on node `name`'s eth0: its own, plus any added (a VIP). */
+  async addresses(name: string): Promise<string[]> {
+    const out = await run("ip", ["-n", this.node(name).namespace, "-j", "-4", "addr", "show", "dev", NODE_INTERFACE]);
+    const links = JSON.parse(out) as { addr_info?: { local?: string }[] }[];
+    return links.flatMap((l) => l.addr_info ?? []).map((a) => a.local).filter((a): a is string => a !== undefined);
+  }
+
+  /** Node `name`'s MAC address on eth0. */
+  async macAddress(name: string): Promise<string> {
+    const out = await run("ip", ["-n", this.node(name).namespace, "-j", "link", "show", "dev", NODE_INTERFACE]);
+    const mac = (JSON.parse(out) as { address?: string }[])[0]?.address;
+    if (mac === undefined) throw new Error(`No MAC address on ${name}'s ${NODE_INTERFACE}: ${out}`);
+    return mac;
+  }
+
+  /**
+   * Node `name`'s neighbour (ARP) entry for `address`: the MAC it would send to and the entry's
+   * state, or null when it has none. Lets a test see which host a client's traffic for a VIP reaches.
+   */
+  async neighbour(name: string, address: string): Promise<{ mac: string | null; state: string[] } | null> {
+    const out = await run("ip", ["-n", this.node(name).namespace, "-j", "neigh", "show", "to", address, "dev", NODE_INTERFACE]);
+    const entry = (JSON.parse(out) as { lladdr?: string; state?: string[] }[])[0];
+    return entry === undefined ? null : { mac: entry.lladdr ?? null, state: entry.state ?? [] };
+  }
+
   /** kill -9 and wait until the process has exited. */
   async kill(proc: NodeProcess): Promise<void> {
     signalPid(proc.pid, "SIGKILL");

@@ -26,10 +26,20 @@ export function run(cmd: string, args: readonly string[], input?: string): Promi
   });
 }
 
-/** The sync twin of run(), for exit handlers; returns null instead of throwing. */
+/** Attempts of runSync when the command itself is killed by a signal. */
+const SYNC_ATTEMPTS_MAX = 3;
+
+/**
+ * The sync twin of run(), for exit handlers; returns null instead of throwing. A command killed by
+ * a signal is run again: during Ctrl-C or a supervisor's group-wide SIGTERM, a second signal to the
+ * process group can hit the cleanup's own `ip` (killing `ip netns del` between unmount and unlink).
+ */
 export function runSync(cmd: string, args: readonly string[]): string | null {
-  const r = spawnSync(cmd, args, { timeout: COMMAND_TIMEOUT_MS, encoding: "utf8" });
-  return r.status === 0 ? r.stdout : null;
+  for (let attempt = 1; ; attempt++) {
+    const r = spawnSync(cmd, args, { timeout: COMMAND_TIMEOUT_MS, encoding: "utf8" });
+    if (r.status === 0) return r.stdout;
+    if (r.signal === null || attempt >= SYNC_ATTEMPTS_MAX) return null;
+  }
 }
 
 /** Names of all network namespaces (`ip netns list` prints "name (id: 3)"). */

@@ -64,6 +64,8 @@ export interface NodeProcess {
   output(): string;
 }
 
+const hasExited = (proc: NodeProcess): boolean => proc.child.exitCode !== null || proc.child.signalCode !== null;
+
 let harnessCounter = 0;
 let supportMemo: Promise<HostSupport> | null = null;
 
@@ -233,21 +235,23 @@ export class HostNet {
     return entry === undefined ? null : { mac: entry.lladdr ?? null, state: entry.state ?? [] };
   }
 
-  /** kill -9 and wait until the process has exited. */
+  /** kill -9 and wait until the process has exited (at once if it already has). */
   async kill(proc: NodeProcess): Promise<void> {
+    // An exited child's pid may already belong to someone else: never signal it.
+    if (hasExited(proc)) return;
     signalPid(proc.pid, "SIGKILL");
     await proc.exited;
   }
 
   /** SIGSTOP, resolving once the process is stopped: it keeps its sockets and answers nothing. */
   async freeze(proc: NodeProcess): Promise<void> {
-    if (!signalPid(proc.pid, "SIGSTOP")) throw new Error(`Cannot freeze pid ${proc.pid} on ${proc.node.name}: it has exited`);
+    if (hasExited(proc) || !signalPid(proc.pid, "SIGSTOP")) throw new Error(`Cannot freeze pid ${proc.pid} on ${proc.node.name}: it has exited`);
     await waitStopped([proc.pid], true);
   }
 
   /** SIGCONT after freeze(), resolving once the process runs again. */
   async thaw(proc: NodeProcess): Promise<void> {
-    if (!signalPid(proc.pid, "SIGCONT")) throw new Error(`Cannot thaw pid ${proc.pid} on ${proc.node.name}: it has exited`);
+    if (hasExited(proc) || !signalPid(proc.pid, "SIGCONT")) throw new Error(`Cannot thaw pid ${proc.pid} on ${proc.node.name}: it has exited`);
     await waitStopped([proc.pid], false);
   }
 

@@ -136,7 +136,22 @@ function waitReceived({ payload, timeoutMs }) {
   });
 }
 
-const ops = { udpEcho, udpCount, tcpEcho, udpSend, waitReceived };
+/** Longest response body passed back; a probe reports reachability and status, not bulk data. */
+const HTTP_BODY_MAX = 64 * 1024;
+
+async function http({ url, method, headers, body, timeoutMs }) {
+  const started = performance.now();
+  try {
+    const r = await fetch(url, { method: method ?? "GET", headers: headers ?? {}, body, signal: AbortSignal.timeout(timeoutMs) });
+    const text = (await r.text()).slice(0, HTTP_BODY_MAX);
+    return { ok: true, status: r.status, body: text, ms: performance.now() - started };
+  } catch (err) {
+    const cause = err.cause?.code ?? err.name ?? String(err);
+    return { ok: false, error: err.name === "TimeoutError" ? "timeout" : cause };
+  }
+}
+
+const ops = { udpEcho, udpCount, tcpEcho, udpSend, waitReceived, http };
 
 createInterface({ input: process.stdin }).on("line", (line) => {
   let cmd;

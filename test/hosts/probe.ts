@@ -101,6 +101,15 @@ export class Prober {
     await this.ask("udpSend", { to, port, payload, copies, intervalMs: 50 }, copies * 50);
   }
 
+  /**
+   * An HTTP request made from this probe's node (the test process cannot reach the hosts itself):
+   * the status and body (first 64 KiB), or why there was no response within `timeoutMs`.
+   */
+  async http(url: string, timeoutMs: number, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ ok: true; status: number; body: string } | { ok: false; error: string }> {
+    const answer = await this.ask("http", { url, timeoutMs, ...init }, timeoutMs);
+    return answer.ok ? { ok: true, status: Number(answer["status"]), body: String(answer["body"]) } : { ok: false, error: String(answer["error"]) };
+  }
+
   /** Whether this probe received datagram `payload` (now or within `timeoutMs`). */
   async received(payload: string, timeoutMs: number): Promise<boolean> {
     return (await this.ask("waitReceived", { payload, timeoutMs }, timeoutMs)).ok;

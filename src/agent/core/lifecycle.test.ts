@@ -76,7 +76,7 @@ test("stop sends the spec's signal and arms the kill timer; the timeout escalate
   assert.deepEqual(r.states, ["running", "stopping", "stopping", "stopped"]);
   assert.deepEqual(r.effects[1], [{ kind: "stop_checks" }, { kind: "signal", signal: "SIGINT" }, { kind: "arm_stop_timer", afterMs: 250 }]);
   assert.deepEqual(r.effects[2], [{ kind: "signal", signal: "SIGKILL" }]);
-  assert.deepEqual(r.effects[3].map((e) => e.kind), ["stop_checks", "cancel_timers", "kill_leftovers", "finished"]);
+  assert.deepEqual(r.effects[3]?.map((e) => e.kind), ["stop_checks", "cancel_timers", "kill_leftovers", "finished"]);
   assert.equal(r.life.restarts, 0, "a requested stop is not a restart");
 });
 

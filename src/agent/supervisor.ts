@@ -219,7 +219,9 @@ export class Supervisor {
   /** Takes a step: records the life, reports it, then carries out its effects (which may step again). */
   private settle(slot: Slot, step: Step): void {
     slot.life = step.life;
-    this.report(slot);
+    // A step that spawns is reported by the spawn's own outcome (pid known, or the error), one
+    // status instead of two.
+    if (!step.effects.some((e) => e.kind === "spawn")) this.report(slot);
     for (const effect of step.effects) this.perform(slot, effect);
   }
 

@@ -15,6 +15,7 @@ import type { InstanceSpec, InstanceStatus } from "./core/types.js";
 import { SupervisorError } from "./errors.js";
 import { signalGroup, spawnGroupLeader } from "./process-group.js";
 import { resolveRunAs, type RunAs } from "./run-as.js";
+import { Watchdog } from "./watchdog.js";
 
 export interface SupervisorOptions {
   /** Instance output goes here line by line, labelled with service, instance and stream. */
@@ -27,6 +28,8 @@ export interface SupervisorOptions {
   readonly portIsFree?: (port: number) => Promise<boolean>;
   /** uid/gid of a user; the default asks `id` and insists on root. */
   readonly resolveUser?: (user: string) => Promise<RunAs>;
+  /** Kill the instances when the agent dies, even by kill -9 (see watchdog.ts); default true. */
+  readonly watchdog?: boolean;
 }
 
 /** Defaults: a port range below Linux's ephemeral range (32768-60999) and a minimal environment. */
@@ -82,6 +85,8 @@ export class Supervisor {
   private portCursor: number;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly useWatchdog: boolean;
+  private watchdog: Watchdog | null = null;
 
   constructor(options: SupervisorOptions) {
     this.logger = options.logger;
@@ -97,6 +102,7 @@ export class Supervisor {
     }
     this.portIsFree = options.portIsFree ?? canListenOn;
     this.resolveUser = options.resolveUser ?? ((user) => resolveRunAs(user));
+    this.useWatchdog = options.watchdog ?? true;
   }
 
   /** Calls `listener` with every status change of any instance; returns an unsubscribe function. */
@@ -131,6 +137,13 @@ export class Supervisor {
       this.dispatch(slot, { kind: "stop", reason: "shutdown" });
     }));
     await Promise.all(waits);
+    this.watchdog?.close();
+    this.watchdog = null;
+  }
+
+  /** Process id of the watchdog process, null before the first spawn or without one (tests). */
+  get watchdogPid(): number | null {
+    return this.watchdog?.pid ?? null;
   }
 
   private async applyNow(desired: readonly InstanceSpec[]): Promise<ApplyResult> {
@@ -255,7 +268,10 @@ export class Supervisor {
         return;
       case "kill_leftovers":
         // The leader is gone; nothing it forked may outlive it (ports, files, a second copy).
-        if (slot.groupPid !== null) signalGroup(slot.groupPid, "SIGKILL");
+        if (slot.groupPid !== null) {
+          signalGroup(slot.groupPid, "SIGKILL");
+          this.watchdog?.remove(slot.groupPid);
+        }
         slot.groupPid = null;
         return;
       case "finished": return this.finish(slot);
@@ -279,6 +295,10 @@ export class Supervisor {
       return;
     }
     slot.groupPid = pid;
+    if (this.useWatchdog) {
+      this.watchdog ??= new Watchdog(this.logger);
+      this.watchdog.add(pid);
+    }
     const log = this.logger.child({ service: spec.service, instance: spec.instanceId, pid });
     pipeLines(child.stdout, (line) => log.info({ stream: "stdout" }, line));
     pipeLines(child.stderr, (line) => log.info({ stream: "stderr" }, line));

@@ -195,6 +195,23 @@ test("a changed spec replaces the process: the old one stops before the new one 
   assert.deepEqual(await h.sup.apply([{ ...v1, env: { VERSION: "2" } }]), { started: [], replaced: [], stopped: [] }, "the same spec again changes nothing");
 });
 
+test("an instance removed and added back while still stopping starts only after the old one exited", async (t) => {
+  const dir = scriptsDir(t);
+  const h = harness(t);
+  const check = { type: "tcp" as const, intervalMs: 20, timeoutMs: 20, rise: 1, fall: 3, startGraceMs: 10_000 };
+  const spec = instance(dir, "stub-1", "stubborn.js", { healthCheck: check, stop: { signal: "SIGTERM", timeoutMs: 300 } });
+  await h.sup.apply([spec]);
+  const old = await h.until((s) => s.state === "healthy", "stub-1 healthy");
+  await h.sup.apply([]);
+  assert.deepEqual(await h.sup.apply([spec]), { started: ["stub-1"], replaced: [], stopped: [] });
+  const fresh = await h.until((s) => s.state === "healthy" && s.pid !== old.pid, "the new stub-1 healthy");
+  const order = h.seen.map((s) => `${s.state}${s.pid === old.pid ? ":old" : ""}`);
+  assert.ok(order.indexOf("stopped:old") < order.indexOf("starting"), `the old one stopped (SIGKILLed after 300 ms) before the new started: ${order.join(" ")}`);
+  assert.equal(isAlive(old.pid ?? -1), false);
+  assert.equal(h.sup.statuses().length, 1);
+  assert.equal(h.sup.statuses()[0]?.pid, fresh.pid);
+});
+
 test("stopAll leaves no process behind, grandchildren included", async (t) => {
   const dir = scriptsDir(t);
   const h = harness(t);

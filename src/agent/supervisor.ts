@@ -162,18 +162,22 @@ export class Supervisor {
       slot.next = null;
       this.dispatch(slot, { kind: "stop", reason: "removed" });
     }
-    for (const spec of plan.replace) {
-      const prepared = await this.prepare(spec, this.slots.get(spec.instanceId)?.life.ports ?? {});
-      const slot = this.slots.get(spec.instanceId);
-      if (slot === undefined) {
-        this.launch(prepared); // it finished stopping while the replacement was prepared
-        continue;
-      }
-      slot.next = prepared;
-      this.dispatch(slot, { kind: "stop", reason: "replaced" });
-    }
-    for (const spec of plan.start) this.launch(await this.prepare(spec, {}));
+    // A "start" may find its id still stopping (removed by an earlier apply): like a replacement,
+    // it waits for that process to exit, so two copies never run at once.
+    for (const spec of [...plan.replace, ...plan.start]) await this.startAfterCurrent(spec);
     return { started: plan.start.map((s) => s.instanceId), replaced: plan.replace.map((s) => s.instanceId), stopped: [...plan.stop] };
+  }
+
+  /** Starts `spec` now, or once the process holding its id has stopped. */
+  private async startAfterCurrent(spec: InstanceSpec): Promise<void> {
+    const prepared = await this.prepare(spec, this.slots.get(spec.instanceId)?.life.ports ?? {});
+    const slot = this.slots.get(spec.instanceId);
+    if (slot === undefined) {
+      this.launch(prepared); // new, or the old one finished stopping while this was prepared
+      return;
+    }
+    slot.next = prepared;
+    this.dispatch(slot, { kind: "stop", reason: "replaced" });
   }
 
   /** Resolves the user and the ports of an instance; a problem becomes its `error`, not a throw. */

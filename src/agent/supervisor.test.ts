@@ -46,8 +46,9 @@ function scriptsDir(t: TestContext): string {
 
 const BASE_RESTART = { policy: "always" as const, backoffInitialMs: 10, backoffMultiplier: 2, backoffMaxMs: 40, resetAfterMs: 60_000, maxRestarts: 4 };
 // The grace covers the time node takes to start listening (refused connections do not count while
-// starting); it does not delay becoming healthy.
-const FAST_HTTP_CHECK = { type: "http" as const, path: "/", intervalMs: 20, timeoutMs: 20, rise: 2, fall: 2, startGraceMs: 10_000 };
+// starting); it does not delay becoming healthy. The timeout is long (longer than the interval,
+// which the service schema would refuse) so a loaded test machine does not fail a check by a slow answer.
+const FAST_HTTP_CHECK = { type: "http" as const, path: "/", intervalMs: 20, timeoutMs: 2000, rise: 2, fall: 2, startGraceMs: 10_000 };
 
 function instance(dir: string, id: string, script: string, over: Partial<InstanceSpec> = {}): InstanceSpec {
   return {
@@ -150,7 +151,7 @@ test("a crashing instance is restarted with growing backoff, then failed after m
 test("stopping an instance that ignores SIGTERM sends SIGKILL after the stop timeout", async (t) => {
   const dir = scriptsDir(t);
   const h = harness(t);
-  const check = { type: "tcp" as const, intervalMs: 20, timeoutMs: 20, rise: 1, fall: 3, startGraceMs: 10_000 };
+  const check = { type: "tcp" as const, intervalMs: 20, timeoutMs: 2000, rise: 1, fall: 3, startGraceMs: 10_000 };
   await h.sup.apply([instance(dir, "stub-1", "stubborn.js", { healthCheck: check, stop: { signal: "SIGTERM", timeoutMs: 300 } })]);
   const healthy = await h.until((s) => s.state === "healthy", "stub-1 healthy (SIGTERM handler installed)");
   const applied = await h.sup.apply([]);
@@ -198,7 +199,7 @@ test("a changed spec replaces the process: the old one stops before the new one 
 test("an instance removed and added back while still stopping starts only after the old one exited", async (t) => {
   const dir = scriptsDir(t);
   const h = harness(t);
-  const check = { type: "tcp" as const, intervalMs: 20, timeoutMs: 20, rise: 1, fall: 3, startGraceMs: 10_000 };
+  const check = { type: "tcp" as const, intervalMs: 20, timeoutMs: 2000, rise: 1, fall: 3, startGraceMs: 10_000 };
   const spec = instance(dir, "stub-1", "stubborn.js", { healthCheck: check, stop: { signal: "SIGTERM", timeoutMs: 300 } });
   await h.sup.apply([spec]);
   const old = await h.until((s) => s.state === "healthy", "stub-1 healthy");

@@ -179,6 +179,24 @@ test("an instance that turns unhealthy is killed and restarted by its restart po
   assert.equal(isAlive(unhealthy.pid ?? -1), false, "the unhealthy process is gone");
 });
 
+test("exec checks run with the instance's environment; a failing or overrunning one makes it unhealthy", async (t) => {
+  const dir = scriptsDir(t);
+  const h = harness(t);
+  const exec = (code: string, timeoutMs = 2000) => ({ type: "exec" as const, command: process.execPath, args: ["-e", code], intervalMs: 20, timeoutMs, rise: 1, fall: 1, startGraceMs: 0 });
+  const never = { ...BASE_RESTART, policy: "never" as const };
+  await h.sup.apply([
+    instance(dir, "exec-ok", "server.js", { healthCheck: exec("process.exit(process.env.PHALANX_INSTANCE === 'exec-ok' && Number(process.env.PORT) > 0 ? 0 : 1)") }),
+    instance(dir, "exec-bad", "server.js", { healthCheck: exec("process.exit(3)"), restart: never }),
+    instance(dir, "exec-hang", "server.js", { healthCheck: exec("setInterval(() => {}, 1000)", 100), restart: never }),
+  ]);
+  await h.until((s) => s.instanceId === "exec-ok" && s.state === "healthy", "exec-ok healthy");
+  const bad = await h.until((s) => s.instanceId === "exec-bad" && s.state === "unhealthy", "exec-bad unhealthy");
+  assert.match(bad.message, /failed 1 health checks in a row: check exited with code 3/);
+  const hang = await h.until((s) => s.instanceId === "exec-hang" && s.state === "unhealthy", "exec-hang unhealthy");
+  assert.match(hang.message, /check command did not finish within 100 ms/);
+  assert.ok(isAlive(bad.pid ?? -1), "with restart policy never an unhealthy instance keeps running");
+});
+
 test("a changed spec replaces the process: the old one stops before the new one starts, same port", async (t) => {
   const dir = scriptsDir(t);
   const h = harness(t);

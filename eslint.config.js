@@ -1,5 +1,5 @@
 // Lint rules. The important one is the purity boundary: the pure cores (Raft, the KV state
-// machine, the scheduler, the balancing and health decisions, the simulator's model) never touch
+// machine, the node core, the scheduler, the balancing and health decisions, the simulator's model) never touch
 // the clock, randomness, timers, the process or any node:* module. Time and randomness are
 // injected; inside Raft, time is ticks. See ARCHITECTURE.md.
 // The second is the layering: a module imports only from its own layer and the layers below it
@@ -17,6 +17,7 @@ export const PURE_CORE_FILES = [
   "src/proxy/types.ts",
   "src/agent/core/**/*.ts",
   "src/sim/**/*.ts",
+  "src/node/**/*.ts",
 ];
 // Shell entry points inside pure folders: they measure wall time or print, and are allowed to.
 export const PURE_CORE_SHELLS = ["src/sim/main.ts", "src/sim/kv/main.ts", "src/**/*.test.ts"];

@@ -1,5 +1,5 @@
 // Writes the files of a new cluster's nodes: the CA, each node's certificate, the client token, the
-// join token's hash and a config file per node. Shared by `phalanx init` (one node) and
+// admin token, the join token's hash and a config file per node. Shared by `phalanx init` (one node) and
 // `phalanx dev` (several nodes on 127.0.0.1).
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdir } from "node:fs/promises";
@@ -28,6 +28,8 @@ export interface NodeSpec {
 export interface ClusterFiles {
   readonly clusterId: string;
   readonly clientToken: string;
+  /** Token for cluster operations (members, transfer, snapshot); also authorizes client calls. */
+  readonly adminToken: string;
   readonly joinToken: string;
   /** Config file per node id. */
   readonly configFiles: ReadonlyMap<number, string>;
@@ -39,11 +41,12 @@ function hostOf(address: string): string {
   return address.startsWith("[") ? address.slice(1, address.indexOf("]")) : address.slice(0, address.lastIndexOf(":"));
 }
 
-/** Creates `root/<name>/{config.yaml,pki/,data/,token}` for every node. */
+/** Creates `root/<name>/{config.yaml,pki/,data/,token,admin-token}` for every node. */
 export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[], raft?: NodeConfigInput["raft"], options: { clientTls?: boolean } = {}): Promise<ClusterFiles> {
   const clusterId = `c${randomUUID().replaceAll("-", "").slice(0, 12)}`;
   const ca: ClusterCa = await createClusterCa({ clusterId });
   const clientToken = randomBytes(24).toString("base64url");
+  const adminToken = randomBytes(24).toString("base64url");
   const join_ = createJoinToken();
   const members = nodes.map((n) => ({ id: n.id, name: n.name, peerAddress: n.peerAdvertise, clientAddress: n.clientAdvertise }));
   const configFiles = new Map<number, string>();
@@ -57,11 +60,13 @@ export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[]
     await writeClusterCa(pki, ca);
     await writeNodeCredentials(pki, creds);
     await writeFileAtomic(join(dir, "token"), `${clientToken}\n`, { mode: KEY_FILE_MODE });
+    await writeFileAtomic(join(dir, "admin-token"), `${adminToken}\n`, { mode: KEY_FILE_MODE });
     const config: NodeConfigInput = {
       clusterId,
       node: { id: n.id, name: n.name, dataDir: "./data", peerListen: n.peerListen, peerAdvertise: n.peerAdvertise, clientListen: n.clientListen, clientAdvertise: n.clientAdvertise, ...(options.clientTls ? { clientTls: true } : {}) },
       pkiDir: "./pki",
       tokenFile: "./token",
+      adminTokenFile: "./admin-token",
       joinTokenHash: join_.hash,
       members,
       ...(raft ? { raft } : {}),
@@ -70,5 +75,5 @@ export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[]
     await writeFileAtomic(file, renderNodeConfig(config), { mode: KEY_FILE_MODE });
     configFiles.set(n.id, file);
   }
-  return { clusterId, clientToken, joinToken: join_.token, configFiles, ca };
+  return { clusterId, clientToken, adminToken, joinToken: join_.token, configFiles, ca };
 }

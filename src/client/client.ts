@@ -11,7 +11,7 @@ import { PhalanxError, isSafeToRetry } from "./errors.js";
 export interface ClientOptions {
   /** host:port of client APIs; any node will do, the list is tried in turn. */
   readonly endpoints: readonly string[];
-  /** The cluster's client token. */
+  /** Bearer token: the cluster's client token, or its admin token for cluster operations (members, transfer, snapshot). */
   readonly token?: string;
   /** Per-request deadline. */
   readonly timeoutMs?: number;

@@ -1,4 +1,6 @@
-// Errors the SDK raises: one class, with the server's code when there was an answer.
+// Errors the SDK raises: one class, with the server's code when there was an answer. Which server
+// codes are safe to retry is decided in one place shared with the server (../node/outcome.ts).
+import { isRetryable } from "../node/outcome.js";
 
 /** A request failed: `code` is the server's phalanx_code, or "unavailable" when no node answered. */
 export class PhalanxError extends Error {
@@ -13,10 +15,10 @@ export class PhalanxError extends Error {
   }
 }
 
-/** Codes after which the same request may be sent again without risk of applying it twice. */
-const RETRYABLE = new Set(["not_leader", "no_leader", "proposal_dropped", "overloaded", "read_timeout", "stopped", "config_change_pending", "unavailable_before_send"]);
+/** The SDK's own code for a connection that was refused before the request was sent. */
+const NEVER_SENT = "unavailable_before_send";
 
-/** True when the failed request certainly did not take effect. */
+/** True when the failed request certainly did not take effect: never sent, or a retryable server refusal. */
 export function isSafeToRetry(err: PhalanxError): boolean {
-  return RETRYABLE.has(err.code);
+  return err.code === NEVER_SENT || isRetryable(err.code);
 }

@@ -34,21 +34,24 @@ export function parseYamlConfig<T>(text: string, file: string, schema: z.ZodType
 
 /** Reads and validates a YAML file; throws ConfigError with every problem found. */
 export async function loadYamlConfig<T>(file: string, schema: z.ZodType<T, z.ZodTypeDef, unknown>): Promise<T> {
-  let text: string;
+  const parsed = parseYamlConfig(await loadYamlText(file), file, schema);
+  if (!parsed.ok) throw new ConfigError("config_invalid", parsed.issues);
+  return parsed.value;
+}
+
+/** Reads a config file's text within MAX_CONFIG_BYTES; throws ConfigError when it cannot. */
+export async function loadYamlText(file: string): Promise<string> {
   try {
     const bytes = await readFile(file);
     if (bytes.length > MAX_CONFIG_BYTES) {
       throw new ConfigError("config_invalid", [{ file, line: 0, column: 0, path: "", message: `File is ${bytes.length} bytes, over the limit of ${MAX_CONFIG_BYTES}`, hint: "split or trim the file" }]);
     }
-    text = bytes.toString("utf8");
+    return bytes.toString("utf8");
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     const detail = err instanceof Error ? err.message : String(err);
     throw new ConfigError("config_unreadable", [{ file, line: 0, column: 0, path: "", message: `Cannot read file: ${detail}`, hint: "check the path and its permissions" }], { cause: err });
   }
-  const parsed = parseYamlConfig(text, file, schema);
-  if (!parsed.ok) throw new ConfigError("config_invalid", parsed.issues);
-  return parsed.value;
 }
 
 /** Renders a zod path as `frontends[0].listen`. */
@@ -118,7 +121,7 @@ function describe(issue: z.ZodIssue, doc: Document): { message: string; hint: st
     case z.ZodIssueCode.invalid_literal:
       return { message: `Invalid value, expected ${JSON.stringify(issue.expected)}`, hint: `write ${JSON.stringify(issue.expected)}` };
     case z.ZodIssueCode.too_small:
-      return { message: sentence(issue.message), hint: issue.type === "array" ? "add entries" : `use a value of at least ${String(issue.minimum)}` };
+      return { message: sentence(issue.message), hint: issue.type === "array" ? "add entries" : issue.type === "string" ? `write at least ${String(issue.minimum)} character(s)` : `use a value of at least ${String(issue.minimum)}` };
     case z.ZodIssueCode.too_big:
       return { message: sentence(issue.message), hint: issue.type === "array" ? "remove entries" : `use a value of at most ${String(issue.maximum)}` };
     case z.ZodIssueCode.custom: {

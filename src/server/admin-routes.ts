@@ -1,6 +1,8 @@
 // Phalanx's own API beside the etcd-style one: node status, membership, leadership transfer,
 // joining, snapshots. Handlers throw ServerError("not_leader") where only the leader can act; the
-// API layer then relays the request to the leader.
+// API layer then relays the request to the leader. Each route states who may call it (access.ts):
+// read-only views are "client", anything that changes or exports the cluster is "admin", and the
+// join route is "public" because it checks the join token in its body.
 import { z } from "zod";
 import type { IncomingMessage } from "node:http";
 import { signNodeRequest } from "../pki/issue.js";
@@ -11,7 +13,9 @@ import type { NodeId } from "../raft/raft.js";
 import { ServerError } from "./errors.js";
 import type { LeaderForwarder } from "./forward.js";
 import { parseBody } from "./gateway-json.js";
-import type { AdminHandler } from "./http-api.js";
+import type { Access } from "./access.js";
+import type { ClusterRoute, RouteHandler } from "./http-api.js";
+import { exportableSnapshot } from "./internal-keys.js";
 import { CA_KEY } from "./housekeeper.js";
 import type { ClusterHousekeeper } from "./housekeeper.js";
 import { encodeMemberRecord, memberKey } from "./members.js";
@@ -68,8 +72,8 @@ const joinBody = z.object({
 /** A node is "lagging" when its applied index trails its commit index by more than this. */
 export const LAGGING_ENTRIES = 1000;
 
-/** Builds the admin route table. */
-export function adminRoutes(ctx: AdminContext): Map<string, AdminHandler> {
+/** Builds the /v3/phalanx/* route table. */
+export function adminRoutes(ctx: AdminContext): Map<string, ClusterRoute> {
   const { replica } = ctx;
   const leaderOnly = (): void => {
     if (replica.status().role !== "leader") {
@@ -79,32 +83,35 @@ export function adminRoutes(ctx: AdminContext): Map<string, AdminHandler> {
         : new ServerError("not_leader", `Node ${replica.id} is not the leader`, { leaderId: leader });
     }
   };
-  const routes = new Map<string, AdminHandler>();
-  routes.set("GET /v3/phalanx/status", async () => nodeStatus(ctx));
-  routes.set("GET /v3/phalanx/members", async () => ({ members: membersView(ctx) }));
-  routes.set("POST /v3/phalanx/members/remove", async (body) => {
+  const routes = new Map<string, ClusterRoute>();
+  const route = (key: string, access: Access, handler: RouteHandler): void => void routes.set(key, { access, handler });
+  route("GET /v3/phalanx/status", "client", async () => nodeStatus(ctx));
+  route("GET /v3/phalanx/members", "client", async () => ({ members: membersView(ctx) }));
+  route("POST /v3/phalanx/members/remove", "admin", async (body) => {
     leaderOnly();
     const id = nodeId(parseBody(idBody, body).id);
     await replica.proposeConfChange({ type: "removeNode", nodeId: id });
     await replica.propose({ type: "delete", key: memberKey(id) });
     return { removed: id };
   });
-  routes.set("POST /v3/phalanx/members/promote", async (body) => {
+  route("POST /v3/phalanx/members/promote", "admin", async (body) => {
     leaderOnly();
     const id = nodeId(parseBody(idBody, body).id);
     await replica.proposeConfChange({ type: "addVoter", nodeId: id });
     return { promoted: id };
   });
-  routes.set("POST /v3/phalanx/transfer", async (body) => {
+  route("POST /v3/phalanx/transfer", "admin", async (body) => {
     leaderOnly();
     const to = nodeId(parseBody(transferBody, body).to);
     replica.transferLeadership(to);
     return { transferring: to };
   });
-  routes.set("POST /v3/phalanx/join", async (body, req) => join(ctx, body, req, leaderOnly));
-  routes.set("GET /v3/phalanx/snapshot", async () => {
+  // The join token (checked in join()) is the operator's approval of a new member.
+  route("POST /v3/phalanx/join", "public", async (body, req) => join(ctx, body, req, leaderOnly));
+  // Never the CA: exportableSnapshot drops the hidden keys (a restored cluster takes its CA from the pki directories).
+  route("GET /v3/phalanx/snapshot", "admin", async () => {
     await replica.linearizableBarrier();
-    return replica.kv.snapshot();
+    return exportableSnapshot(replica.kv.snapshot());
   });
   return routes;
 }
@@ -162,13 +169,16 @@ async function join(ctx: AdminContext, body: unknown, _req: IncomingMessage, lea
   const put = await replica.propose({ type: "txn", compares: [{ key: memberKey(id), target: "version", op: "=", value: 0 }], success: [{ type: "put", key: memberKey(id), value: encodeMemberRecord(record) }], failure: [] });
   if (!put.ok || put.type !== "txn" || !put.succeeded) throw new ServerError("config_change_pending", "Another node is joining with the same id: retry");
   await replica.proposeConfChange({ type: "addLearner", nodeId: id });
+  // A member holds both tokens: it may become leader, which holds the CA anyway.
   const token = (await readFile(ctx.config.tokenFile, "utf8")).trim();
+  const adminToken = (await readFile(ctx.config.adminTokenFile, "utf8")).trim();
   return {
     nodeId: id,
     clusterId: ctx.config.clusterId,
     certPem,
     caCertPem: ca.certPem,
     clientToken: token,
+    adminToken,
     joinTokenHash: ctx.config.joinTokenHash,
     members: [...ctx.members.all(), record],
     raft: ctx.config.raft,

@@ -18,7 +18,7 @@ import { Replica } from "./replica.js";
 import { ServerError } from "./errors.js";
 import { LeaderForwarder } from "./forward.js";
 import { createClientApiHandler } from "./http-api.js";
-import type { AdminHandler } from "./http-api.js";
+import type { ApiTokens } from "./access.js";
 import { MEMBER_PREFIX, MemberDirectory } from "./members.js";
 import type { NodeConfig } from "./node-config.js";
 import { ClusterHousekeeper } from "./housekeeper.js";
@@ -37,7 +37,7 @@ export interface RunningNode {
 export async function startNode(config: NodeConfig, logger: Logger = pino({ level: config.log.level }), options: { onRemoved?: () => void } = {}): Promise<RunningNode> {
   const id = nodeId(config.node.id);
   const log = logger.child({ node: id });
-  const token = (await readFile(config.tokenFile, "utf8")).trim();
+  const tokens = await readApiTokens(config);
   const credentials = await loadNodeCredentials(config.pkiDir);
   const bootstrapVoters = config.joined ? null : { voters: config.members.map((m) => nodeId(m.id)), learners: [] };
   const { storage, restored, warnings } = await openStorage(config.node.dataDir, { bootstrap: bootstrapVoters });
@@ -56,6 +56,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       credentials,
       listenHost: config.node.peerListen.host,
       listenPort: config.node.peerListen.port,
+      limits: { maxSnapshotBytes: config.transport.maxSnapshotBytes },
       logger: log.child({ part: "transport" }),
     });
     const members = new MemberDirectory(config.members.map((m) => ({ ...m, id: nodeId(m.id) })));
@@ -77,8 +78,8 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     const clientTls = config.node.clientTls;
     forwarder = new LeaderForwarder(members, clientTls ? "https" : "http", log, clientTls ? { ca: credentials.caCertPem, cert: credentials.certPem, key: credentials.keyPem } : undefined);
     housekeeper = new ClusterHousekeeper(r, members, config, log.child({ part: "housekeeper" }));
-    const routes: Map<string, AdminHandler> = adminRoutes({ replica: r, members, config, housekeeper, forwarder, credentials });
-    const handler = createClientApiHandler({ replica: r, clusterId: config.clusterId, token, forwarder, logger: log.child({ part: "api" }), adminRoutes: routes, publicRoutes: new Set(["POST /v3/phalanx/join"]) });
+    const routes = adminRoutes({ replica: r, members, config, housekeeper, forwarder, credentials });
+    const handler = createClientApiHandler({ replica: r, clusterId: config.clusterId, tokens, forwarder, logger: log.child({ part: "api" }), routes });
     // With clientTls, a client certificate of the cluster CA authenticates on its own; the token still works too.
     server = clientTls
       ? createHttpsServer({ keepAliveTimeout: 65_000, ca: credentials.caCertPem, cert: credentials.certPem, key: credentials.keyPem, requestCert: true, rejectUnauthorized: false }, handler)
@@ -132,6 +133,21 @@ class PeerSync {
     for (const id of this.known.keys()) if (!next.has(id)) this.transport.removePeer(id);
     this.known = next;
   }
+}
+
+/** Reads the client and admin tokens named by the config; refuses empty or equal tokens. */
+async function readApiTokens(config: NodeConfig): Promise<ApiTokens> {
+  const read = async (file: string, what: string): Promise<string> => {
+    const token = (await readFile(file, "utf8").catch((err: NodeJS.ErrnoException) => {
+      throw new ServerError("bad_request", `Cannot read the ${what} token from ${file}: ${err.code ?? err.message}; check the path in ${config.file}`, { cause: err });
+    })).trim();
+    if (token === "") throw new ServerError("bad_request", `The ${what} token file ${file} is empty: write a random token into it (e.g. \`openssl rand -base64 24\`)`);
+    return token;
+  };
+  const client = await read(config.tokenFile, "client");
+  const admin = await read(config.adminTokenFile, "admin");
+  if (client === admin) throw new ServerError("bad_request", `${config.tokenFile} and ${config.adminTokenFile} hold the same token: the admin token must differ from the client token; write a new random one into ${config.adminTokenFile}`);
+  return { client, admin };
 }
 
 async function checkIdentity(storage: Storage, config: NodeConfig, id: NodeId): Promise<void> {

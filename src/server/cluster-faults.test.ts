@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PhalanxClient } from "../client/client.js";
-import { PhalanxError } from "../client/errors.js";
+import { isSafeToRetry, PhalanxError } from "../client/errors.js";
 import { checkLinearizable } from "../sim/linearizability/checker.js";
 import type { Operation } from "../sim/linearizability/model.js";
 import { registerModel } from "../sim/linearizability/register-model.js";
@@ -51,10 +51,9 @@ function startWorkload(cluster: ProcessCluster, clients: number, seed: number): 
           history.push({ clientId, input, output, callTime, returnTime: now() });
         } catch (err) {
           if (!(err instanceof PhalanxError)) throw err;
-          // A refused request certainly did not happen; anything else may have: record it as open-ended.
-          // "stopped" is not among them: a node that stops may already hold the entry in its log, and
-          // the next leader can commit it (issue 9).
-          const surelyNot = ["not_leader", "no_leader", "proposal_dropped", "overloaded", "read_timeout", "config_change_pending", "unavailable_before_send"].includes(err.code);
+          // A refusal the SDK may retry certainly did not happen (node/outcome.ts); anything else may
+          // have — "stopped" and "unknown_outcome" included: record it as open-ended.
+          const surelyNot = isSafeToRetry(err);
           if (!surelyNot && input.kind !== "read") history.push({ clientId, input, output: null, callTime, returnTime: Infinity });
           client.rotate();
           await new Promise((r) => setTimeout(r, 20));
@@ -181,7 +180,7 @@ test("a node joins as a learner under load and becomes a voter when another memb
   const address = await cluster.join("n4", leader);
   const victim = [1, 2, 3].find((id) => id !== leader)!;
   // The removed member stops serving, so ask the others.
-  const admin = cluster.client({ endpoints: cluster.endpoints([1, 2, 3].filter((id) => id !== victim)) });
+  const admin = cluster.client({ endpoints: cluster.endpoints([1, 2, 3].filter((id) => id !== victim)), token: cluster.adminToken });
   t.after(() => admin.close());
   type Member = { id: number; name: string; role: string };
   const members = async (): Promise<Member[]> => ((await admin.call("GET", "/v3/phalanx/members", undefined, true)).members ?? []) as Member[];

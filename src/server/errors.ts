@@ -1,21 +1,12 @@
 // Errors of a node's runtime that reach clients. One class per condition; the HTTP layer maps
-// `code` to a status (http-status.ts), the CLI maps it to an exit code.
+// `code` to a status (http-status.ts), the CLI maps it to an exit code. The codes themselves and
+// which are retryable live in ../node/outcome.ts, shared with the SDK.
 import type { NodeId } from "../raft/types.js";
+import type { WireCode } from "../node/outcome.js";
+import { isRetryable as isRetryableCode } from "../node/outcome.js";
 
 /** Codes a client can act on. "unknown_outcome": the write may or may not have happened. */
-export type ServerErrorCode =
-  | "not_leader"
-  | "no_leader"
-  | "unknown_outcome"
-  | "proposal_dropped"
-  | "overloaded"
-  | "read_timeout"
-  | "storage_failed"
-  | "stopped"
-  | "unauthenticated"
-  | "bad_request"
-  | "not_found"
-  | "config_change_pending";
+export type ServerErrorCode = WireCode;
 
 /** An expected failure of a client request, with what the client should do next in the message. */
 export class ServerError extends Error {
@@ -31,5 +22,5 @@ export class ServerError extends Error {
 
 /** True when a client may safely send the same request again (it certainly did not take effect). */
 export function isRetryable(code: ServerErrorCode): boolean {
-  return code === "not_leader" || code === "no_leader" || code === "proposal_dropped" || code === "overloaded" || code === "read_timeout" || code === "config_change_pending";
+  return isRetryableCode(code);
 }

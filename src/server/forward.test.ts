@@ -166,7 +166,7 @@ async function followerApi(t: { after(fn: () => Promise<void> | void): void }, l
   const follower = [...cluster.members.values()].map((m) => m.replica).find((r) => r.id !== leader.id)!;
   const forwarder = forwarderTo(leader.id, leaderAddress);
   t.after(() => forwarder.close());
-  const handler = createClientApiHandler({ replica: follower, clusterId: "test", token: "tok", forwarder, logger: silent });
+  const handler = createClientApiHandler({ replica: follower, clusterId: "test", tokens: { client: "tok", admin: "admin-tok" }, forwarder, logger: silent });
   const server = createServer(handler);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   t.after(() => new Promise<void>((r) => server.close(() => r())));

@@ -42,10 +42,11 @@ async function nodeConfig(t: TestContext, withCaKey = true): Promise<NodeConfig>
     node: { id: 1, name: "n1", dataDir: join(root, "data"), peerListen: "127.0.0.1:0", peerAdvertise: "127.0.0.1:1", clientListen: "127.0.0.1:0", clientAdvertise: "127.0.0.1:2" },
     pkiDir,
     tokenFile: join(root, "token"),
+    adminTokenFile: join(root, "admin-token"),
     joinTokenHash: "0".repeat(64),
     members: bootstrapMembers([1]),
   });
-  return { ...parsed, file: join(root, "node.yaml") };
+  return { ...parsed, adminTokenFile: join(root, "admin-token"), file: join(root, "node.yaml") };
 }
 
 async function cluster(t: TestContext, size: number): Promise<LocalCluster> {
@@ -126,7 +127,9 @@ async function noPendingChange(leader: Replica): Promise<void> {
 
 /** Adds node `id` as a learner and starts it (a joining node: no bootstrap membership). */
 async function startLearner(t: TestContext, c: LocalCluster, leader: Replica, id: NodeId, options: { start: boolean }): Promise<void> {
-  // A new leader refuses membership changes until its first entry commits: wait for that.
+  // A new leader refuses membership changes until an entry of its own term commits (Raft's 2015
+  // fix): a write applied through it is such an entry.
+  await leader.propose({ type: "put", key: "housekeeper-test/ready", value: new Uint8Array([1]) });
   await noPendingChange(leader);
   await leader.proposeConfChange({ type: "addLearner", nodeId: id });
   await noPendingChange(leader);

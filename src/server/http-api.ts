@@ -2,12 +2,9 @@
 // Phalanx's own /v3/phalanx/* endpoints, /healthz and /metrics. Every node serves every request:
 // writes on a follower are forwarded to the leader, linearizable reads run locally after a
 // ReadIndex round, watches stream from the local store.
-import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import type { Command, CommandResult, KvError } from "../kv/store.js";
-import { prefixEnd } from "../kv/store.js";
 import type { Replica } from "./replica.js";
 import { ServerError } from "./errors.js";
 import type { LeaderForwarder } from "./forward.js";
@@ -16,8 +13,13 @@ import {
   parsePut, parseRange, parseTxn, txnResponsesJson,
 } from "./gateway-json.js";
 import type { ResponseHeader } from "./gateway-json.js";
-import { statusOfKvError, statusOfServerError } from "./http-status.js";
-import { INTERNAL_PREFIX } from "./members.js";
+import { allows, Credentials, PermissionDeniedError } from "./access.js";
+import type { Access, ApiTokens } from "./access.js";
+import {
+  BAD_REQUEST, errorBody, HTTP, INTERNAL_ERROR, LEASE_NOT_FOUND, PAYLOAD_TOO_LARGE, PERMISSION_DENIED, statusOfKvError, statusOfServerError,
+} from "./http-status.js";
+import type { ErrorStatus } from "./http-status.js";
+import { guardCommand, guardLeaseRevoke, guardRead, visibleKeys } from "./internal-keys.js";
 import { serveWatch } from "./watch-stream.js";
 
 /** Largest request body accepted (a value may be 1.5 MiB; base64 and JSON add a third). */
@@ -25,21 +27,37 @@ export const MAX_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
 /** Header marking a request forwarded by another node: never forwarded again. */
 export const FORWARDED_HEADER = "x-phalanx-forwarded";
 
-/** A handler of one /v3/phalanx/* admin route, supplied by the agent (membership, join, status). */
-export type AdminHandler = (body: unknown, req: IncomingMessage) => Promise<unknown>;
+/** A handler of one /v3/phalanx/* route, supplied by the agent (membership, join, status). */
+export type RouteHandler = (body: unknown, req: IncomingMessage) => Promise<unknown>;
+
+/** A /v3/phalanx/* route: who may call it and what it does. */
+export interface ClusterRoute {
+  readonly access: Access;
+  readonly handler: RouteHandler;
+}
+
+/**
+ * Routes served here besides the agent's ClusterRoutes, with who may call them (see access.ts).
+ * The etcd gateway routes are all POST.
+ */
+export const BUILTIN_ROUTES: ReadonlyMap<string, Access> = new Map<string, Access>([
+  ["GET /healthz", "public"],
+  ["GET /metrics", "client"],
+  ...["/v3/kv/range", "/v3/kv/put", "/v3/kv/deleterange", "/v3/kv/txn", "/v3/kv/compaction", "/v3/lease/grant", "/v3/lease/revoke", "/v3/lease/keepalive", "/v3/lease/timetolive", "/v3/lease/leases", "/v3/watch"].map(
+    (path): [string, Access] => [`POST ${path}`, "client"],
+  ),
+]);
 
 /** What the API needs from its node. */
 export interface ClientApiOptions {
   readonly replica: Replica;
   readonly clusterId: string;
-  /** Bearer token that authorizes clients; null disables token auth (a client certificate may still be required). */
-  readonly token: string | null;
+  /** Bearer tokens; a null client token disables token auth for clients (a client certificate may still be required). */
+  readonly tokens: ApiTokens;
   readonly forwarder: LeaderForwarder;
   readonly logger: Logger;
-  /** Extra routes: "GET /v3/phalanx/status" → handler. */
-  readonly adminRoutes?: ReadonlyMap<string, AdminHandler>;
-  /** Routes that do their own authentication (the join token). */
-  readonly publicRoutes?: ReadonlySet<string>;
+  /** The agent's routes: "GET /v3/phalanx/status" → { access, handler }. */
+  readonly routes?: ReadonlyMap<string, ClusterRoute>;
   /** Prometheus text for /metrics. */
   readonly metrics?: () => Promise<string>;
 }
@@ -51,10 +69,10 @@ export function createClientApiHandler(options: ClientApiOptions): (req: Incomin
 }
 
 class ClientApi {
-  private readonly tokenBytes: Buffer | null;
+  private readonly credentials: Credentials;
 
   constructor(private readonly o: ClientApiOptions) {
-    this.tokenBytes = o.token === null ? null : Buffer.from(`Bearer ${o.token}`);
+    this.credentials = new Credentials(o.tokens);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -62,11 +80,12 @@ class ClientApi {
     try {
       if (path === "/healthz") return this.healthz(res);
       const routeKey = `${req.method} ${path}`;
-      if (!this.o.publicRoutes?.has(routeKey) && !this.authorized(req)) throw new ServerError("unauthenticated", "Missing or wrong cluster token: pass `Authorization: Bearer <token>` or a client certificate of this cluster");
-      if (path === "/metrics" && this.o.metrics) return send(res, 200, await this.o.metrics(), "text/plain; version=0.0.4");
-      const admin = this.o.adminRoutes?.get(routeKey);
-      if (admin) return await this.admin(admin, req, res);
-      if (req.method !== "POST") throw new ServerError("not_found", `No route ${req.method} ${path}: the client API takes POST /v3/kv/*, /v3/lease/*, /v3/watch`);
+      const cluster = this.o.routes?.get(routeKey);
+      // An unknown route needs a client credential before it is told so: no probing for routes.
+      this.authorize(req, routeKey, cluster?.access ?? BUILTIN_ROUTES.get(routeKey) ?? "client");
+      if (path === "/metrics" && this.o.metrics) return send(res, HTTP.ok, await this.o.metrics(), "text/plain; version=0.0.4");
+      if (cluster) return await this.cluster(cluster.handler, req, res);
+      if (req.method !== "POST") throw new ServerError("not_found", `No route ${req.method} ${path}: the client API takes POST /v3/kv/*, /v3/lease/*, /v3/watch and /v3/phalanx/*`);
       if (path === "/v3/watch") return serveWatch(this.o.replica, await readJson(req), req, res, () => this.header(), this.o.logger);
       await this.route(path, await readJson(req), req, res);
     } catch (err) {
@@ -74,7 +93,15 @@ class ClientApi {
     }
   }
 
-  private async admin(handler: AdminHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private authorize(req: IncomingMessage, routeKey: string, access: Access): void {
+    if (access === "public") return;
+    const caller = this.credentials.callerOf(req);
+    if (allows(caller, access)) return;
+    if (caller === "anonymous") throw new ServerError("unauthenticated", "Missing or wrong cluster token: pass `Authorization: Bearer <token>` or a client certificate of this cluster");
+    throw new PermissionDeniedError(`${routeKey} is a cluster operation and needs the admin token: pass \`Authorization: Bearer <admin token>\` (phalanx: --admin-token or $PHALANX_ADMIN_TOKEN)`);
+  }
+
+  private async cluster(handler: RouteHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = req.method === "POST" ? await readJson(req) : undefined;
     let result: unknown;
     try {
@@ -83,15 +110,15 @@ class ClientApi {
       if (req.method === "POST" && (await this.forwarded(err, req, res, body))) return;
       throw err;
     }
-    if (result instanceof Uint8Array) return send(res, 200, result, "application/octet-stream");
-    this.json(res, 200, result);
+    if (result instanceof Uint8Array) return send(res, HTTP.ok, result, "application/octet-stream");
+    this.json(res, HTTP.ok, result);
   }
 
   private async route(path: string, body: unknown, req: IncomingMessage, res: ServerResponse): Promise<void> {
     switch (path) {
       case "/v3/kv/range": {
         const { request, serializable } = parseRange(body);
-        guardKeys(request.key, request.rangeEnd);
+        guardRead(request);
         const r = await this.o.replica.range(request, serializable ? "serializable" : "linearizable");
         return this.answer(res, r, (ok) => opResultJson(ok));
       }
@@ -111,15 +138,18 @@ class ClientApi {
         if (ttlMs < minTtlMs) throw new GatewayInputError(`Invalid request: TTL ${ttlMs} ms is below the minimum of ${minTtlMs} ms (1.5 election timeouts): ask for a longer TTL`);
         return this.write(req, res, body, { type: "leaseGrant", id: g.ID ?? 0, ttlMs });
       }
-      case "/v3/lease/revoke":
-        return this.write(req, res, body, { type: "leaseRevoke", id: parseBody(leaseIdSchema, body).ID });
+      case "/v3/lease/revoke": {
+        const id = parseBody(leaseIdSchema, body).ID;
+        guardLeaseRevoke(id, this.o.replica.kv.lease(id)?.keys ?? []);
+        return this.write(req, res, body, { type: "leaseRevoke", id });
+      }
       case "/v3/lease/keepalive":
         return this.keepAlive(req, res, body);
       case "/v3/lease/timetolive":
         return this.timeToLive(req, res, body);
       case "/v3/lease/leases": {
         await this.o.replica.linearizableBarrier();
-        return this.json(res, 200, { header: this.header(), leases: this.o.replica.kv.leases().map((l) => ({ ID: String(l.id) })) });
+        return this.json(res, HTTP.ok, { header: this.header(), leases: this.o.replica.kv.leases().map((l) => ({ ID: String(l.id) })) });
       }
       default:
         throw new ServerError("not_found", `No route POST ${path}`);
@@ -162,8 +192,8 @@ class ClientApi {
       if (await this.forwarded(err, req, res, body)) return;
       throw err;
     }
-    if (!r.ok) return this.json(res, 404, { error: r.message, message: r.message, code: 5, phalanx_code: r.code });
-    this.json(res, 200, { result: { header: this.header(), ID: String(id), TTL: String(Math.ceil(r.ttlMs / 1000)), TTL_ms: String(r.ttlMs) } });
+    if (!r.ok) return this.json(res, LEASE_NOT_FOUND.http, errorBody(LEASE_NOT_FOUND, r.code, r.message));
+    this.json(res, HTTP.ok, { result: { header: this.header(), ID: String(id), TTL: String(Math.ceil(r.ttlMs / 1000)), TTL_ms: String(r.ttlMs) } });
   }
 
   private async timeToLive(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
@@ -175,14 +205,14 @@ class ClientApi {
     await replica.linearizableBarrier();
     const info = replica.kv.lease(ID);
     const remaining = replica.leaseRemainingMs(ID);
-    if (info === undefined) return this.json(res, 200, { header: this.header(), ID: String(ID), TTL: "-1" });
-    this.json(res, 200, {
+    if (info === undefined) return this.json(res, HTTP.ok, { header: this.header(), ID: String(ID), TTL: "-1" });
+    this.json(res, HTTP.ok, {
       header: this.header(),
       ID: String(ID),
       TTL: String(Math.ceil((remaining ?? info.ttlMs) / 1000)),
       TTL_ms: String(remaining ?? info.ttlMs),
       grantedTTL: String(Math.ceil(info.ttlMs / 1000)),
-      ...(keys ? { keys: info.keys.map((k) => Buffer.from(k).toString("base64")) } : {}),
+      ...(keys ? { keys: visibleKeys(info.keys).map((k) => Buffer.from(k).toString("base64")) } : {}),
     });
   }
 
@@ -204,9 +234,10 @@ class ClientApi {
   ): void {
     if (!result.ok) {
       const extra = result.compactRevision !== undefined ? { compact_revision: String(result.compactRevision) } : {};
-      return this.json(res, statusOfKvError(result.code), { error: result.message, message: result.message, code: 3, phalanx_code: result.code, ...extra });
+      const status = statusOfKvError(result.code);
+      return this.json(res, status.http, errorBody(status, result.code, result.message, extra));
     }
-    this.json(res, 200, { header: this.header(), ...body(result) });
+    this.json(res, HTTP.ok, { header: this.header(), ...body(result) });
   }
 
   private header(): ResponseHeader {
@@ -215,17 +246,9 @@ class ClientApi {
   }
 
   private healthz(res: ServerResponse): void {
-    const s = this.o.replica.status();
-    const healthy = s.leader !== 0;
-    this.json(res, healthy ? 200 : 503, { health: healthy ? "true" : "false", leader: s.leader, role: s.role });
-  }
-
-  private authorized(req: IncomingMessage): boolean {
-    const tls = req.socket as Partial<TLSSocket>;
-    if (tls.authorized === true) return true;
-    if (this.tokenBytes === null) return tls.encrypted !== true;
-    const given = Buffer.from(req.headers.authorization ?? "");
-    return given.length === this.tokenBytes.length && timingSafeEqual(given, this.tokenBytes);
+    // From the live core: a stopped or failed replica is unhealthy whatever leader it last knew.
+    const h = this.o.replica.health();
+    this.json(res, h.healthy ? HTTP.ok : HTTP.unavailable, { health: h.healthy ? "true" : "false", leader: h.leader, role: h.role, state: h.state });
   }
 
   private json(res: ServerResponse, status: number, body: unknown): void {
@@ -237,13 +260,23 @@ class ClientApi {
       res.destroy();
       return;
     }
-    if (err instanceof GatewayInputError) return this.json(res, 400, { error: err.message, message: err.message, code: 3, phalanx_code: "bad_request" });
+    if (err instanceof BodyTooLargeError) {
+      // The rest of the body is not read: the connection cannot carry another request.
+      res.shouldKeepAlive = false;
+      return this.error(res, PAYLOAD_TOO_LARGE, "payload_too_large", err.message);
+    }
+    if (err instanceof GatewayInputError) return this.error(res, BAD_REQUEST, "bad_request", err.message);
+    if (err instanceof PermissionDeniedError) return this.error(res, PERMISSION_DENIED, err.code, err.message);
     if (err instanceof ServerError) {
       const extra = err.details.leaderId !== undefined ? { leader: String(err.details.leaderId) } : {};
-      return this.json(res, statusOfServerError(err.code), { error: err.message, message: err.message, code: 14, phalanx_code: err.code, ...extra });
+      return this.error(res, statusOfServerError(err.code), err.code, err.message, extra);
     }
     this.o.logger.error({ err }, "client API request failed");
-    this.json(res, 500, { error: "Internal error: see the node's log", message: "Internal error: see the node's log", code: 13, phalanx_code: "internal" });
+    this.error(res, INTERNAL_ERROR, "internal", "Internal error: see the node's log");
+  }
+
+  private error(res: ServerResponse, status: ErrorStatus, phalanxCode: string, message: string, extra?: Readonly<Record<string, string | undefined>>): void {
+    this.json(res, status.http, errorBody(status, phalanxCode, message, extra));
   }
 }
 
@@ -251,6 +284,11 @@ function send(res: ServerResponse, status: number, body: string | Uint8Array, co
   // A flat header array skips Node's per-response header object walk (hot path).
   res.writeHead(status, ["content-type", contentType, "content-length", String(Buffer.byteLength(body))]);
   res.end(body);
+}
+
+/** A request body over MAX_REQUEST_BODY_BYTES (answered 413, connection closed). */
+export class BodyTooLargeError extends Error {
+  override readonly name = "BodyTooLargeError";
 }
 
 /**
@@ -267,13 +305,18 @@ export function readJson(req: IncomingMessage): Promise<unknown> {
       settled = true;
       fn();
     };
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > MAX_REQUEST_BODY_BYTES) {
+      reject(new BodyTooLargeError(`Request body of ${declared} bytes is larger than the limit of ${MAX_REQUEST_BODY_BYTES} bytes: send a smaller value or split the request`));
+      return;
+    }
     req.on("data", (chunk: Buffer) => {
       if (settled) return;
       size += chunk.length;
       if (size > MAX_REQUEST_BODY_BYTES) {
-        // Drop the rest of the body unread, as the async iterator did.
-        settle(() => reject(new GatewayInputError(`Request body is larger than ${MAX_REQUEST_BODY_BYTES} bytes`)));
-        req.destroy();
+        // Stop buffering; the answer closes the connection, so the rest is never read.
+        chunks.length = 0;
+        settle(() => reject(new BodyTooLargeError(`Request body is larger than the limit of ${MAX_REQUEST_BODY_BYTES} bytes: send a smaller value or split the request`)));
         return;
       }
       chunks.push(chunk);
@@ -284,28 +327,10 @@ export function readJson(req: IncomingMessage): Promise<unknown> {
         if (size === 0) return resolve({});
         try {
           resolve(JSON.parse((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).toString("utf8")) as unknown);
-        } catch {
-          reject(new GatewayInputError("Request body is not valid JSON"));
+        } catch (err) {
+          reject(new GatewayInputError(`Request body is not valid JSON (${(err as Error).message}): send one JSON object`));
         }
       }),
     );
   });
 }
-
-/** Clients may not touch the cluster's internal keys (the CA key among them). */
-function guardKeys(key: string, rangeEnd: string | undefined): void {
-  const end = rangeEnd ?? key;
-  const internalEnd = prefixEnd(INTERNAL_PREFIX);
-  const overlaps = rangeEnd === undefined ? key.startsWith(INTERNAL_PREFIX) : key < internalEnd && (end === "\0" || end > INTERNAL_PREFIX);
-  if (overlaps) throw new GatewayInputError(`Keys under ${INTERNAL_PREFIX} are internal to the cluster: choose another key`);
-}
-
-function guardCommand(c: Command): void {
-  if (c.type === "put") guardKeys(c.key, undefined);
-  else if (c.type === "delete") guardKeys(c.key, c.rangeEnd);
-  else if (c.type === "txn") {
-    for (const cmp of c.compares) guardKeys(cmp.key, undefined);
-    for (const op of [...c.success, ...c.failure]) guardKeys(op.key, op.type === "put" ? undefined : op.rangeEnd);
-  }
-}
-

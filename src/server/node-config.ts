@@ -5,6 +5,7 @@ import { stringify } from "yaml";
 import { z } from "zod";
 import { hostPortSchema } from "../config/address.js";
 import { loadYamlConfig } from "../config/yaml.js";
+import { TRANSPORT_LIMITS_DEFAULT } from "../transport/limits.js";
 import { DEFAULT_REPLICA_TUNING } from "./replica.js";
 
 const address = z.string().min(3).refine((s) => /^[^\s]+:\d{1,5}$/.test(s), { message: "Expected host:port" });
@@ -27,8 +28,13 @@ export const nodeConfigSchema = z.object({
   }).strict(),
   /** Directory with ca.crt, node.crt, node.key (and ca.key on the first node). */
   pkiDir: z.string().min(1),
-  /** File holding the clients' bearer token. */
+  /** File holding the clients' bearer token (KV, leases, watches, status). */
   tokenFile: z.string().min(1),
+  /**
+   * File holding the admin bearer token (members, leadership transfer, snapshot download). Optional
+   * in the schema only so that a config written before it existed gets a precise error below.
+   */
+  adminTokenFile: z.string().min(1).optional(),
   /** SHA-256 of the join token. */
   joinTokenHash: z.string().regex(/^[0-9a-f]{64}$/, "must be a hex SHA-256"),
   /** Members at bootstrap (all voters of a new cluster), or the members a joining node was told of. */
@@ -41,11 +47,25 @@ export const nodeConfigSchema = z.object({
     electionTicks: z.number().int().min(2).default(DEFAULT_REPLICA_TUNING.electionTicks),
     snapshotEveryEntries: z.number().int().min(10).default(DEFAULT_REPLICA_TUNING.snapshotEveryEntries),
   }).strict().default({}),
+  /** Peer transport bounds (src/transport/limits.ts); the rest keep their defaults. */
+  transport: z.object({
+    /** Largest snapshot this node sends or accepts from a peer (held whole in memory while it arrives). */
+    maxSnapshotBytes: z.number().int().min(1).max(TRANSPORT_LIMITS_DEFAULT.maxSnapshotBytes).default(TRANSPORT_LIMITS_DEFAULT.maxSnapshotBytes),
+  }).strict().default({}),
   log: z.object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") }).strict().default({}),
-}).strict();
+}).strict().superRefine((c, ctx) => {
+  if (c.adminTokenFile === undefined) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: ["adminTokenFile"],
+      message: "Missing required field \"adminTokenFile\": this config predates the admin token (cluster operations now need a token of their own)",
+      params: { hint: "write a new random token beside tokenFile (`openssl rand -base64 24 > admin-token; chmod 600 admin-token`), add `adminTokenFile: ./admin-token` here and on every node, and give it to operators" },
+    });
+  }
+});
 
 /** A validated node config, with paths resolved against the file's directory. */
-export type NodeConfig = z.output<typeof nodeConfigSchema> & { readonly file: string };
+export type NodeConfig = Omit<z.output<typeof nodeConfigSchema>, "adminTokenFile"> & { readonly adminTokenFile: string; readonly file: string };
 /** What a config file holds before defaults and path resolution. */
 export type NodeConfigInput = z.input<typeof nodeConfigSchema>;
 
@@ -53,11 +73,14 @@ export type NodeConfigInput = z.input<typeof nodeConfigSchema>;
 export async function loadNodeConfig(file: string): Promise<NodeConfig> {
   const raw = await loadYamlConfig(file, nodeConfigSchema);
   const base = dirname(resolve(file));
+  const adminTokenFile = raw.adminTokenFile;
+  if (adminTokenFile === undefined) throw new Error(`Cannot load ${file}: adminTokenFile is missing although the schema requires it`);
   return {
     ...raw,
     file: resolve(file),
     pkiDir: resolve(base, raw.pkiDir),
     tokenFile: resolve(base, raw.tokenFile),
+    adminTokenFile: resolve(base, adminTokenFile),
     node: { ...raw.node, dataDir: resolve(base, raw.node.dataDir) },
   };
 }

@@ -1,18 +1,23 @@
-// One node's replicated store: the Raft core, the durable log, the KV state machine and the peer
-// transport wired together by the Ready loop (etcd-io/raft's contract: persist, then send, then
-// apply, then advance). Everything a client API needs — propose a command, read linearizably or
-// serializably, watch, keep leases alive — goes through here. Timers live here and nowhere below.
+// One node's replicated store as the server runs it: the production shell around the node core
+// (../node/node-core.ts). The core holds Raft, the KV store, the lease clock, pending proposals and
+// reads, the Ready and apply pipelines and the snapshot policy; this file only gives it real
+// effects — the WAL (storage/), the peer transport, setInterval ticks, setImmediate scheduling,
+// performance.now and Math.random — and turns its callbacks into promises and ServerErrors for the
+// client API. The simulators run the same core with simulated effects.
 import type { Logger } from "pino";
-import type { Command, CommandResult, KeyValue, LeaseId, RangeRequest, RangeResult, KvError } from "../kv/store.js";
-import { encodeCommand, KvStore, LeaseClock, prefixEnd, WatcherRegistry } from "../kv/store.js";
-import type { ConfChange, Entry, Message, NodeId, RaftStatus, Ready, RestoredState, Snapshot } from "../raft/raft.js";
-import { createRaft, NO_NODE } from "../raft/raft.js";
-import type { Raft } from "../raft/raft.js";
+import type { Command, CommandResult, KeyValue, LeaseId, RangeRequest, RangeResult, KvError, KvStore, WatcherRegistry } from "../kv/store.js";
+import type { ConfChange, NodeId, RaftStatus, RestoredState } from "../raft/raft.js";
+import { NO_NODE } from "../raft/raft.js";
 import type { Storage } from "../storage/storage.js";
 import type { Transport } from "../transport/types.js";
+import type { NodeEffects, NodeStorage, StorageDone } from "../node/effects.js";
+import { NodeCore } from "../node/node-core.js";
+import type { NodeState } from "../node/node-core.js";
+import type { Refusal } from "../node/outcome.js";
 import { ServerError } from "./errors.js";
-import { PendingProposals } from "./pending-proposals.js";
-import { PendingReads } from "./pending-reads.js";
+
+/** Exit code of a node whose core hit a broken invariant (EX_SOFTWARE in sysexits.h). Documented in ARCHITECTURE.md "Errors". */
+export const EXIT_INVARIANT_BROKEN = 70;
 
 /** Timing and bounds of a replica. Defaults suit a LAN (DESIGN.md: heartbeat 50–100 ms, election a few hundred ms). */
 export interface ReplicaTuning {
@@ -63,6 +68,8 @@ export interface ReplicaOptions {
   readonly onApplied?: (events: AppliedBatch) => void;
   /** Called once when a committed membership change removed this node from the cluster. */
   readonly onRemoved?: () => void;
+  /** A broken invariant in the core. Default: log a fatal line and exit with EXIT_INVARIANT_BROKEN. */
+  readonly onFatal?: (err: unknown) => void;
 }
 
 /** The key changes of one applied batch. */
@@ -73,36 +80,28 @@ export interface AppliedBatch {
 /** Read consistency: "linearizable" goes through ReadIndex; "serializable" reads the local store as is. */
 export type ReadConsistency = "linearizable" | "serializable";
 
+/** What /healthz reports, from the live core. */
+export interface ReplicaHealth {
+  readonly healthy: boolean;
+  readonly state: NodeState;
+  readonly leader: NodeId;
+  readonly role: string;
+}
+
 /** A node's replicated store. Create, then start(); stop() before exiting. */
 export class Replica {
   readonly id: NodeId;
-  readonly kv = new KvStore();
-  readonly watchers: WatcherRegistry;
-  private readonly raft: Raft;
+  private readonly core: NodeCore;
   private readonly tuning: ReplicaTuning;
   private readonly log: Logger;
   private readonly nowMs: () => number;
-  private readonly proposals = new PendingProposals();
-  private readonly reads: PendingReads;
-  private readonly leases = new LeaseClock();
   private readonly watchListeners = new Set<() => void>();
   private readonly leaderListeners = new Set<(leader: NodeId) => void>();
   private tickTimer: NodeJS.Timeout | null = null;
-  private loopRunning = false;
-  private loopRequested = false;
-  private stopped = false;
-  private failure: ServerError | null = null;
-  private snapshotIndex = 0;
-  private wasMember = false;
-  private removed = false;
-  private leader: NodeId = NO_NODE;
-  private isLeader = false;
   private readonly startedMs: number;
   private lastLeaderContactMs = 0;
-  /** Term and vote as last made durable: a Ready that changes them sends nothing before its fsync. */
-  private persisted: { term: number; vote: NodeId };
-  /** Index of the last log entry made durable here (entries up to it may apply while a later write is in flight). */
-  private persistedLastIndex: number;
+  /** The leader last announced to listeners. */
+  private leaderSeen: NodeId = NO_NODE;
 
   constructor(private readonly options: ReplicaOptions) {
     this.id = options.id;
@@ -110,68 +109,93 @@ export class Replica {
     this.log = options.logger;
     this.nowMs = options.nowMs ?? (() => performance.now());
     this.startedMs = this.nowMs();
-    this.reads = new PendingReads(`${options.id}-${Math.floor(this.startedMs)}`);
-    const restored = options.restored;
-    this.persisted = { term: restored.hardState.term, vote: restored.hardState.vote };
-    this.persistedLastIndex = restored.entries.at(-1)?.index ?? restored.snapshot?.meta.index ?? 0;
-    if (restored.snapshot !== null) {
-      this.kv.restore(restored.snapshot.data);
-      this.snapshotIndex = restored.snapshot.meta.index;
-    }
-    this.watchers = new WatcherRegistry(this.kv);
-    const conf0 = restored.snapshot?.meta.confState ?? restored.bootstrap;
-    this.wasMember = conf0 !== null && (conf0.voters.includes(options.id) || conf0.learners.includes(options.id));
-    this.raft = createRaft(
-      {
-        id: options.id,
-        electionTicks: this.tuning.electionTicks,
-        heartbeatTicks: this.tuning.heartbeatTicks,
-        maxEntriesPerAppend: this.tuning.maxEntriesPerAppend,
-        maxBytesPerAppend: this.tuning.maxBytesPerAppend,
-        maxInflightAppends: this.tuning.maxInflightAppends,
-        maxUncommittedEntries: this.tuning.maxUncommittedEntries,
-        preVote: true,
-        checkQuorum: true,
-        randomInt: (n) => Math.floor(Math.random() * n),
+    const t = this.tuning;
+    const effects: NodeEffects = {
+      storage: promiseStorage(options.storage),
+      send: (messages) => options.transport.send(messages),
+      nowMs: this.nowMs,
+      soon: (fn) => setImmediate(fn),
+      randomInt: (n) => Math.floor(Math.random() * n),
+      logger: options.logger,
+      onFatal: (err) => this.onFatal(err),
+    };
+    this.core = new NodeCore({
+      id: options.id,
+      restored: options.restored,
+      readTag: `${options.id}-${Math.floor(this.startedMs)}`,
+      effects,
+      tuning: {
+        raft: {
+          electionTicks: t.electionTicks, heartbeatTicks: t.heartbeatTicks, maxEntriesPerAppend: t.maxEntriesPerAppend,
+          maxBytesPerAppend: t.maxBytesPerAppend, maxInflightAppends: t.maxInflightAppends,
+          maxUncommittedEntries: t.maxUncommittedEntries, preVote: true, checkQuorum: true,
+        },
+        snapshotEveryEntries: t.snapshotEveryEntries,
+        proposalTimeoutMs: t.proposalTimeoutMs,
+        readTimeoutMs: t.readTimeoutMs,
       },
-      restored,
-    );
+      observer: {
+        onRoleChange: (_role, leader) => this.onLeader(leader),
+        onWatchReady: () => {
+          for (const l of this.watchListeners) l();
+        },
+        onAppliedBatch: (changedKeys) => options.onApplied?.({ changedKeys }),
+        onRemoved: () => options.onRemoved?.(),
+      },
+    });
+  }
+
+  /** The local store (read-only use: writes go through propose). */
+  get kv(): KvStore {
+    return this.core.kv;
+  }
+
+  /** Watchers of the local store. */
+  get watchers(): WatcherRegistry {
+    return this.core.watchers;
   }
 
   /** Starts ticking and receiving. */
   start(): void {
-    this.options.transport.onMessage((m) => this.receive(m));
-    this.tickTimer = setInterval(() => this.onTick(), this.tuning.tickMs);
+    this.options.transport.onMessage((m) => {
+      if (m.from === this.core.leaderId && (m.type === "append" || m.type === "heartbeat" || m.type === "snapshot")) this.lastLeaderContactMs = this.nowMs();
+      this.core.step(m);
+    });
+    this.tickTimer = setInterval(() => this.core.tick(), this.tuning.tickMs);
     this.tickTimer.unref?.();
-    // A single-voter cluster elects itself at once instead of waiting out an election timeout.
-    const conf = this.raft.status().confState;
-    if (conf.voters.length === 1 && conf.voters[0] === this.id) this.raft.campaign();
-    this.kick();
+    this.core.start();
   }
 
-  /** Stops timers and fails what is waiting. The storage and transport are closed by their owner. */
+  /**
+   * Stops timers and answers what is waiting: writes that may be in the log get "unknown_outcome",
+   * reads "stopped". The storage and transport are closed by their owner.
+   */
   stop(): void {
-    if (this.stopped) return;
-    this.stopped = true;
     if (this.tickTimer !== null) clearInterval(this.tickTimer);
-    const err = new ServerError("stopped", "Node is stopping: retry on another node");
-    this.proposals.failAll(err);
-    this.reads.failAll(err);
+    this.tickTimer = null;
+    this.core.stop();
   }
 
   /** Raft's view of this node. */
   status(): RaftStatus {
-    return this.raft.status();
+    return this.core.status();
+  }
+
+  /** Live health for /healthz: running, with a known leader. */
+  health(): ReplicaHealth {
+    const state = this.core.state;
+    const leader = this.core.leaderId;
+    return { healthy: state === "running" && leader !== NO_NODE, state, leader, role: this.core.currentRole };
   }
 
   /** The term as last made durable here (cheap: response headers read it on every request). */
   get term(): number {
-    return this.persisted.term;
+    return this.core.term;
   }
 
   /** Current leader as this node knows it (NO_NODE when none). */
   get leaderId(): NodeId {
-    return this.leader;
+    return this.core.leaderId;
   }
 
   /** Shortest lease TTL granted: 1.5 × the longest election timeout (etcd's rule), so a change of leader does not expire a kept-alive lease. */
@@ -186,7 +210,7 @@ export class Replica {
 
   /** Milliseconds since this node last heard from a leader (0 on the leader itself). */
   sinceLeaderContactMs(): number {
-    return this.isLeader ? 0 : this.nowMs() - this.lastLeaderContactMs;
+    return this.core.currentRole === "leader" ? 0 : this.nowMs() - this.lastLeaderContactMs;
   }
 
   /** Subscribes to "watch events may be ready" (after every apply). Returns the unsubscribe function. */
@@ -203,290 +227,83 @@ export class Replica {
 
   /** Proposes a command through Raft; resolves with its result once applied here. Leader only. */
   propose(command: Command): Promise<CommandResult> {
-    return this.proposeData(encodeCommand(command));
-  }
-
-  private proposeData(data: Uint8Array): Promise<CommandResult> {
-    this.assertUsable();
-    if (this.proposals.full) return Promise.reject(new ServerError("overloaded", "Too many writes in flight: retry later"));
-    const r = this.raft.propose(data);
-    if (!r.ok) return Promise.reject(this.refusal(r.code));
-    const pending = this.proposals.add(r.index, r.term, this.nowMs() + this.tuning.proposalTimeoutMs);
-    this.kick();
-    return pending;
+    return new Promise((resolve, reject) => {
+      this.core.propose(command, (outcome) => (outcome.ok ? resolve(outcome.result) : reject(serverError(outcome))));
+    });
   }
 
   /** Proposes a membership change. Leader only; one at a time. */
-  async proposeConfChange(change: ConfChange): Promise<void> {
-    this.assertUsable();
-    const r = this.raft.proposeConfChange(change);
-    if (!r.ok) {
-      if (r.code === "config_change_pending") throw new ServerError("config_change_pending", "Another membership change is in progress: retry shortly");
-      if (r.code === "invalid_conf_change") throw new ServerError("bad_request", `Cannot apply ${change.type} ${change.nodeId}: it would leave no voter`);
-      throw this.refusal(r.code);
-    }
-    const pending = this.proposals.add(r.index, r.term, this.nowMs() + this.tuning.proposalTimeoutMs);
-    this.kick();
-    await pending;
+  proposeConfChange(change: ConfChange): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.core.proposeConfChange(change, (outcome) => (outcome.ok ? resolve() : reject(serverError(outcome))));
+    });
   }
 
   /** Hands leadership to another voter. */
   transferLeadership(to: NodeId): void {
-    const r = this.raft.transferLeadership(to);
-    if (!r.ok) {
-      if (r.code === "not_leader") throw this.refusal("not_leader");
-      throw new ServerError("bad_request", `Cannot transfer leadership to ${to}: it is not a voter`);
-    }
-    this.kick();
+    const r = this.core.transferLeadership(to);
+    if (r !== null) throw serverError(r);
   }
 
   /** Reads keys; linearizable reads wait for a ReadIndex round and the apply that covers it. */
   async range(req: RangeRequest, consistency: ReadConsistency): Promise<RangeResult | KvError> {
     if (consistency === "linearizable") await this.linearizableBarrier();
-    return this.kv.range(req);
+    return this.core.kv.range(req);
   }
 
   /** Resolves when the local store reflects every write acknowledged before the call (ReadIndex). */
   linearizableBarrier(): Promise<void> {
-    this.assertUsable();
-    const wait = this.reads.enqueue();
-    this.startReadRound();
-    return wait;
+    return new Promise((resolve, reject) => this.core.readBarrier((err) => (err === null ? resolve() : reject(serverError(err)))));
   }
 
-  /**
-   * A keep-alive for a lease: leader only (the lease clock lives on the leader). It first confirms
-   * leadership with a ReadIndex round, which also makes every entry of earlier terms applied here:
-   * a new leader must not renew a lease whose expiry an older leader already put in the log (found
-   * by the KV simulator's keepalive-without-readindex mutant).
-   */
-  async keepAlive(id: LeaseId): Promise<{ ok: true; ttlMs: number } | { ok: false; code: string; message: string }> {
-    if (!this.isLeader) throw this.refusal("not_leader");
-    await this.linearizableBarrier();
-    if (!this.isLeader) throw this.refusal("not_leader");
-    const r = this.leases.renew(id, this.nowMs());
-    return r.ok ? { ok: true, ttlMs: r.ttlMs } : r;
+  /** A keep-alive for a lease: leader only, after a ReadIndex round (see NodeCore.keepAlive). */
+  keepAlive(id: LeaseId): Promise<{ ok: true; ttlMs: number } | { ok: false; code: string; message: string }> {
+    return new Promise((resolve, reject) => {
+      this.core.keepAlive(id, (outcome) => {
+        if (outcome.ok || outcome.code === "lease_not_found" || outcome.code === "lease_expired") resolve(outcome);
+        else reject(serverError(outcome as Refusal));
+      });
+    });
   }
 
   /** Time left on a lease as the leader sees it (undefined when unknown or not leader). */
   leaseRemainingMs(id: LeaseId): number | undefined {
-    return this.isLeader ? this.leases.remainingMs(id, this.nowMs()) : undefined;
+    return this.core.leaseRemainingMs(id);
   }
 
   /** Key-value pairs under a prefix from the local store (internal registries). */
   localPrefix(prefix: string): readonly KeyValue[] {
-    const r = this.kv.range({ key: prefix, rangeEnd: prefixEnd(prefix) });
-    return r.ok ? r.kvs : [];
+    return this.core.localPrefix(prefix);
   }
 
-  // ------------------------------------------------------------------ the loop
-
-  private receive(m: Message): void {
-    if (this.stopped) return;
-    if (m.from === this.leader && (m.type === "append" || m.type === "heartbeat" || m.type === "snapshot")) this.lastLeaderContactMs = this.nowMs();
-    this.raft.step(m);
-    this.kick();
+  private onLeader(leader: NodeId): void {
+    if (leader === this.leaderSeen) return;
+    this.leaderSeen = leader;
+    this.lastLeaderContactMs = this.nowMs();
+    for (const l of this.leaderListeners) l(leader);
   }
 
-  private onTick(): void {
-    if (this.stopped) return;
-    this.raft.tick();
-    const now = this.nowMs();
-    this.proposals.expire(now);
-    this.reads.expire(now, this.tuning.readTimeoutMs);
-    if (this.isLeader) this.expireLeases(now);
-    this.startReadRound();
-    this.kick();
-  }
-
-  private expireLeases(now: number): void {
-    const ids = this.leases.expired(now);
-    if (ids.length === 0) return;
-    // The apply is idempotent and the clock re-offers lost expiries, so failures here are only logged.
-    this.propose({ type: "leaseExpire", ids }).catch((err: unknown) => this.log.debug({ err, ids }, "lease expiry proposal did not apply"));
-  }
-
-  private startReadRound(): void {
-    const context = this.reads.startRound(this.nowMs());
-    if (context === null) return;
-    const r = this.raft.readIndex(context);
-    if (!r.ok) this.reads.refuseRound(r.code === "not_leader" ? this.refusal("not_leader") : new ServerError("overloaded", "Too many reads in flight: retry"));
-    this.kick();
-  }
-
-  /** Runs the Ready loop soon (coalesced). */
-  private kick(): void {
-    if (this.loopRunning) {
-      this.loopRequested = true;
-      return;
-    }
-    if (this.loopRequested) return;
-    this.loopRequested = true;
-    setImmediate(() => void this.runLoop());
-  }
-
-  private async runLoop(): Promise<void> {
-    if (this.loopRunning || this.stopped) return;
-    this.loopRunning = true;
-    this.loopRequested = false;
-    try {
-      while (!this.stopped && this.raft.hasReady()) {
-        await this.handleReady(this.raft.ready());
-      }
-    } catch (err) {
-      this.fail(err);
-    } finally {
-      this.loopRunning = false;
-      if (this.loopRequested && !this.stopped) {
-        this.loopRequested = false;
-        this.kick();
-      }
-    }
-  }
-
-  private async handleReady(rd: Ready): Promise<void> {
-    if (rd.softState !== null) this.onSoftState(rd.softState.leader, rd.softState.role === "leader");
-    // A leader may send appends and heartbeats while its own write is in flight (Raft thesis
-    // §10.2.1): it counts itself toward commit only once durable. Anything that reveals a vote or a
-    // durable log position (responses, votes) waits for the fsync.
-    let late = rd.messages;
-    if (this.isLeader && rd.snapshot === null && !this.changesTermOrVote(rd)) {
-      this.options.transport.send(rd.messages.filter(isLeaderBroadcast));
-      late = rd.messages.filter((m) => !isLeaderBroadcast(m));
-    }
-    // Committed entries already durable here apply (and answer their clients) while this Ready's
-    // new entries are being written, as etcd does: they are committed on a quorum and on this disk,
-    // so the fsync in flight guards nothing about them. Without this, every batch waited for the
-    // next batch's fsync before its clients heard back.
-    let committed = rd.committedEntries;
-    if (rd.snapshot === null && committed.length > 0) {
-      const stable = Math.min(this.persistedLastIndex, (rd.entries[0]?.index ?? Infinity) - 1);
-      let early = 0;
-      // A config entry waits for the save: removing this node stops it, which must not race the write.
-      while (early < committed.length && committed[early]!.index <= stable && committed[early]!.type !== "config") early++;
-      if (early > 0) {
-        this.applyEntries(early === committed.length ? committed : committed.slice(0, early));
-        committed = committed.slice(early);
-      }
-    }
-    if (rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null) {
-      try {
-        await this.options.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, mustSync: rd.mustSync });
-      } catch (err) {
-        throw new ServerError("storage_failed", "Cannot write the log: this node stopped acknowledging writes; see the log and restart it", { cause: err });
-      }
-    }
-    if (rd.hardState !== null) this.persisted = { term: rd.hardState.term, vote: rd.hardState.vote };
-    if (rd.snapshot !== null) this.persistedLastIndex = rd.snapshot.meta.index;
-    if (rd.entries.length > 0) this.persistedLastIndex = rd.entries[rd.entries.length - 1]!.index;
-    this.options.transport.send(late);
-    if (rd.snapshot !== null) this.installSnapshot(rd.snapshot);
-    this.applyEntries(committed);
-    for (const rs of rd.readStates) this.reads.readState(rs.context, rs.index, this.kv.appliedIndex);
-    this.raft.advance(rd);
-    this.maybeSnapshot();
-  }
-
-  private changesTermOrVote(rd: Ready): boolean {
-    return rd.hardState !== null && (rd.hardState.term !== this.persisted.term || rd.hardState.vote !== this.persisted.vote);
-  }
-
-  private onSoftState(leader: NodeId, isLeader: boolean): void {
-    const wasLeader = this.isLeader;
-    this.isLeader = isLeader;
-    if (leader !== this.leader) {
-      this.leader = leader;
-      this.lastLeaderContactMs = this.nowMs();
-      this.log.info({ leader, term: this.raft.status().term }, leader === NO_NODE ? "no leader" : `leader is ${leader}`);
-      for (const l of this.leaderListeners) l(leader);
-    }
-    if (isLeader && !wasLeader) this.leases.promote(this.kv.leases(), this.nowMs());
-    if (!isLeader && wasLeader) {
-      this.leases.demote();
-      this.reads.refuseRound(new ServerError("not_leader", "Leadership changed during the read: retry", { leaderId: leader }));
-    }
-  }
-
-  private installSnapshot(snapshot: Snapshot): void {
-    this.kv.restore(snapshot.data);
-    this.watchers.onRestore();
-    this.snapshotIndex = snapshot.meta.index;
-    if (this.isLeader) this.leases.promote(this.kv.leases(), this.nowMs());
-    this.log.info({ index: snapshot.meta.index }, "installed snapshot from the leader");
-  }
-
-  private applyEntries(entries: readonly Entry[]): void {
-    if (entries.length === 0) return;
-    const now = this.nowMs();
-    const changedKeys: string[] = [];
-    for (const e of entries) {
-      if (e.index <= this.kv.appliedIndex) continue;
-      // Config entries take effect inside Raft; for the store they only advance the applied index.
-      const out = this.kv.applyEntry(e.index, e.type === "config" ? NO_DATA : e.data);
-      if (e.type === "config") this.checkStillMember();
-      this.proposals.applied(e.index, e.term, out.result);
-      if (out.events.length > 0) {
-        this.watchers.notify(out.events);
-        for (const ev of out.events) changedKeys.push(ev.kv.key);
-      }
-      if (this.isLeader && out.leaseChanges.length > 0) this.leases.observe(out.leaseChanges, now);
-    }
-    this.reads.applied(this.kv.appliedIndex);
-    for (const l of this.watchListeners) l();
-    if (changedKeys.length > 0) this.options.onApplied?.({ changedKeys });
-  }
-
-  private checkStillMember(): void {
-    const conf = this.raft.status().confState;
-    const member = conf.voters.includes(this.id) || conf.learners.includes(this.id);
-    if (member) this.wasMember = true;
-    else if (this.wasMember && !this.removed) {
-      this.removed = true;
-      this.log.warn("this node was removed from the cluster");
-      // Let the current Ready finish (the removal is durable) before the shell stops the node.
-      setImmediate(() => this.options.onRemoved?.());
-    }
-  }
-
-  private maybeSnapshot(): void {
-    const applied = this.kv.appliedIndex;
-    if (applied - this.snapshotIndex < this.tuning.snapshotEveryEntries) return;
-    // A snapshot from the leader may have arrived while this Ready was written: the log then starts
-    // past what this node applied, and the one in flight will be installed instead.
-    if (applied < this.raft.status().firstIndex - 1) return;
-    const snapshot: Snapshot = { meta: this.raft.snapshotMeta(applied), data: this.kv.snapshot() };
-    this.snapshotIndex = applied;
-    this.raft.compact(snapshot);
-    void this.options.storage
-      .saveSnapshot(snapshot)
-      .then(() => this.options.storage.compact(snapshot.meta.index))
-      .catch((err: unknown) => this.fail(new ServerError("storage_failed", "Cannot write a snapshot: this node stopped; see the log and restart it", { cause: err })));
-  }
-
-  private refusal(code: "not_leader" | "transfer_in_progress" | "overloaded"): ServerError {
-    if (code === "overloaded") return new ServerError("overloaded", "Too many writes waiting to commit: retry later");
-    if (code === "transfer_in_progress") return new ServerError("no_leader", "Leadership is being transferred: retry shortly");
-    if (this.leader === NO_NODE) return new ServerError("no_leader", "No leader is known right now (election in progress): retry shortly");
-    return new ServerError("not_leader", `Node ${this.id} is not the leader; node ${this.leader} is`, { leaderId: this.leader });
-  }
-
-  private assertUsable(): void {
-    if (this.failure !== null) throw this.failure;
-    if (this.stopped) throw new ServerError("stopped", "Node is stopping: retry on another node");
-  }
-
-  private fail(err: unknown): void {
-    const failure = err instanceof ServerError ? err : new ServerError("storage_failed", "Node failed: see the log and restart it", { cause: err });
-    this.failure = failure;
-    this.log.fatal({ err }, failure.message);
-    this.stop();
-    this.proposals.failAll(failure);
-    this.reads.failAll(failure);
+  private onFatal(err: unknown): void {
+    if (this.tickTimer !== null) clearInterval(this.tickTimer);
+    this.tickTimer = null;
+    if (this.options.onFatal !== undefined) return this.options.onFatal(err);
+    this.log.fatal({ err }, `Node ${this.id} stopped on a broken invariant (a bug): exiting with code ${EXIT_INVARIANT_BROKEN}; restart it and report the log`);
+    process.exit(EXIT_INVARIANT_BROKEN);
   }
 }
 
-const NO_DATA = new Uint8Array(0);
+/** The WAL's promise API as the core's callback API. */
+function promiseStorage(storage: Storage): NodeStorage {
+  const settle = (p: Promise<unknown>, done: StorageDone): void => {
+    p.then(() => done(null), (err: unknown) => done(err ?? new Error("storage call failed without a reason")));
+  };
+  return {
+    save: (batch, done) => settle(storage.save(batch), done),
+    saveSnapshot: (snapshot, done) => settle(storage.saveSnapshot(snapshot), done),
+    compact: (index, done) => settle(storage.compact(index), done),
+  };
+}
 
-function isLeaderBroadcast(m: Message): boolean {
-  return m.type === "append" || m.type === "heartbeat";
+function serverError(r: Refusal): ServerError {
+  return new ServerError(r.code, r.message, r.leaderId === undefined ? {} : { leaderId: r.leaderId });
 }

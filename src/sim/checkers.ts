@@ -221,6 +221,11 @@ export class SafetyChecker {
     }
   }
 
+  /** The hash of the applied sequence up to `index`, as first applied anywhere (undefined when none applied it). */
+  chainAt(index: LogIndex): number | undefined {
+    return this.appliedChain[index];
+  }
+
   /** A node's state was replaced by a snapshot at `index` whose history hashes to `chain`. */
   onSnapshotRestored(node: NodeId, index: LogIndex, term: Term, chain: number): void {
     if (index > 0) this.onApplied(node, index, term, chain);

@@ -1,27 +1,62 @@
 // The nemesis: during the fault phase it strikes every so often with one fault from a weighted
 // mix, random or aimed at the current leader (the targeted ones reach the triggers of the classic
 // Raft bugs: a deposed leader still serving, the Figure 8 history, a vote forgotten in a crash).
-// It also plays the operator: membership changes and leadership transfers happen during faults.
-import type { NodeId } from "../raft/raft.js";
+// It also plays the operator: membership changes, leadership transfers and graceful stops happen
+// during faults. Both simulators use it (the register one and kv/): it strikes node processes
+// (node-process.ts) running the node core, through the small NemesisWorld interface.
+import type { ConfState, NodeId } from "../raft/raft.js";
 import { nodeId } from "../raft/raft.js";
+import type { LinkQuality } from "./network.js";
 import { linksBetween, linksFrom } from "./network.js";
-import type { ReadyTrigger, SimNode } from "./node-shell.js";
+import type { Network } from "./network.js";
+import type { NodeProcess, ReadyTrigger } from "./node-process.js";
 import type { Ready } from "../raft/raft.js";
 import type { Rng } from "./rng.js";
-import type { Simulation } from "./simulation.js";
+
+/** A node the nemesis can strike: a simulated process around a node core. */
+export interface NemesisNode extends NodeProcess {
+  /** Power loss (the disk keeps what was synced); returns what the crash did, for the trace. */
+  crash(): string;
+  /** SIGTERM: the core answers what waits, queued writes finish, the process exits. */
+  stop(): string;
+}
+
+/** What the nemesis needs from a simulation. */
+export interface NemesisWorld<N extends NemesisNode> {
+  readonly nodes: ReadonlyMap<NodeId, N>;
+  readonly network: Network;
+  readonly params: {
+    readonly electionTicks: number;
+    readonly tickUs: number;
+    readonly maxNodeId: number;
+    readonly nemesisGapMinUs: number;
+    readonly nemesisGapMaxUs: number;
+    readonly network: LinkQuality;
+    readonly storm: LinkQuality;
+  };
+  readonly tracing: boolean;
+  readonly isHealed: boolean;
+  currentLeader(): N | null;
+  startNode(node: N): void;
+  addNode(id: NodeId, bootstrap: ConfState | null): N;
+  slowDisk(node: NodeId, untilUs: number): void;
+  nowUs(): number;
+  after(delayUs: number, fn: () => void): void;
+  trace(line: string): void;
+}
 
 /** The kinds of fault the nemesis can strike with. */
 export type NemesisAction =
   | "partition" | "isolate-leader" | "isolate-node" | "one-way" | "bridge"
   | "crash-node" | "crash-leader" | "crash-leader-after-append" | "pause-node" | "pause-leader"
   | "pause-isolated-leader" | "storm" | "slow-disk" | "conf-change" | "transfer-leader" | "campaign"
-  | "crash-after-send" | "crash-mid-write" | "figure-8";
+  | "crash-after-send" | "crash-mid-write" | "figure-8" | "stop-node" | "disk-failure";
 
 const WEIGHTS: readonly (readonly [NemesisAction, number])[] = [
   ["partition", 10], ["isolate-leader", 10], ["isolate-node", 4], ["one-way", 7], ["bridge", 5],
   ["crash-node", 7], ["crash-leader", 8], ["crash-leader-after-append", 8], ["pause-node", 4], ["pause-leader", 5],
   ["pause-isolated-leader", 7], ["storm", 5], ["slow-disk", 4], ["conf-change", 10], ["transfer-leader", 6], ["campaign", 6],
-  ["crash-after-send", 8], ["crash-mid-write", 6], ["figure-8", 6],
+  ["crash-after-send", 8], ["crash-mid-write", 6], ["figure-8", 6], ["stop-node", 5], ["disk-failure", 3],
 ];
 /** How often the Figure 8 choreography checks whether the old leader can campaign yet. */
 const FIGURE8_CAMPAIGN_ATTEMPTS = 40;
@@ -31,7 +66,7 @@ const TRIGGER_TIMEOUT_US = 600_000;
 export const NEMESIS_ACTIONS: readonly NemesisAction[] = WEIGHTS.map(([a]) => a);
 
 /** Strikes faults at random times until stopped. */
-export class Nemesis {
+export class Nemesis<N extends NemesisNode> {
   private stopped = false;
   /**
    * Ids whose removal was proposed: never added again. Like etcd's member ids, a removed id is not
@@ -40,7 +75,7 @@ export class Nemesis {
    */
   private readonly retiredIds = new Set<NodeId>();
   /** One-shot reaction to the next node that wins an election (targeted partitions). */
-  private leaderWatch: ((node: SimNode) => boolean) | null = null;
+  private leaderWatch: ((node: N) => boolean) | null = null;
   /** While a choreographed fault runs, random strikes hold off so they do not spoil it. */
   private choreographyUntilUs = 0;
 
@@ -48,7 +83,7 @@ export class Nemesis {
   private readonly totalWeight: number;
 
   /** `only` restricts the mix to some actions (scenario tests); undefined keeps the full mix. */
-  constructor(private readonly sim: Simulation, private readonly rng: Rng, only?: readonly NemesisAction[]) {
+  constructor(private readonly sim: NemesisWorld<N>, private readonly rng: Rng, only?: readonly NemesisAction[]) {
     this.weights = only === undefined ? WEIGHTS : WEIGHTS.filter(([a]) => only.includes(a));
     this.totalWeight = this.weights.reduce((sum, [, w]) => sum + w, 0);
   }
@@ -104,7 +139,7 @@ export class Nemesis {
     return out;
   }
 
-  private randomUpNode(): SimNode | null {
+  private randomUpNode(): N | null {
     const up = [...this.sim.nodes.values()].filter((n) => n.up);
     return up.length === 0 ? null : this.rng.pick(up);
   }
@@ -118,7 +153,7 @@ export class Nemesis {
     });
   }
 
-  private crashFor(node: SimNode, why: string): void {
+  private crashFor(node: N, why: string): void {
     if (!node.up) return;
     const what = node.crash();
     const downUs = this.rng.range(5_000, 300_000);
@@ -131,12 +166,12 @@ export class Nemesis {
 
   /** Arms a fault on `node` for its first Ready matching `when`; disarms it after a while. */
   private arm(
-    node: SimNode, why: string, phase: ReadyTrigger["phase"], when: (rd: Ready, n: SimNode) => boolean, fire: (n: SimNode) => void,
+    node: N, why: string, phase: ReadyTrigger["phase"], when: (rd: Ready, n: NodeProcess) => boolean, fire: (n: N) => void,
   ): boolean {
     if (this.stopped || !node.up || node.trigger !== null) return false;
     this.trace(`arms n${node.id}: ${why}`);
     const incarnation = node.incarnation;
-    const trigger: ReadyTrigger = { why, phase, when, fire };
+    const trigger: ReadyTrigger = { why, phase, when, fire: () => fire(node) };
     node.trigger = trigger;
     this.sim.after(TRIGGER_TIMEOUT_US, () => {
       if (node.incarnation === incarnation && node.trigger === trigger) node.trigger = null;
@@ -145,7 +180,7 @@ export class Nemesis {
   }
 
   /** Crashes `node` now (from a trigger) and restarts it later. */
-  private crashNow(node: SimNode, minDownUs = 5_000, maxDownUs = 300_000): void {
+  private crashNow(node: N, minDownUs = 5_000, maxDownUs = 300_000): void {
     const what = node.crash();
     const downUs = this.rng.range(minDownUs, maxDownUs);
     this.trace(`n${node.id} crashed (${what}), down for ${(downUs / 1000).toFixed(0)}ms`);
@@ -161,7 +196,7 @@ export class Nemesis {
   }
 
   /** A node won an election: a watcher may strike before its first message as leader leaves. */
-  onBecameLeader(node: SimNode): void {
+  onBecameLeader(node: N): void {
     const watch = this.leaderWatch;
     if (!this.stopped && watch !== null && watch(node)) this.leaderWatch = null;
   }
@@ -175,7 +210,7 @@ export class Nemesis {
    * its own no-op, which then bars L2 from winning; one that commits entries of an old term by
    * counting replicas has committed what L2 will overwrite.
    */
-  private figure8(leader: SimNode | null): void {
+  private figure8(leader: N | null): void {
     if (leader === null || this.leaderWatch !== null) return;
     const sim = this.sim;
     const l1 = leader;
@@ -202,14 +237,13 @@ export class Nemesis {
           // (It first has to learn that it was deposed; it tries every few milliseconds.)
           let attempts = 0;
           const campaign = (): void => {
-            if (l1.raft === null || l1.paused || attempts++ >= FIGURE8_CAMPAIGN_ATTEMPTS) return;
+            if (!l1.up || l1.paused || attempts++ >= FIGURE8_CAMPAIGN_ATTEMPTS) return;
             if (l1.role === "leader") {
               sim.after(5_000, campaign);
               return;
             }
             this.trace(`figure 8: n${l1.id} campaigns`);
-            l1.raft.campaign();
-            l1.kick();
+            l1.campaign();
           };
           sim.after(this.rng.range(100, 5_000), campaign);
           const termAtRejoin = l2.term;
@@ -233,7 +267,7 @@ export class Nemesis {
       });
   }
 
-  private pauseFor(node: SimNode, minUs: number, maxUs: number, why: string): void {
+  private pauseFor(node: N, minUs: number, maxUs: number, why: string): void {
     if (!node.up || node.paused) return;
     node.pause();
     const durationUs = this.rng.range(minUs, maxUs);
@@ -311,6 +345,34 @@ export class Nemesis {
       case "figure-8":
         this.figure8(leader);
         return;
+      case "stop-node": {
+        // SIGTERM, often of the leader while writes are in flight: they must answer unknown_outcome.
+        const n = leader !== null && this.rng.chance(0.5) ? leader : this.randomUpNode();
+        if (n === null || n.paused) return;
+        const what = n.stop();
+        const downUs = this.rng.range(5_000, 300_000);
+        this.trace(`stops n${n.id} (SIGTERM; ${what}) for ${(downUs / 1000).toFixed(0)}ms`);
+        const incarnation = n.incarnation;
+        sim.after(downUs, () => {
+          if (n.incarnation === incarnation && !n.up && !sim.isHealed) sim.startNode(n);
+        });
+        return;
+      }
+      case "disk-failure": {
+        // The disk dies: the next sync fails, the core stops acknowledging; the operator restarts it.
+        const n = this.randomUpNode();
+        if (n === null) return;
+        n.diskFailing = true;
+        const downUs = this.rng.range(20_000, 300_000);
+        this.trace(`fails the disk of n${n.id}; restart in ${(downUs / 1000).toFixed(0)}ms`);
+        const incarnation = n.incarnation;
+        sim.after(downUs, () => {
+          if (n.incarnation !== incarnation || !n.up || sim.isHealed) return;
+          n.crash();
+          sim.startNode(n);
+        });
+        return;
+      }
       case "pause-node": {
         const n = this.randomUpNode();
         if (n !== null) this.pauseFor(n, 20_000, 400_000, "random");
@@ -349,32 +411,30 @@ export class Nemesis {
         this.changeMembership(leader);
         return;
       case "transfer-leader": {
-        if (leader === null || leader.raft === null) return;
-        const st = leader.raft.status();
+        const st = leader?.status() ?? null;
+        if (leader === null || st === null) return;
         const candidates = st.confState.voters.filter((v) => v !== leader.id);
         if (candidates.length === 0) return;
         const to = this.rng.pick(candidates);
-        const r = leader.raft.transferLeadership(to);
-        this.trace(`asks n${leader.id} to transfer leadership to n${to}: ${r.ok ? "ok" : r.code}`);
-        leader.kick();
+        const r = leader.transferLeadership(to);
+        this.trace(`asks n${leader.id} to transfer leadership to n${to}: ${r}`);
         return;
       }
       case "campaign": {
         const n = this.randomUpNode();
-        if (n === null || n.raft === null || n.paused) return;
+        if (n === null || !n.up || n.paused) return;
         this.trace(`makes n${n.id} campaign`);
-        n.raft.campaign();
-        n.kick();
+        n.campaign();
         return;
       }
     }
   }
 
   /** The operator's membership changes: add a learner, promote a learner, remove a member. */
-  private changeMembership(leader: SimNode | null): void {
-    if (leader === null || leader.raft === null) return;
+  private changeMembership(leader: N | null): void {
+    const st = leader?.status() ?? null;
+    if (leader === null || st === null) return;
     const sim = this.sim;
-    const st = leader.raft.status();
     const { voters, learners } = st.confState;
     const members = new Set([...voters, ...learners]);
     const spare: NodeId[] = [];
@@ -401,16 +461,15 @@ export class Nemesis {
     } else {
       change = { type: "removeNode" as const, nodeId: this.rng.pick(voters) };
     }
-    const r = leader.raft.proposeConfChange(change);
-    if (r.ok && change.type === "removeNode") this.retiredIds.add(change.nodeId);
-    this.trace(`asks n${leader.id} to ${change.type} n${change.nodeId}: ${r.ok ? `ok at ${r.index}` : r.code}`);
-    if (r.ok) {
+    const r = leader.proposeConfChange(change);
+    if (r === "ok" && change.type === "removeNode") this.retiredIds.add(change.nodeId);
+    this.trace(`asks n${leader.id} to ${change.type} n${change.nodeId}: ${r}`);
+    if (r === "ok") {
       // The operator submits the change a second time at once (a retry after a lost answer). The
       // core must refuse it while the first is pending (thesis §4.1); the conf-change-while-pending
       // mutant appends it. No random draw here, so schedules stay what they were without it.
-      const again = leader.raft.proposeConfChange(change);
-      this.trace(`asks n${leader.id} again to ${change.type} n${change.nodeId}: ${again.ok ? `ok at ${again.index}` : again.code}`);
+      const again = leader.proposeConfChange(change);
+      this.trace(`asks n${leader.id} again to ${change.type} n${change.nodeId}: ${again}`);
     }
-    leader.kick();
   }
 }

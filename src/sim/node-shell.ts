@@ -1,267 +1,225 @@
-// The simulated shell around one real Raft core: it carries out each Ready against the storage
-// model (persist, then send, then apply, then advance), runs the register state machine, answers
-// clients, takes snapshots and compacts, and can crash, restart and pause. It reports everything
-// to the safety checkers. The "send-before-persist" mutant lives here: it sends a Ready's
-// messages before its writes are durable, so a crash right after loses what peers were told.
-// Pausing, the socket backlog and the write-then-fsync Ready pipeline are shell-process.ts's,
-// shared with the KV simulator's shell.
-import type { ConfChange, ConfState, Message, NodeId, Raft, RaftStatus, Ready, RestoredState, Term } from "../raft/raft.js";
-import { NO_NODE } from "../raft/raft.js";
+// The register simulator's node: a NodeProcess (node-process.ts) running the real node core — the
+// same NodeCore as `phalanx agent` — whose client API speaks registers: a write is a KV put, a
+// compare-and-swap a txn "value (or version 0 when empty) equals expected, then put", a read a
+// linearizable range after the core's ReadIndex barrier. It reports everything the safety checkers
+// look at through the core's observer hooks and the process's storage hooks: entries and hard
+// states as written, hard states as synced, messages as sent, every apply (with a running hash of
+// the applied sequence), snapshot installs, restarts, new leaders. The nemesis can arm a trigger
+// that strikes around a Ready's write or sends. The "send-before-persist" mutant is the core's
+// send-all-before-fsync (every message leaves before the Ready's write is durable).
+import type { Command, Compare } from "../kv/store.js";
+import type { ConfChange, ConfState, Entry, Message, NodeId, Snapshot } from "../raft/raft.js";
+import { decodeConfChange, NO_NODE } from "../raft/raft.js";
+import type { NodeMutant } from "../node/mutants.js";
+import type { NodeTuning } from "../node/node-core.js";
+import { isRetryable } from "../node/outcome.js";
 import type { SafetyChecker } from "./checkers.js";
-import { KvMachine, encodeCommand } from "./kv-machine.js";
-import type { CommandCache, KvCommand } from "./kv-machine.js";
+import { chainHash } from "./chain-hash.js";
+import type { RegisterValue } from "./linearizability/register-model.js";
+import { NodeProcess } from "./node-process.js";
+import type { ProcessWorld } from "./node-process.js";
 import type { ClientReply, ClientRequest } from "./protocol.js";
 import type { Rng } from "./rng.js";
-import { ReadWaits } from "./read-waits.js";
-import { ShellProcess } from "./shell-process.js";
+import type { WalRecord } from "./storage-model.js";
 
 /** Most client reads one node tracks while they wait for their read index. */
 export const MAX_PENDING_CLIENT_READS = 256;
+/** Most client writes one node tracks while they wait to apply. */
+export const MAX_PENDING_CLIENT_WRITES = 1024;
 
-/** A fault armed to strike around the sending of the first Ready for which `when` holds. */
-export interface ReadyTrigger {
-  readonly why: string;
-  /**
-   * When to strike: "midWrite" right after the Ready's records are written and before they are
-   * synced (a crash then may tear them); "beforeSend" before its messages leave (a crash loses
-   * them, a cut blocks them); "afterSend" once they left.
-   */
-  readonly phase: "midWrite" | "beforeSend" | "afterSend";
-  when(rd: Ready, node: SimNode): boolean;
-  /** The fault: crash the node, cut its links... */
-  fire(node: SimNode): void;
-}
 
 /** What the node shell needs from the simulation around it. */
-export interface NodeWorld {
+export interface NodeWorld extends ProcessWorld {
   readonly rng: Rng;
   readonly checker: SafetyChecker;
-  readonly sendBeforePersist: boolean;
-  readonly commands: CommandCache;
-  nowUs(): number;
-  send(msg: Message): void;
+  readonly nodeMutants: ReadonlySet<NodeMutant>;
+  readonly tracing: boolean;
   reply(reply: ClientReply): void;
-  /** Calls `fn` after `delayUs` if the node has not crashed meanwhile. */
-  later(node: SimNode, delayUs: number, fn: () => void): void;
-  diskLatencyUs(node: NodeId): number;
-  tracing: boolean;
-  trace(line: string): void;
+  tuning(): NodeTuning;
   onConfApplied(node: NodeId, cc: ConfChange, conf: ConfState): void;
-  /** A client command was applied (by any node). */
-  onCommandApplied(cmd: KvCommand): void;
+  /** A client command (a KV put or txn in entry data) was applied (by any node). */
+  onCommandApplied(data: Uint8Array): void;
   /** A node just won an election; its first Ready as leader is not sent yet. */
   onBecameLeader(node: SimNode): void;
-  createRaft(id: NodeId, restored: RestoredState): Raft;
 }
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const encodeValue = (v: number): Uint8Array => encoder.encode(String(v));
+
 /** One simulated server. */
-export class SimNode extends ShellProcess<ClientRequest> {
-  kv: KvMachine;
-  /** Stopped for good after its removal from the cluster committed. */
-  decommissioned = false;
-  private readonly pendingWrites = new Map<string, ClientRequest>();
-  private readonly pendingReads = new ReadWaits<ClientRequest>();
-  private lastSnapshotIndex = 0;
-  term: Term = 0;
-  /** Targeted fault armed by the nemesis. */
-  trigger: ReadyTrigger | null = null;
+export class SimNode extends NodeProcess {
+  /** Running hash of the applied sequence, and the last applied index. */
+  private chain = 0;
+  private applied = 0;
+  /** The commit index written before the current Ready. */
+  private commitBefore = 0;
+  private wasLeader = false;
 
-
-  constructor(
-    id: NodeId,
-    private readonly bootstrap: ConfState | null,
-    private readonly world: NodeWorld,
-    private readonly snapshotEveryEntries: number,
-  ) {
-    super(id);
-    this.kv = new KvMachine(bootstrap ?? { voters: [], learners: [] }, world.commands);
+  constructor(id: NodeId, bootstrap: ConfState | null, private readonly simWorld: NodeWorld) {
+    super(id, bootstrap, simWorld, () => ({
+      tuning: { ...simWorld.tuning(), maxPendingReads: MAX_PENDING_CLIENT_READS, maxPendingProposals: MAX_PENDING_CLIENT_WRITES },
+      mutants: simWorld.nodeMutants,
+      observer: {
+        onReady: () => {
+          this.commitBefore = this.storage.written.hardState.commit;
+        },
+        onRoleChange: (role) => this.onRole(role),
+        onEntryApplied: (e) => this.onApplied(e),
+        onSnapshotInstalled: (snapshot) => this.onSnapshot(snapshot),
+      },
+    }));
   }
 
-  /** The core's status, or null when down. */
-  status(): RaftStatus | null {
-    return this.raft?.status() ?? null;
+
+  /** Index of the last entry this life applied (or restored). */
+  get appliedIndex(): number {
+    return this.applied;
   }
 
   /** Starts (or restarts) the process from durable storage. */
   start(): void {
-    if (this.raft !== null || this.decommissioned) return;
-    const restored = this.storage.restore(this.bootstrap);
-    this.world.checker.onRestart(this.id, restored.hardState);
-    this.raft = this.world.createRaft(this.id, restored);
-    this.kv = new KvMachine(this.bootstrap ?? { voters: [], learners: [] }, this.world.commands);
-    if (restored.snapshot !== null) {
-      this.kv.restore(restored.snapshot);
-      this.world.checker.onSnapshotRestored(this.id, this.kv.appliedIndex, this.kv.appliedTerm, this.kv.chain);
-    }
-    this.lastSnapshotIndex = this.kv.appliedIndex;
-    this.paused = false;
-    this.role = "follower";
-    this.leader = NO_NODE;
-    this.term = restored.hardState.term;
-    this.pump();
+    if (this.core !== null || this.decommissioned) return;
+    const durable = this.storage.durable;
+    this.simWorld.checker.onRestart(this.id, durable.hardState);
+    this.wasLeader = false;
+    const snap = durable.snapshot;
+    this.applied = snap?.meta.index ?? 0;
+    this.chain = snap === null ? 0 : this.chainAt(snap);
+    if (snap !== null) this.simWorld.checker.onSnapshotRestored(this.id, snap.meta.index, snap.meta.term, this.chain);
+    // The core starts applying at once: the chain above must be reported before.
+    const lost = this.startProcess();
+    if (lost !== null) this.simWorld.checker.report("core-invariant", `node ${this.id} cannot restart: ${lost}`);
   }
 
   /** Power loss: the process dies and the disk keeps only what was synced (plus a torn tail). */
   crash(): string {
-    if (this.raft === null) return "already down";
-    const loss = this.storage.crash(this.world.rng);
-    this.resetProcess();
-    this.pendingWrites.clear();
-    this.pendingReads.clear();
-    this.trigger = null;
-    const torn = loss.tornEntriesKept === null ? "" : `, torn batch kept ${loss.tornEntriesKept} entries`;
-    return `kept ${loss.keptRecords}/${loss.unsyncedRecords} unsynced records${torn}`;
+    if (this.core === null) return "already down";
+    const unsynced = this.storage.dirty;
+    this.crashProcess();
+    return unsynced ? "lost unsynced records" : "nothing unsynced";
   }
 
-  /** One tick of the node's clock (lost while paused, as a stopped process misses its timer). */
-  tick(): void {
-    if (this.raft === null || this.paused) return;
-    this.raft.tick();
-    this.pump();
+
+  /** SIGTERM: the core answers what waits (writes in flight: unknown_outcome), queued writes finish, the process exits. */
+  stop(): string {
+    if (this.core === null) return "already down";
+    this.stopProcess();
+    return "stopped";
   }
 
-  protected handleRequest(raft: Raft, req: ClientRequest): void {
-    if (req.input.kind === "read") {
-      if (this.pendingReads.size >= MAX_PENDING_CLIENT_READS) {
-        this.refuse(req, "overloaded", NO_NODE);
-        return;
-      }
-      const context = this.nextReadContext();
-      const r = raft.readIndex(context);
-      if (!r.ok) {
-        this.refuse(req, r.code, r.code === "not_leader" ? r.leaderHint : NO_NODE);
-        return;
-      }
-      this.pendingReads.add(context, req);
+  /** A client request arrives. */
+  request(req: ClientRequest): void {
+    this.input(() => this.handleRequest(req));
+  }
+
+  private handleRequest(req: ClientRequest): void {
+    const core = this.core;
+    if (core === null) return;
+    const input = req.input;
+    if (input.kind === "read") {
+      core.readBarrier((err) => {
+        if (err !== null) return this.refuse(req, err.code, err.leaderId ?? NO_NODE);
+        if (this.core !== core) return;
+        const kv = core.kv.get(input.key);
+        const value: RegisterValue = kv === undefined ? null : Number(decoder.decode(kv.value));
+        this.ok(req, { kind: "read", value }, 0, 0);
+      });
       return;
     }
-    const r = raft.propose(encodeCommand({ clientId: req.clientId, opId: req.opId, input: req.input }));
-    if (!r.ok) {
-      this.refuse(req, r.code, r.code === "not_leader" ? r.leaderHint : NO_NODE);
-      return;
+    const put = { type: "put", key: input.key, value: encodeValue(input.value) } as const;
+    let cmd: Command = put;
+    if (input.kind === "cas") {
+      const compare: Compare = input.expected === null
+        ? { key: input.key, target: "version", op: "=", value: 0 }
+        : { key: input.key, target: "value", op: "=", value: encodeValue(input.expected) };
+      cmd = { type: "txn", compares: [compare], success: [put], failure: [] };
     }
-    this.pendingWrites.set(`${req.clientId}:${req.opId}`, req);
-  }
-
-  private refuse(req: ClientRequest, code: string, leaderHint: NodeId): void {
-    this.world.reply({ kind: "refused", clientId: req.clientId, opId: req.opId, attempt: req.attempt, from: this.id, code, leaderHint });
-  }
-
-  /** Carries out whatever the core has to do after an outside call (operator actions). */
-  kick(): void {
-    this.pump();
-  }
-
-  protected startReady(raft: Raft): void {
-    const rd = raft.ready();
-    const checker = this.world.checker;
-    const previousCommit = this.storage.written.hardState.commit;
-    this.writeReady(rd);
-    if (rd.entries.length > 0) checker.onEntriesWritten(this.id, rd.entries, this.storage.written);
-    if (rd.hardState !== null) {
-      checker.onHardState(this.id, rd.hardState);
-      this.term = rd.hardState.term;
-      if (rd.hardState.commit > previousCommit) checker.onCommit(this.id, rd.hardState.term, previousCommit, rd.hardState.commit, this.storage.written);
-    }
-    if (rd.softState !== null) {
-      const wasLeader = this.role === "leader";
-      this.role = rd.softState.role;
-      this.leader = rd.softState.leader;
-      if (this.world.tracing) this.world.trace(`n${this.id} is ${this.role} of term ${this.term} (leader ${this.leader})`);
-      if (this.role === "leader" && !wasLeader) {
-        checker.onLeader(this.id, this.term, this.storage.written);
-        this.world.onBecameLeader(this);
+    core.propose(cmd, (outcome, index, term) => {
+      if (outcome.ok) {
+        const r = outcome.result;
+        const output = input.kind === "cas" ? { kind: "cas" as const, ok: r.ok && r.type === "txn" && r.succeeded } : { kind: "write" as const };
+        this.ok(req, output, index, term);
+      } else if (isRetryable(outcome.code)) {
+        this.refuse(req, outcome.code, outcome.leaderId ?? NO_NODE);
+      } else {
+        this.simWorld.reply({ kind: "unknown", clientId: req.clientId, opId: req.opId, attempt: req.attempt, from: this.id, code: outcome.code });
       }
-    }
-    if (this.role === "leader") checker.onLeaderLog(this.id, this.storage.written.hardState.commit, this.storage.written);
-    const trigger = this.trigger;
-    if (trigger !== null && trigger.phase === "midWrite" && rd.mustSync && trigger.when(rd, this)) {
-      this.trigger = null;
-      if (this.world.tracing) this.world.trace(`n${this.id} trigger strikes before the write is synced: ${trigger.why}`);
-      trigger.fire(this);
-      return;
-    }
-    if (this.world.sendBeforePersist && this.sendAll(rd)) return;
-    this.syncReady(rd);
-  }
-
-  /** Sends a Ready's messages (an armed trigger may strike around it); true when the node crashed. */
-  private sendAll(rd: Ready): boolean {
-    const trigger = this.trigger;
-    const strike = trigger !== null && trigger.phase !== "midWrite" && rd.messages.length > 0 && trigger.when(rd, this);
-    if (strike) {
-      this.trigger = null;
-      if (this.world.tracing) this.world.trace(`n${this.id} trigger strikes ${trigger.phase === "beforeSend" ? "before" : "after"} sending: ${trigger.why}`);
-      if (trigger.phase === "beforeSend") trigger.fire(this);
-    }
-    if (this.raft === null) return true;
-    for (const m of rd.messages) {
-      this.world.checker.onSend(m.from, m.to, m.type, m.term, "reject" in m ? m.reject : false);
-      this.world.send(m);
-    }
-    if (strike && trigger.phase === "afterSend") trigger.fire(this);
-    return this.raft === null;
-  }
-
-  protected afterSync(fn: () => void): void {
-    this.world.later(this, this.world.diskLatencyUs(this.id), fn);
-  }
-
-  protected override onSynced(): void {
-    this.world.checker.onDurableHardState(this.id, this.storage.durable.hardState);
-  }
-
-  protected continueReady(rd: Ready): void {
-    const raft = this.raft;
-    if (raft === null) return;
-    if (!this.world.sendBeforePersist && this.sendAll(rd)) return;
-    if (rd.snapshot !== null) {
-      this.kv.restore(rd.snapshot);
-      this.lastSnapshotIndex = rd.snapshot.meta.index;
-      this.world.checker.onSnapshotRestored(this.id, this.kv.appliedIndex, this.kv.appliedTerm, this.kv.chain);
-    }
-    for (const e of rd.committedEntries) this.applyEntry(e);
-    this.pendingReads.onReadStates(rd.readStates);
-    raft.advance(rd);
-    this.inflight = null;
-    this.serveReads();
-    this.maybeSnapshot(raft);
-    this.pump();
-  }
-
-  private applyEntry(e: Ready["committedEntries"][number]): void {
-    const applied = this.kv.apply(e);
-    this.world.checker.onApplied(this.id, e.index, e.term, this.kv.chain);
-    if (applied.confChange !== null) this.world.onConfApplied(this.id, applied.confChange, this.kv.conf);
-    const cmd = applied.command;
-    if (cmd === null || applied.output === null) return;
-    this.world.onCommandApplied(cmd);
-    const key = `${cmd.clientId}:${cmd.opId}`;
-    const req = this.pendingWrites.get(key);
-    if (req === undefined) return;
-    this.pendingWrites.delete(key);
-    this.world.reply({
-      kind: "ok", clientId: req.clientId, opId: req.opId, attempt: req.attempt, from: this.id,
-      output: applied.output, index: e.index, term: e.term,
     });
   }
 
-  private serveReads(): void {
-    for (const req of this.pendingReads.takeServable(this.kv.appliedIndex)) {
-      if (req.input.kind !== "read") continue; // Only reads wait here.
-      this.world.reply({
-        kind: "ok", clientId: req.clientId, opId: req.opId, attempt: req.attempt, from: this.id,
-        output: { kind: "read", value: this.kv.get(req.input.key) }, index: 0, term: 0,
-      });
-    }
+  private ok(req: ClientRequest, output: Extract<ClientReply, { kind: "ok" }>["output"], index: number, term: number): void {
+    this.simWorld.reply({ kind: "ok", clientId: req.clientId, opId: req.opId, attempt: req.attempt, from: this.id, output, index, term });
   }
 
-  private maybeSnapshot(raft: Raft): void {
-    if (this.kv.appliedIndex - this.lastSnapshotIndex < this.snapshotEveryEntries) return;
-    const snapshot = this.kv.snapshot();
-    raft.compact(snapshot);
-    this.storage.compact(snapshot);
-    this.lastSnapshotIndex = snapshot.meta.index;
-    if (this.world.tracing) this.world.trace(`n${this.id} snapshots and compacts up to ${snapshot.meta.index}`);
+  private refuse(req: ClientRequest, code: string, leaderHint: NodeId): void {
+    this.simWorld.reply({ kind: "refused", clientId: req.clientId, opId: req.opId, attempt: req.attempt, from: this.id, code, leaderHint });
+  }
+
+  // ---------------------------------------------------------------- reports to the checkers
+
+  private onRole(role: string): void {
+    const core = this.core;
+    const isLeader = role === "leader";
+    if (core !== null && this.simWorld.tracing) this.simWorld.trace(`n${this.id} is ${role} (leader ${core.leaderId})`);
+    if (isLeader && !this.wasLeader && core !== null) {
+      this.simWorld.checker.onLeader(this.id, core.status().term, this.storage.written);
+      this.simWorld.onBecameLeader(this);
+    }
+    this.wasLeader = isLeader;
+  }
+
+  protected override onWritten(records: readonly WalRecord[]): void {
+    const checker = this.simWorld.checker;
+    const written = this.storage.written;
+    for (const r of records) {
+      if (r.kind === "entries") checker.onEntriesWritten(this.id, r.entries, written);
+      else if (r.kind === "hardState") {
+        checker.onHardState(this.id, r.hardState);
+        if (r.hardState.commit > this.commitBefore) checker.onCommit(this.id, r.hardState.term, this.commitBefore, r.hardState.commit, written);
+      }
+    }
+
+
+    if (this.role === "leader") checker.onLeaderLog(this.id, written.hardState.commit, written);
+  }
+
+  protected override onSynced(): void {
+    this.simWorld.checker.onDurableHardState(this.id, this.storage.durable.hardState);
+  }
+
+
+
+  protected override emit(m: Message): void {
+    this.simWorld.checker.onSend(m.from, m.to, m.type, m.term, "reject" in m ? m.reject : false);
+    this.simWorld.send(m);
+  }
+
+  private onApplied(e: Entry): void {
+    this.chain = chainHash(this.chain, e);
+    this.applied = e.index;
+    const world = this.simWorld;
+    world.checker.onApplied(this.id, e.index, e.term, this.chain);
+    if (e.type === "config") {
+      const conf = this.core?.status().confState ?? { voters: [], learners: [] };
+      world.onConfApplied(this.id, decodeConfChange(e.data), conf);
+      return;
+    }
+    if (e.data.length === 0) return;
+    world.onCommandApplied(e.data);
+  }
+
+  private onSnapshot(snapshot: Snapshot): void {
+    this.applied = snapshot.meta.index;
+    this.chain = this.chainAt(snapshot);
+    this.simWorld.checker.onSnapshotRestored(this.id, snapshot.meta.index, snapshot.meta.term, this.chain);
+    if (this.simWorld.tracing) this.simWorld.trace(`n${this.id} installs a snapshot at ${snapshot.meta.index}`);
+  }
+
+  /** The hash of the applied sequence up to a snapshot's index, as its maker (some node) applied it. */
+  private chainAt(snapshot: Snapshot): number {
+    const chain = this.simWorld.checker.chainAt(snapshot.meta.index);
+    if (chain === undefined) this.simWorld.checker.report("state-machine-safety", `node ${this.id} holds a snapshot at ${snapshot.meta.index} that no node applied`);
+    return chain;
   }
 }

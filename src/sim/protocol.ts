@@ -11,7 +11,7 @@ export interface ClientRequest {
   readonly input: RegisterInput;
 }
 
-/** A node's answer: a result, or a refusal that proves the operation did not happen. */
+/** A node's answer: a result, a refusal that proves the operation did not happen, or an unknown outcome. */
 export type ClientReply =
   | {
     readonly kind: "ok";
@@ -23,6 +23,15 @@ export type ClientReply =
     /** Where a write was applied (0 for reads). */
     readonly index: LogIndex;
     readonly term: Term;
+  }
+  | {
+    /** A write that may or may not apply (stop, storage failure, deadline): never retried. */
+    readonly kind: "unknown";
+    readonly clientId: number;
+    readonly opId: number;
+    readonly attempt: number;
+    readonly from: NodeId;
+    readonly code: string;
   }
   | {
     readonly kind: "refused";

@@ -3,12 +3,13 @@
 // seed reproduces the schedule exactly. Faults happen during a fault phase; then everything heals
 // and the cluster must settle within a bound (liveness). Safety is checked at every step; the
 // client history is checked for linearizability at the end.
-import type { ConfChange, ConfState, Message, NodeId, Raft, RestoredState } from "../raft/raft.js";
+import type { ConfChange, ConfState, Message, NodeId } from "../raft/raft.js";
+import type { NodeMutant } from "../node/mutants.js";
+import type { NodeTuning } from "../node/node-core.js";
+import { decodeCommand } from "../kv/store.js";
 import { NO_NODE, nodeId } from "../raft/raft.js";
 import { SafetyChecker, ViolationFound } from "./checkers.js";
 import type { Violation } from "./checkers.js";
-import { CommandCache } from "./kv-machine.js";
-import type { KvCommand } from "./kv-machine.js";
 import { checkLinearizable } from "./linearizability/checker.js";
 import { registerModel } from "./linearizability/register-model.js";
 import { explainRegisterViolation } from "./linearizability/report.js";
@@ -24,7 +25,7 @@ import { createRng } from "./rng.js";
 import type { Rng } from "./rng.js";
 import { ScheduleWorld } from "./schedule-world.js";
 import type { ScheduleStats } from "./schedule-world.js";
-import { createSimRaft } from "./sim-raft.js";
+import { raftSettings } from "./sim-raft.js";
 import { SlowDisks } from "./slow-disks.js";
 import { describeMessage } from "./trace-format.js";
 import { Workload } from "./workload.js";
@@ -33,6 +34,10 @@ import type { HistoryOp, WorkloadWorld } from "./workload.js";
 export { MAX_EVENTS_PER_SCHEDULE } from "./agenda.js";
 /** Search steps the linearizability check may take per key. */
 export const LINEARIZABILITY_STEPS_PER_KEY = 1_000_000;
+/** The node core's proposal deadline in virtual time (production: 5 s against 0.5–1 s elections). */
+const PROPOSAL_TIMEOUT_MS = 1_000;
+/** The node core's read deadline in virtual time (production: 3 s). */
+const READ_TIMEOUT_MS = 500;
 /** How often the settle condition is checked after the heal. */
 const SETTLE_CHECK_INTERVAL_US = 20_000;
 
@@ -77,16 +82,17 @@ export class Simulation extends ScheduleWorld<SimNode, SimEvent> implements Node
   readonly network = new Network();
   readonly nodes = new Map<NodeId, SimNode>();
   readonly workload: Workload;
-  readonly sendBeforePersist: boolean;
+  readonly nodeMutants: ReadonlySet<NodeMutant>;
   readonly tracing: boolean;
-  readonly commands = new CommandCache();
   private readonly raftRng: Rng;
-  private readonly nemesis: Nemesis;
+  private readonly nemesis: Nemesis<SimNode>;
   private finished = false;
   private healed = false;
   private readonly slowDisks = new SlowDisks();
   /** Values of every write and compare-and-swap some node applied (values are unique per operation). */
   private readonly appliedWriteValues = new Set<number>();
+  /** The register value each applied command entry writes (null: none), by entry data. */
+  private readonly writtenValues = new WeakMap<Uint8Array, number | null>();
 
   constructor(private readonly options: ScheduleOptions) {
     super(options.trace);
@@ -95,7 +101,8 @@ export class Simulation extends ScheduleWorld<SimNode, SimEvent> implements Node
     this.rng = root.fork();
     this.raftRng = root.fork();
     this.tracing = options.trace !== undefined;
-    this.sendBeforePersist = options.mutant === "send-before-persist";
+    // The shell's old send-before-persist is the node core's send-all-before-fsync.
+    this.nodeMutants = new Set<NodeMutant>(options.mutant === "send-before-persist" ? ["send-all-before-fsync"] : []);
     this.network.quality = this.params.network;
     this.workload = new Workload(this, this.params.workload);
     this.nemesis = new Nemesis(this, root.fork(), options.faults);
@@ -175,7 +182,7 @@ export class Simulation extends ScheduleWorld<SimNode, SimEvent> implements Node
   addNode(id: NodeId, bootstrap: ConfState | null): SimNode {
     const existing = this.nodes.get(id);
     if (existing !== undefined) return existing;
-    const node = new SimNode(id, bootstrap, this, this.params.snapshotEveryEntries);
+    const node = new SimNode(id, bootstrap, this);
     this.nodes.set(id, node);
     this.startNode(node);
     return node;
@@ -201,6 +208,8 @@ export class Simulation extends ScheduleWorld<SimNode, SimEvent> implements Node
     for (const node of this.nodes.values()) {
       node.trigger = null;
       if (node.paused) node.resume();
+      // A node whose disk failed is restarted by its operator (its core stopped acknowledging).
+      if (node.up && (node.diskFailing || node.core?.state !== "running")) node.crash();
       if (!node.up && !node.decommissioned) this.startNode(node);
     }
     this.workload.markHealed();
@@ -237,7 +246,7 @@ export class Simulation extends ScheduleWorld<SimNode, SimEvent> implements Node
     for (const id of [...st.confState.voters, ...st.confState.learners]) {
       const n = this.nodes.get(id);
       if (n === undefined || !n.up) return `member ${id} is down`;
-      if (n.kv.appliedIndex < st.commit) return `member ${id} applied ${n.kv.appliedIndex} of ${st.commit}`;
+      if (n.appliedIndex < st.commit) return `member ${id} applied ${n.appliedIndex} of ${st.commit}`;
     }
     return null;
   }
@@ -258,10 +267,18 @@ export class Simulation extends ScheduleWorld<SimNode, SimEvent> implements Node
 
   // ---------------------------------------------------------------- NodeWorld (scheduling and trace: ScheduleWorld)
 
-  createRaft(id: NodeId, restored: RestoredState): Raft {
+  tuning(): NodeTuning {
     const mutant = this.options.mutant;
-    return createSimRaft(id, this.params, this.raftRng, restored,
-      mutant === null || mutant === "send-before-persist" ? new Set() : new Set([mutant]));
+    return {
+      raft: raftSettings(this.params, mutant === null || mutant === "send-before-persist" ? new Set() : new Set([mutant])),
+      snapshotEveryEntries: this.params.snapshotEveryEntries,
+      proposalTimeoutMs: PROPOSAL_TIMEOUT_MS,
+      readTimeoutMs: READ_TIMEOUT_MS,
+    };
+  }
+
+  raftRandomInt(n: number): number {
+    return this.raftRng.int(n);
   }
 
   send(msg: Message): void {
@@ -289,7 +306,8 @@ export class Simulation extends ScheduleWorld<SimNode, SimEvent> implements Node
   reply(reply: ClientReply): void {
     this.mix(reply.kind === "ok" ? 0x0c : 0x0d, reply.clientId * 65536 + reply.opId);
     if (this.tracing) {
-      const what = reply.kind === "ok" ? `ok ${JSON.stringify(reply.output)}${reply.index > 0 ? ` at ${reply.index}/${reply.term}` : ""}` : `refused ${reply.code} hint n${reply.leaderHint}`;
+      const what = reply.kind === "ok" ? `ok ${JSON.stringify(reply.output)}${reply.index > 0 ? ` at ${reply.index}/${reply.term}` : ""}`
+        : reply.kind === "refused" ? `refused ${reply.code} hint n${reply.leaderHint}` : `unknown outcome (${reply.code})`;
       this.trace(`n${reply.from} -> client ${reply.clientId} op ${reply.opId}: ${what}`);
     }
     if (this.params.replyDropProbability > 0 && this.rng.chance(this.params.replyDropProbability)) return;
@@ -305,8 +323,17 @@ export class Simulation extends ScheduleWorld<SimNode, SimEvent> implements Node
     this.slowDisks.slow(node, untilUs);
   }
 
-  onCommandApplied(cmd: KvCommand): void {
-    if (cmd.input.kind !== "read") this.appliedWriteValues.add(cmd.input.value);
+  onCommandApplied(data: Uint8Array): void {
+    // Decoded once per schedule: every node applies the very same entry objects (the simulated
+    // network passes them by reference).
+    let value = this.writtenValues.get(data);
+    if (value === undefined) {
+      const cmd = decodeCommand(data);
+      const put = cmd.type === "put" ? cmd : cmd.type === "txn" ? cmd.success[0] : undefined;
+      value = put !== undefined && put.type === "put" ? Number(new TextDecoder().decode(put.value)) : null;
+      this.writtenValues.set(data, value);
+    }
+    if (value !== null) this.appliedWriteValues.add(value);
   }
 
   onConfApplied(node: NodeId, cc: ConfChange, _conf: ConfState): void {

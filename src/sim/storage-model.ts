@@ -131,10 +131,30 @@ export class StorageModel {
     this.unsynced = [];
   }
 
+  /**
+   * Highest index the log was cut through without a durable snapshot covering it (0: none). Real
+   * storage refuses that order; the model lets the snapshot-compacts-before-save mutant do it, so
+   * that a crash in between shows the loss.
+   */
+  private cutWithoutSnapshotTo = 0;
+
   /** Stores a snapshot taken by the node itself (durable at once) and compacts the log behind it. */
   compact(snapshot: Snapshot): void {
     this.durable.compact(snapshot);
     this.written.compact(snapshot);
+    if (this.cutWithoutSnapshotTo <= snapshot.meta.index) this.cutWithoutSnapshotTo = 0;
+  }
+
+  /** Drops log entries through `index`: a no-op when a durable snapshot covers it, else a cut that loses them. */
+  compactLog(index: LogIndex): void {
+    if (this.durable.offset >= index) return;
+    this.cutWithoutSnapshotTo = Math.max(this.cutWithoutSnapshotTo, index);
+  }
+
+  /** Why the durable image cannot be restored (entries cut that no durable snapshot covers), or null. */
+  lostEntries(): string | null {
+    if (this.cutWithoutSnapshotTo <= this.durable.offset) return null;
+    return `the log was compacted through ${this.cutWithoutSnapshotTo} but the newest durable snapshot is at ${this.durable.offset}: entries ${this.durable.offset + 1}..${this.cutWithoutSnapshotTo} are lost`;
   }
 
   /** Loses power: keeps the durable image plus a random prefix of the unsynced records, maybe torn. */

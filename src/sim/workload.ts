@@ -144,6 +144,11 @@ export class Workload {
     const cur = c?.current;
     if (c === undefined || cur === null || cur === undefined || cur.opId !== reply.opId || cur.attempt !== reply.attempt) return;
     const rng = this.world.rng;
+    if (reply.kind === "unknown") {
+      // The write may or may not apply: the client gives up on it as on a timeout (never retries).
+      this.timeout(c, cur);
+      return;
+    }
     if (reply.kind === "refused") {
       // A refusal proves the node did not take the operation: retry it, elsewhere if hinted.
       c.knownLeader = reply.leaderHint;

@@ -35,6 +35,8 @@ export class ProcessCluster {
     readonly joinToken: string,
     private readonly nodes: Map<number, NodeProcess>,
     readonly ca: ClusterCa,
+    /** Token for cluster operations (members, transfer, snapshot). */
+    readonly adminToken: string,
   ) {}
 
   private readonly joined: NodeProcess[] = [];
@@ -49,7 +51,7 @@ export class ProcessCluster {
     }
     const files = await writeClusterFiles(root, specs, raft, options);
     const nodes = new Map(specs.map((spec) => [spec.id, { spec, configFile: files.configFiles.get(spec.id)!, child: null } as NodeProcess]));
-    const cluster = new ProcessCluster(root, files.clientToken, files.joinToken, nodes, files.ca);
+    const cluster = new ProcessCluster(root, files.clientToken, files.joinToken, nodes, files.ca, files.adminToken);
     try {
       for (const id of nodes.keys()) cluster.spawn(id);
         // A TLS client port is probed by the test's own TLS client instead.

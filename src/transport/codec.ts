@@ -14,10 +14,10 @@ export const KIND_HELLO = 0;
 export const KIND_HELLO_ACK = 1;
 /** Frame kind of the acceptor's refusal: a UTF-8 reason, then the acceptor closes. */
 export const KIND_REFUSE = 2;
-/** Version of this wire protocol, sent in the hello. */
-export const PROTOCOL_VERSION = 1;
+/** Version of this wire protocol, sent in the hello. 2: snapshots stream in chunks (snapshot-frames.ts). */
+export const PROTOCOL_VERSION = 2;
 
-/** Frame kind of each Raft message type (16 and up; 0-15 are connection control). */
+/** Frame kind of each Raft message type (16 and up; 0-15 are connection control and snapshot streaming). */
 export const MESSAGE_KINDS: Readonly<Record<MessageType, number>> = {
   append: 16,
   appendResponse: 17,

@@ -7,7 +7,7 @@ import { frameBoundOf } from "./handshake.js";
 import { transportLimits } from "./limits.js";
 import { appendMessage, everyMessageType, seededRandom } from "./testing/messages.js";
 
-const limits = transportLimits({ maxFrameBytes: 2 << 20, maxSnapshotFrameBytes: 8 << 20 });
+const limits = transportLimits({ maxFrameBytes: 2 << 20 });
 
 function feed(buf: Buffer, chunkSizes: () => number): Message[] {
   const parser = new FrameParser(frameBoundOf(limits));
@@ -53,11 +53,11 @@ describe("frame parser", () => {
     assert.equal(parser.push(encodeMessages(small)).frames.length, 0);
   });
 
-  it("lets a snapshot frame use the larger snapshot bound", () => {
+  it("bounds a whole snapshot frame like any message: large snapshots stream in chunks", () => {
     const parser = new FrameParser(frameBoundOf(limits));
     const header = Buffer.alloc(5);
     writeFrameHeader(header, 0, MESSAGE_KINDS.snapshot, 4 << 20);
-    assert.equal(parser.push(header).violation, null);
+    assert.equal(parser.push(header).violation?.code, "frame_too_large");
   });
 
   it("refuses an empty frame and an unknown kind", () => {

@@ -5,6 +5,9 @@ import type { NodeId } from "../raft/types.js";
 import { KIND_HELLO, KIND_HELLO_ACK, KIND_REFUSE, messageTypeOfKind, PROTOCOL_VERSION } from "./codec.js";
 import { FRAME_HEADER_BYTES, writeFrameHeader, type FrameBound } from "./frame.js";
 import type { TransportLimits } from "./limits.js";
+import {
+  KIND_SNAPSHOT_ACK, KIND_SNAPSHOT_BEGIN, KIND_SNAPSHOT_CHUNK, KIND_SNAPSHOT_END, SNAPSHOT_ACK_FRAME_BOUND, SNAPSHOT_END_FRAME_BOUND,
+} from "./snapshot-frames.js";
 
 /** What a hello says: who is speaking to whom. */
 export interface Hello {
@@ -59,13 +62,21 @@ export function encodeRefusal(reason: string): Buffer {
   return buf;
 }
 
-/** Frame size bounds by kind, from the limits: snapshots get the large bound. */
+/**
+ * Frame size bounds by kind, from the limits. Every message frame, a snapshot chunk included, is
+ * bounded by maxFrameBytes: snapshots of any size travel as chunks (snapshot-frames.ts).
+ */
 export function frameBoundOf(limits: TransportLimits): FrameBound {
   return (kind) => {
-    if (kind === KIND_HELLO || kind === KIND_HELLO_ACK) return CONTROL_FRAME_BOUND;
-    if (kind === KIND_REFUSE) return REFUSE_FRAME_BOUND;
-    const type = messageTypeOfKind(kind);
-    if (type === null) return null;
-    return type === "snapshot" ? limits.maxSnapshotFrameBytes : limits.maxFrameBytes;
+    switch (kind) {
+      case KIND_HELLO:
+      case KIND_HELLO_ACK: return CONTROL_FRAME_BOUND;
+      case KIND_REFUSE: return REFUSE_FRAME_BOUND;
+      case KIND_SNAPSHOT_BEGIN:
+      case KIND_SNAPSHOT_CHUNK: return limits.maxFrameBytes;
+      case KIND_SNAPSHOT_END: return SNAPSHOT_END_FRAME_BOUND;
+      case KIND_SNAPSHOT_ACK: return SNAPSHOT_ACK_FRAME_BOUND;
+      default: return messageTypeOfKind(kind) === null ? null : limits.maxFrameBytes;
+    }
   };
 }

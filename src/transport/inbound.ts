@@ -1,8 +1,8 @@
 // The accepting side of one peer connection. TLS has already checked that the certificate chains
 // to the cluster CA and is in date (rejectUnauthorized); here we check who it names: a node of our
 // cluster, not ourselves, and the same node as the hello and every message claims to come from.
-// Any violation closes the connection with a logged reason. The acceptor never sends anything but
-// the hello-ack.
+// Any violation closes the connection with a logged reason. The acceptor sends nothing but the
+// hello-ack and the acks of snapshot transfers (snapshot-receiver.ts).
 import type { TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import { describeIdentity, identityFromSubjectAltName } from "../pki/identity.js";
@@ -12,6 +12,8 @@ import { CodecError, decodeMessage, KIND_HELLO, PROTOCOL_VERSION } from "./codec
 import { readFrames } from "./framed-socket.js";
 import { decodeHello, encodeHelloAck, encodeRefusal, frameBoundOf } from "./handshake.js";
 import type { TransportLimits } from "./limits.js";
+import { KIND_SNAPSHOT_BEGIN, KIND_SNAPSHOT_CHUNK, KIND_SNAPSHOT_END } from "./snapshot-frames.js";
+import { SnapshotReceiver, type SnapshotFrameResult } from "./snapshot-receiver.js";
 
 /** How long a refused connection may take to receive the refusal before it is cut. */
 export const REFUSAL_LINGER_MS = 1000;
@@ -57,6 +59,39 @@ export function serveInbound(socket: TLSSocket, peerId: NodeId, options: Inbound
     setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
     return false;
   };
+  const snapshots = new SnapshotReceiver(peerId, localId, limits);
+  // Discards a transfer that stopped arriving, so its buffer does not stay held.
+  let snapshotStallTimer: NodeJS.Timeout | null = null;
+  const onSnapshotStall = (): void => {
+    snapshotStallTimer = null;
+    const ack = snapshots.discard(`snapshot transfer stalled: no chunk for ${limits.snapshotStallTimeoutMs} ms`);
+    if (ack === null || closed) return;
+    logger.warn({ peer: peerId, remote, timeoutMs: limits.snapshotStallTimeoutMs }, "Discarded a stalled snapshot transfer");
+    socket.write(ack);
+  };
+  const watchSnapshotStall = (): void => {
+    if (!snapshots.active) {
+      if (snapshotStallTimer !== null) clearTimeout(snapshotStallTimer);
+      snapshotStallTimer = null;
+    } else if (snapshotStallTimer === null) {
+      snapshotStallTimer = setTimeout(onSnapshotStall, limits.snapshotStallTimeoutMs);
+    } else {
+      snapshotStallTimer.refresh();
+    }
+  };
+  const onSnapshotFrame = (kind: number, body: Buffer): boolean => {
+    let result: SnapshotFrameResult;
+    try {
+      result = kind === KIND_SNAPSHOT_BEGIN ? snapshots.begin(body) : kind === KIND_SNAPSHOT_CHUNK ? snapshots.chunk(body) : snapshots.end(body);
+    } catch (err) {
+      return refuse((err as Error).message);
+    }
+    watchSnapshotStall();
+    if (result.refusal !== null) logger.error({ peer: peerId, remote, reason: result.refusal }, "Refused a snapshot transfer");
+    if (result.ack !== null) socket.write(result.ack);
+    if (result.message !== null) options.deliver(result.message);
+    return true;
+  };
   const helloTimer = setTimeout(() => refuse(`no hello within ${limits.handshakeTimeoutMs} ms`), limits.handshakeTimeoutMs);
   socket.setNoDelay(true);
   readFrames(socket, {
@@ -78,6 +113,9 @@ export function serveInbound(socket: TLSSocket, peerId: NodeId, options: Inbound
         socket.write(encodeHelloAck());
         return true;
       }
+      if (frame.kind === KIND_SNAPSHOT_BEGIN || frame.kind === KIND_SNAPSHOT_CHUNK || frame.kind === KIND_SNAPSHOT_END) {
+        return onSnapshotFrame(frame.kind, frame.body);
+      }
       let m: Message;
       try {
         m = decodeMessage(frame.kind, frame.body, arena);
@@ -97,6 +135,9 @@ export function serveInbound(socket: TLSSocket, peerId: NodeId, options: Inbound
   socket.on("close", () => {
     closed = true;
     clearTimeout(helloTimer);
+    if (snapshotStallTimer !== null) clearTimeout(snapshotStallTimer);
+    // A transfer cut short is discarded; the sender starts it again on its next connection.
+    if (snapshots.discard("connection closed") !== null) logger.info({ peer: peerId, remote }, "Discarded an unfinished snapshot transfer: connection closed");
     options.onClose();
   });
 }

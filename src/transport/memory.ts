@@ -83,8 +83,10 @@ export class MemoryTransport implements Transport {
       if (m.from !== this.id) throw new Error(`Cannot send a message from node ${m.from} through the transport of node ${this.id}`);
       const link = this.links.get(m.to);
       const size = encodedFrameBytes(m);
-      const bound = m.type === "snapshot" ? this.limits.maxSnapshotFrameBytes : this.limits.maxFrameBytes;
-      if (this.closed || link === undefined || size - 4 > bound || !link.queue.offer(m, size)) {
+      // Like the TLS transport: a snapshot is bounded by its data size (it would stream in chunks),
+      // every other message by the frame bound. Snapshots pass here whole, in send order.
+      const tooLarge = m.type === "snapshot" ? m.snapshot.data.length > this.limits.maxSnapshotBytes : size - 4 > this.limits.maxFrameBytes;
+      if (this.closed || link === undefined || tooLarge || !link.queue.offer(m, size)) {
         this.droppedMessages++;
         if (link !== undefined) link.dropped++;
         continue;

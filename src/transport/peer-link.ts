@@ -3,11 +3,13 @@
 // certificate and acknowledged our hello; they are written in order, many frames per write, without
 // waiting for any reply (pipelining). When the socket pushes back, the queue absorbs up to its
 // bounds and then drops (counted): memory never grows with a slow or stalled peer.
+// Snapshots do not enter the queue: they stream in chunks beside it (snapshot-sender.ts), and each
+// flush writes the queued messages first, so a large snapshot never holds back heartbeats.
 import { isIP } from "node:net";
 import { connect, type PeerCertificate, type SecureContext, type TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import { describeIdentity, identityFromSubjectAltName } from "../pki/identity.js";
-import type { Message, NodeId } from "../raft/types.js";
+import type { Message, NodeId, SnapshotMessage } from "../raft/types.js";
 import { parseHostPort } from "./address.js";
 import { backoffDelayMs } from "./backoff.js";
 import { encodeMessages, KIND_HELLO_ACK, KIND_REFUSE } from "./codec.js";
@@ -15,6 +17,8 @@ import { readFrames } from "./framed-socket.js";
 import { encodeHello, frameBoundOf } from "./handshake.js";
 import type { TransportLimits } from "./limits.js";
 import { SendQueue } from "./send-queue.js";
+import { decodeSnapshotAck, KIND_SNAPSHOT_ACK } from "./snapshot-frames.js";
+import { SnapshotSender, type SnapshotAckOutcome } from "./snapshot-sender.js";
 import type { PeerStats } from "./types.js";
 
 /** The node's TLS material: the cluster CA, its certificate and key, in PEM. */
@@ -35,6 +39,8 @@ export interface PeerLinkOptions {
   readonly limits: TransportLimits;
   readonly logger: Logger;
   readonly random: () => number;
+  /** Called for messages dropped after send() accepted them (snapshots displaced, refused, abandoned). */
+  readonly onDroppedLater?: (count: number) => void;
 }
 
 type LinkState = "connecting" | "handshaking" | "open" | "backoff" | "closed";
@@ -49,12 +55,16 @@ export class PeerLink {
   private waitingDrain = false;
   private lastLoggedReason = "";
   private readonly queue: SendQueue;
+  private readonly snapshots: SnapshotSender;
+  /** Abandons a snapshot transfer whose receiver stopped acknowledging; armed while one is open. */
+  private snapshotStallTimer: NodeJS.Timeout | null = null;
   private sentMessages = 0;
   private droppedMessages = 0;
   private connects = 0;
 
   constructor(private readonly options: PeerLinkOptions) {
     this.queue = new SendQueue(options.limits);
+    this.snapshots = new SnapshotSender(options.limits);
   }
 
   /** Begins connecting. */
@@ -62,16 +72,14 @@ export class PeerLink {
     this.connect();
   }
 
-  /** Queues `m` (its frame is `frameBytes` long); returns false when it was dropped. */
+  /** Queues `m` (its frame is `frameBytes` long; unused for snapshots); returns false when it was dropped. */
   send(m: Message, frameBytes: number): boolean {
-    if (this.state === "closed" || !this.queue.offer(m, frameBytes)) {
+    const accepted = this.state !== "closed" && (m.type === "snapshot" ? this.offerSnapshot(m) : this.queue.offer(m, frameBytes));
+    if (!accepted) {
       this.droppedMessages++;
       return false;
     }
-    if (this.state === "open" && !this.flushScheduled && !this.waitingDrain) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    this.scheduleFlush();
     return true;
   }
 
@@ -86,7 +94,7 @@ export class PeerLink {
       id: this.options.peerId,
       address: this.options.address,
       connected: this.state === "open",
-      queuedMessages: this.queue.length,
+      queuedMessages: this.queue.length + this.snapshots.heldSnapshots,
       queuedBytes: this.queue.queuedBytes,
       sentMessages: this.sentMessages,
       droppedMessages: this.droppedMessages,
@@ -101,6 +109,8 @@ export class PeerLink {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.droppedMessages += this.queue.clear();
+    this.droppedMessages += this.snapshots.clear();
+    this.stopSnapshotStallTimer();
     this.socket?.destroy();
     this.socket = null;
   }
@@ -134,6 +144,10 @@ export class PeerLink {
         if (frame.kind === KIND_REFUSE) {
           this.fail(socket, `peer refused the connection: ${frame.body.toString("utf8")}`);
           return false;
+        }
+        if (frame.kind === KIND_SNAPSHOT_ACK && this.state === "open") {
+          this.snapshotAcked(socket, frame.body);
+          return this.socket === socket;
         }
         if (frame.kind !== KIND_HELLO_ACK || this.state !== "handshaking") {
           this.fail(socket, `unexpected frame of kind ${frame.kind} from the acceptor`);
@@ -172,6 +186,8 @@ export class PeerLink {
       this.waitingDrain = false;
       this.flush();
     });
+    this.snapshots.onConnectionOpen();
+    if (this.snapshots.active) this.startSnapshotStallTimer();
     this.flush();
   }
 
@@ -179,11 +195,111 @@ export class PeerLink {
     this.flushScheduled = false;
     const socket = this.socket;
     if (this.state !== "open" || socket === null) return;
-    while (!this.waitingDrain && this.queue.length > 0) {
-      const batch = this.queue.take(this.options.limits.maxWriteBytes);
-      this.sentMessages += batch.messages.length;
-      if (!socket.write(encodeMessages(batch.messages, batch.frameBytes))) this.waitingDrain = true;
+    while (!this.waitingDrain) {
+      let buf: Buffer | null;
+      if (this.queue.length > 0) {
+        const batch = this.queue.take(this.options.limits.maxWriteBytes);
+        this.sentMessages += batch.messages.length;
+        buf = encodeMessages(batch.messages, batch.frameBytes);
+      } else {
+        // One snapshot frame at a time, and only when the queue is empty: a heartbeat queued
+        // meanwhile waits behind one chunk at most, never behind the whole snapshot.
+        buf = this.snapshots.nextFrame();
+        if (buf === null) break;
+      }
+      if (!socket.write(buf)) this.waitingDrain = true;
     }
+  }
+
+  private dropLater(count: number): void {
+    this.droppedMessages += count;
+    this.options.onDroppedLater?.(count);
+  }
+
+  private scheduleFlush(): void {
+    if (this.state === "open" && !this.flushScheduled && !this.waitingDrain) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private offerSnapshot(m: SnapshotMessage): boolean {
+    const { outcome, displaced } = this.snapshots.offer(m);
+    if (displaced > 0) this.dropLater(displaced);
+    const fields = { peer: this.options.peerId, index: m.snapshot.meta.index, term: m.term, bytes: m.snapshot.data.length };
+    switch (outcome) {
+      case "started":
+        this.options.logger.info(fields, "Sending snapshot to peer");
+        if (this.state === "open") this.startSnapshotStallTimer();
+        return true;
+      case "waiting":
+        this.options.logger.debug(fields, "Snapshot waits for the transfer under way to this peer");
+        return true;
+      case "duplicate":
+        this.options.logger.debug(fields, "Dropped a snapshot: the same one is being sent to this peer");
+        return false;
+      case "too_large":
+        this.options.logger.error({ ...fields, limit: this.options.limits.maxSnapshotBytes },
+          "Cannot send snapshot: larger than the transport limit maxSnapshotBytes; raise it on every node");
+        return false;
+    }
+  }
+
+  private snapshotAcked(socket: TLSSocket, body: Buffer): void {
+    let outcome: SnapshotAckOutcome;
+    try {
+      outcome = this.snapshots.onAck(decodeSnapshotAck(body));
+    } catch (err) {
+      this.fail(socket, (err as Error).message);
+      return;
+    }
+    const peer = this.options.peerId;
+    switch (outcome.kind) {
+      case "ignored":
+        return;
+      case "progress":
+        this.snapshotStallTimer?.refresh();
+        this.scheduleFlush();
+        return;
+      case "delivered":
+        this.sentMessages++;
+        this.options.logger.info({ peer, index: outcome.message.snapshot.meta.index, bytes: outcome.message.snapshot.data.length }, "Sent snapshot to peer");
+        break;
+      case "refused":
+        this.dropLater(1);
+        this.options.logger.error({ peer, index: outcome.message.snapshot.meta.index, reason: outcome.reason }, "Peer refused a snapshot");
+        break;
+    }
+    this.nextSnapshot();
+  }
+
+  /** After a transfer ended: watch the next one (if a snapshot was waiting) and send it. */
+  private nextSnapshot(): void {
+    if (this.snapshots.active && this.state === "open") {
+      this.startSnapshotStallTimer();
+      this.scheduleFlush();
+    } else {
+      this.stopSnapshotStallTimer();
+    }
+  }
+
+  private startSnapshotStallTimer(): void {
+    this.stopSnapshotStallTimer();
+    const timeoutMs = this.options.limits.snapshotStallTimeoutMs;
+    this.snapshotStallTimer = setTimeout(() => {
+      this.snapshotStallTimer = null;
+      const abandoned = this.snapshots.abandon();
+      if (abandoned === null) return;
+      this.dropLater(1);
+      this.options.logger.warn({ peer: this.options.peerId, index: abandoned.snapshot.meta.index, timeoutMs },
+        "Abandoned a snapshot transfer: the peer acknowledged nothing for the stall timeout");
+      this.nextSnapshot();
+    }, timeoutMs);
+  }
+
+  private stopSnapshotStallTimer(): void {
+    if (this.snapshotStallTimer !== null) clearTimeout(this.snapshotStallTimer);
+    this.snapshotStallTimer = null;
   }
 
   /** Ends `socket` (if it is still the current one) and schedules a reconnection. */
@@ -193,6 +309,15 @@ export class PeerLink {
     this.socket = null;
     if (this.timer !== null) clearTimeout(this.timer);
     const wasOpen = this.state === "open";
+    this.stopSnapshotStallTimer();
+    const snapshot = this.snapshots.onConnectionLost();
+    if (snapshot === "abandoned") this.dropLater(1);
+    if (snapshot === "abandoned") {
+      this.options.logger.warn({ peer: this.options.peerId, reason }, "Abandoned a snapshot transfer: its connection failed too often");
+    } else if (snapshot === "restarting") {
+      // A dial that fails before the transfer began is noted quietly; the connection failure itself is logged below.
+      this.options.logger[wasOpen ? "warn" : "debug"]({ peer: this.options.peerId, reason }, "Snapshot transfer interrupted; it restarts on the next connection");
+    }
     const delayMs = backoffDelayMs(this.attempt++, this.options.limits.reconnect, this.options.random);
     this.state = "backoff";
     // Log a refusal once per distinct reason, not once per retry of a peer that stays down.

@@ -125,8 +125,9 @@ export class TlsTransport implements Transport {
         continue;
       }
       const size = encodedFrameBytes(m);
-      const bound = m.type === "snapshot" ? this.limits.maxSnapshotFrameBytes : this.limits.maxFrameBytes;
-      if (size - 4 > bound) {
+      // A snapshot streams in chunks; the link checks its size against maxSnapshotBytes.
+      const bound = this.limits.maxFrameBytes;
+      if (m.type !== "snapshot" && size - 4 > bound) {
         this.logger.error({ peer: m.to, type: m.type, bytes: size, limit: bound }, "Dropped a message larger than the frame limit");
         link.countDrop();
         this.droppedMessages++;
@@ -155,6 +156,7 @@ export class TlsTransport implements Transport {
       limits: this.limits,
       logger: this.logger,
       random: this.random,
+      onDroppedLater: (count) => (this.droppedMessages += count),
     });
     this.links.set(id, link);
     link.start();

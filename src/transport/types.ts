@@ -20,7 +20,10 @@ export interface PeerStats {
 /** Counters of a transport; for metrics and tests. */
 export interface TransportStats {
   readonly receivedMessages: number;
-  /** Every dropped outgoing message: queue full, unknown peer, oversized, after close. */
+  /**
+   * Every dropped outgoing message: queue full, unknown peer, oversized, after close; and snapshots
+   * displaced by another, refused by the receiver or abandoned (stalled, connection broke too often).
+   */
   readonly droppedMessages: number;
   readonly peers: readonly PeerStats[];
 }

@@ -12,7 +12,7 @@ export function registerAgent(program: Command): void {
     .command("agent")
     .description("Run this node: replicated store, client API, peer transport")
     .requiredOption("-c, --config <file>", "node config file written by `phalanx init`, `join` or `dev`")
-    .addHelpText("after", "\nSignals: SIGTERM, SIGINT stop the node cleanly. Exit codes: 0 stopped, 1 failed, 2 invalid config.")
+    .addHelpText("after", "\nSignals: SIGTERM, SIGINT stop the node cleanly. Exit codes: 0 stopped, 1 failed, 2 invalid config, 70 a broken invariant (a bug: the fatal log line says which; restart the node and report it).")
     .action(async (o: { config: string }) => {
       let config;
       try {

@@ -1,5 +1,5 @@
-// `phalanx init`: makes a new one-node cluster (CA, node certificate, client token, join token,
-// config file). More nodes then come with `phalanx join`.
+// `phalanx init`: makes a new one-node cluster (CA, node certificate, client token, admin token,
+// join token, config file). More nodes then come with `phalanx join`.
 import type { Command } from "commander";
 import { resolve } from "node:path";
 import { writeClusterFiles } from "../cluster-files.js";
@@ -16,7 +16,7 @@ interface InitOptions {
 export function registerInit(program: Command): void {
   program
     .command("init")
-    .description("Create a new cluster: CA, this node's certificate, a client token, a join token and a config file")
+    .description("Create a new cluster: CA, this node's certificate, a client token, an admin token, a join token and a config file")
     .option("--dir <dir>", "directory for this node's files (config.yaml, pki/, data/)", "./phalanx")
     .option("--name <name>", "this node's name", "n1")
     .option("--peer-listen <host:port>", "address for peer (Raft) traffic", "127.0.0.1:7001")
@@ -34,9 +34,11 @@ export function registerInit(program: Command): void {
         "",
         `Start this node:     phalanx agent --config ${config}`,
         `Add another node:    phalanx join ${advertise(o.clientListen)} --token ${files.joinToken} --dir ./<name>`,
-        `Client token:        ${files.clientToken}   (also in ${dir}/token)`,
+        `Client token:        ${files.clientToken}   (also in ${dir}/token; KV, leases, watches, status)`,
+        `Admin token:         ${files.adminToken}   (also in ${dir}/admin-token; members, transfer-leader, snapshot)`,
         "",
-        "Keep the join token secret: it lets a machine become a member of this cluster.",
+        "Keep the join and admin tokens secret: the join token lets a machine become a member of this",
+        "cluster; the admin token changes its membership and exports its data.",
         "",
       ].join("\n"));
     });

@@ -30,6 +30,7 @@ interface JoinAnswer {
   certPem: string;
   caCertPem: string;
   clientToken: string;
+  adminToken: string;
   joinTokenHash: string;
   members: { id: number; name: string; peerAddress: string; clientAddress: string }[];
   raft: NodeConfigInput["raft"];
@@ -87,11 +88,13 @@ async function joinCluster(address: string, o: JoinOptions): Promise<string> {
   await mkdir(pki, { recursive: true, mode: 0o700 });
   await writeNodeCredentials(pki, { certPem: body.certPem, keyPem: key.keyPem }, body.caCertPem);
   await writeFileAtomic(join(dir, "token"), `${body.clientToken}\n`, { mode: KEY_FILE_MODE });
+  await writeFileAtomic(join(dir, "admin-token"), `${body.adminToken}\n`, { mode: KEY_FILE_MODE });
   const config: NodeConfigInput = {
     clusterId: body.clusterId,
     node: { id: body.nodeId, name, dataDir: "./data", peerListen: o.peerListen, peerAdvertise, clientListen: o.clientListen, clientAdvertise },
     pkiDir: "./pki",
     tokenFile: "./token",
+    adminTokenFile: "./admin-token",
     joinTokenHash: body.joinTokenHash,
     members: body.members,
     joined: true,

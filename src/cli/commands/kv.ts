@@ -82,13 +82,13 @@ export function registerKv(program: Command): void {
     }));
 
   const snapshot = program.command("snapshot").description("Save the store's state");
-  withConnectionOptions(snapshot.command("save").argument("<file>").description("Save a consistent snapshot of the store to a file"))
+  withConnectionOptions(snapshot.command("save").argument("<file>").description("Save a consistent snapshot of the store to a file (admin token; the cluster CA is left out)"))
     .action(async (file: string, o: KvOptions) => runClientCommand(o, async (client) => {
       const bytes = await client.snapshot();
       // The store may hold application secrets: owner-only, like the node's own files.
       await writeFileAtomic(file, bytes, { mode: 0o600 });
       process.stdout.write(`Snapshot saved to ${file} (${bytes.length} bytes)\n`);
-    }));
+    }, "admin"));
 }
 
 async function readStdin(): Promise<string> {

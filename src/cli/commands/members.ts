@@ -1,4 +1,5 @@
-// `phalanx members [list|remove ID|promote ID]` and `phalanx transfer-leader ID`.
+// `phalanx members [list|remove ID|promote ID]` and `phalanx transfer-leader ID`. Listing takes the
+// client token; remove, promote and transfer-leader are cluster operations and take the admin token.
 import type { Command } from "commander";
 import { printTable, runClientCommand, withConnectionOptions } from "../client-options.js";
 import type { ConnectionOptions } from "../client-options.js";
@@ -17,15 +18,15 @@ export function registerMembers(program: Command): void {
     .action(async (id: string, o: ConnectionOptions) => runClientCommand(o, async (client) => {
       await client.call("POST", "/v3/phalanx/members/remove", { id: Number(id) }, false);
       process.stdout.write(`Removed member ${id}\n`);
-    }));
+    }, "admin"));
   withConnectionOptions(members.command("promote").argument("<id>", "learner id").description("Make a learner a voter now (normally automatic)"))
     .action(async (id: string, o: ConnectionOptions) => runClientCommand(o, async (client) => {
       await client.call("POST", "/v3/phalanx/members/promote", { id: Number(id) }, false);
       process.stdout.write(`Promoted member ${id}\n`);
-    }));
+    }, "admin"));
   withConnectionOptions(program.command("transfer-leader").argument("<id>", "voter to become leader").description("Hand leadership to another voter"))
     .action(async (id: string, o: ConnectionOptions) => runClientCommand(o, async (client) => {
       await client.call("POST", "/v3/phalanx/transfer", { to: Number(id) }, false);
       process.stdout.write(`Transferring leadership to ${id}\n`);
-    }));
+    }, "admin"));
 }

@@ -65,12 +65,24 @@ test("same-state flags two stores that differ at the same applied index", () => 
 test("revision-monotonic flags a node whose revision goes back, and lease-once a lease removed at two indexes", () => {
   const kv = new KvStore();
   const out = kv.applyEntry(1, encodeCommand({ type: "put", key: "a", value: encodeValue(1) }));
-  assert.equal(caught(() => new KvChecker().onApplied(1, kv, out, 3)), "revision-monotonic");
+  assert.equal(caught(() => new KvChecker().onApplied(1, kv, out, 1, 3)), "revision-monotonic");
   const store = new KvStore();
   store.applyEntry(1, encodeCommand({ type: "leaseGrant", id: 9, ttlMs: 1000 }));
   const removed = store.applyEntry(2, encodeCommand({ type: "leaseRevoke", id: 9 }));
   const checker = new KvChecker();
-  checker.onApplied(1, store, removed, store.revision);
+  checker.onApplied(1, store, removed, 1, store.revision);
   const again = { ...removed, index: 3 };
-  assert.equal(caught(() => checker.onApplied(1, store, again, store.revision)), "lease-once");
+  assert.equal(caught(() => checker.onApplied(1, store, again, 1, store.revision)), "lease-once");
+});
+
+test("outcome flags a retryable answer for a proposal whose entry then applies, and accepts unknown_outcome", () => {
+  const checker = new KvChecker();
+  const kv = new KvStore();
+  checker.onProposalAnswered(1, 5, 2, "unknown_outcome", false);
+  checker.onProposalAnswered(1, 6, 2, "no_leader", true);
+  const out5 = { index: 5, result: { ok: true, type: "noop", revision: 1 }, events: [], leaseChanges: [] } as const;
+  kv.applyEntry(5, new Uint8Array(0));
+  checker.onApplied(2, kv, out5, 2, kv.revision);
+  kv.applyEntry(6, new Uint8Array(0));
+  assert.equal(caught(() => checker.onApplied(2, kv, { ...out5, index: 6 }, 2, kv.revision)), "outcome");
 });

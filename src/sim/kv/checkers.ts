@@ -13,7 +13,7 @@ import { decodeValue } from "./workload.js";
 /** The properties checked. */
 export type KvCheckerName =
   | "revision-monotonic" | "revision-real-time" | "same-state" | "watch-order" | "lease-once"
-  | "lease-early-expiry" | "lease-revived" | "lease-keys" | "linearizability" | "liveness" | "core-invariant";
+  | "lease-early-expiry" | "lease-revived" | "lease-keys" | "linearizability" | "outcome" | "durability" | "liveness" | "core-invariant";
 
 /** A broken property. */
 export interface KvViolation {
@@ -68,6 +68,10 @@ export class KvChecker {
   private readonly removedAt = new Map<number, Map<LeaseId, number>>();
   /** First application anywhere of each lease's removal. */
   readonly firstRemoval = new Map<LeaseId, { readonly timeUs: number; readonly expired: boolean }>();
+  /** Term of the entry applied at each index (first application anywhere). */
+  private readonly termAt = new Map<number, number>();
+  /** Proposals answered with a retryable refusal, by index: that entry must never apply. */
+  private readonly retryableAt = new Map<number, { readonly node: number; readonly term: number; readonly code: string }>();
   /** Values some node applied (a timed-out write that no node applied never happened). */
   readonly appliedValues = new Set<number>();
 
@@ -77,7 +81,8 @@ export class KvChecker {
   }
 
   /** After every applied entry on any node. */
-  onApplied(node: number, kv: KvStore, out: ApplyOutput, revisionBefore: number): void {
+  onApplied(node: number, kv: KvStore, out: ApplyOutput, term: number, revisionBefore: number): void {
+    this.onEntryTerm(node, out.index, term);
     const rev = kv.revision;
     if (rev < revisionBefore) this.report("revision-monotonic", `node ${node} went from revision ${revisionBefore} back to ${rev} applying index ${out.index}`);
     const known = this.revisionAt.get(out.index);
@@ -101,6 +106,32 @@ export class KvChecker {
         const left = r.kvs.find((k) => k.lease === c.id);
         if (left !== undefined) this.report("lease-keys", `node ${node} still has key ${left.key} attached to lease ${c.id} after its removal at index ${out.index}`);
       }
+    }
+  }
+
+  /**
+   * The outcome checker: every answer the node core gives a proposal placed at (index, term) must
+   * agree with what finally applied at that index. "ok" only for the entry that applied there; a
+   * retryable refusal only for an entry that can never apply there (it is compared again when the
+   * index applies later); "unknown_outcome" may go either way.
+   */
+  onProposalAnswered(node: number, index: number, term: number, code: string, retryable: boolean): void {
+    const applied = this.termAt.get(index);
+    if (code === "ok") {
+      if (applied !== term) this.report("outcome", `node ${node} answered ok for its proposal at index ${index} term ${term}, but the entry applied there has term ${applied ?? "none yet"}`);
+      return;
+    }
+    if (!retryable) return;
+    if (applied === term) this.report("outcome", `node ${node} answered ${code} (retryable) for its proposal at index ${index} term ${term}, which had already applied`);
+    this.retryableAt.set(index, { node, term, code });
+  }
+
+  private onEntryTerm(node: number, index: number, term: number): void {
+    const known = this.termAt.get(index);
+    if (known === undefined) this.termAt.set(index, term);
+    const refused = this.retryableAt.get(index);
+    if (refused !== undefined && refused.term === term) {
+      this.report("outcome", `node ${refused.node} answered ${refused.code} (retryable) for its proposal at index ${index} term ${term}, but node ${node} applied that entry: a client retry would apply it twice`);
     }
   }
 

@@ -25,10 +25,14 @@ export type KvOpResult =
   | { readonly ok: true; readonly type: "keepAlive"; readonly ttlMs: number }
   | { readonly ok: true; readonly type: "watch"; readonly watchId: number };
 
-/** A node's answer: a result, or a refusal that proves the operation did not happen. */
+/**
+ * A node's answer: a result, a refusal that proves the operation did not happen (retried), or
+ * "unknown": a write that may or may not apply (the client gives up on it, as on a timeout).
+ */
 export type KvReply =
   | { readonly kind: "ok"; readonly clientId: number; readonly opId: number; readonly attempt: number; readonly from: NodeId; readonly result: KvOpResult }
-  | { readonly kind: "refused"; readonly clientId: number; readonly opId: number; readonly attempt: number; readonly from: NodeId; readonly code: string; readonly leaderHint: NodeId };
+  | { readonly kind: "refused"; readonly clientId: number; readonly opId: number; readonly attempt: number; readonly from: NodeId; readonly code: string; readonly leaderHint: NodeId }
+  | { readonly kind: "unknown"; readonly clientId: number; readonly opId: number; readonly attempt: number; readonly from: NodeId; readonly code: string };
 
 /** A batch of a watch stream, pushed by a node to the client that opened it. */
 export interface WatchDelivery {

@@ -7,21 +7,26 @@
 // Raft settings, slow disks, storage model and generator (../); its nemesis and node shell are
 // bound to the register simulation, so this file has its own small nemesis and node.ts its own shell.
 import { nodeId, NO_NODE } from "../../raft/raft.js";
-import type { Message, NodeId, Raft, RestoredState } from "../../raft/raft.js";
+import type { ConfChange, ConfState, Message, NodeId } from "../../raft/raft.js";
 import type { ApplyOutput } from "../../kv/store.js";
 import { drawLinkParams, nemesisGapsUs } from "../link-params.js";
 import type { LinkParams } from "../link-params.js";
-import { CALM_NETWORK, Network, linksBetween } from "../network.js";
+import { CALM_NETWORK, Network } from "../network.js";
+import { Nemesis } from "../nemesis.js";
+import type { NemesisWorld } from "../nemesis.js";
 import { createRng } from "../rng.js";
 import { ScheduleWorld } from "../schedule-world.js";
 import type { ScheduleStats } from "../schedule-world.js";
-import { createSimRaft } from "../sim-raft.js";
+import { raftSettings } from "../sim-raft.js";
 import type { RaftKnobs } from "../sim-raft.js";
 import { SlowDisks } from "../slow-disks.js";
 import type { Rng } from "../rng.js";
+import type { NodeTuning } from "../../node/node-core.js";
+import type { ProposalOutcome } from "../../node/pending-proposals.js";
+import { isRetryable } from "../../node/outcome.js";
 import { KvChecker, KvViolationFound } from "./checkers.js";
 import type { KvViolation } from "./checkers.js";
-import { KvSimNode } from "./node.js";
+import { KvSimNode, MAX_PENDING_PROPOSALS, MAX_PENDING_READS } from "./node.js";
 import type { KvMutant, KvNodeWorld } from "./node.js";
 import type { KvReply, KvRequest, WatchDelivery } from "./protocol.js";
 import { KvWorkload } from "./workload.js";
@@ -34,6 +39,12 @@ const SETTLE_CHECK_INTERVAL_US = 20_000;
 const CALM_LOAD_US = 600_000;
 /** After the heal, the cluster must settle within this bound. */
 const LIVENESS_BOUND_US = 5_000_000;
+/** The node core's proposal deadline in virtual time (production: 5 s against 0.5–1 s elections). */
+const PROPOSAL_TIMEOUT_MS = 1_000;
+/** The node core's read deadline in virtual time (production: 3 s). */
+const READ_TIMEOUT_MS = 500;
+/** Ids beyond the voters the nemesis may add as learners. */
+const SPARE_IDS = 2;
 /** Fastest fsync of a healthy disk. */
 const KV_DISK_MIN_US = 100;
 
@@ -60,6 +71,8 @@ interface KvParams extends RaftKnobs, LinkParams {
   readonly tickDrift: readonly number[];
   readonly snapshotEveryEntries: number;
   readonly faultPhaseUs: number;
+  /** Highest node id that may ever exist (spare ids can be added as learners by the nemesis). */
+  readonly maxNodeId: number;
   readonly nemesisGapMinUs: number;
   readonly nemesisGapMaxUs: number;
   readonly diskMaxUs: number;
@@ -71,7 +84,8 @@ function drawParams(rng: Rng, voters: number): KvParams {
   const intensity = rng.float();
   return {
     tickUs: 10_000,
-    tickDrift: Array.from({ length: voters + 1 }, () => 0.97 + rng.float() * 0.06),
+    tickDrift: Array.from({ length: voters + SPARE_IDS + 1 }, () => 0.97 + rng.float() * 0.06),
+    maxNodeId: voters + SPARE_IDS,
     electionTicks: 10,
     heartbeatTicks: rng.range(1, 3),
     maxEntriesPerAppend: rng.pick([1, 4, 64]),
@@ -110,16 +124,17 @@ export function runKvSchedule(options: KvScheduleOptions): KvScheduleResult {
 }
 
 /** The world of one KV schedule. Use runKvSchedule(). */
-export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements KvNodeWorld, KvWorkloadWorld {
+export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements KvNodeWorld, KvWorkloadWorld, NemesisWorld<KvSimNode> {
   readonly rng: Rng;
   readonly mutant: KvMutant | null;
   readonly checker: KvChecker = new KvChecker();
-  private readonly params: KvParams;
-  private readonly network = new Network();
-  private readonly nodes = new Map<NodeId, KvSimNode>();
+  readonly params: KvParams;
+  readonly network = new Network();
+  readonly nodes = new Map<NodeId, KvSimNode>();
+  readonly tracing: boolean;
   private readonly workload: KvWorkload;
   private readonly raftRng: Rng;
-  private readonly nemesisRng: Rng;
+  private readonly nemesis: Nemesis<KvSimNode>;
   private finished = false;
   private healed = false;
   private readonly slowDisks = new SlowDisks();
@@ -130,7 +145,8 @@ export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements 
     this.params = drawParams(root.fork(), options.voters);
     this.rng = root.fork();
     this.raftRng = root.fork();
-    this.nemesisRng = root.fork();
+    this.nemesis = new Nemesis(this, root.fork());
+    this.tracing = options.trace !== undefined;
     this.mutant = options.mutant;
     this.network.quality = this.params.network;
     this.workload = new KvWorkload(this, root.fork(), this.params.workload);
@@ -200,100 +216,78 @@ export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements 
 
   private setUp(): void {
     const voters = Array.from({ length: this.options.voters }, (_, i) => nodeId(i + 1));
-    for (const id of voters) {
-      const node = new KvSimNode(id, { voters, learners: [] }, this, this.params.snapshotEveryEntries);
-      this.nodes.set(id, node);
-      this.startNode(node);
-    }
+    for (const id of voters) this.addNode(id, { voters, learners: [] });
     this.workload.start();
-    this.scheduleStrike();
+    this.nemesis.start();
     this.at(this.params.faultPhaseUs, () => this.heal());
   }
 
-  private startNode(node: KvSimNode): void {
-    if (node.up) return;
-    node.start();
+  /** Creates and starts a node process (a learner the nemesis adds starts with no bootstrap). */
+  addNode(id: NodeId, bootstrap: ConfState | null): KvSimNode {
+    const existing = this.nodes.get(id);
+    if (existing !== undefined) return existing;
+    const node = new KvSimNode(id, bootstrap, this);
+    this.nodes.set(id, node);
+    this.startNode(node);
+    return node;
+  }
+
+  /** Starts a stopped node and its clock. */
+  startNode(node: KvSimNode): void {
+    if (node.up || node.decommissioned) return;
+    const lost = node.start();
+    if (lost !== null) this.checker.report("durability", `node ${node.id} cannot restart: ${lost}`);
     this.mix(0x51a7, node.id);
     const intervalUs = Math.round(this.params.tickUs * (this.params.tickDrift[node.id] ?? 1));
     this.agenda.startClock(node, this.rng.range(1, intervalUs), intervalUs);
   }
 
-  private crashNode(node: KvSimNode): void {
-    if (!node.up) return;
-    const broken = node.crash();
-    this.mix(0xc4a5, node.id);
-    for (const s of broken) this.workload.onStreamBroken(s.clientId, s.opId);
+  /** Watch streams of a node that died broke: their clients resume elsewhere. */
+  onStreamsBroken(streams: readonly { readonly clientId: number; readonly opId: number }[]): void {
+    for (const s of streams) this.workload.onStreamBroken(s.clientId, s.opId);
   }
 
-  // ---------------------------------------------------------------- nemesis
+  /** Makes a node's disk slow until `untilUs`. */
+  slowDisk(node: NodeId, untilUs: number): void {
+    this.slowDisks.slow(node, untilUs);
+  }
 
-  private scheduleStrike(): void {
-    this.after(this.nemesisRng.range(this.params.nemesisGapMinUs, this.params.nemesisGapMaxUs), () => {
-      if (this.healed) return;
-      this.strike();
-      this.scheduleStrike();
+  /** Whether the fault phase is over. */
+  get isHealed(): boolean {
+    return this.healed;
+  }
+
+  onConfApplied(node: NodeId, cc: ConfChange): void {
+    if (cc.type !== "removeNode") return;
+    const target = this.nodes.get(cc.nodeId);
+    if (target === undefined || target.decommissioned) return;
+    // The removal is committed: the operator shuts the removed server down for good, a little
+    // later so that a removed leader can hand over first.
+    target.decommissioned = true;
+    this.trace(`n${node} applied the removal of n${cc.nodeId}: it will be shut down`);
+    this.after(30_000, () => {
+      if (target.up) target.crash();
     });
   }
 
-  private strike(): void {
-    const rng = this.nemesisRng;
-    const ids = [...this.nodes.keys()];
-    const leader = this.currentLeader();
-    const victim = leader !== null && rng.chance(0.5) ? leader : this.nodes.get(rng.pick(ids)) as KvSimNode;
-    const healAfterUs = rng.range(50_000, 700_000);
-    switch (rng.int(8)) {
-      case 0:
-      case 1: { // a partition: a random minority, or the victim alone
-        const shuffled = ids.map((id) => ({ id, r: rng.float() })).sort((a, b) => a.r - b.r).map((x) => x.id);
-        const minority = rng.chance(0.5) ? [victim.id] : shuffled.slice(0, rng.range(1, Math.floor(ids.length / 2)));
-        const rest = ids.filter((id) => !minority.includes(id));
-        const cut = this.network.cut("partition", linksBetween(minority, rest));
-        this.trace(`nemesis: partition [${minority.join(",")}] | [${rest.join(",")}] for ${healAfterUs / 1000}ms`);
-        this.after(healAfterUs, () => this.network.heal(cut.id));
-        return;
-      }
-      case 2:
-      case 3: // a crash that loses unsynced writes, then a restart from the durable image
-        this.trace(`nemesis: crash n${victim.id}, restart in ${healAfterUs / 1000}ms`);
-        this.crashNode(victim);
-        this.after(healAfterUs, () => {
-          if (!this.healed) this.startNode(victim);
-        });
-        return;
-      case 4: // a pause (SIGSTOP) longer or shorter than the election timeout
-        this.trace(`nemesis: pause n${victim.id} for ${healAfterUs / 1000}ms`);
-        victim.pause();
-        this.after(healAfterUs, () => victim.resume());
-        return;
-      case 5: // a network storm
-        this.trace(`nemesis: network storm for ${healAfterUs / 1000}ms`);
-        this.network.quality = this.params.storm;
-        this.after(healAfterUs, () => {
-          if (!this.healed) this.network.quality = this.params.network;
-        });
-        return;
-      case 6: { // the operator moves leadership
-        const to = rng.pick(ids.filter((id) => id !== victim.id));
-        this.trace(`nemesis: n${victim.id} transfers leadership to n${to}`);
-        victim.transferLeadership(to);
-        return;
-      }
-      default: // a slow disk
-        this.trace(`nemesis: slow disk on n${victim.id} for ${healAfterUs / 1000}ms`);
-        this.slowDisks.slow(victim.id, this.agenda.nowUs + healAfterUs);
-        return;
-    }
+  /** A node just won an election (the nemesis may strike before its first message as leader). */
+  private onBecameLeader(node: KvSimNode): void {
+    this.nemesis.onBecameLeader(node);
   }
 
   private heal(): void {
     this.healed = true;
     this.trace("heal: links restored, nodes restarted and resumed, network calm");
+    this.nemesis.stop();
     this.network.healAll();
     this.network.quality = CALM_NETWORK;
     this.slowDisks.clear();
     for (const node of this.nodes.values()) {
+      node.trigger = null;
       if (node.paused) node.resume();
-      if (!node.up) this.startNode(node);
+      // A node whose disk failed is restarted by its operator (its core stopped acknowledging).
+      if (node.up && (node.diskFailing || node.core?.state !== "running")) node.crash();
+      if (!node.up && !node.decommissioned) this.startNode(node);
     }
     this.after(CALM_LOAD_US, () => this.workload.stop());
     const deadline = this.agenda.nowUs + LIVENESS_BOUND_US;
@@ -315,22 +309,24 @@ export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements 
 
   private unsettledReason(): string | null {
     const leader = this.currentLeader();
-    if (leader === null || leader.raft === null) return "no leader";
-    const st = leader.raft.status();
+    if (leader === null || leader.core === null) return "no leader";
+    const st = leader.core.status();
     if (st.commit < st.lastIndex) return `leader ${leader.id} has entries up to ${st.lastIndex} but commit ${st.commit}`;
     if (!this.workload.idle) return "clients still waiting";
-    for (const n of this.nodes.values()) {
-      if (!n.up) return `node ${n.id} is down`;
-      if (n.kv.appliedIndex < st.commit) return `node ${n.id} applied ${n.kv.appliedIndex} of ${st.commit}`;
+    for (const id of [...st.confState.voters, ...st.confState.learners]) {
+      const n = this.nodes.get(id);
+      if (n === undefined || !n.up) return `member ${id} is down`;
+      if (n.kv.appliedIndex < st.commit) return `member ${id} applied ${n.kv.appliedIndex} of ${st.commit}`;
     }
     return this.workload.watchLag(this.checker);
   }
 
-  private currentLeader(): KvSimNode | null {
+  /** The running, unpaused leader with the highest term, if any. */
+  currentLeader(): KvSimNode | null {
     let best: KvSimNode | null = null;
     for (const n of this.nodes.values()) {
-      const st = n.raft?.status();
-      if (st !== undefined && !n.paused && n.role === "leader" && (best === null || st.term > (best.raft?.status().term ?? 0))) best = n;
+      const st = n.core?.status();
+      if (st !== undefined && !n.paused && n.role === "leader" && (best === null || st.term > (best.core?.status().term ?? 0))) best = n;
     }
     return best;
   }
@@ -338,12 +334,24 @@ export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements 
   // ---------------------------------------------------------------- worlds (scheduling and trace: ScheduleWorld)
 
   /** A node's role changed (for the trace). */
-  onRole(node: KvSimNode): void {
+  onRole(node: KvSimNode, becameLeader: boolean): void {
     this.trace(`n${node.id} is ${node.role} (leader n${node.leader})`);
+    if (becameLeader) this.onBecameLeader(node);
   }
 
-  createRaft(id: NodeId, restored: RestoredState): Raft {
-    return createSimRaft(id, this.params, this.raftRng, restored);
+  tuning(): NodeTuning {
+    return {
+      raft: raftSettings(this.params),
+      snapshotEveryEntries: this.params.snapshotEveryEntries,
+      proposalTimeoutMs: PROPOSAL_TIMEOUT_MS,
+      readTimeoutMs: READ_TIMEOUT_MS,
+      maxPendingProposals: MAX_PENDING_PROPOSALS,
+      maxPendingReads: MAX_PENDING_READS,
+    };
+  }
+
+  raftRandomInt(n: number): number {
+    return this.raftRng.int(n);
   }
 
   send(msg: Message): void {
@@ -355,7 +363,8 @@ export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements 
   reply(reply: KvReply): void {
     this.mix(reply.kind === "ok" ? 0x0c : 0x0d, reply.clientId * 65536 + reply.opId);
     if (this.options.trace !== undefined) {
-      const what = reply.kind === "ok" ? `ok ${JSON.stringify(reply.result, bytesAsText)}` : `refused ${reply.code} hint n${reply.leaderHint}`;
+      const what = reply.kind === "ok" ? `ok ${JSON.stringify(reply.result, bytesAsText)}`
+        : reply.kind === "refused" ? `refused ${reply.code} hint n${reply.leaderHint}` : `unknown outcome (${reply.code})`;
       this.trace(`n${reply.from} -> client ${reply.clientId} op ${reply.opId}: ${what}`);
     }
     this.agenda.push(this.agenda.nowUs + this.rng.range(100, this.params.clientLatencyMaxUs), { kind: "reply", reply });
@@ -367,18 +376,26 @@ export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements 
     this.agenda.push(this.agenda.nowUs + this.rng.range(100, this.params.clientLatencyMaxUs), { kind: "request", to, req });
   }
 
+  /** The nodes clients may pick: members of the cluster (up or down), not shut down for good. */
   nodeIds(): readonly NodeId[] {
-    return [...this.nodes.keys()];
+    const ids: NodeId[] = [];
+    for (const n of this.nodes.values()) if (n.member && !n.decommissioned) ids.push(n.id);
+    return ids;
   }
 
   diskLatencyUs(node: NodeId): number {
     return this.slowDisks.latencyUs(node, this.agenda.nowUs, this.rng, KV_DISK_MIN_US, this.params.diskMaxUs);
   }
 
-  onApplied(node: KvSimNode, out: ApplyOutput, revisionBefore: number): void {
+  onProposalAnswered(node: KvSimNode, index: number, term: number, outcome: ProposalOutcome): void {
+    const code = outcome.ok ? "ok" : outcome.code;
+    this.checker.onProposalAnswered(node.id, index, term, code, !outcome.ok && isRetryable(code));
+  }
+
+  onApplied(node: KvSimNode, out: ApplyOutput, term: number, revisionBefore: number): void {
     this.mix(0xa9, out.index * 16 + node.id);
     if (out.leaseChanges.length > 0 && this.options.trace !== undefined) this.trace(`n${node.id} applies ${out.index}: ${JSON.stringify(out.leaseChanges)}`);
-    this.checker.onApplied(node.id, node.kv, out, revisionBefore);
+    this.checker.onApplied(node.id, node.kv, out, term, revisionBefore);
   }
 
   onSnapshotInstalled(node: KvSimNode): void {

@@ -175,6 +175,13 @@ export class KvWorkload {
       p.done(reply.result);
       return;
     }
+    if (reply.kind === "unknown") {
+      // The write may still apply: the client gives up on it, as on a timeout (never retries it).
+      this.pending.delete(key);
+      this.timedOut++;
+      p.done(null);
+      return;
+    }
     if (reply.code === "lease_expired" || reply.code === "lease_not_found") {
       this.pending.delete(key);
       p.done({ ok: false, code: "lease_not_found", message: reply.code });

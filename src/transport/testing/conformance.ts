@@ -48,7 +48,11 @@ export function transportConformance(name: string, factory: TransportHarnessFact
       const messages = everyMessageType(1, 2);
       transport(1).send(messages);
       await waitFor(() => received(2).length >= messages.length, "every message type");
-      assert.deepEqual(received(2), messages);
+      // A snapshot streams beside the other messages (TLS), so later messages may overtake it;
+      // every other message keeps its send order.
+      const isSnapshot = (m: Message): boolean => m.type === "snapshot";
+      assert.deepEqual(received(2).filter((m) => !isSnapshot(m)), messages.filter((m) => !isSnapshot(m)));
+      assert.deepEqual(received(2).filter(isSnapshot), messages.filter(isSnapshot));
       assert.equal(transport(2).stats().receivedMessages, messages.length);
     });
 

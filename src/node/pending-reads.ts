@@ -1,40 +1,43 @@
 // Linearizable reads by ReadIndex (Raft thesis §6.4), batched: every read that arrives while a
 // ReadIndex round is in flight joins the next round, so one heartbeat quorum serves many reads.
-// A round's reads are released once the local state machine has applied the read index.
+// A round's reads are released once the local state machine has applied the read index. A read
+// has no effect, so every failure here is safe to retry.
 import type { LogIndex } from "../raft/types.js";
-import { ServerError } from "./errors.js";
+import type { Refusal } from "./outcome.js";
+import { refusal } from "./outcome.js";
 
-/** Bound on reads waiting on one node. */
+/** Default bound on reads waiting on one node. */
 export const MAX_PENDING_READS = 65_536;
 
-interface ReadWaiter {
-  resolve(): void;
-  reject(err: ServerError): void;
-}
+/** Called once: null when the read may run against the local store, else why not. */
+export type ReadCallback = (err: Refusal | null) => void;
 
 interface Round {
   readonly context: string;
   readonly startedMs: number;
-  readonly waiters: ReadWaiter[];
+  readonly waiters: ReadCallback[];
   index: LogIndex | null;
 }
 
 /** The ReadIndex rounds of one node. */
 export class PendingReads {
-  private queued: ReadWaiter[] = [];
+  private queued: ReadCallback[] = [];
   private inFlight: Round | null = null;
   /** Rounds whose index is known, waiting for apply to reach it (in index order). */
   private waitingApply: Round[] = [];
   private nextContext = 1;
   private waiting = 0;
 
-  constructor(private readonly nodeTag: string) {}
+  constructor(
+    private readonly nodeTag: string,
+    private readonly bound: number = MAX_PENDING_READS,
+  ) {}
 
-  /** A read wants to be linearizable; the promise resolves when it may run against the local store. */
-  enqueue(): Promise<void> {
-    if (this.waiting >= MAX_PENDING_READS) return Promise.reject(new ServerError("overloaded", `Too many reads waiting (${MAX_PENDING_READS}): retry later`));
+  /** A read wants to be linearizable; `done` is called when it may run (or cannot). */
+  enqueue(done: ReadCallback): void {
+    if (this.waiting >= this.bound) return done(refusal("overloaded", `Too many reads waiting (${this.bound}): retry later`));
     this.waiting++;
-    return new Promise((resolve, reject) => this.queued.push({ resolve, reject }));
+    this.queued.push(done);
   }
 
   /** When no round is in flight and reads are queued, opens a round: returns its context for raft.readIndex(). */
@@ -46,10 +49,11 @@ export class PendingReads {
   }
 
   /** Raft refused the round (no leader): its reads fail, retryable. */
-  refuseRound(err: ServerError): void {
+  refuseRound(err: Refusal): void {
     if (this.inFlight === null) return;
-    this.settle(this.inFlight.waiters, err);
+    const waiters = this.inFlight.waiters;
     this.inFlight = null;
+    this.settle(waiters, err);
   }
 
   /** A ReadState arrived. */
@@ -71,25 +75,23 @@ export class PendingReads {
   /** Fails a round in flight longer than `timeoutMs` (its ReadIndex request or answer was lost). */
   expire(nowMs: number, timeoutMs: number): void {
     if (this.inFlight !== null && nowMs - this.inFlight.startedMs >= timeoutMs) {
-      this.refuseRound(new ServerError("read_timeout", "Linearizable read could not confirm leadership in time: retry"));
+      this.refuseRound(refusal("read_timeout", "Linearizable read could not confirm leadership in time: retry"));
     }
   }
 
-  /** Fails everything (leadership lost with reads in flight, or node stopping). */
-  failAll(err: ServerError): void {
-    if (this.inFlight !== null) this.settle(this.inFlight.waiters, err);
+  /** Fails everything (node stopping or failed). */
+  failAll(err: Refusal): void {
+    const all: ReadCallback[] = [...(this.inFlight?.waiters ?? [])];
+    for (const r of this.waitingApply) all.push(...r.waiters);
+    all.push(...this.queued);
     this.inFlight = null;
-    for (const r of this.waitingApply) this.settle(r.waiters, err);
     this.waitingApply = [];
-    this.settle(this.queued, err);
     this.queued = [];
+    this.settle(all, err);
   }
 
-  private settle(waiters: readonly ReadWaiter[], err: ServerError | null): void {
+  private settle(waiters: readonly ReadCallback[], err: Refusal | null): void {
     this.waiting -= waiters.length;
-    for (const w of waiters) {
-      if (err === null) w.resolve();
-      else w.reject(err);
-    }
+    for (const done of waiters) done(err);
   }
 }

@@ -1,0 +1,37 @@
+// Loading node configs: the admin token is required, and a config written before it existed gets
+// an error that says what to add; a node refuses to start with one token for both roles.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { ConfigError } from "../config/errors.js";
+import { startNode } from "./agent.js";
+import { writeApiNodeFiles } from "../testing/api-testing.js";
+import { loadNodeConfig } from "./node-config.js";
+
+test("a config without adminTokenFile (written before the admin token) is refused with what to add", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "phalanx-config-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const { configFile } = await writeApiNodeFiles(dir);
+  const old = (await readFile(configFile, "utf8")).split("\n").filter((l) => !l.startsWith("adminTokenFile:")).join("\n");
+  await writeFile(configFile, old);
+  await assert.rejects(loadNodeConfig(configFile), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.match(err.message, /adminTokenFile/);
+    assert.match(err.message, /predates the admin token/);
+    assert.match(err.message, /adminTokenFile: \.\/admin-token/);
+    return true;
+  });
+});
+
+test("a node refuses to start when the admin token equals the client token", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "phalanx-config-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const { configFile, clientToken } = await writeApiNodeFiles(dir);
+  await writeFile(join(dir, "admin-token"), `${clientToken}\n`);
+  const config = await loadNodeConfig(configFile);
+  assert.equal(config.adminTokenFile, join(dir, "admin-token"));
+  await assert.rejects(startNode(config, pino({ level: "silent" })), /hold the same token: the admin token must differ from the client token/);
+});

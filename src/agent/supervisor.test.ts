@@ -3,7 +3,7 @@
 // Every wait is on status events with a deadline; every test stops its supervisor in t.after.
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -65,12 +65,12 @@ interface Harness {
   until(pred: (s: InstanceStatus) => boolean, what: string, timeoutMs?: number): Promise<InstanceStatus>;
 }
 
-function harness(t: TestContext): Harness {
+function harness(t: TestContext, logDir?: string): Harness {
   const logLines: Array<Record<string, unknown>> = [];
   const logger = pino({ level: "info" }, { write: (s: string) => void logLines.push(JSON.parse(s) as Record<string, unknown>) });
   // A slice of the default range per test process, so parallel test files rarely meet.
   const from = 20_000 + (process.pid % 450) * 20;
-  const sup = new Supervisor({ logger, portRange: { from, to: from + 19 } });
+  const sup = new Supervisor({ logger, portRange: { from, to: from + 19 }, ...(logDir !== undefined ? { logDir } : {}) });
   const seen: InstanceStatus[] = [];
   const waiters = new Set<{ pred: (s: InstanceStatus) => boolean; resolve: (s: InstanceStatus) => void }>();
   sup.onStatus((s) => {
@@ -109,6 +109,14 @@ function isAlive(pid: number): boolean {
   }
 }
 
+async function untilTrue(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 async function getJson(port: number): Promise<Record<string, unknown>> {
   const res = await fetch(`http://127.0.0.1:${port}/`);
   return (await res.json()) as Record<string, unknown>;
@@ -135,7 +143,7 @@ test("an instance starts, passes rise checks to healthy, and gets its ports as P
 
 test("a crashing instance is restarted with growing backoff, then failed after maxRestarts", async (t) => {
   const dir = scriptsDir(t);
-  const h = harness(t);
+  const h = harness(t, join(dir, "logs"));
   await h.sup.apply([instance(dir, "crash-1", "crash.js", { ports: [] })]);
   const failed = await h.until((s) => s.state === "failed", "crash-1 failed");
   const backoffs = h.seen.filter((s) => s.state === "backoff").map((s) => s.backoffMs);
@@ -146,6 +154,10 @@ test("a crashing instance is restarted with growing backoff, then failed after m
   assert.deepEqual({ code: failed.lastExit?.code, signal: failed.lastExit?.signal }, { code: 1, signal: null });
   assert.match(failed.message, /exited with code 1; restarted 4 times in a row/);
   assert.ok(h.logLines.some((l) => l.instance === "crash-1" && l.stream === "stderr" && l.msg === "about to fail"));
+  // Each of the 5 runs appended its line to the instance's log file (written once its pipes close).
+  const logFile = join(dir, "logs", "web", "crash-1.log");
+  const countInFile = (): number => (existsSync(logFile) ? readFileSync(logFile, "utf8").split("stderr about to fail\n").length - 1 : 0);
+  await untilTrue(() => countInFile() === 5, "5 lines in crash-1.log");
 });
 
 test("stopping an instance that ignores SIGTERM sends SIGKILL after the stop timeout", async (t) => {

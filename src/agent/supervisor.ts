@@ -16,6 +16,8 @@ import { SupervisorError } from "./errors.js";
 import { signalGroup, spawnGroupLeader } from "./process-group.js";
 import { resolveRunAs, type RunAs } from "./run-as.js";
 import { Watchdog } from "./watchdog.js";
+import { openInstanceLog, type InstanceLogFile } from "./log-files.js";
+import type { LogRotation } from "./core/log-rotation.js";
 
 export interface SupervisorOptions {
   /** Instance output goes here line by line, labelled with service, instance and stream. */
@@ -28,6 +30,9 @@ export interface SupervisorOptions {
   readonly portIsFree?: (port: number) => Promise<boolean>;
   /** uid/gid of a user; the default asks `id` and insists on root. */
   readonly resolveUser?: (user: string) => Promise<RunAs>;
+  /** Also write instance output to DIR/SERVICE/INSTANCE.log, rotated by size (see log-files.ts). */
+  readonly logDir?: string;
+  readonly logRotation?: LogRotation;
   /** Kill the instances when the agent dies, even by kill -9 (see watchdog.ts); default true. */
   readonly watchdog?: boolean;
 }
@@ -86,6 +91,8 @@ export class Supervisor {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private readonly useWatchdog: boolean;
+  private readonly logDir: string | null;
+  private readonly logRotation: LogRotation | undefined;
   private watchdog: Watchdog | null = null;
 
   constructor(options: SupervisorOptions) {
@@ -103,6 +110,8 @@ export class Supervisor {
     this.portIsFree = options.portIsFree ?? canListenOn;
     this.resolveUser = options.resolveUser ?? ((user) => resolveRunAs(user));
     this.useWatchdog = options.watchdog ?? true;
+    this.logDir = options.logDir ?? null;
+    this.logRotation = options.logRotation;
   }
 
   /** Calls `listener` with every status change of any instance; returns an unsubscribe function. */
@@ -304,10 +313,36 @@ export class Supervisor {
       this.watchdog.add(pid);
     }
     const log = this.logger.child({ service: spec.service, instance: spec.instanceId, pid });
-    pipeLines(child.stdout, (line) => log.info({ stream: "stdout" }, line));
-    pipeLines(child.stderr, (line) => log.info({ stream: "stderr" }, line));
+    const file = this.openLogFile(spec);
+    let openStreams = 2;
+    const streamEnded = (): void => {
+      if (--openStreams === 0) file?.close();
+    };
+    pipeLines(child.stdout, (line) => {
+      log.info({ stream: "stdout" }, line);
+      file?.write("stdout", line);
+    }, streamEnded);
+    pipeLines(child.stderr, (line) => {
+      log.info({ stream: "stderr" }, line);
+      file?.write("stderr", line);
+    }, streamEnded);
     child.once("exit", (code, signal) => this.dispatch(slot, { kind: "exited", code, signal, wallMs: Date.now() }));
     this.dispatch(slot, { kind: "spawned", pid, wallMs: Date.now() });
+  }
+
+  /** The instance's log file for this run, or null (no logDir, or it cannot be opened: logged). */
+  private openLogFile(spec: InstanceSpec): InstanceLogFile | null {
+    if (this.logDir === null) return null;
+    const where = { service: spec.service, instance: spec.instanceId };
+    try {
+      return openInstanceLog(this.logDir, spec.service, spec.instanceId, {
+        ...(this.logRotation !== undefined ? { rotation: this.logRotation } : {}),
+        onError: (err) => this.logger.error({ ...where, err }, "instance log file failed; its output goes to the agent's log only"),
+      });
+    } catch (err) {
+      this.logger.error({ ...where, err }, "instance log file cannot be opened; its output goes to the agent's log only");
+      return null;
+    }
   }
 
   private startChecks(slot: Slot): void {
@@ -346,8 +381,11 @@ export class Supervisor {
 }
 
 /** Logs a stream line by line (bounded lines, see core/lines.ts). */
-function pipeLines(stream: Readable | null, emit: (line: string) => void): void {
-  if (stream === null) return;
+function pipeLines(stream: Readable | null, emit: (line: string) => void, ended: () => void): void {
+  if (stream === null) {
+    ended();
+    return;
+  }
   stream.setEncoding("utf8");
   let carry = "";
   stream.on("data", (chunk: string) => {
@@ -355,9 +393,10 @@ function pipeLines(stream: Readable | null, emit: (line: string) => void): void 
     carry = r.carry;
     for (const line of r.lines) emit(line);
   });
-  stream.on("end", () => {
+  stream.once("close", () => {
     if (carry !== "") emit(carry);
     carry = "";
+    ended();
   });
 }
 

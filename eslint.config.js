@@ -15,6 +15,7 @@ export const PURE_CORE_FILES = [
   "src/proxy/balance/**/*.ts",
   "src/proxy/health/decide*.ts",
   "src/proxy/types.ts",
+  "src/agent/core/**/*.ts",
   "src/sim/**/*.ts",
   "src/node/**/*.ts",
 ];
@@ -49,6 +50,7 @@ const PURE_CORE_LAYER_FILES = [
   "src/raft/**", "src/kv/**", "src/scheduler/**",
   "src/proxy/balance/**", "src/proxy/health/decide*.ts",
   "src/proxy/types.ts", // the proxy's vocabulary (types only), shared by config and the decisions
+  "src/agent/core/**", // the supervisor's decisions: restart/backoff, health, instance life, ports
 ];
 export const LAYERS = [
   // Pure cores: decisions only (the purity rule above holds them to that).

@@ -23,6 +23,7 @@ import type { MemberDirectory, MemberRecord } from "./members.js";
 import type { NodeConfig } from "./node-config.js";
 import type { Replica } from "./replica.js";
 import { readFile } from "node:fs/promises";
+import { addServiceRoutes } from "./services/routes.js";
 
 /** What the admin routes act on. */
 export interface AdminContext {
@@ -86,6 +87,7 @@ export function adminRoutes(ctx: AdminContext): Map<string, ClusterRoute> {
   const routes = new Map<string, ClusterRoute>();
   const route = (key: string, access: Access, handler: RouteHandler): void => void routes.set(key, { access, handler });
   route("GET /v3/phalanx/status", "client", async () => nodeStatus(ctx));
+  addServiceRoutes(route, replica, leaderOnly);
   route("GET /v3/phalanx/members", "client", async () => ({ members: membersView(ctx) }));
   route("POST /v3/phalanx/members/remove", "admin", async (body) => {
     leaderOnly();

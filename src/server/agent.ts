@@ -24,6 +24,12 @@ import type { NodeConfig } from "./node-config.js";
 import { NodeMetrics } from "./node-metrics.js";
 import { ClusterHousekeeper } from "./housekeeper.js";
 import { adminRoutes } from "./admin-routes.js";
+import { PhalanxClient } from "../client/client.js";
+import { Supervisor } from "../agent/supervisor.js";
+import { ServiceController } from "./services/controller.js";
+import { NodeAgent } from "./services/node-agent.js";
+import type { NodeRecord } from "./services/layout.js";
+import { PHALANX_NODE_VERSION } from "./services/version.js";
 
 /** A running node. */
 export interface RunningNode {
@@ -50,6 +56,9 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
   let replica: Replica | null = null;
   let forwarder: LeaderForwarder | null = null;
   let housekeeper: ClusterHousekeeper | null = null;
+  let controller: ServiceController | null = null;
+  let nodeAgent: NodeAgent | null = null;
+  let agentClient: PhalanxClient | null = null;
   try {
     transport = await createTlsTransport({
       nodeId: id,
@@ -75,6 +84,8 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       onRemoved: () => options.onRemoved?.(),
       onApplied: (batch) => {
         if (batch.changedKeys.some((k) => k.startsWith(MEMBER_PREFIX))) peers.refresh(r.localPrefix(MEMBER_PREFIX));
+        controller?.changed(batch.changedKeys);
+        nodeAgent?.changed(batch.changedKeys);
       },
     });
     replica = r;
@@ -92,8 +103,30 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     await listen(server, config.node.clientListen.host, config.node.clientListen.port);
     r.start();
     housekeeper.start();
+    controller = new ServiceController({ replica: r, logger: log.child({ part: "controller" }) });
+    controller.start();
+    if (config.services.enabled) {
+      if (config.node.leaseTtlMs < r.minLeaseTtlMs) {
+        throw new ServerError("bad_request", `node.leaseTtlMs ${config.node.leaseTtlMs} in ${config.file} is below the minimum lease TTL of ${r.minLeaseTtlMs} ms (1.5 election timeouts): raise it`);
+      }
+      agentClient = new PhalanxClient({
+        endpoints: [config.node.clientAdvertise],
+        token: tokens.admin ?? "",
+        ...(clientTls ? { tls: { ca: credentials.caCertPem, cert: credentials.certPem, key: credentials.keyPem } } : {}),
+      });
+      const supervisor = new Supervisor({ logger: log.child({ part: "supervisor" }), portRange: config.services.portRange, ...(config.services.logDir !== undefined ? { logDir: config.services.logDir } : {}) });
+      const record: NodeRecord = {
+        id, name: config.node.name, labels: config.node.labels, host: hostOf(config.node.clientAdvertise),
+        clientAddress: config.node.clientAdvertise, startedAtMs: Date.now(), version: PHALANX_NODE_VERSION,
+      };
+      nodeAgent = new NodeAgent({ replica: r, client: agentClient, supervisor, logger: log.child({ part: "services" }), record, leaseTtlMs: config.node.leaseTtlMs });
+      nodeAgent.start();
+    }
     log.info({ peer: transport.address(), client: addressOf(server), members: members.all().length }, "node started");
   } catch (err) {
+    await nodeAgent?.stop().catch(() => undefined);
+    await agentClient?.close();
+    controller?.stop();
     housekeeper?.stop();
     replica?.stop();
     server?.close();
@@ -102,13 +135,17 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     await storage.close().catch(() => undefined);
     throw err;
   }
-  const started = { transport, server, replica, forwarder, housekeeper };
+  const started = { transport, server, replica, forwarder, housekeeper, controller, nodeAgent, agentClient };
   return {
     id,
     replica: started.replica,
     clientAddress: addressOf(started.server),
     peerAddress: started.transport.address(),
     async stop() {
+      // Instances first, while the API can still remove this node's keys.
+      await started.nodeAgent?.stop().catch((err: unknown) => log.error({ err }, "stopping services failed"));
+      await started.agentClient?.close();
+      started.controller.stop();
       started.housekeeper.stop();
       started.replica.stop();
       started.server.closeAllConnections();
@@ -171,6 +208,12 @@ function listen(server: Server, host: string, port: number): Promise<void> {
     server.once("error", (err: NodeJS.ErrnoException) => reject(new ServerError("bad_request", `Cannot listen for clients on ${host}:${port}: ${err.code ?? err.message}; choose a free port in clientListen`, { cause: err })));
     server.listen(port, host, () => resolve());
   });
+}
+
+/** The host part of host:port (brackets of an IPv6 address removed). */
+function hostOf(address: string): string {
+  const host = address.slice(0, address.lastIndexOf(":"));
+  return host.startsWith("[") ? host.slice(1, -1) : host;
 }
 
 function addressOf(server: Server): string {

@@ -8,6 +8,9 @@ import { loadYamlConfig } from "../config/yaml.js";
 import { TRANSPORT_LIMITS_DEFAULT } from "../transport/limits.js";
 import { DEFAULT_REPLICA_TUNING } from "./replica.js";
 
+/** Default TTL of the node lease (node.leaseTtlMs), kept alive every TTL/4. */
+export const NODE_LEASE_TTL_MS_DEFAULT = 2000;
+
 const address = z.string().min(3).refine((s) => /^[^\s]+:\d{1,5}$/.test(s), { message: "Expected host:port" });
 const listen = hostPortSchema({ allowPortZero: true });
 
@@ -25,7 +28,23 @@ export const nodeConfigSchema = z.object({
     clientAdvertise: address,
     /** Serve the client API over TLS with this node's certificate; clients may then authenticate with a certificate of the cluster CA instead of the token. */
     clientTls: z.boolean().default(false),
+    /** Labels services select nodes by (placement.labels, placement.spreadBy), registered with the node. */
+    labels: z.record(z.string().min(1).max(63), z.string().max(256)).default({}),
+    /**
+     * TTL of the node lease, the node's heartbeat: its registration and instance reports vanish this
+     * long after the node stops renewing (kill -9, partition), and its instances are replaced. At least
+     * the replica's minimum lease TTL (1.5 election timeouts: 1500 ms with the default raft timings).
+     */
+    leaseTtlMs: z.number().int().min(1).max(600_000).default(NODE_LEASE_TTL_MS_DEFAULT),
   }).strict(),
+  /** Services (issue 10): run the instances the leader places on this node. */
+  services: z.object({
+    enabled: z.boolean().default(true),
+    /** Where instance ports without a fixed number come from. */
+    portRange: z.object({ from: z.number().int().min(1).max(65535), to: z.number().int().min(1).max(65535) }).strict().default({ from: 20_000, to: 29_999 }),
+    /** Instance output also to DIR/SERVICE/INSTANCE.log (rotated by size); relative to this file. */
+    logDir: z.string().min(1).optional(),
+  }).strict().default({}),
   /** Directory with ca.crt, node.crt, node.key (and ca.key on the first node). */
   pkiDir: z.string().min(1),
   /** File holding the clients' bearer token (KV, leases, watches, status). */
@@ -84,6 +103,7 @@ export async function loadNodeConfig(file: string): Promise<NodeConfig> {
     tokenFile: resolve(base, raw.tokenFile),
     adminTokenFile: resolve(base, adminTokenFile),
     node: { ...raw.node, dataDir: resolve(base, raw.node.dataDir) },
+    services: { ...raw.services, ...(raw.services.logDir !== undefined ? { logDir: resolve(base, raw.services.logDir) } : {}) },
   };
 }
 

@@ -9,6 +9,7 @@ import { registerJoin } from "./commands/join.js";
 import { registerKv } from "./commands/kv.js";
 import { registerMembers } from "./commands/members.js";
 import { registerProxy } from "./commands/proxy.js";
+import { registerServices } from "./commands/services.js";
 import { registerStatus } from "./commands/status.js";
 
 export const PHALANX_VERSION = "0.1.0";
@@ -28,5 +29,6 @@ export function buildProgram(): Command {
   registerKv(program);
   registerCert(program);
   registerProxy(program);
+  registerServices(program);
   return program;
 }

@@ -41,3 +41,70 @@ test("apply places 2 healthy replicas on 2 nodes; the client token may read but 
   // A second apply of the same file changes nothing.
   assert.equal((await applyText(f.admin, text, "web.yaml")).applied[0]?.change, "unchanged");
 });
+
+/** Samples the healthy current-or-old instance count of a service until stopped; returns the minimum seen. */
+function sampleHealthy(read: () => Promise<number>): { stop(): Promise<number> } {
+  let min = Infinity;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      min = Math.min(min, await read().catch(() => min));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  return { async stop() { running = false; await loop; return min; } };
+}
+
+test("drain moves instances away with the replacement healthy first; a rolling update never drops below the replicas; a never-healthy version halts and is undone", { timeout: 120_000 }, async (t) => {
+  const f = await startServicesFixture();
+  t.after(() => f.close());
+  const describe = (): Promise<string> => describeService(f.reader, "web");
+  const healthyAll = async (): Promise<number> => ((await service(f.reader, "web"))?.instances ?? []).filter((i) => i.placed && i.healthy).length;
+  await applyText(f.admin, webService(f));
+  const first = await waitFor("2 healthy", async () => { const h = healthyCurrent(await service(f.reader, "web")); return h.length === 2 ? h : undefined; }, 30_000, describe);
+
+  // Drain a node holding an instance.
+  const drained = first[0]!.node;
+  const duringDrain = sampleHealthy(healthyAll);
+  await f.admin.call("POST", "/v3/phalanx/nodes/drain", { node: drained }, false);
+  const moved = await waitFor("instances off the drained node", async () => {
+    const s = await service(f.reader, "web");
+    const h = healthyCurrent(s);
+    return h.length === 2 && s!.instances.every((i) => i.node !== drained) ? h : undefined;
+  }, 30_000, describe);
+  assert.ok(await duringDrain.stop() >= 2, "never fewer than 2 healthy during the drain");
+  assert.ok(moved.every((i) => i.node !== drained));
+  await f.admin.call("POST", "/v3/phalanx/nodes/undrain", { node: drained }, false);
+
+  // Rolling update: a new env value rolls both instances, one at a time, each new one healthy first.
+  const before = await service(f.reader, "web");
+  const duringRoll = sampleHealthy(healthyAll);
+  const r = await applyText(f.admin, webService(f, { env: { VERSION: "2" } }));
+  assert.equal(r.applied[0]?.change, "rolling out");
+  await waitFor("revision 2 everywhere", async () => {
+    const s = await service(f.reader, "web");
+    return s !== undefined && s.revision !== before?.revision && healthyCurrent(s).length === 2 && s.instances.every((i) => i.revision === s.revision);
+  }, 45_000, describe);
+  assert.ok(await duringRoll.stop() >= 2, "never fewer than 2 healthy during the roll-out");
+  const v2 = await service(f.reader, "web");
+
+  // A version that never gets healthy: the roll-out halts, the old instances keep serving.
+  await applyText(f.admin, webService(f, { env: { VERSION: "3", HEALTHY: "0" }, maxRestarts: 1 }));
+  const halted = await waitFor("the roll-out halted", async () => {
+    const s = await service(f.reader, "web");
+    return s !== undefined && s.rollout.haltedRevision === s.revision ? s : undefined;
+  }, 45_000, describe);
+  const oldServing = halted.instances.filter((i) => i.revision === v2?.revision && i.healthy);
+  assert.equal(oldServing.length, 2, "both old instances still serve");
+  const events = (await f.reader.call("GET", "/v3/phalanx/events?limit=1000", undefined, true)).events as { type: string }[];
+  assert.ok(events.some((e) => e.type === "rollout_failed" || e.type === "rollout_halted"), "an event says the roll-out stopped");
+  assert.ok(events.some((e) => e.type === "instance_failed"), "an event says the new instance failed");
+
+  // Undo: back to revision 2, nothing to roll (its instances never stopped), halt cleared.
+  const undone = await f.admin.call("POST", "/v3/phalanx/rollouts/undo", { name: "web" }, false);
+  assert.equal(undone.revision, v2?.revision);
+  await waitFor("revision 2 again, healthy, not halted", async () => {
+    const s = await service(f.reader, "web");
+    return s !== undefined && s.revision === v2?.revision && s.rollout.haltedRevision === null && healthyCurrent(s).length === 2;
+  }, 30_000, describe);
+});

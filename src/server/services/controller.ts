@@ -3,7 +3,8 @@
 // keys in ONE txn guarded by what it read — every spec's mod revision, every placement it removes,
 // every placement it creates (absent) — so a plan made from a stale view never lands. It names new
 // instances, persists a failed roll-out's halt, forgets failed instances after FAILED_FORGET_MS, and
-// records events (bounded by MAX_EVENTS). It runs only while this node leads; a new leader resumes
+// records events (bounded by MAX_EVENTS). Replacements of failed instances back off per service
+// (replacement-backoff.ts), so a crashing or flapping service cannot cause a storm. It runs only while this node leads; a new leader resumes
 // from the store alone (its memory holds only which events it already wrote).
 import type { Logger } from "pino";
 import type { TxnOp, TxnRequest } from "../../kv/store.js";
@@ -16,6 +17,7 @@ import {
   encodeRecord, EVENT_PREFIX, eventKey, eventSeq, MAX_EVENTS, placementKey, rolloutKey, SERVICES_PREFIX,
   type EventRecord, type PlacementRecord, type RolloutRecord,
 } from "./layout.js";
+import { ReplacementBackoff } from "./replacement-backoff.js";
 import { readServicesView, schedulerInput, type ServicesView } from "./view.js";
 
 /** A round also runs this often without any change (failed instances are forgotten on time). */
@@ -41,6 +43,7 @@ export class ServiceController {
   private lastView: ServicesView | null = null;
   private readonly toldProblems = new Set<string>();
   private readonly failedSince = new Map<string, number>();
+  private readonly backoff = new ReplacementBackoff();
   private readonly nowMs: () => number;
 
   constructor(private readonly o: ControllerOptions) {
@@ -88,11 +91,10 @@ export class ServiceController {
   private async round(): Promise<void> {
     const replica = this.o.replica;
     const view = readServicesView((p) => replica.localPrefix(p), replica.kv.revision);
-    const plan = schedule(schedulerInput(view));
     const now = this.nowMs();
+    const { plan } = this.backoff.hold(schedule(schedulerInput(view)), now);
     const forget = this.failedToForget(view, now);
     const ids = plan.start.map((s, k) => `${s.service}-${view.revision.toString(36)}-${k}`);
-    const events = [...changeEvents(this.lastView, view, now), ...planEvents(plan, ids, now), ...problemEvents(plan, this.toldProblems, now)];
     const halts = this.haltsToPersist(view, plan);
     if (plan.start.length + plan.stop.length + forget.length + halts.length > 0) {
       const txn = planTxn(view, plan, ids, forget, halts);
@@ -102,8 +104,10 @@ export class ServiceController {
         this.again = true;
         return;
       }
+      this.backoff.record(plan, now);
       this.o.logger.info({ start: plan.start.length, stop: plan.stop.length, forget: forget.length }, "applied a scheduler plan");
     }
+    const events = [...changeEvents(this.lastView, view, now), ...planEvents(plan, ids, now), ...problemEvents(plan, this.toldProblems, now)];
     this.lastView = view;
     if (events.length > 0) await this.writeEvents(events.slice(0, MAX_EVENTS_PER_ROUND));
   }

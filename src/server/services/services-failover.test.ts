@@ -48,7 +48,7 @@ test("kill -9 of an agent: its instances die, its keys vanish when its lease exp
 test("a flapping health check does not cause a storm of replacements", { timeout: 90_000 }, async (t) => {
   const f = await startServicesFixture();
   t.after(() => f.close());
-  await applyText(f.admin, webService(f, { name: "flappy", replicas: 1, env: { FLAP_MS: "400" }, maxRestarts: 50 }));
+  await applyText(f.admin, webService(f, { name: "flappy", replicas: 1, env: { FLAP_MS: "400" }, maxRestarts: 3 }));
   const placements = new Set<string>();
   const start = Date.now();
   let unhealthySeen = 0;
@@ -61,7 +61,12 @@ test("a flapping health check does not cause a storm of replacements", { timeout
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.ok(unhealthySeen > 0, "the instance did flap (else this test shows nothing)");
-  assert.ok(placements.size <= 2, `at most one replacement in 10 s of flapping, saw ${placements.size} instances: ${[...placements].join(", ")}`);
+  const events = (await f.reader.call("GET", "/v3/phalanx/events?limit=1000", undefined, true)).events as { type: string; service?: string }[];
+  const failures = events.filter((e) => e.type === "instance_failed" && e.service === "flappy").length;
+  t.diagnostic(`10 s of flapping: ${unhealthySeen} unhealthy samples, ${failures} failures, ${placements.size} instances placed`);
+  // Each flap is a restart on the node; only an instance that exhausted its restarts is replaced, and replacements back off.
+  assert.ok(placements.size <= 1 + failures, `every replacement follows a failure: ${placements.size} instances, ${failures} failures`);
+  assert.ok(placements.size <= 4, `at most 3 replacements in 10 s of flapping, saw ${placements.size} instances: ${[...placements].join(", ")}`);
 });
 
 test("bad input: unknown field and port clash refused with nothing applied; a missing command fails the instance with an event; unplaceable is an event; examples/services.yaml applies", { timeout: 90_000 }, async (t) => {

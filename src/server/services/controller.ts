@@ -44,6 +44,8 @@ export class ServiceController {
   private readonly toldProblems = new Set<string>();
   private readonly failedSince = new Map<string, number>();
   private readonly backoff = new ReplacementBackoff();
+  /** New instances of rolling services not healthy yet: when this leader first saw them so. */
+  private readonly unhealthySince = new Map<string, number>();
   private readonly nowMs: () => number;
 
   constructor(private readonly o: ControllerOptions) {
@@ -95,11 +97,16 @@ export class ServiceController {
     const { plan } = this.backoff.hold(schedule(schedulerInput(view)), now);
     const forget = this.failedToForget(view, now);
     const ids = plan.start.map((s, k) => `${s.service}-${view.revision.toString(36)}-${k}`);
-    const halts = this.haltsToPersist(view, plan);
+    const halts = this.haltsToPersist(view, plan, now);
     if (plan.start.length + plan.stop.length + forget.length + halts.length > 0) {
       const txn = planTxn(view, plan, ids, forget, halts);
       const r = await replica.propose({ type: "txn", ...txn });
-      if (!r.ok || r.type !== "txn" || !r.succeeded) {
+      if (!r.ok) {
+        // Refused by the store (a bound): the next tick tries again rather than looping at once.
+        this.o.logger.warn({ code: r.code }, `the store refused the plan: ${r.message}`);
+        return;
+      }
+      if (r.type !== "txn" || !r.succeeded) {
         this.o.logger.debug("the store changed while planning: planning again");
         this.again = true;
         return;
@@ -128,18 +135,41 @@ export class ServiceController {
     return forget;
   }
 
-  /** A failing roll-out is halted in the store, so it stays halted after its failed record is forgotten. */
-  private haltsToPersist(view: ServicesView, plan: Plan): { service: string; record: RolloutRecord }[] {
+  /**
+   * A failing roll-out is halted in the store, so it stays halted after its failed record is
+   * forgotten: on the scheduler's rollout_failed, or when a new instance of a rolling service has not
+   * been healthy within the spec's update.healthyDeadlineMs since this leader first saw it.
+   */
+  private haltsToPersist(view: ServicesView, plan: Plan, now: number): { service: string; record: RolloutRecord }[] {
     const out: { service: string; record: RolloutRecord }[] = [];
-    for (const p of plan.problems) {
-      if (p.code !== "rollout_failed") continue;
-      const spec = view.specs.get(p.service);
+    const failing = new Set(plan.problems.filter((p) => p.code === "rollout_failed").map((p) => p.service));
+    for (const name of this.pastHealthyDeadline(view, now)) failing.add(name);
+    for (const service of failing) {
+      const spec = view.specs.get(service);
       if (spec === undefined) continue;
-      const old = view.rollouts.get(p.service)?.value ?? { haltedRevision: null, previousRevision: null };
+      const old = view.rollouts.get(service)?.value ?? { haltedRevision: null, previousRevision: null };
       if (old.haltedRevision === spec.value.revision) continue;
-      out.push({ service: p.service, record: { ...old, haltedRevision: spec.value.revision } });
+      out.push({ service, record: { ...old, haltedRevision: spec.value.revision } });
     }
     return out;
+  }
+
+  /** Services rolling out with a new instance not healthy for update.healthyDeadlineMs. */
+  private pastHealthyDeadline(view: ServicesView, now: number): string[] {
+    const late = new Set<string>();
+    const seen = new Set<string>();
+    for (const [id, p] of view.placements) {
+      const spec = view.specs.get(p.value.service)?.value;
+      if (spec === undefined || p.value.revision !== spec.revision) continue;
+      const rolling = [...view.placements.values()].some((o) => o.value.service === p.value.service && o.value.revision !== spec.revision);
+      if (!rolling || view.instances.get(id)?.value.healthy === true) continue;
+      seen.add(id);
+      const since = this.unhealthySince.get(id) ?? now;
+      this.unhealthySince.set(id, since);
+      if (now - since >= spec.spec.update.healthyDeadlineMs) late.add(p.value.service);
+    }
+    for (const id of this.unhealthySince.keys()) if (!seen.has(id)) this.unhealthySince.delete(id);
+    return [...late];
   }
 
   private async writeEvents(events: readonly EventRecord[]): Promise<void> {

@@ -79,7 +79,10 @@ export class NodeAgent {
     if (this.leaseId !== null) {
       const ops: AgentWriteOp[] = [...this.reports.keys()].map((id) => ({ delete: instanceKey(this.o.record.id, id) }));
       ops.push({ delete: nodeKey(this.o.record.id) });
-      await this.o.client.call("POST", "/v3/phalanx/agent/write", { ops, revokeLease: this.leaseId }, true).catch(() => undefined);
+      await this.o.client.call("POST", "/v3/phalanx/agent/write", { ops, revokeLease: this.leaseId }, true).then(
+        () => this.o.logger.info("node deregistered: instances stopped, keys removed, lease revoked"),
+        (err: unknown) => this.o.logger.warn({ err }, "could not remove this node's keys: they vanish when its lease expires"),
+      );
     }
   }
 

@@ -105,3 +105,49 @@ test("bad input: unknown field and port clash refused with nothing applied; a mi
   const applied = await applyText(f.admin, example, "examples/services.yaml");
   assert.deepEqual(applied.applied.map((a) => a.name).sort(), ["queue-worker", "scheduler", "web"]);
 });
+
+test("kill -9 of the leader holding an instance: the next leader's controller resumes from the store and replaces it", { timeout: 90_000 }, async (t) => {
+  const f = await startServicesFixture();
+  t.after(() => f.close());
+  const describe = (): Promise<string> => describeService(f.reader, "web");
+  await applyText(f.admin, webService(f));
+  const first = await waitFor("2 healthy", async () => { const h = healthyCurrent(await service(f.reader, "web")); return h.length === 2 ? h : undefined; }, 30_000, describe);
+  let leader = await f.cluster.leader();
+  if (!first.some((i) => i.node === leader)) {
+    await f.admin.call("POST", "/v3/phalanx/transfer", { to: first[0]!.node }, false);
+    leader = await waitFor("leadership on a node with an instance", async () => { const l = await f.cluster.leader(); return l === first[0]!.node ? l : undefined; }, 15_000);
+  }
+  await f.cluster.kill(leader);
+  const survivors = [1, 2, 3].filter((id) => id !== leader);
+  await f.cluster.leader(30_000, survivors);
+  await waitFor("2 healthy on the surviving nodes", async () => {
+    const h = healthyCurrent(await service(f.reader, "web"));
+    return h.length === 2 && h.every((i) => i.node !== leader);
+  }, 30_000, describe);
+});
+
+test("SIGTERM to an agent stops its instances and removes its keys before it exits", { timeout: 90_000 }, async (t) => {
+  const f = await startServicesFixture();
+  t.after(() => f.close());
+  await applyText(f.admin, webService(f));
+  const first = await waitFor("2 healthy", async () => { const h = healthyCurrent(await service(f.reader, "web")); return h.length === 2 ? h : undefined; }, 30_000, () => describeService(f.reader, "web"));
+  const leader = await f.cluster.leader();
+  const victim = first.find((i) => i.node !== leader)!;
+  const port = Object.values(victim.ports)[0]!;
+  f.cluster.signal(victim.node, "SIGTERM");
+  await waitFor("the agent's instance stopped", async () => {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(500) });
+      return false;
+    } catch {
+      return true;
+    }
+  }, 20_000);
+  await waitFor("its node and instance keys removed", async () => {
+    const keys = await f.reader.get(`${INSTANCE_PREFIX}${victim.node}/`, { prefix: true });
+    const node = await f.reader.get(`${NODE_PREFIX}${victim.node}`);
+    return keys.kvs.length === 0 && node.kvs.length === 0;
+  }, 20_000);
+  const log = f.cluster.logTail(victim.node, 200);
+  assert.match(log, /node deregistered/, "removed by the agent itself, not by the lease expiring");
+});

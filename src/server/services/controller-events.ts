@@ -32,6 +32,19 @@ export function changeEvents(before: ServicesView | null, after: ServicesView, n
   for (const id of before.drains.keys()) {
     if (!after.drains.has(id)) out.push({ atMs: nowMs, kind: "node", type: "node_undrained", node: id, message: `Node ${id} takes instances again` });
   }
+  for (const [name, sp] of after.specs) {
+    const was = before.specs.get(name)?.value.revision;
+    if (was === undefined) out.push({ atMs: nowMs, kind: "service", type: "service_created", service: name, message: `Service ${name} applied at revision ${sp.value.revision}` });
+    else if (was !== sp.value.revision) out.push({ atMs: nowMs, kind: "rollout", type: "rollout_started", service: name, message: `Service ${name} changed from revision ${was} to ${sp.value.revision}: rolling its instances` });
+  }
+  const rollingBefore = rolling(before);
+  for (const name of rollingBefore) {
+    const sp = after.specs.get(name);
+    if (sp !== undefined && !rolling(after).has(name)) out.push({ atMs: nowMs, kind: "rollout", type: "rollout_done", service: name, message: `Service ${name} runs revision ${sp.value.revision} everywhere` });
+  }
+  for (const name of before.specs.keys()) {
+    if (!after.specs.has(name)) out.push({ atMs: nowMs, kind: "service", type: "service_deleted", service: name, message: `Service ${name} deleted: its instances stop` });
+  }
   for (const [id, i] of after.instances) {
     const was = before.instances.get(id)?.value.state;
     const now = i.value.state;
@@ -39,6 +52,16 @@ export function changeEvents(before: ServicesView | null, after: ServicesView, n
     if (was === now || type === undefined) continue;
     const why = i.value.message !== null && i.value.message !== "" ? `: ${i.value.message}` : "";
     out.push({ atMs: nowMs, kind: "instance", type, node: i.value.node, service: i.value.service, instance: id, message: `Instance ${id} of ${i.value.service} on node ${i.value.node} is ${now}${why}` });
+  }
+  return out;
+}
+
+/** Services with placements of another revision than their spec's. */
+function rolling(v: ServicesView): Set<string> {
+  const out = new Set<string>();
+  for (const p of v.placements.values()) {
+    const spec = v.specs.get(p.value.service);
+    if (spec !== undefined && spec.value.revision !== p.value.revision) out.add(p.value.service);
   }
   return out;
 }

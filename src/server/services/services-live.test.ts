@@ -86,6 +86,10 @@ test("drain moves instances away with the replacement healthy first; a rolling u
     return s !== undefined && s.revision !== before?.revision && healthyCurrent(s).length === 2 && s.instances.every((i) => i.revision === s.revision);
   }, 45_000, describe);
   assert.ok(await duringRoll.stop() >= 2, "never fewer than 2 healthy during the roll-out");
+  const rollEvents = (await f.reader.call("GET", "/v3/phalanx/events?limit=1000", undefined, true)).events as { type: string; message: string }[];
+  assert.ok(rollEvents.some((e) => e.type === "rollout_started"), "an event says the roll-out started");
+  assert.ok(rollEvents.filter((e) => e.type === "rollout_step").length >= 2, "one step per instance");
+  await waitFor("a rollout_done event", async () => ((await f.reader.call("GET", "/v3/phalanx/events?limit=1000", undefined, true)).events as { type: string }[]).some((e) => e.type === "rollout_done"), 10_000);
   const v2 = await service(f.reader, "web");
 
   // A version that never gets healthy: the roll-out halts, the old instances keep serving.

@@ -42,17 +42,22 @@ test("apply places 2 healthy replicas on 2 nodes; the client token may read but 
   assert.equal((await applyText(f.admin, text, "web.yaml")).applied[0]?.change, "unchanged");
 });
 
-/** Samples the healthy current-or-old instance count of a service until stopped; returns the minimum seen. */
-function sampleHealthy(read: () => Promise<number>): { stop(): Promise<number> } {
+/** Samples a number until stopped; returns the minimum seen (and the maximum through `max`). */
+function sampleHealthy(read: () => Promise<number>): { stop(): Promise<number>; max(): number } {
   let min = Infinity;
+  let max = -Infinity;
   let running = true;
   const loop = (async () => {
     while (running) {
-      min = Math.min(min, await read().catch(() => min));
+      const v = await read().catch(() => null);
+      if (v !== null) {
+        min = Math.min(min, v);
+        max = Math.max(max, v);
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   })();
-  return { async stop() { running = false; await loop; return min; } };
+  return { async stop() { running = false; await loop; return min; }, max: () => max };
 }
 
 test("drain moves instances away with the replacement healthy first; a rolling update never drops below the replicas; a never-healthy version halts and is undone", { timeout: 120_000 }, async (t) => {
@@ -79,6 +84,8 @@ test("drain moves instances away with the replacement healthy first; a rolling u
   // Rolling update: a new env value rolls both instances, one at a time, each new one healthy first.
   const before = await service(f.reader, "web");
   const duringRoll = sampleHealthy(healthyAll);
+  // Instances placed and not yet healthy at once: maxSurge 1 means one new instance at a time.
+  const startingAtOnce = sampleHealthy(async () => ((await service(f.reader, "web"))?.instances ?? []).filter((i) => i.placed && !i.healthy).length);
   const r = await applyText(f.admin, webService(f, { env: { VERSION: "2" } }));
   assert.equal(r.applied[0]?.change, "rolling out");
   await waitFor("revision 2 everywhere", async () => {
@@ -86,6 +93,8 @@ test("drain moves instances away with the replacement healthy first; a rolling u
     return s !== undefined && s.revision !== before?.revision && healthyCurrent(s).length === 2 && s.instances.every((i) => i.revision === s.revision);
   }, 45_000, describe);
   assert.ok(await duringRoll.stop() >= 2, "never fewer than 2 healthy during the roll-out");
+  await startingAtOnce.stop();
+  assert.equal(startingAtOnce.max(), 1, "one new instance at a time (and one was seen starting)");
   const rollEvents = (await f.reader.call("GET", "/v3/phalanx/events?limit=1000", undefined, true)).events as { type: string; message: string }[];
   assert.ok(rollEvents.some((e) => e.type === "rollout_started"), "an event says the roll-out started");
   assert.ok(rollEvents.filter((e) => e.type === "rollout_step").length >= 2, "one step per instance");

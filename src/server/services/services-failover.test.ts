@@ -151,3 +151,27 @@ test("SIGTERM to an agent stops its instances and removes its keys before it exi
   const log = f.cluster.logTail(victim.node, 200);
   assert.match(log, /node deregistered/, "removed by the agent itself, not by the lease expiring");
 });
+
+test("an agent paused past its lease is replaced; resumed, it registers again and stops its stale instance (no extra copy)", { timeout: 90_000 }, async (t) => {
+  const f = await startServicesFixture();
+  t.after(() => f.close());
+  const describe = (): Promise<string> => describeService(f.reader, "web");
+  await applyText(f.admin, webService(f));
+  const first = await waitFor("2 healthy", async () => { const h = healthyCurrent(await service(f.reader, "web")); return h.length === 2 ? h : undefined; }, 30_000, describe);
+  const leader = await f.cluster.leader();
+  const victim = first.find((i) => i.node !== leader)!;
+  f.cluster.signal(victim.node, "SIGSTOP");
+  try {
+    await waitFor("a replacement healthy elsewhere", async () => {
+      const h = healthyCurrent(await service(f.reader, "web"));
+      return h.length === 2 && h.every((i) => i.node !== victim.node);
+    }, 20_000, describe);
+  } finally {
+    f.cluster.signal(victim.node, "SIGCONT");
+  }
+  await waitFor("the node registered again", async () => (await f.reader.get(`${NODE_PREFIX}${victim.node}`)).kvs.length === 1, 20_000);
+  await waitFor("its stale instance stopped and its report gone", async () => (await f.reader.get(`${INSTANCE_PREFIX}${victim.node}/`, { prefix: true })).kvs.length === 0, 20_000, describe);
+  const s = await service(f.reader, "web");
+  assert.equal(s?.instances.length, 2, await describe());
+  assert.equal(healthyCurrent(s).length, 2);
+});

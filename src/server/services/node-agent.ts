@@ -138,7 +138,7 @@ export class NodeAgent {
 
   private onStatus(s: InstanceStatus): void {
     const placed = this.desired.get(s.instanceId);
-    if (s.state === "stopped" && placed === undefined) {
+    if ((s.state === "stopped" || s.state === "failed") && placed === undefined) {
       if (this.reports.delete(s.instanceId)) this.dirty.add(s.instanceId);
       this.hasCheck.delete(s.instanceId);
     } else {
@@ -198,6 +198,7 @@ export class NodeAgent {
         try {
           const r = await this.o.supervisor.apply([...this.desired.values()].map(({ revision: _r, ...spec }) => spec));
           if (r.started.length + r.replaced.length + r.stopped.length > 0) this.o.logger.info(r, "instances converging to placements");
+          this.dropGone();
         } catch (err) {
           this.o.logger.error({ err }, "cannot apply this node's placements");
         }
@@ -205,6 +206,18 @@ export class NodeAgent {
     }).finally(() => {
       this.syncQueued = false;
     });
+  }
+
+  /** Reports of instances neither placed here nor known to the supervisor any more (a removed failed one). */
+  private dropGone(): void {
+    const present = new Set(this.o.supervisor.statuses().map((x) => x.instanceId));
+    for (const id of this.reports.keys()) {
+      if (this.desired.has(id) || present.has(id)) continue;
+      this.reports.delete(id);
+      this.hasCheck.delete(id);
+      this.dirty.add(id);
+    }
+    this.flush();
   }
 
   private desiredSpecs(): Map<string, InstanceSpec & { revision: string }> {

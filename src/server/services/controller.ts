@@ -175,13 +175,20 @@ export class ServiceController {
   private async writeEvents(events: readonly EventRecord[]): Promise<void> {
     const keys = this.o.replica.localPrefix(EVENT_PREFIX);
     const last = keys.length === 0 ? 0 : eventSeq(keys[keys.length - 1]!.key);
-    const ops: TxnOp[] = events.map((e, k) => ({ type: "put", key: eventKey(last + 1 + k), value: encodeRecord(e) }));
-    const total = keys.length + events.length;
-    if (total > MAX_EVENTS) ops.push({ type: "delete", key: EVENT_PREFIX, rangeEnd: eventKey(last + 1 + events.length - MAX_EVENTS) });
-    // Guarded on the next sequence being free: two rounds (or leaders) never write the same number.
-    await this.o.replica.propose({ type: "txn", compares: [{ key: eventKey(last + 1), target: "version", op: "=", value: 0 }], success: ops, failure: [] });
+    await this.o.replica.propose({ type: "txn", ...eventsTxn(last, keys.length, events) });
     for (const e of events) this.o.logger.info({ event: e.type, service: e.service, node: e.node, instance: e.instance }, e.message);
   }
+}
+
+/**
+ * Appends `events` after sequence `lastSeq` (with `stored` events kept now) and deletes the oldest
+ * beyond MAX_EVENTS. Guarded on the next sequence being free: two rounds (or leaders) never write
+ * the same number.
+ */
+export function eventsTxn(lastSeq: number, stored: number, events: readonly EventRecord[]): TxnRequest {
+  const ops: TxnOp[] = events.map((e, k) => ({ type: "put", key: eventKey(lastSeq + 1 + k), value: encodeRecord(e) }));
+  if (stored + events.length > MAX_EVENTS) ops.push({ type: "delete", key: EVENT_PREFIX, rangeEnd: eventKey(lastSeq + 1 + events.length - MAX_EVENTS) });
+  return { compares: [{ key: eventKey(lastSeq + 1), target: "version", op: "=", value: 0 }], success: ops, failure: [] };
 }
 
 /** The plan as one guarded txn. */

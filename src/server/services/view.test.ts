@@ -6,8 +6,8 @@ import { serviceRevision } from "../../config/service-demand.js";
 import type { ServiceSpec } from "../../config/service.js";
 import { schedule } from "../../scheduler/schedule.js";
 import { changeEvents, planEvents, problemEvents } from "./controller-events.js";
-import { planTxn } from "./controller.js";
-import { encodeRecord, instanceKey, nodeKey, placementKey, specKey, drainKey, type InstanceRecord, type NodeRecord } from "./layout.js";
+import { eventsTxn, planTxn } from "./controller.js";
+import { eventKey, MAX_EVENTS, encodeRecord, instanceKey, nodeKey, placementKey, specKey, drainKey, type InstanceRecord, type NodeRecord } from "./layout.js";
 import { applyTxn, refuseClashes } from "./routes.js";
 import { readServicesView, schedulerInput, type ServicesView } from "./view.js";
 
@@ -103,4 +103,15 @@ test("refuseClashes names both services and the port; a service may keep its own
   const sameExpose = spec("name: api\nrun: { command: /bin/sleep }\nports: [{ name: http }]\nexpose: { listen: 0.0.0.0:8080, protocol: http }\n");
   assert.throws(() => refuseClashes([sameExpose], v), /exposes port 8080, which service "web" already exposes/);
   refuseClashes([web], v);
+});
+
+test("eventsTxn appends after the last sequence and keeps the newest MAX_EVENTS", () => {
+  const e = { atMs: 0, kind: "node" as const, type: "node_up", message: "m" };
+  const few = eventsTxn(7, 7, [e, e]);
+  assert.deepEqual(few.success.map((op) => op.key), [eventKey(8), eventKey(9)]);
+  assert.deepEqual(few.compares, [{ key: eventKey(8), target: "version", op: "=", value: 0 }]);
+  const full = eventsTxn(MAX_EVENTS + 5, MAX_EVENTS, [e, e, e]);
+  const del = full.success.find((op) => op.type === "delete");
+  // Keeps sequences (last + 3 − MAX_EVENTS, last + 3]: exactly MAX_EVENTS of them.
+  assert.deepEqual(del, { type: "delete", key: "/phalanx/events/", rangeEnd: eventKey(MAX_EVENTS + 5 + 1 + 3 - MAX_EVENTS) });
 });

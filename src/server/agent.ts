@@ -89,6 +89,9 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       },
     });
     replica = r;
+    if (config.services.enabled && config.node.leaseTtlMs < r.minLeaseTtlMs) {
+      throw new ServerError("bad_request", `node.leaseTtlMs ${config.node.leaseTtlMs} in ${config.file} is below the minimum lease TTL of ${r.minLeaseTtlMs} ms (1.5 election timeouts): raise it`);
+    }
     peers.refresh(r.localPrefix(MEMBER_PREFIX));
     const clientTls = config.node.clientTls;
     forwarder = new LeaderForwarder(members, clientTls ? "https" : "http", log, clientTls ? { ca: credentials.caCertPem, cert: credentials.certPem, key: credentials.keyPem } : undefined);
@@ -106,9 +109,6 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     controller = new ServiceController({ replica: r, logger: log.child({ part: "controller" }) });
     controller.start();
     if (config.services.enabled) {
-      if (config.node.leaseTtlMs < r.minLeaseTtlMs) {
-        throw new ServerError("bad_request", `node.leaseTtlMs ${config.node.leaseTtlMs} in ${config.file} is below the minimum lease TTL of ${r.minLeaseTtlMs} ms (1.5 election timeouts): raise it`);
-      }
       agentClient = new PhalanxClient({
         endpoints: [config.node.clientAdvertise],
         token: tokens.admin ?? "",

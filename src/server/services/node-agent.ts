@@ -38,6 +38,7 @@ export class NodeAgent {
   private keepTimer: NodeJS.Timeout | null = null;
   private lastRenewMs = 0;
   private registering = false;
+  private renewing = false;
   private stopped = false;
   /** Reports as last written (or to write), by instance id. */
   private readonly reports = new Map<string, InstanceRecord>();
@@ -114,7 +115,8 @@ export class NodeAgent {
 
   private async keepAlive(): Promise<void> {
     const id = this.leaseId;
-    if (id === null || this.stopped) return;
+    if (id === null || this.stopped || this.renewing) return;
+    this.renewing = true; // one keep-alive in flight: a slow leader does not pile them up
     try {
       await this.o.client.leaseKeepAlive(id);
       this.lastRenewMs = performance.now();
@@ -128,6 +130,8 @@ export class NodeAgent {
           void this.register();
         }
       }
+    } finally {
+      this.renewing = false;
     }
   }
 

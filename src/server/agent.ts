@@ -109,8 +109,12 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     controller = new ServiceController({ replica: r, logger: log.child({ part: "controller" }) });
     controller.start();
     if (config.services.enabled) {
+      // Short deadlines: a keep-alive slower than half the lease is as good as lost, and a stopping
+      // node must not wait long on a cluster without quorum to remove its keys (the lease does it).
       agentClient = new PhalanxClient({
         endpoints: [config.node.clientAdvertise],
+        timeoutMs: Math.max(1000, Math.floor(config.node.leaseTtlMs / 2)),
+        maxAttempts: 2,
         token: tokens.admin ?? "",
         ...(clientTls ? { tls: { ca: credentials.caCertPem, cert: credentials.certPem, key: credentials.keyPem } } : {}),
       });

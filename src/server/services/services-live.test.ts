@@ -1,4 +1,4 @@
-// Services with real agent processes on loopback (src/testing/services-testkit.ts): apply, spread,
+// Services with real agent processes on loopback (src/testing/services-testkit.ts): apply, 3 replicas spread,
 // refusals of the client token, an instance killed and restarted, drain and undrain, a rolling
 // update, a roll-out halted by a never-healthy version and undone.
 import { test } from "node:test";
@@ -6,10 +6,10 @@ import assert from "node:assert/strict";
 import { PhalanxError } from "../../client/errors.js";
 import { applyText, describeService, healthyCurrent, service, startServicesFixture, waitFor, webService } from "../../testing/services-testkit.js";
 
-test("apply places 2 healthy replicas on 2 nodes; the client token may read but not apply, delete or drain; a killed instance is restarted", { timeout: 90_000 }, async (t) => {
+test("apply places 3 healthy replicas spread over the 3 nodes; the client token may read but not apply, delete or drain; a killed instance is restarted", { timeout: 90_000 }, async (t) => {
   const f = await startServicesFixture();
   t.after(() => f.close());
-  const text = webService(f);
+  const text = webService(f, { replicas: 3 });
 
   for (const [path, body] of [["/v3/phalanx/services/apply", { file: "web.yaml", text }], ["/v3/phalanx/services/delete", { name: "web" }], ["/v3/phalanx/nodes/drain", { node: 1 }]] as const) {
     await assert.rejects(f.reader.call("POST", path, body, false), (err: unknown) => err instanceof PhalanxError && err.status === 403 && /admin token/.test(err.message), `client token on ${path}`);
@@ -17,11 +17,11 @@ test("apply places 2 healthy replicas on 2 nodes; the client token may read but 
 
   const r = await applyText(f.admin, text, "web.yaml");
   assert.equal(r.applied[0]?.change, "created");
-  const healthy = await waitFor("2 healthy instances of web", async () => {
+  const healthy = await waitFor("3 healthy instances of web", async () => {
     const h = healthyCurrent(await service(f.reader, "web"));
-    return h.length === 2 ? h : undefined;
+    return h.length === 3 ? h : undefined;
   }, 30_000, () => describeService(f.reader, "web"));
-  assert.equal(new Set(healthy.map((i) => i.node)).size, 2, "one replica per node");
+  assert.equal(new Set(healthy.map((i) => i.node)).size, 3, "one replica per node");
 
   // Kill one instance's process: its agent restarts it (same id, restarts counted) and it is healthy again.
   const victim = healthy[0]!;

@@ -175,3 +175,19 @@ test("an agent paused past its lease is replaced; resumed, it registers again an
   assert.equal(s?.instances.length, 2, await describe());
   assert.equal(healthyCurrent(s).length, 2);
 });
+
+test("a new version that stays unhealthy (restarting, never failed) halts its roll-out after update.healthyDeadlineMs", { timeout: 90_000 }, async (t) => {
+  const f = await startServicesFixture();
+  t.after(() => f.close());
+  const describe = (): Promise<string> => describeService(f.reader, "web");
+  const update = "    update: { maxSurge: 1, maxUnavailable: 0, healthyDeadlineMs: 1000 }";
+  await applyText(f.admin, webService(f, { replicas: 1, extra: update }));
+  const v1 = await waitFor("1 healthy", async () => { const s = await service(f.reader, "web"); return healthyCurrent(s).length === 1 ? s : undefined; }, 30_000, describe);
+  await applyText(f.admin, webService(f, { replicas: 1, env: { VERSION: "2", HEALTHY: "0" }, maxRestarts: 1000, extra: update }));
+  const halted = await waitFor("the roll-out halted by its deadline", async () => {
+    const s = await service(f.reader, "web");
+    return s !== undefined && s.revision !== v1.revision && s.rollout.haltedRevision === s.revision ? s : undefined;
+  }, 30_000, describe);
+  assert.ok(halted.instances.every((i) => i.state !== "failed"), "halted by the deadline, not by a failure");
+  assert.equal(halted.instances.filter((i) => i.revision === v1.revision && i.healthy).length, 1, "the old instance keeps serving");
+});

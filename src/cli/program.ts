@@ -7,6 +7,7 @@ import { registerDev } from "./commands/dev.js";
 import { registerInit } from "./commands/init.js";
 import { registerJoin } from "./commands/join.js";
 import { registerKv } from "./commands/kv.js";
+import { registerLogs } from "./commands/logs.js";
 import { registerMembers } from "./commands/members.js";
 import { registerProxy } from "./commands/proxy.js";
 import { registerServices } from "./commands/services.js";
@@ -30,5 +31,6 @@ export function buildProgram(): Command {
   registerCert(program);
   registerProxy(program);
   registerServices(program);
+  registerLogs(program);
   return program;
 }

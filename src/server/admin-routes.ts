@@ -87,7 +87,7 @@ export function adminRoutes(ctx: AdminContext): Map<string, ClusterRoute> {
   const routes = new Map<string, ClusterRoute>();
   const route = (key: string, access: Access, handler: RouteHandler): void => void routes.set(key, { access, handler });
   route("GET /v3/phalanx/status", "client", async () => nodeStatus(ctx));
-  addServiceRoutes(route, replica, leaderOnly);
+  addServiceRoutes(route, replica, leaderOnly, { logDir: ctx.config.services.enabled ? ctx.config.services.logDir : undefined });
   route("GET /v3/phalanx/members", "client", async () => ({ members: membersView(ctx) }));
   route("POST /v3/phalanx/members/remove", "admin", async (body) => {
     leaderOnly();

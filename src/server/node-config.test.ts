@@ -36,16 +36,16 @@ test("a node refuses to start when the admin token equals the client token", asy
   await assert.rejects(startNode(config, pino({ level: "silent" })), /hold the same token: the admin token must differ from the client token/);
 });
 
-test("services defaults: no labels, a 2000 ms node lease, services enabled on ports 20000-29999; logDir relative to the file", async (t) => {
+test("services defaults: no labels, a 2000 ms node lease, services enabled on ports 20000-29999, instance logs in ./logs; logDir relative to the file", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "phalanx-config-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const { configFile } = await writeApiNodeFiles(dir);
   const config = await loadNodeConfig(configFile);
   assert.deepEqual(config.node.labels, {});
   assert.equal(config.node.leaseTtlMs, 2000);
-  assert.deepEqual(config.services, { enabled: true, portRange: { from: 20_000, to: 29_999 } });
-  await writeFile(configFile, `${await readFile(configFile, "utf8")}services:\n  logDir: ./logs\n`);
-  assert.equal((await loadNodeConfig(configFile)).services.logDir, join(dir, "logs"));
+  assert.deepEqual(config.services, { enabled: true, portRange: { from: 20_000, to: 29_999 }, logDir: join(dir, "logs") });
+  await writeFile(configFile, `${await readFile(configFile, "utf8")}services:\n  logDir: ./elsewhere\n`);
+  assert.equal((await loadNodeConfig(configFile)).services.logDir, join(dir, "elsewhere"));
 });
 
 test("a node refuses to start with a node lease shorter than the minimum lease TTL", async (t) => {

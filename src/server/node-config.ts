@@ -8,6 +8,9 @@ import { loadYamlConfig } from "../config/yaml.js";
 import { TRANSPORT_LIMITS_DEFAULT } from "../transport/limits.js";
 import { DEFAULT_REPLICA_TUNING } from "./replica.js";
 
+/** Where instance output goes unless services.logDir says otherwise (relative to the config file). */
+export const DEFAULT_SERVICES_LOG_DIR = "./logs";
+
 /** Default TTL of the node lease (node.leaseTtlMs), kept alive every TTL/4. */
 export const NODE_LEASE_TTL_MS_DEFAULT = 2000;
 
@@ -42,7 +45,7 @@ export const nodeConfigSchema = z.object({
     enabled: z.boolean().default(true),
     /** Where instance ports without a fixed number come from. */
     portRange: z.object({ from: z.number().int().min(1).max(65535), to: z.number().int().min(1).max(65535) }).strict().default({ from: 20_000, to: 29_999 }),
-    /** Instance output also to DIR/SERVICE/INSTANCE.log (rotated by size); relative to this file. */
+    /** Instance output also to DIR/SERVICE/INSTANCE.log (rotated by size: 10 MiB, 3 old files); relative to this file; default ./logs. */
     logDir: z.string().min(1).optional(),
   }).strict().default({}),
   /** Directory with ca.crt, node.crt, node.key (and ca.key on the first node). */
@@ -103,7 +106,8 @@ export async function loadNodeConfig(file: string): Promise<NodeConfig> {
     tokenFile: resolve(base, raw.tokenFile),
     adminTokenFile: resolve(base, adminTokenFile),
     node: { ...raw.node, dataDir: resolve(base, raw.node.dataDir) },
-    services: { ...raw.services, ...(raw.services.logDir !== undefined ? { logDir: resolve(base, raw.services.logDir) } : {}) },
+    // Instance output goes to files by default (for `phalanx logs`), beside the data directory.
+    services: { ...raw.services, logDir: resolve(base, raw.services.logDir ?? DEFAULT_SERVICES_LOG_DIR) },
   };
 }
 

@@ -8,7 +8,7 @@ import { PhalanxClient } from "../client/client.js";
 import { ProcessCluster, PROCESS_TEST_RAFT } from "./process-cluster.js";
 import type { ServiceRow } from "../cli/commands/services.js";
 
-/** The app: answers /healthz (200 unless HEALTHY=0; alternating every FLAP_MS when set) and / with its instance and VERSION. */
+/** The app: prints "serving <instance> version <v> on <port>", answers /healthz (200 unless HEALTHY=0; alternating every FLAP_MS when set) and / with its instance and VERSION. */
 export const TEST_APP = `
 import http from "node:http";
 const flapMs = Number(process.env.FLAP_MS ?? 0);
@@ -24,7 +24,7 @@ http.createServer((req, res) => {
   }
   served++;
   res.end(JSON.stringify({ instance: process.env.PHALANX_INSTANCE, version: process.env.VERSION ?? "", pid: process.pid, served }));
-}).listen(Number(process.env.PORT), "127.0.0.1");
+}).listen(Number(process.env.PORT), "127.0.0.1", () => console.log(\`serving \${process.env.PHALANX_INSTANCE} version \${process.env.VERSION ?? ""} on \${process.env.PORT}\`));
 process.on("SIGTERM", () => process.exit(0));
 `;
 

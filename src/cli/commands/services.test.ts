@@ -19,7 +19,7 @@ function phalanx(args: readonly string[], env: Record<string, string>): Promise<
   });
 }
 
-test("phalanx apply --dry-run, apply, services, service, rollout status, events, drain, delete service, status", { timeout: 120_000 }, async (t) => {
+test("phalanx apply --dry-run, apply, services, service, rollout status, events, logs, drain, delete service, status", { timeout: 120_000 }, async (t) => {
   const f = await startServicesFixture();
   t.after(() => f.close());
   const file = join(f.dir, "web.yaml");
@@ -51,6 +51,12 @@ test("phalanx apply --dry-run, apply, services, service, rollout status, events,
   assert.match((await phalanx(["rollout", "status", "web"], reader)).stdout, /done/);
   const events = (await phalanx(["events", "--json"], reader)).stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string });
   assert.ok(events.some((e) => e.type === "instance_healthy"));
+
+  // Logs come from the node running each instance, one prefix per instance.
+  const logs = await phalanx(["logs", "web"], reader);
+  assert.equal(logs.code, 0, logs.stderr);
+  const served = logs.stdout.split("\n").filter((l) => / \| .*stdout serving web-/.test(l));
+  assert.equal(new Set(served.map((l) => l.split(" | ")[0])).size, 2, logs.stdout);
 
   const bad = await phalanx(["drain", "nosuchnode"], admin);
   assert.equal(bad.code, 1);

@@ -21,6 +21,7 @@ import {
   decodeRecord, drainKey, encodeRecord, EVENT_PREFIX, eventSeq, INSTANCE_PREFIX, NODE_PREFIX, rolloutKey, specKey,
   type EventRecord, type InstanceRecord, type RolloutRecord, type SpecRecord,
 } from "./layout.js";
+import { readInstanceLog } from "./log-route.js";
 import { readServicesView, schedulerInput, type ServicesView } from "./view.js";
 
 /** Most services one apply may carry: each takes two ops of one txn (MAX_TXN_OPS 128). */
@@ -37,7 +38,9 @@ const agentWriteBody = z.object({ ops: z.array(agentOp).max(100), lease: z.numbe
 type Route = (key: string, access: Access, handler: RouteHandler) => void;
 
 /** Adds the services routes to a route table. */
-export function addServiceRoutes(route: Route, replica: Replica, leaderOnly: () => void, nowMs: () => number = () => Date.now()): void {
+export function addServiceRoutes(route: Route, replica: Replica, leaderOnly: () => void, options: { logDir?: string | undefined; nowMs?: () => number } = {}): void {
+  const nowMs = options.nowMs ?? ((): number => Date.now());
+  route("GET /v3/phalanx/logs", "client", async (_body, req) => readInstanceLog(options.logDir, req));
   const view = async (): Promise<ServicesView> => {
     await replica.linearizableBarrier();
     return readServicesView((p) => replica.localPrefix(p), replica.kv.revision);

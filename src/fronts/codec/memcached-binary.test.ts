@@ -119,7 +119,7 @@ describe("McBinaryParser: malformed packets", () => {
   const { invalidArguments, unknownCommand, valueTooLarge } = MC_BINARY_STATUS;
   const cases: [string, Uint8Array, string][] = [
     ["a bad magic byte closes without a reply", packet({ opcode: 0x00, key: "k", magic: 0x81 }), "!op=0 opaque=0 status=none close"],
-    // The "opaque" of text is whatever bytes 12..15 were ("k\r\ng" here); nothing is answered anyway.
+    // The "opaque" of text is whatever bytes 12..15 were (CR LF "ge" here); nothing is answered anyway.
     ["text sent to the binary port closes without a reply", bytesOf("get k\r\n".repeat(4)), `!op=101 opaque=${0x0d0a6765} status=none close`],
     ["key and extras longer than the body", packet({ opcode: 0x00, key: "key", bodyBytes: 2 }), `!op=0 opaque=0 status=${unknownCommand} close`],
     ["Get with extras", packet({ opcode: 0x00, key: "k", extras: u32s(1) }), `!op=0 opaque=0 status=${invalidArguments} close`],

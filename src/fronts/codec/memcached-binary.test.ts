@@ -6,7 +6,7 @@ import {
   writeBinaryGetHit, writeBinaryGetMiss, writeBinaryResponse, type McBinaryFrame, type McBinaryLimits, type McBinaryRequest,
 } from "./memcached-binary.js";
 import { OutputBuffer } from "./output-buffer.js";
-import { bytesOf, concatBytes, splitsAgree, textOf } from "./testing.js";
+import { bytesOf, concatBytes, feedAll, randomSplit, splitsAgree, textOf } from "./testing.js";
 
 /** A request packet; `bodyBytes` overrides the computed total body length (for malformed packets). */
 function packet(p: { opcode: number; key?: string; extras?: Uint8Array; value?: string; opaque?: number; cas?: bigint; magic?: number; bodyBytes?: number }): Uint8Array {
@@ -261,6 +261,7 @@ describe("McBinaryParser: seeded fuzz", () => {
       const opcodes = [...MC_BINARY_OPCODES.keys(), 0x42];
       for (let stream = 0; stream < 200; stream++) {
         const p = new McBinaryParser(limits);
+        const fed: Uint8Array[] = [];
         for (let chunk = 0; chunk < 20 && !p.isFailed; chunk++) {
           let bytes: Uint8Array;
           if (random() < 0.3) {
@@ -270,10 +271,14 @@ describe("McBinaryParser: seeded fuzz", () => {
             bytes = packet({ opcode: opcodes[int(opcodes.length)] as number, key: "k".repeat(int(3) === 0 ? 0 : int(300)), extras, value: "v".repeat(int(2500)), opaque: int(1000) });
             for (let m = int(3); m > 0; m--) bytes[int(Math.min(bytes.length, 40))] = int(256);
           }
+          fed.push(bytes);
           const frames = p.feed(bytes);
           assert.ok(p.bufferedBytes <= heldBytesMax, `held ${p.bufferedBytes} bytes`);
           for (const f of frames.slice(0, -1)) assert.ok(f.type === "request" || !f.close, "only the last frame may close");
         }
+        const all = concatBytes(fed);
+        const whole = show(new McBinaryParser(limits).feed(all));
+        assert.equal(show(feedAll(new McBinaryParser(limits), randomSplit(all, random))), whole, "chunking changed the output");
       }
     });
   }

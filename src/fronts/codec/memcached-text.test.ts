@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { seededRandom } from "../../kv/testkit.js";
 import { DEFAULT_MC_TEXT_LIMITS, MC_TEXT_ERRORS, McTextParser, type McTextFrame, type McTextLimits } from "./memcached-text.js";
-import { bytesOf, splitsAgree, textOf } from "./testing.js";
+import { bytesOf, concatBytes, feedAll, randomSplit, splitsAgree, textOf } from "./testing.js";
 
 /** A frame as compact text: commands as JSON with keys/values as latin1, errors as "!message". */
 function showFrame(f: McTextFrame): string {
@@ -172,14 +172,19 @@ describe("McTextParser: seeded fuzz", () => {
       const int = (n: number) => Math.floor(random() * n);
       for (let stream = 0; stream < 200; stream++) {
         const p = new McTextParser(limits);
+        const fed: Uint8Array[] = [];
         for (let chunk = 0; chunk < 20 && !p.isFailed; chunk++) {
           const bytes = random() < 0.4
             ? Uint8Array.from({ length: int(400) }, () => int(256))
             : bytesOf(Array.from({ length: int(40) }, () => (random() < 0.1 ? String(int(3000)) : words[int(words.length)])).join(" "));
+          fed.push(bytes);
           const frames = p.feed(bytes);
           assert.ok(p.bufferedBytes <= heldBytesMax, `held ${p.bufferedBytes} bytes`);
           for (const f of frames.slice(0, -1)) assert.ok(f.type === "command" || !f.close, "only the last frame may close");
         }
+        const all = concatBytes(fed);
+        const whole = show(new McTextParser(limits).feed(all));
+        assert.equal(show(feedAll(new McTextParser(limits), randomSplit(all, random))), whole, "chunking changed the output");
       }
     });
   }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { seededRandom } from "../../kv/testkit.js";
 import { ARG_OVERHEAD_BYTES, DEFAULT_RESP_LIMITS, RESP_PROTOCOL_ERRORS, RespRequestParser, type RespFrame, type RespLimits } from "./resp-parser.js";
-import { bytesOf, splitsAgree, textOf } from "./testing.js";
+import { bytesOf, concatBytes, feedAll, randomSplit, splitsAgree, textOf } from "./testing.js";
 
 function show(frames: RespFrame[]): string {
   return JSON.stringify(frames.map((f) => (f.type === "command" ? f.args.map(textOf) : `!${f.message}`)));
@@ -205,6 +205,7 @@ describe("RespRequestParser: seeded fuzz", () => {
       const int = (n: number) => Math.floor(random() * n);
       for (let stream = 0; stream < 200; stream++) {
         const p = new RespRequestParser(limits);
+        const fed: Uint8Array[] = [];
         for (let chunk = 0; chunk < 20 && !p.isFailed; chunk++) {
           let bytes: Uint8Array;
           const kind = random();
@@ -216,11 +217,36 @@ describe("RespRequestParser: seeded fuzz", () => {
             bytes = bytesOf(multibulk("SET", `k${int(100)}`, "v".repeat(int(3000))));
             for (let m = int(3); m > 0; m--) bytes[int(bytes.length)] = int(256);
           }
+          fed.push(bytes);
           const frames = p.feed(bytes);
           assert.ok(p.bufferedBytes <= heldBytesMax, `held ${p.bufferedBytes} bytes`);
           for (const f of frames.slice(0, -1)) assert.equal(f.type, "command", "only the last frame may be an error");
         }
+        const all = concatBytes(fed);
+        const whole = show(new RespRequestParser(limits).feed(all));
+        assert.equal(show(feedAll(new RespRequestParser(limits), randomSplit(all, random))), whole, "chunking changed the output");
       }
     });
   }
+});
+
+describe("RespRequestParser: large pipelines", () => {
+  it("returns 10 000 pipelined commands from one chunk in order, holding nothing after", () => {
+    const p = new RespRequestParser();
+    const stream = Array.from({ length: 10_000 }, (_, i) => multibulk("SET", `k${i}`, `v${i}`)).join("");
+    const frames = p.feed(bytesOf(stream));
+    assert.equal(frames.length, 10_000);
+    assert.deepEqual(frames.map((f) => (f.type === "command" ? textOf(f.args[1] as Uint8Array) : "!")).filter((k, i) => k !== `k${i}`), []);
+    assert.equal(p.bufferedBytes, 0);
+  });
+
+  it("a value arriving in many small chunks is assembled intact", () => {
+    const p = new RespRequestParser();
+    const value = Array.from({ length: 100_000 }, (_, i) => String.fromCharCode(i % 251)).join("");
+    const stream = bytesOf(multibulk("SET", "k", value));
+    const frames = [];
+    for (let at = 0; at < stream.length; at += 1000) frames.push(...p.feed(stream.subarray(at, at + 1000)));
+    assert.equal(frames.length, 1);
+    assert.equal(frames[0]?.type === "command" && textOf(frames[0].args[2] as Uint8Array), value);
+  });
 });

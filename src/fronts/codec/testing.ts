@@ -46,3 +46,23 @@ export function splitsAgree<T>(stream: Uint8Array, make: () => { feed(chunk: Uin
   if (bytewise !== whole) return { whole, mismatch: `byte by byte: ${bytewise}` };
   return { whole, mismatch: null };
 }
+
+/** `bytes` cut at 0..4 random points (seeded), for checking that chunking never changes the output. */
+export function randomSplit(bytes: Uint8Array, random: () => number): Uint8Array[] {
+  const cuts = Array.from({ length: Math.floor(random() * 5) }, () => Math.floor(random() * (bytes.length + 1))).sort((a, b) => a - b);
+  const out: Uint8Array[] = [];
+  let at = 0;
+  for (const cut of cuts) {
+    out.push(bytes.subarray(at, cut));
+    at = cut;
+  }
+  out.push(bytes.subarray(at));
+  return out;
+}
+
+/** The output of feeding `chunks` in order into one parser. */
+export function feedAll<T>(parser: { feed(chunk: Uint8Array): T[] }, chunks: readonly Uint8Array[]): T[] {
+  const out: T[] = [];
+  for (const c of chunks) out.push(...parser.feed(c));
+  return out;
+}

@@ -66,3 +66,9 @@ export function parseUint32(token: string): number | null {
   const value = parseUnsigned(token, 0xffffffffn);
   return value === null ? null : Number(value);
 }
+
+/** Redis string2ll over a whole argument, exactly, as a bigint (for INCRBY and friends), or null. */
+export function parseRedisBigInt(bytes: Uint8Array): bigint | null {
+  if (parseRedisInteger(bytes, 0, bytes.length) === null) return null;
+  return BigInt(asciiOf(bytes, 0, bytes.length));
+}

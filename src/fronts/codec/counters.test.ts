@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { COUNTER_ERRORS, memcachedIncr, redisIncrBy, type CounterResult } from "./counters.js";
-import { bytesOf, textOf } from "./testing.js";
+import { bytesOf, textOf } from "./testdata/wire.js";
 
 const show = (r: CounterResult) => (r.ok ? `${r.value}=${textOf(r.text)}` : `!${r.error}`);
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { InputBuffer } from "./input-buffer.js";
-import { bytesOf, textOf } from "./testing.js";
+import { bytesOf, textOf } from "./testdata/wire.js";
 
 function pending(b: InputBuffer): string {
   return textOf(b.copy(0, b.length));

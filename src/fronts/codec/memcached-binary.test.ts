@@ -6,7 +6,7 @@ import {
   writeBinaryGetHit, writeBinaryGetMiss, writeBinaryResponse, type McBinaryFrame, type McBinaryLimits, type McBinaryRequest,
 } from "./memcached-binary.js";
 import { OutputBuffer } from "./output-buffer.js";
-import { bytesOf, concatBytes, feedAll, randomSplit, splitsAgree, textOf } from "./testing.js";
+import { bytesOf, concatBytes, feedAll, randomSplit, splitsAgree, textOf } from "./testdata/wire.js";
 
 /** A request packet; `bodyBytes` overrides the computed total body length (for malformed packets). */
 function packet(p: { opcode: number; key?: string; extras?: Uint8Array; value?: string; opaque?: number; cas?: bigint; magic?: number; bodyBytes?: number }): Uint8Array {

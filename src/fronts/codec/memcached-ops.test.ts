@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { McBinaryParser, type McBinaryRequest } from "./memcached-binary.js";
 import { operationOfBinary, operationOfText, type McOperation } from "./memcached-ops.js";
 import { McTextParser } from "./memcached-text.js";
-import { bytesOf, concatBytes, textOf } from "./testing.js";
+import { bytesOf, concatBytes, textOf } from "./testdata/wire.js";
 
 function show(op: McOperation): string {
   return JSON.stringify(op, (_k, v: unknown) => (v instanceof Uint8Array ? textOf(v) : typeof v === "bigint" ? `${v}n` : v));

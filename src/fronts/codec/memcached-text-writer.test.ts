@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { McTextWriter, memcachedProtocolOf } from "./memcached-text-writer.js";
-import { bytesOf, textOf } from "./testing.js";
+import { bytesOf, textOf } from "./testdata/wire.js";
 
 describe("McTextWriter", () => {
   it("writes a multiget reply: VALUE lines with flags and byte counts, binary-safe data, END", () => {

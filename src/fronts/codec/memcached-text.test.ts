@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { seededRandom } from "../../kv/testkit.js";
 import { DEFAULT_MC_TEXT_LIMITS, MC_TEXT_ERRORS, McTextParser, type McTextFrame, type McTextLimits } from "./memcached-text.js";
-import { bytesOf, concatBytes, feedAll, randomSplit, splitsAgree, textOf } from "./testing.js";
+import { bytesOf, concatBytes, feedAll, randomSplit, splitsAgree, textOf } from "./testdata/wire.js";
 
 /** A frame as compact text: commands as JSON with keys/values as latin1, errors as "!message". */
 function showFrame(f: McTextFrame): string {

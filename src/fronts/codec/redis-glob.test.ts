@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { redisGlobMatch } from "./redis-glob.js";
-import { bytesOf } from "./testing.js";
+import { bytesOf } from "./testdata/wire.js";
 
 const match = (pattern: string, subject: string, nocase = false) => redisGlobMatch(bytesOf(pattern), bytesOf(subject), nocase);
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { RESP_ERRORS, invalidExpireTimeError, parseExpire, parseGetex, parseHello, parseScan, parseSet, parseSetex, type RespParsed } from "./resp-args.js";
-import { bytesOf, textOf } from "./testing.js";
+import { bytesOf, textOf } from "./testdata/wire.js";
 
 const NOW_MS = 1_800_000_000_000;
 const args = (line: string) => line.split(" ").map(bytesOf);

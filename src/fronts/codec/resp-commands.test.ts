@@ -4,7 +4,7 @@ import { RESP_COMMANDS, arityError, isWriteCommand, lookupCommand, writeCommandI
 import { commandNameOf } from "./resp-errors.js";
 import { RespReplyParser } from "./resp-reply-parser.js";
 import { RespWriter } from "./resp-writer.js";
-import { bytesOf } from "./testing.js";
+import { bytesOf } from "./testdata/wire.js";
 
 function specOf(name: string): RespCommandSpec {
   const spec = lookupCommand(commandNameOf(bytesOf(name)));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { commandNameOf, unknownCommandError, unknownSubcommandError, wrongArityError } from "./resp-errors.js";
-import { bytesOf } from "./testing.js";
+import { bytesOf } from "./testdata/wire.js";
 
 const args = (...xs: string[]) => xs.map(bytesOf);
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { seededRandom } from "../../kv/testkit.js";
 import { ARG_OVERHEAD_BYTES, DEFAULT_RESP_LIMITS, RESP_PROTOCOL_ERRORS, RespRequestParser, type RespFrame, type RespLimits } from "./resp-parser.js";
-import { bytesOf, concatBytes, feedAll, randomSplit, splitsAgree, textOf } from "./testing.js";
+import { bytesOf, concatBytes, feedAll, randomSplit, splitsAgree, textOf } from "./testdata/wire.js";
 
 function show(frames: RespFrame[]): string {
   return JSON.stringify(frames.map((f) => (f.type === "command" ? f.args.map(textOf) : `!${f.message}`)));

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { RespReplyError, RespReplyParser, type RespValue } from "./resp-reply-parser.js";
 import { RespWriter, type RespVersion } from "./resp-writer.js";
-import { bytesOf, splitsAgree, textOf } from "./testing.js";
+import { bytesOf, splitsAgree, textOf } from "./testdata/wire.js";
 
 function show(values: RespValue[]): string {
   return JSON.stringify(values, (_k, v: unknown) => (v instanceof Uint8Array ? `b:${textOf(v)}` : typeof v === "bigint" ? `${v}n` : typeof v === "number" && !Number.isFinite(v) ? String(v) : v));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { RespWriter, type RespVersion } from "./resp-writer.js";
-import { bytesOf, textOf } from "./testing.js";
+import { bytesOf, textOf } from "./testdata/wire.js";
 
 function encode(protocol: RespVersion, write: (w: RespWriter) => void): string {
   const w = new RespWriter(protocol);

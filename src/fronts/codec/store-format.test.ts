@@ -7,7 +7,7 @@ import {
   ENTRY_HEADER_BYTES, ENTRY_PAYLOAD_BYTES_MAX, decodeEntry, encodeEntry, frontKeyOf, frontPrefix, isExpired, storeKeyFits, storeKeyOf, ttlReply,
   type FrontEntry,
 } from "./store-format.js";
-import { bytesOf, textOf } from "./testing.js";
+import { bytesOf, textOf } from "./testdata/wire.js";
 
 describe("front keys in the store", () => {
   const prefix = frontPrefix("redis", 0);

@@ -283,3 +283,29 @@ describe("McBinaryParser: seeded fuzz", () => {
     });
   }
 });
+
+describe("McBinaryParser: seeded round trip", () => {
+  it("random Set packets come back with every field intact, however the stream is chunked", () => {
+    const random = seededRandom(55);
+    const int = (n: number) => Math.floor(random() * n);
+    for (let round = 0; round < 100; round++) {
+      const sets = Array.from({ length: 1 + int(5) }, () => ({
+        key: textOf(Uint8Array.from({ length: 1 + int(250) }, () => int(256))),
+        value: textOf(Uint8Array.from({ length: int(random() < 0.1 ? 5000 : 30) }, () => int(256))),
+        flags: int(2 ** 32),
+        exptime: int(2 ** 32),
+        opaque: int(2 ** 32),
+        cas: BigInt(int(2 ** 32)) * BigInt(int(2 ** 32)),
+      }));
+      const stream = concatBytes(sets.map((s) => packet({ opcode: 0x01, key: s.key, value: s.value, extras: u32s(s.flags, s.exptime), opaque: s.opaque, cas: s.cas })));
+      const frames = feedAll(new McBinaryParser(), randomSplit(stream, random));
+      assert.equal(frames.length, sets.length);
+      frames.forEach((f, i) => {
+        const s = sets[i];
+        assert.ok(f.type === "request" && s !== undefined);
+        const r = f.request;
+        assert.deepEqual([textOf(r.key), textOf(r.value), r.flags, r.exptimeS, r.opaque, r.cas], [s.key, s.value, s.flags, s.exptime, s.opaque, s.cas]);
+      });
+    }
+  });
+});

@@ -189,3 +189,22 @@ describe("McTextParser: seeded fuzz", () => {
     });
   }
 });
+
+describe("McTextParser: seeded round trip", () => {
+  it("random set commands with binary values come back exactly, however the stream is chunked", () => {
+    const random = seededRandom(77);
+    const int = (n: number) => Math.floor(random() * n);
+    const keyByte = () => 0x21 + int(0x7f - 0x21);
+    for (let round = 0; round < 100; round++) {
+      const sets = Array.from({ length: 1 + int(5) }, () => ({
+        key: textOf(Uint8Array.from({ length: 1 + int(250) }, keyByte)),
+        flags: int(2 ** 32),
+        exptimeS: int(2 ** 31) - 2 ** 30,
+        value: textOf(Uint8Array.from({ length: int(random() < 0.1 ? 5000 : 30) }, () => int(256))),
+      }));
+      const stream = bytesOf(sets.map((s) => `set ${s.key} ${s.flags} ${s.exptimeS} ${s.value.length}\r\n${s.value}\r\n`).join(""));
+      const frames = feedAll(new McTextParser(), randomSplit(stream, random));
+      assert.equal(show(frames), sets.map((s) => JSON.stringify({ op: "store", mode: "set", key: s.key, flags: s.flags, exptimeS: s.exptimeS, casUnique: null, noreply: false, value: s.value })).join(" | "));
+    }
+  });
+});

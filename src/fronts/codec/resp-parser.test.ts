@@ -250,3 +250,17 @@ describe("RespRequestParser: large pipelines", () => {
     assert.equal(frames[0]?.type === "command" && textOf(frames[0].args[2] as Uint8Array), value);
   });
 });
+
+describe("RespRequestParser: seeded round trip", () => {
+  it("random binary arguments encoded as multibulk come back exactly, however the stream is chunked", () => {
+    const random = seededRandom(99);
+    const int = (n: number) => Math.floor(random() * n);
+    for (let round = 0; round < 100; round++) {
+      const commands = Array.from({ length: 1 + int(5) }, () =>
+        Array.from({ length: 1 + int(4) }, () => Uint8Array.from({ length: int(random() < 0.1 ? 3000 : 20) }, () => int(256))));
+      const stream = concatBytes(commands.map((args) => concatBytes([bytesOf(`*${args.length}\r\n`), ...args.flatMap((a) => [bytesOf(`$${a.length}\r\n`), a, bytesOf("\r\n")])])));
+      const frames = feedAll(new RespRequestParser(), randomSplit(stream, random));
+      assert.equal(show(frames), JSON.stringify(commands.map((args) => args.map(textOf))));
+    }
+  });
+});

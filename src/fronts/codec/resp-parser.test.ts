@@ -264,3 +264,20 @@ describe("RespRequestParser: seeded round trip", () => {
     }
   });
 });
+
+describe("RespRequestParser: binary garbage", () => {
+  it("every byte value in order: the NUL-led first line is empty, the rest waits for a newline", () => {
+    const p = new RespRequestParser();
+    const frames = p.feed(Uint8Array.from({ length: 256 }, (_, i) => i));
+    assert.deepEqual(frames, []);
+    assert.equal(p.bufferedBytes, 256 - 11);
+  });
+
+  it("garbage after '*' is an invalid multibulk length", () => {
+    assert.equal(show(new RespRequestParser().feed(Uint8Array.from([0x2a, 0xff, 0xfe, 0x0d, 0x0a]))), JSON.stringify([`!${RESP_PROTOCOL_ERRORS.invalidMultibulkLength}`]));
+  });
+
+  it("garbage where a '$' belongs names the byte", () => {
+    assert.equal(show(new RespRequestParser().feed(bytesOf("*1\r\n#junk\r\n"))), JSON.stringify(["!ERR Protocol error: expected '$', got '#'"]));
+  });
+});

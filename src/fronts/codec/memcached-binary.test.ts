@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { seededRandom } from "../../kv/testkit.js";
 import {
-  DEFAULT_MC_BINARY_LIMITS, MC_BINARY_HEADER_BYTES, MC_BINARY_OPCODES, MC_BINARY_STATUS, McBinaryParser, writeBinaryCounter, writeBinaryError,
+  DEFAULT_MC_BINARY_LIMITS, MC_BINARY_HEADER_BYTES, MC_BINARY_OPCODES, MC_BINARY_STATUS, McBinaryParser, binaryResponseWanted, writeBinaryCounter, writeBinaryError,
   writeBinaryGetHit, writeBinaryGetMiss, writeBinaryResponse, type McBinaryFrame, type McBinaryLimits, type McBinaryRequest,
 } from "./memcached-binary.js";
 import { OutputBuffer } from "./output-buffer.js";
@@ -308,4 +308,27 @@ describe("McBinaryParser: seeded round trip", () => {
       });
     }
   });
+});
+
+describe("binaryResponseWanted: memcached's quiet rules", () => {
+  const { ok, keyNotFound, keyExists, notStored } = MC_BINARY_STATUS;
+  const cases: [string, Pick<McBinaryRequest, "op" | "quiet">, number, boolean][] = [
+    ["Get hit", { op: "get", quiet: false }, ok, true],
+    ["Get miss", { op: "get", quiet: false }, keyNotFound, true],
+    ["GetQ hit", { op: "get", quiet: true }, ok, true],
+    ["GetQ miss", { op: "get", quiet: true }, keyNotFound, false],
+    ["GATQ miss", { op: "gat", quiet: true }, keyNotFound, false],
+    ["SetQ success", { op: "set", quiet: true }, ok, false],
+    ["SetQ CAS mismatch", { op: "set", quiet: true }, keyExists, true],
+    ["AddQ not stored", { op: "add", quiet: true }, notStored, true],
+    ["DeleteQ miss", { op: "delete", quiet: true }, keyNotFound, true],
+    ["IncrementQ success", { op: "increment", quiet: true }, ok, false],
+    ["FlushQ success", { op: "flush", quiet: true }, ok, false],
+    ["QuitQ", { op: "quit", quiet: true }, ok, false],
+    ["Quit", { op: "quit", quiet: false }, ok, true],
+    ["Set success", { op: "set", quiet: false }, ok, true],
+  ];
+  for (const [name, req, status, want] of cases) {
+    it(`${name}: ${want ? "answered" : "silent"}`, () => assert.equal(binaryResponseWanted(req, status), want));
+  }
 });

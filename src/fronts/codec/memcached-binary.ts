@@ -389,3 +389,15 @@ export function writeBinaryGetMiss(out: OutputBuffer, req: McBinaryRequest): voi
   if (req.returnsKey) writeBinaryResponse(out, { opcode: req.opcode, opaque: req.opaque, status: MC_BINARY_STATUS.keyNotFound, key: req.key });
   else writeBinaryError(out, req.opcode, req.opaque, MC_BINARY_STATUS.keyNotFound);
 }
+
+/**
+ * Whether a request's outcome gets a response packet (memcached's quiet rules): quiet gets answer
+ * hits only (a miss is silent); other quiet commands answer failures only; QuitQ closes silently.
+ * Non-quiet requests are always answered.
+ */
+export function binaryResponseWanted(req: Pick<McBinaryRequest, "op" | "quiet">, status: number): boolean {
+  if (!req.quiet) return true;
+  if (req.op === "quit") return false;
+  if (req.op === "get" || req.op === "gat") return status !== MC_BINARY_STATUS.keyNotFound;
+  return status !== MC_BINARY_STATUS.ok;
+}

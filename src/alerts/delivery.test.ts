@@ -131,3 +131,31 @@ test("the outbox survives a change of leader: what the old leader had not delive
   assert.equal(firingBodies(receiver, "during").length, 1);
   assert.ok((attempts.get(second.id) ?? []).some((a) => a.ok && a.status === "firing"));
 });
+
+test("a follower that stops is reported down by the leader after nodeDownAfterMs, and up when it is back", async (t) => {
+  const cluster = await LocalCluster.start(3);
+  t.after(() => cluster.close());
+  const receiver = await WebhookReceiver.start();
+  t.after(() => receiver.close());
+  const cfg = alertsConfigSchema.parse({
+    channels: [{ type: "webhook", name: "hook", url: receiver.url }],
+    thresholds: { nodeDownAfterMs: 300 },
+    delivery: { backoffInitialMs: 20, backoffMaxMs: 200, scanIntervalMs: 20, sampleIntervalMs: 50 },
+  });
+  const leader = await cluster.waitForLeader();
+  const manager = managerFor(cluster, leader.id, cfg, []);
+  t.after(() => manager.stop());
+  manager.start();
+  await pollUntil(() => (manager.active ? true : undefined), 5000, "the manager to become active");
+  const follower = [...cluster.members.keys()].find((id) => id !== leader.id)!;
+  await cluster.stopNode(follower);
+  const nodeDown = (status: string) => receiver.bodies.filter((b) => {
+    const a = (b as { alerts: { labels: Record<string, string>; status: string }[] }).alerts[0]!;
+    return a.labels.alertname === "PhalanxNodeDown" && a.labels.node === String(follower) && a.status === status;
+  });
+  await pollUntil(() => (nodeDown("firing").length === 1 ? true : undefined), 10_000, `node ${follower} reported down`);
+  await cluster.startNode(follower);
+  await pollUntil(() => (nodeDown("resolved").length === 1 ? true : undefined), 10_000, `node ${follower} reported up`);
+  assert.equal(nodeDown("firing").length, 1, "reported down once");
+  assert.equal(receiver.bodies.length, 2, "nothing else was raised");
+});

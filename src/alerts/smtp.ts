@@ -11,9 +11,12 @@ import { mailText } from "./format.js";
 
 /** Creates an SMTP channel; paths in `config` must be absolute. Reads the password and CA files once. */
 export async function smtpChannel(config: SmtpChannelConfig, timeoutMs: number): Promise<AlertChannel> {
-  const ca = config.caFile === undefined ? undefined : await readFile(config.caFile, "utf8");
+  const read = (file: string, what: string): Promise<string> => readFile(file, "utf8").catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`Cannot read the ${what} of alert channel ${config.name} from ${file}: ${err.code ?? err.message}; fix the path under alerts.channels in the node config`, { cause: err });
+  });
+  const ca = config.caFile === undefined ? undefined : await read(config.caFile, "CA certificate");
   const auth = config.auth;
-  const password = auth === undefined ? undefined : auth.password ?? (await readFile(auth.passwordFile ?? "", "utf8")).trim();
+  const password = auth === undefined ? undefined : auth.password ?? (await read(auth.passwordFile ?? "", "SMTP password")).trim();
   const options = {
     host: config.host,
     port: config.port,

@@ -12,6 +12,7 @@ import type { AlertChannel } from "./channel.js";
 import { sendWithTimeout } from "./channel.js";
 import type { AlertsConfig } from "./config.js";
 import { firingAlert } from "./core/model.js";
+import type { Alert } from "./core/model.js";
 import { SampleWindow } from "./core/percentile.js";
 import { ALERT_NAMES, applyEvent, initialRuleState } from "./core/rules.js";
 import type { ClusterEvent, RuleOptions, RuleState } from "./core/rules.js";
@@ -33,6 +34,12 @@ export interface TestResult {
   readonly ok: boolean;
   readonly error?: string;
   readonly elapsedMs: number;
+}
+
+/** What `GET /v3/phalanx/alerts` shows. */
+export interface AlertsView {
+  readonly active: readonly Alert[];
+  readonly pending: readonly { channel: string; name: string; fingerprint: string; status: string }[];
 }
 
 /** What the manager needs. */
@@ -125,6 +132,14 @@ export class AlertManager {
         return { channel: channel.name, kind: channel.kind, ok: false, error: (err as Error).message, elapsedMs: elapsed() };
       }
     }));
+  }
+
+  /** The firing alerts and the pending deliveries as this node's store holds them (read it after a read barrier for a current view). */
+  view(): AlertsView {
+    return {
+      active: this.outbox.activeAlerts(),
+      pending: this.outbox.pending().map((i) => ({ channel: i.channel, name: i.alert.name, fingerprint: i.alert.fingerprint, status: i.alert.status })),
+    };
   }
 
   /** Resolves when the events observed so far are recorded in the outbox (tests). */

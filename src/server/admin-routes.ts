@@ -116,6 +116,11 @@ export function adminRoutes(ctx: AdminContext): Map<string, ClusterRoute> {
     await replica.linearizableBarrier();
     return exportableSnapshot(replica.kv.snapshot());
   });
+  // Firing alerts and pending deliveries (the outbox), current as of the call.
+  route("GET /v3/phalanx/alerts", "client", async () => {
+    await replica.linearizableBarrier();
+    return ctx.alerts === undefined ? { active: [], pending: [] } : ctx.alerts.view();
+  });
   // Sends a test alert through every channel from the leader (the node that delivers alerts).
   route("POST /v3/phalanx/alerts/test", "admin", async () => {
     leaderOnly();

@@ -107,7 +107,10 @@ export class AlertManager {
     }
     this.queued++;
     const activation = this.activation;
-    this.chain = this.chain.then(() => this.step(event, activation)).finally(() => this.queued--);
+    this.chain = this.chain
+      .then(() => this.step(event, activation))
+      .catch((err: unknown) => this.log.error({ err, event: event.type }, `Alert rules failed on a ${event.type} event (a bug): the event is skipped`))
+      .finally(() => this.queued--);
   }
 
   /** Tells the slow-disk rule of one WAL fsync (compose with the metrics' observer). */

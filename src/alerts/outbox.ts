@@ -10,13 +10,16 @@ import { ACTIVE_PREFIX, OUTBOX_PREFIX, activeKey, evictions, outboxKey, parseOut
 import type { OutboxItem } from "./core/outbox-plan.js";
 
 /** What the alerts need of a replica (a subset of server/replica.ts's Replica). */
-export type AlertReplica = Pick<Replica, "id" | "propose" | "localPrefix" | "status" | "onLeaderChange" | "linearizableBarrier" | "leaderId">;
+export type AlertReplica = Pick<Replica, "id" | "propose" | "localPrefix" | "status" | "onLeaderChange" | "linearizableBarrier" | "leaderId" | "kv">;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Reads and writes the alert keys of the store. */
 export class AlertOutbox {
+  /** The parsed outbox at a store revision: the dispatcher scans often, the outbox changes rarely. */
+  private cache: { readonly revision: number; readonly items: readonly OutboxItem[] } | null = null;
+
   constructor(
     private readonly replica: AlertReplica,
     private readonly channels: readonly string[],
@@ -25,7 +28,9 @@ export class AlertOutbox {
   ) {}
 
   /** Every pending delivery in the local store (complete on a leader after its first read barrier). */
-  pending(): OutboxItem[] {
+  pending(): readonly OutboxItem[] {
+    const revision = this.replica.kv.revision;
+    if (this.cache?.revision === revision) return this.cache.items;
     const items: OutboxItem[] = [];
     for (const kv of this.replica.localPrefix(OUTBOX_PREFIX)) {
       const parsed = parseOutboxKey(kv.key);
@@ -33,6 +38,7 @@ export class AlertOutbox {
       if (parsed === null || alert === null) continue;
       items.push({ key: kv.key, channel: parsed.channel, alert, createRevision: kv.createRevision });
     }
+    this.cache = { revision, items };
     return items;
   }
 

@@ -159,3 +159,23 @@ test("a follower that stops is reported down by the leader after nodeDownAfterMs
   assert.equal(nodeDown("firing").length, 1, "reported down once");
   assert.equal(receiver.bodies.length, 2, "nothing else was raised");
 });
+
+test("a full outbox drops its oldest items for a channel whose receiver is dead, and keeps the newest", async (t) => {
+  const cluster = await LocalCluster.start(1);
+  t.after(() => cluster.close());
+  const dead = await WebhookReceiver.start();
+  t.after(() => dead.close());
+  dead.fallback = "fail";
+  const leader = await cluster.waitForLeader();
+  const manager = managerFor(cluster, leader.id, config([{ name: "dead", url: dead.url }], { maxPendingPerChannel: 2, backoffInitialMs: 60_000, backoffMaxMs: 60_000 }), []);
+  t.after(() => manager.stop());
+  manager.start();
+  await pollUntil(() => (manager.active ? true : undefined), 5000, "the manager to become active");
+  for (const s of ["s1", "s2", "s3", "s4"]) manager.observe(noHealthy(s));
+  await manager.settled();
+  const kept = manager.view().pending.map((p) => p.fingerprint);
+  const active = manager.view().active;
+  assert.equal(active.length, 4, "every alert is still recorded as firing");
+  const newest = active.filter((a) => a.labels.service === "s3" || a.labels.service === "s4").map((a) => a.fingerprint);
+  assert.deepEqual([...kept].sort(), [...newest].sort());
+});

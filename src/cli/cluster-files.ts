@@ -42,7 +42,7 @@ function hostOf(address: string): string {
 }
 
 /** Creates `root/<name>/{config.yaml,pki/,data/,token,admin-token}` for every node. */
-export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[], raft?: NodeConfigInput["raft"], options: { clientTls?: boolean } = {}): Promise<ClusterFiles> {
+export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[], raft?: NodeConfigInput["raft"], options: { clientTls?: boolean; alerts?: NodeConfigInput["alerts"] } = {}): Promise<ClusterFiles> {
   const clusterId = `c${randomUUID().replaceAll("-", "").slice(0, 12)}`;
   const ca: ClusterCa = await createClusterCa({ clusterId });
   const clientToken = randomBytes(24).toString("base64url");
@@ -70,6 +70,7 @@ export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[]
       joinTokenHash: join_.hash,
       members,
       ...(raft ? { raft } : {}),
+      ...(options.alerts ? { alerts: options.alerts } : {}),
     };
     const file = join(dir, "config.yaml");
     await writeFileAtomic(file, renderNodeConfig(config), { mode: KEY_FILE_MODE });

@@ -24,6 +24,8 @@ import type { NodeConfig } from "./node-config.js";
 import { NodeMetrics } from "./node-metrics.js";
 import { ClusterHousekeeper } from "./housekeeper.js";
 import { adminRoutes } from "./admin-routes.js";
+import { createChannels } from "../alerts/channels.js";
+import { AlertManager } from "../alerts/manager.js";
 
 /** A running node. */
 export interface RunningNode {
@@ -50,6 +52,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
   let replica: Replica | null = null;
   let forwarder: LeaderForwarder | null = null;
   let housekeeper: ClusterHousekeeper | null = null;
+  let alerts: AlertManager | null = null;
   try {
     transport = await createTlsTransport({
       nodeId: id,
@@ -63,7 +66,10 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     const members = new MemberDirectory(config.members.map((m) => ({ ...m, id: nodeId(m.id) })));
     const peers = new PeerSync(id, members, transport);
     const metrics: NodeMetrics = new NodeMetrics({ status: () => r.status(), appliedIndex: () => r.kv.appliedIndex, pendingProposals: () => r.pendingProposals });
-    storage.observeFsync((seconds) => metrics.fsync(seconds));
+    storage.observeFsync((seconds) => {
+      metrics.fsync(seconds);
+      alerts?.fsync(seconds);
+    });
     const r: Replica = new Replica({
       id,
       storage,
@@ -82,7 +88,10 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     const clientTls = config.node.clientTls;
     forwarder = new LeaderForwarder(members, clientTls ? "https" : "http", log, clientTls ? { ca: credentials.caCertPem, cert: credentials.certPem, key: credentials.keyPem } : undefined);
     housekeeper = new ClusterHousekeeper(r, members, config, log.child({ part: "housekeeper" }));
-    const routes = adminRoutes({ replica: r, members, config, housekeeper, forwarder, credentials });
+    const tlsTransport = transport;
+    alerts = new AlertManager({ replica: r, config: config.alerts, channels: await createChannels(config.alerts, config.file), clusterId: config.clusterId,
+      logger: log.child({ part: "alerts" }), peerLinks: () => tlsTransport.stats().peers });
+    const routes = adminRoutes({ replica: r, members, config, housekeeper, forwarder, credentials, alerts });
     const handler = createClientApiHandler({ replica: r, clusterId: config.clusterId, tokens, forwarder, logger: log.child({ part: "api" }), routes,
       metrics: () => metrics.text(), onAnswered: (path, status) => metrics.request(path, status) });
     // With clientTls, a client certificate of the cluster CA authenticates on its own; the token still works too.
@@ -92,8 +101,10 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     await listen(server, config.node.clientListen.host, config.node.clientListen.port);
     r.start();
     housekeeper.start();
+    alerts.start();
     log.info({ peer: transport.address(), client: addressOf(server), members: members.all().length }, "node started");
   } catch (err) {
+    alerts?.stop();
     housekeeper?.stop();
     replica?.stop();
     server?.close();
@@ -102,13 +113,14 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     await storage.close().catch(() => undefined);
     throw err;
   }
-  const started = { transport, server, replica, forwarder, housekeeper };
+  const started = { transport, server, replica, forwarder, housekeeper, alerts };
   return {
     id,
     replica: started.replica,
     clientAddress: addressOf(started.server),
     peerAddress: started.transport.address(),
     async stop() {
+      started.alerts.stop();
       started.housekeeper.stop();
       started.replica.stop();
       started.server.closeAllConnections();

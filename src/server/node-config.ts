@@ -3,6 +3,7 @@
 import { dirname, resolve } from "node:path";
 import { stringify } from "yaml";
 import { z } from "zod";
+import { alertsConfigSchema } from "../alerts/config.js";
 import { hostPortSchema } from "../config/address.js";
 import { loadYamlConfig } from "../config/yaml.js";
 import { TRANSPORT_LIMITS_DEFAULT } from "../transport/limits.js";
@@ -55,6 +56,8 @@ export const nodeConfigSchema = z.object({
     maxSnapshotBytes: z.number().int().min(1).max(TRANSPORT_LIMITS_DEFAULT.maxSnapshotBytes).default(TRANSPORT_LIMITS_DEFAULT.maxSnapshotBytes),
   }).strict().default({}),
   log: z.object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") }).strict().default({}),
+  /** Alert channels, thresholds and delivery bounds (src/alerts/config.ts); no channels: alerts are only logged. */
+  alerts: alertsConfigSchema.default({}),
 }).strict().superRefine((c, ctx) => {
   if (c.adminTokenFile === undefined) {
     ctx.addIssue({

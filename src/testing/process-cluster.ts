@@ -41,7 +41,7 @@ export class ProcessCluster {
 
   private readonly joined: NodeProcess[] = [];
 
-  static async start(size: number, raft: NodeConfigInput["raft"] = PROCESS_TEST_RAFT, options: { clientTls?: boolean } = {}): Promise<ProcessCluster> {
+  static async start(size: number, raft: NodeConfigInput["raft"] = PROCESS_TEST_RAFT, options: { clientTls?: boolean; alerts?: NodeConfigInput["alerts"] } = {}): Promise<ProcessCluster> {
     const root = await mkdtemp(join(tmpdir(), "phalanx-procs-"));
     const specs: NodeSpec[] = [];
     for (let i = 1; i <= size; i++) {

@@ -24,6 +24,7 @@ import type { NodeConfig } from "./node-config.js";
 import { NodeMetrics } from "./node-metrics.js";
 import { ClusterHousekeeper } from "./housekeeper.js";
 import { adminRoutes } from "./admin-routes.js";
+import { startNodeProxy, type NodeProxy } from "./node-proxy.js";
 
 /** A running node. */
 export interface RunningNode {
@@ -31,6 +32,8 @@ export interface RunningNode {
   readonly replica: Replica;
   readonly clientAddress: string;
   readonly peerAddress: string;
+  /** The load balancer for exposed services; null when `proxy.enabled` is false. */
+  readonly proxy: NodeProxy | null;
   stop(): Promise<void>;
 }
 
@@ -50,6 +53,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
   let replica: Replica | null = null;
   let forwarder: LeaderForwarder | null = null;
   let housekeeper: ClusterHousekeeper | null = null;
+  let proxy: NodeProxy | null = null;
   try {
     transport = await createTlsTransport({
       nodeId: id,
@@ -92,8 +96,10 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     await listen(server, config.node.clientListen.host, config.node.clientListen.port);
     r.start();
     housekeeper.start();
+    proxy = await startNodeProxy(r, config.proxy, log);
     log.info({ peer: transport.address(), client: addressOf(server), members: members.all().length }, "node started");
   } catch (err) {
+    await proxy?.stop();
     housekeeper?.stop();
     replica?.stop();
     server?.close();
@@ -102,13 +108,15 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     await storage.close().catch(() => undefined);
     throw err;
   }
-  const started = { transport, server, replica, forwarder, housekeeper };
+  const started = { transport, server, replica, forwarder, housekeeper, proxy };
   return {
     id,
     replica: started.replica,
     clientAddress: addressOf(started.server),
     peerAddress: started.transport.address(),
+    proxy: started.proxy,
     async stop() {
+      await started.proxy?.stop();
       started.housekeeper.stop();
       started.replica.stop();
       started.server.closeAllConnections();

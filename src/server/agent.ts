@@ -17,6 +17,7 @@ import type { TlsTransport } from "../transport/tls-transport.js";
 import { Replica } from "./replica.js";
 import { ServerError } from "./errors.js";
 import { LeaderForwarder } from "./forward.js";
+import { startNodeProxy, type NodeProxy } from "./node-proxy.js";
 import { createClientApiHandler } from "./http-api.js";
 import type { ApiTokens } from "./access.js";
 import { MEMBER_PREFIX, MemberDirectory } from "./members.js";
@@ -24,7 +25,6 @@ import type { NodeConfig } from "./node-config.js";
 import { NodeMetrics } from "./node-metrics.js";
 import { ClusterHousekeeper } from "./housekeeper.js";
 import { adminRoutes } from "./admin-routes.js";
-import { startNodeProxy, type NodeProxy } from "./node-proxy.js";
 
 /** A running node. */
 export interface RunningNode {
@@ -49,11 +49,11 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
   await checkIdentity(storage, config, id);
 
   let transport: TlsTransport | null = null;
+  let proxy: NodeProxy | null = null;
   let server: Server | null = null;
   let replica: Replica | null = null;
   let forwarder: LeaderForwarder | null = null;
   let housekeeper: ClusterHousekeeper | null = null;
-  let proxy: NodeProxy | null = null;
   try {
     transport = await createTlsTransport({
       nodeId: id,
@@ -94,30 +94,30 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       ? createHttpsServer({ keepAliveTimeout: 65_000, ca: credentials.caCertPem, cert: credentials.certPem, key: credentials.keyPem, requestCert: true, rejectUnauthorized: false }, handler)
       : createServer({ keepAliveTimeout: 65_000 }, handler);
     await listen(server, config.node.clientListen.host, config.node.clientListen.port);
+    proxy = await startNodeProxy(r, config.proxy, log);
     r.start();
     housekeeper.start();
-    proxy = await startNodeProxy(r, config.proxy, log);
     log.info({ peer: transport.address(), client: addressOf(server), members: members.all().length }, "node started");
   } catch (err) {
-    await proxy?.stop();
     housekeeper?.stop();
     replica?.stop();
+    await proxy?.stop();
     server?.close();
     await forwarder?.close();
     await transport?.close();
     await storage.close().catch(() => undefined);
     throw err;
   }
-  const started = { transport, server, replica, forwarder, housekeeper, proxy };
+  const started = { transport, server, replica, forwarder, housekeeper };
   return {
     id,
     replica: started.replica,
     clientAddress: addressOf(started.server),
     peerAddress: started.transport.address(),
-    proxy: started.proxy,
+    proxy,
     async stop() {
-      await started.proxy?.stop();
       started.housekeeper.stop();
+      await proxy?.stop();
       started.replica.stop();
       started.server.closeAllConnections();
       await new Promise<void>((r) => started.server.close(() => r()));

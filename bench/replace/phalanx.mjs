@@ -28,6 +28,14 @@ const ROUND_DEADLINE_MS = 60_000;
 /** Failures up to this long after a round's measurements ended are still counted for it. */
 const TAIL_MS = 1_000;
 const PROBE_TIMEOUT_MS = 1_000;
+/** Node i's instances take ports from INSTANCE_PORT_BASE + 1000 i onwards. */
+const INSTANCE_PORT_BASE = 20_000;
+
+/** Throws unless the built CLI has the control plane (`phalanx apply`). */
+function requireControlPlane() {
+  const r = spawnSync(process.execPath, [PHALANX, "apply", "--help"], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error("Cannot run the Phalanx half: this build has no `phalanx apply` (the services control plane: apply, controller, agents running instances); build a tree that has it");
+}
 
 const b64 = (s) => Buffer.from(s, "utf8").toString("base64");
 const unb64 = (s) => Buffer.from(s ?? "", "base64").toString("utf8");
@@ -51,10 +59,14 @@ class Cluster {
     c.configFiles = files.configFiles;
     c.token = files.clientToken;
     c.adminToken = files.adminToken;
-    // Three nodes on one machine: each proxy serves the service on its own loopback address.
+    // Three nodes on one machine: each proxy serves the service on its own loopback address,
     c.proxyHosts = c.specs.map((_, i) => `127.0.0.${i + 1}`);
     c.adminAddresses = c.specs.map((_, i) => `${c.proxyHosts[i]}:${ports[3 * i + 2]}`);
-    c.specs.forEach((s, i) => appendFileSync(c.configFiles.get(s.id), `proxy:\n  bindHost: ${c.proxyHosts[i]}\n  admin: ${c.adminAddresses[i]}\n`));
+    // and its instances take ports from a range of their own (on separate machines they would not clash).
+    c.specs.forEach((s, i) => appendFileSync(c.configFiles.get(s.id), [
+      "proxy:", `  bindHost: ${c.proxyHosts[i]}`, `  admin: ${c.adminAddresses[i]}`,
+      "services:", `  portRange: { from: ${INSTANCE_PORT_BASE + 1000 * i}, to: ${INSTANCE_PORT_BASE + 1000 * i + 999} }`, "",
+    ].join("\n")));
     c.procs = [];
     for (let i = 0; i < 3; i++) c.spawn(i);
     await Promise.all(c.specs.map((_, i) => c.waitHealthy(i)));
@@ -146,6 +158,7 @@ async function waitSteady(c, entry) {
 
 /** Runs `kills` rounds; returns { rounds: [{ victim, stopRoutingMs, replacementHealthyMs, failed }], failedRequests, requests }. */
 export async function runPhalanxHalf({ dir, kills, rps, concurrency, log }) {
+  requireControlPlane();
   const c = await Cluster.start(dir);
   try {
     c.apply(writeService(dir, c.frontendPort));

@@ -3,8 +3,10 @@
 // steady load through node 1's proxy. Each round kills -9 the agent of another node that holds a
 // replica (its watchdog takes the replica with it) and measures, from the kill:
 //   - stop routing: until node 1's proxy has no dead backend in service (its admin /metrics shows
-//     phalanx_proxy_backend_up 0 — ejected after failed attempts, or removed with its key — or the
-//     backend is gone from the pool);
+//     phalanx_proxy_backend_up 0 — ejected by outlier detection after refused attempts, which the
+//     proxy retried elsewhere — or the backend is gone from the pool);
+//   - out of the pool: until the dead backend is gone from the pool (its instance key vanished with
+//     the node lease: the store's verdict, which does not depend on traffic reaching it);
 //   - replacement healthy: until the store lists `replicas` healthy instances, none of them on the
 //     killed node (the layout's /phalanx/instances keys);
 // then restarts the killed agent and waits for the cluster to be whole again.
@@ -175,10 +177,15 @@ export async function runPhalanxHalf({ dir, kills, rps, concurrency, log }) {
         const dead = new Set(healthy.filter((x) => x.node === victim + 1).map((x) => x.id));
         const t0 = Date.now();
         await kill9(c.procs[victim]);
-        const [stopped, replaced] = await Promise.all([
+        const [stopped, removed, replaced] = await Promise.all([
           pollUntil(`stop routing to n${victim + 1}'s replica`, async () => {
             const up = await c.proxyBackends(entry);
             return [...dead].every((id) => up.get(id) !== 1) ? Date.now() : null;
+          }, ROUND_DEADLINE_MS),
+          // The store's verdict: the instance key vanished with the node lease and left the pool.
+          pollUntil(`see n${victim + 1}'s replica leave the pool`, async () => {
+            const up = await c.proxyBackends(entry);
+            return [...dead].every((id) => !up.has(id)) ? Date.now() : null;
           }, ROUND_DEADLINE_MS),
           pollUntil(`see n${victim + 1}'s replica replaced`, async () => {
             const now = (await c.instances()).filter((x) => x.healthy && x.node !== victim + 1);
@@ -187,8 +194,8 @@ export async function runPhalanxHalf({ dir, kills, rps, concurrency, log }) {
         ]);
         await new Promise((r) => setTimeout(r, TAIL_MS));
         const failed = load.failuresBetween(t0, Date.now()).length;
-        rounds.push({ victim: `n${victim + 1}`, replicasKilled: dead.size, stopRoutingMs: stopped - t0, replacementHealthyMs: replaced - t0, failed });
-        log(`  phalanx kill ${k + 1}/${kills}: agent of n${victim + 1} (${dead.size} replica) — routing stopped after ${stopped - t0} ms, replacement healthy after ${replaced - t0} ms, ${failed} failed requests`);
+        rounds.push({ victim: `n${victim + 1}`, replicasKilled: dead.size, stopRoutingMs: stopped - t0, removedFromPoolMs: removed - t0, replacementHealthyMs: replaced - t0, failed });
+        log(`  phalanx kill ${k + 1}/${kills}: agent of n${victim + 1} (${dead.size} replica) — routing stopped after ${stopped - t0} ms (out of the pool after ${removed - t0} ms), replacement healthy after ${replaced - t0} ms, ${failed} failed requests`);
         c.spawn(victim);
         await c.waitHealthy(victim);
       }

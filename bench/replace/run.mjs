@@ -93,11 +93,12 @@ async function main() {
   }
   const pStop = phalanx?.rounds.map((r) => r.stopRoutingMs) ?? [];
   const pRepl = phalanx?.rounds.map((r) => r.replacementHealthyMs) ?? [];
+  const pRemoved = phalanx?.rounds.map((r) => r.removedFromPoolMs) ?? [];
   const hStop = haproxy?.rounds.map((r) => r.stopRoutingMs) ?? [];
   const rows = [
-    ["system", "kills", "requests", "failed", "stop routing p50 ms", "p90", "max", "replacement healthy p50 ms", "p90", "max"],
-    ["phalanx", phalanx?.rounds.length ?? 0, phalanx?.requests ?? "—", phalanx?.failedRequests ?? "—", fmt(percentile(pStop, 50)), fmt(percentile(pStop, 90)), fmt(percentile(pStop, 100)), fmt(percentile(pRepl, 50)), fmt(percentile(pRepl, 90)), fmt(percentile(pRepl, 100))],
-    ["haproxy", haproxy?.rounds.length ?? 0, haproxy?.requests ?? "—", haproxy?.failedRequests ?? "—", fmt(percentile(hStop, 50)), fmt(percentile(hStop, 90)), fmt(percentile(hStop, 100)), "(not its job)", "", ""],
+    ["system", "kills", "requests", "failed", "stop routing p50 ms", "p90", "max", "out of pool (lease) p50 ms", "replacement healthy p50 ms", "p90", "max"],
+    ["phalanx", phalanx?.rounds.length ?? 0, phalanx?.requests ?? "—", phalanx?.failedRequests ?? "—", fmt(percentile(pStop, 50)), fmt(percentile(pStop, 90)), fmt(percentile(pStop, 100)), fmt(percentile(pRemoved, 50)), fmt(percentile(pRepl, 50)), fmt(percentile(pRepl, 90)), fmt(percentile(pRepl, 100))],
+    ["haproxy", haproxy?.rounds.length ?? 0, haproxy?.requests ?? "—", haproxy?.failedRequests ?? "—", fmt(percentile(hStop, 50)), fmt(percentile(hStop, 90)), fmt(percentile(hStop, 100)), "—", "(not its job)", "", ""],
   ];
   process.stdout.write(`${table(rows)}\n`);
   if (phalanxError !== null) process.stdout.write(`phalanx: not measured: ${phalanxError}\n`);
@@ -108,6 +109,7 @@ async function main() {
     stop_routing_ms_p50: percentile(pStop, 50),
     haproxy_stop_routing_ms_p50: percentile(hStop, 50),
     replacement_healthy_ms_p50: percentile(pRepl, 50),
+    out_of_pool_ms_p50: percentile(pRemoved, 50),
     stop_routing_ms_max: percentile(pStop, 100),
     haproxy_stop_routing_ms_max: percentile(hStop, 100),
     replacement_healthy_ms_max: percentile(pRepl, 100),

@@ -7,9 +7,10 @@ import { openSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePorts, kill9, startTracked, waitForPort } from "../common/procs.mjs";
+import { kill9, startTracked, waitForPort } from "../common/procs.mjs";
 import { countKinds, startLoad } from "./load.mjs";
 import { pollUntil } from "./poll.mjs";
+import { stablePorts } from "./ports.mjs";
 
 const APP = fileURLToPath(new URL("./app.mjs", import.meta.url));
 /** Longest HAProxy may take to mark a killed replica down, or a restarted one up. */
@@ -76,7 +77,7 @@ function startReplica(dir, i, port) {
 
 /** Runs `kills` rounds; returns { rounds: [{ victim, stopRoutingMs, failed }], failedRequests, requests }. */
 export async function runHaproxyHalf({ dir, kills, rps, concurrency, log }) {
-  const [frontendPort, ...replicaPorts] = await freePorts(4);
+  const [frontendPort, ...replicaPorts] = await stablePorts(4);
   const replicas = [];
   for (let i = 0; i < 3; i++) {
     replicas[i] = startReplica(dir, i, replicaPorts[i]);

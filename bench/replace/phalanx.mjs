@@ -14,9 +14,10 @@ import { spawnSync } from "node:child_process";
 import { appendFileSync, openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePorts, kill9, startTracked, stop } from "../common/procs.mjs";
+import { kill9, startTracked, stop } from "../common/procs.mjs";
 import { countKinds, startLoad } from "./load.mjs";
 import { pollUntil } from "./poll.mjs";
+import { stablePorts } from "./ports.mjs";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const APP = fileURLToPath(new URL("./app.mjs", import.meta.url));
@@ -47,7 +48,7 @@ const prefixEnd = (prefix) => prefix.slice(0, -1) + String.fromCharCode(prefix.c
 class Cluster {
   static async start(dir) {
     const { writeClusterFiles } = await import(join(REPO, "dist/cli/cluster-files.js"));
-    const ports = await freePorts(3 * 3 + 1);
+    const ports = await stablePorts(3 * 3 + 1);
     const c = new Cluster();
     c.frontendPort = ports.pop();
     c.specs = [];
@@ -117,6 +118,12 @@ class Cluster {
     });
   }
 
+  /** The leader's node id as node `i` knows it (0 when none). */
+  async leaderId(i) {
+    const r = await fetch(`http://${this.specs[i].clientAdvertise}/v3/phalanx/status`, { headers: { authorization: `Bearer ${this.token}` }, signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    return r.status === 200 ? Number((await r.json()).leader) : 0;
+  }
+
   /** Backend id → up (1) or not (0), as node `i`'s proxy sees the service's pool. */
   async proxyBackends(i) {
     const r = await fetch(`http://${this.adminAddresses[i]}/metrics`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
@@ -169,12 +176,14 @@ export async function runPhalanxHalf({ dir, kills, rps, concurrency, log }) {
     const load = startLoad({ host: c.proxyHosts[entry], port: c.frontendPort, concurrency, rps });
     const rounds = [];
     const startedMs = Date.now();
+    let error = null;
     try {
       await new Promise((r) => setTimeout(r, 1000));
       for (let k = 0; k < kills; k++) {
         const healthy = await waitSteady(c, entry);
         const victim = pickVictim(healthy, entry, k);
         const dead = new Set(healthy.filter((x) => x.node === victim + 1).map((x) => x.id));
+        const wasLeader = (await c.leaderId(entry).catch(() => 0)) === victim + 1;
         const t0 = Date.now();
         await kill9(c.procs[victim]);
         const [stopped, removed, replaced] = await Promise.all([
@@ -194,16 +203,20 @@ export async function runPhalanxHalf({ dir, kills, rps, concurrency, log }) {
         ]);
         await new Promise((r) => setTimeout(r, TAIL_MS));
         const failed = load.failuresBetween(t0, Date.now()).length;
-        rounds.push({ victim: `n${victim + 1}`, replicasKilled: dead.size, stopRoutingMs: stopped - t0, removedFromPoolMs: removed - t0, replacementHealthyMs: replaced - t0, failed });
-        log(`  phalanx kill ${k + 1}/${kills}: agent of n${victim + 1} (${dead.size} replica) — routing stopped after ${stopped - t0} ms (out of the pool after ${removed - t0} ms), replacement healthy after ${replaced - t0} ms, ${failed} failed requests`);
+        rounds.push({ victim: `n${victim + 1}`, wasLeader, replicasKilled: dead.size, stopRoutingMs: stopped - t0, removedFromPoolMs: removed - t0, replacementHealthyMs: replaced - t0, failed });
+        log(`  phalanx kill ${k + 1}/${kills}: agent of n${victim + 1}${wasLeader ? " (leader)" : ""} (${dead.size} replica) — routing stopped after ${stopped - t0} ms (out of the pool after ${removed - t0} ms), replacement healthy after ${replaced - t0} ms, ${failed} failed requests`);
         c.spawn(victim);
         await c.waitHealthy(victim);
       }
+    } catch (err) {
+      // Keep the rounds measured so far: report them with what stopped the run.
+      error = err.message;
+      log(`  phalanx: stopped after ${rounds.length} rounds: ${err.message}`);
     } finally {
       await load.stop();
     }
     const failures = load.failuresBetween(startedMs, Date.now() + 1);
-    return { rounds, failedRequests: failures.length, failureKinds: countKinds(failures), requests: load.total() };
+    return { rounds, failedRequests: failures.length, failureKinds: countKinds(failures), requests: load.total(), error };
   } finally {
     await c.close();
   }

@@ -80,6 +80,7 @@ async function main() {
     log("Phalanx: 3 nodes, service of 3 replicas, kill -9 an agent holding one");
     try {
       phalanx = await runPhalanxHalf({ dir, kills, rps, concurrency, log });
+      phalanxError = phalanx.error;
     } catch (err) {
       phalanxError = err.message;
       log(`Phalanx half failed: ${err.message}`);
@@ -101,7 +102,7 @@ async function main() {
     ["haproxy", haproxy?.rounds.length ?? 0, haproxy?.requests ?? "—", haproxy?.failedRequests ?? "—", fmt(percentile(hStop, 50)), fmt(percentile(hStop, 90)), fmt(percentile(hStop, 100)), "—", "(not its job)", "", ""],
   ];
   process.stdout.write(`${table(rows)}\n`);
-  if (phalanxError !== null) process.stdout.write(`phalanx: not measured: ${phalanxError}\n`);
+  if (phalanxError !== null) process.stdout.write(`phalanx: ${phalanx === null ? "not measured" : `stopped after ${phalanx.rounds.length} kills`}: ${phalanxError}\n`);
   const summary = {
     runs: Math.max(phalanx?.rounds.length ?? 0, haproxy?.rounds.length ?? 0),
     failed_requests: phalanx?.failedRequests ?? null,

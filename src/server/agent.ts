@@ -17,6 +17,7 @@ import type { TlsTransport } from "../transport/tls-transport.js";
 import { Replica } from "./replica.js";
 import { ServerError } from "./errors.js";
 import { LeaderForwarder } from "./forward.js";
+import { startNodeProxy, type NodeProxy } from "./node-proxy.js";
 import { createClientApiHandler } from "./http-api.js";
 import type { ApiTokens } from "./access.js";
 import { MEMBER_PREFIX, MemberDirectory } from "./members.js";
@@ -33,6 +34,8 @@ export interface RunningNode {
   readonly replica: Replica;
   readonly clientAddress: string;
   readonly peerAddress: string;
+  /** The load balancer for exposed services; null when `proxy.enabled` is false. */
+  readonly proxy: NodeProxy | null;
   stop(): Promise<void>;
 }
 
@@ -48,6 +51,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
   await checkIdentity(storage, config, id);
 
   let transport: TlsTransport | null = null;
+  let proxy: NodeProxy | null = null;
   let server: Server | null = null;
   let replica: Replica | null = null;
   let forwarder: LeaderForwarder | null = null;
@@ -99,6 +103,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       ? createHttpsServer({ keepAliveTimeout: 65_000, ca: credentials.caCertPem, cert: credentials.certPem, key: credentials.keyPem, requestCert: true, rejectUnauthorized: false }, handler)
       : createServer({ keepAliveTimeout: 65_000 }, handler);
     await listen(server, config.node.clientListen.host, config.node.clientListen.port);
+    proxy = await startNodeProxy(r, config.proxy, log);
     r.start();
     housekeeper.start();
     alerts.start();
@@ -107,6 +112,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     alerts?.stop();
     housekeeper?.stop();
     replica?.stop();
+    await proxy?.stop();
     server?.close();
     await forwarder?.close();
     await transport?.close();
@@ -119,9 +125,11 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     replica: started.replica,
     clientAddress: addressOf(started.server),
     peerAddress: started.transport.address(),
+    proxy,
     async stop() {
       started.alerts.stop();
       started.housekeeper.stop();
+      await proxy?.stop();
       started.replica.stop();
       started.server.closeAllConnections();
       await new Promise<void>((r) => started.server.close(() => r()));

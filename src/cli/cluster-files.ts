@@ -44,6 +44,7 @@ function hostOf(address: string): string {
 /** Options of writeClusterFiles. */
 export interface ClusterFileOptions {
   readonly clientTls?: boolean;
+  readonly alerts?: NodeConfigInput["alerts"];
   /** Per node: labels, node lease TTL and the services section (tests place services on labelled nodes). */
   readonly nodeExtra?: (node: NodeSpec) => { labels?: Record<string, string>; leaseTtlMs?: number; services?: NodeConfigInput["services"] };
 }
@@ -82,6 +83,7 @@ export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[]
       joinTokenHash: join_.hash,
       members,
       ...(raft ? { raft } : {}),
+      ...(options.alerts ? { alerts: options.alerts } : {}),
     };
     const file = join(dir, "config.yaml");
     await writeFileAtomic(file, renderNodeConfig(config), { mode: KEY_FILE_MODE });

@@ -2,6 +2,7 @@
 // `register<Name>(program)`; add one line below to wire a new one in.
 import { Command } from "commander";
 import { registerAgent } from "./commands/agent.js";
+import { registerAlerts } from "./commands/alerts.js";
 import { registerCert } from "./commands/cert.js";
 import { registerDev } from "./commands/dev.js";
 import { registerInit } from "./commands/init.js";
@@ -32,5 +33,6 @@ export function buildProgram(): Command {
   registerProxy(program);
   registerServices(program);
   registerLogs(program);
+  registerAlerts(program);
   return program;
 }

@@ -3,7 +3,8 @@
 // old file or the whole new one, never part of one; without the directory fsync the rename itself
 // may be lost on power failure. Used by the storage (meta.json, snapshots, WAL segments), the PKI
 // files and the CLI's token and config files.
-import { open, rename, stat, unlink } from "node:fs/promises";
+import { rename, unlink } from "node:fs/promises";
+import { createExclusive, pathExists, syncDirectory, writeWhole } from "./file-ops.js";
 import { dirname } from "node:path";
 
 /** An open file as the atomic write needs it. */
@@ -43,48 +44,18 @@ export interface AtomicWriteOptions<F extends AtomicFile = AtomicFile> {
 
 /** The real file system, through node:fs/promises. */
 export const nodeAtomicFs: AtomicFs = {
-  async exists(path) {
-    try {
-      await stat(path);
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
-      throw err;
-    }
-  },
+  exists: pathExists,
   async createFile(path, mode) {
-    const handle = await open(path, "wx", mode);
-    try {
-      // open() applies the umask to `mode`; a secret must end up exactly as asked.
-      if (mode !== undefined) await handle.chmod(mode);
-    } catch (err) {
-      await handle.close();
-      throw err;
-    }
+    const handle = await createExclusive(path, mode);
     return {
-      async write(data, position) {
-        let done = 0;
-        // A regular file may take a write in several pieces; loop until all of it is in.
-        while (done < data.length) {
-          const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
-          if (bytesWritten <= 0) throw Object.assign(new Error("write made no progress"), { code: "EIO" });
-          done += bytesWritten;
-        }
-      },
+      write: (data, position) => writeWhole(handle, data, position),
       datasync: () => handle.datasync(),
       close: () => handle.close(),
     };
   },
   rename,
   unlink,
-  async syncDir(dir) {
-    const handle = await open(dir, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  },
+  syncDir: syncDirectory,
 };
 
 /**

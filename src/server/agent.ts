@@ -17,6 +17,7 @@ import type { TlsTransport } from "../transport/tls-transport.js";
 import { Replica } from "./replica.js";
 import { ServerError } from "./errors.js";
 import { LeaderForwarder } from "./forward.js";
+import { startNodeProxy, type NodeProxy } from "./node-proxy.js";
 import { createClientApiHandler } from "./http-api.js";
 import type { ApiTokens } from "./access.js";
 import { MEMBER_PREFIX, MemberDirectory } from "./members.js";
@@ -30,6 +31,8 @@ import { ServiceController } from "./services/controller.js";
 import { NodeAgent } from "./services/node-agent.js";
 import type { NodeRecord } from "./services/layout.js";
 import { PHALANX_NODE_VERSION } from "./services/version.js";
+import { createChannels } from "../alerts/channels.js";
+import { AlertManager } from "../alerts/manager.js";
 
 /** A running node. */
 export interface RunningNode {
@@ -37,6 +40,8 @@ export interface RunningNode {
   readonly replica: Replica;
   readonly clientAddress: string;
   readonly peerAddress: string;
+  /** The load balancer for exposed services; null when `proxy.enabled` is false. */
+  readonly proxy: NodeProxy | null;
   stop(): Promise<void>;
 }
 
@@ -52,6 +57,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
   await checkIdentity(storage, config, id);
 
   let transport: TlsTransport | null = null;
+  let proxy: NodeProxy | null = null;
   let server: Server | null = null;
   let replica: Replica | null = null;
   let forwarder: LeaderForwarder | null = null;
@@ -59,6 +65,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
   let controller: ServiceController | null = null;
   let nodeAgent: NodeAgent | null = null;
   let agentClient: PhalanxClient | null = null;
+  let alerts: AlertManager | null = null;
   try {
     transport = await createTlsTransport({
       nodeId: id,
@@ -72,7 +79,10 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     const members = new MemberDirectory(config.members.map((m) => ({ ...m, id: nodeId(m.id) })));
     const peers = new PeerSync(id, members, transport);
     const metrics: NodeMetrics = new NodeMetrics({ status: () => r.status(), appliedIndex: () => r.kv.appliedIndex, pendingProposals: () => r.pendingProposals });
-    storage.observeFsync((seconds) => metrics.fsync(seconds));
+    storage.observeFsync((seconds) => {
+      metrics.fsync(seconds);
+      alerts?.fsync(seconds);
+    });
     const r: Replica = new Replica({
       id,
       storage,
@@ -96,7 +106,10 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     const clientTls = config.node.clientTls;
     forwarder = new LeaderForwarder(members, clientTls ? "https" : "http", log, clientTls ? { ca: credentials.caCertPem, cert: credentials.certPem, key: credentials.keyPem } : undefined);
     housekeeper = new ClusterHousekeeper(r, members, config, log.child({ part: "housekeeper" }));
-    const routes = adminRoutes({ replica: r, members, config, housekeeper, forwarder, credentials });
+    const tlsTransport = transport;
+    alerts = new AlertManager({ replica: r, config: config.alerts, channels: await createChannels(config.alerts, config.file), clusterId: config.clusterId,
+      logger: log.child({ part: "alerts" }), peerLinks: () => tlsTransport.stats().peers });
+    const routes = adminRoutes({ replica: r, members, config, housekeeper, forwarder, credentials, alerts });
     const handler = createClientApiHandler({ replica: r, clusterId: config.clusterId, tokens, forwarder, logger: log.child({ part: "api" }), routes,
       metrics: () => metrics.text(), onAnswered: (path, status) => metrics.request(path, status) });
     // With clientTls, a client certificate of the cluster CA authenticates on its own; the token still works too.
@@ -104,6 +117,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       ? createHttpsServer({ keepAliveTimeout: 65_000, ca: credentials.caCertPem, cert: credentials.certPem, key: credentials.keyPem, requestCert: true, rejectUnauthorized: false }, handler)
       : createServer({ keepAliveTimeout: 65_000 }, handler);
     await listen(server, config.node.clientListen.host, config.node.clientListen.port);
+    proxy = await startNodeProxy(r, config.proxy, log);
     r.start();
     housekeeper.start();
     controller = new ServiceController({ replica: r, logger: log.child({ part: "controller" }) });
@@ -126,31 +140,37 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       nodeAgent = new NodeAgent({ replica: r, client: agentClient, supervisor, logger: log.child({ part: "services" }), record, leaseTtlMs: config.node.leaseTtlMs });
       nodeAgent.start();
     }
+    alerts.start();
     log.info({ peer: transport.address(), client: addressOf(server), members: members.all().length }, "node started");
   } catch (err) {
     await nodeAgent?.stop().catch(() => undefined);
     await agentClient?.close();
     controller?.stop();
+    alerts?.stop();
     housekeeper?.stop();
     replica?.stop();
+    await proxy?.stop();
     server?.close();
     await forwarder?.close();
     await transport?.close();
     await storage.close().catch(() => undefined);
     throw err;
   }
-  const started = { transport, server, replica, forwarder, housekeeper, controller, nodeAgent, agentClient };
+  const started = { transport, server, replica, forwarder, housekeeper, alerts, controller, nodeAgent, agentClient };
   return {
     id,
     replica: started.replica,
     clientAddress: addressOf(started.server),
     peerAddress: started.transport.address(),
+    proxy,
     async stop() {
       // Instances first, while the API can still remove this node's keys.
       await started.nodeAgent?.stop().catch((err: unknown) => log.error({ err }, "stopping services failed"));
       await started.agentClient?.close();
       started.controller.stop();
+      started.alerts.stop();
       started.housekeeper.stop();
+      await proxy?.stop();
       started.replica.stop();
       started.server.closeAllConnections();
       await new Promise<void>((r) => started.server.close(() => r()));

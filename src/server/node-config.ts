@@ -3,6 +3,7 @@
 import { dirname, resolve } from "node:path";
 import { stringify } from "yaml";
 import { z } from "zod";
+import { alertsConfigSchema } from "../alerts/config.js";
 import { hostPortSchema } from "../config/address.js";
 import { loadYamlConfig } from "../config/yaml.js";
 import { TRANSPORT_LIMITS_DEFAULT } from "../transport/limits.js";
@@ -76,7 +77,22 @@ export const nodeConfigSchema = z.object({
     /** Largest snapshot this node sends or accepts from a peer (held whole in memory while it arrives). */
     maxSnapshotBytes: z.number().int().min(1).max(TRANSPORT_LIMITS_DEFAULT.maxSnapshotBytes).default(TRANSPORT_LIMITS_DEFAULT.maxSnapshotBytes),
   }).strict().default({}),
+  /**
+   * The load balancer every node runs for the services that declare `expose` (src/server/node-proxy.ts):
+   * it listens only while some service is exposed. `bindHost` replaces the host of every expose.listen
+   * on this node (for several nodes on one machine, or one interface of many); `admin` serves the
+   * proxy's /metrics and /healthz.
+   */
+  proxy: z.object({
+    enabled: z.boolean().default(true),
+    bindHost: z.string().min(1).max(255).optional(),
+    admin: listen.optional(),
+    /** Time a removed frontend gets to finish its requests, and the proxy on shutdown. */
+    drainGraceMs: z.number().int().min(0).max(600_000).default(10_000),
+  }).strict().default({}),
   log: z.object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") }).strict().default({}),
+  /** Alert channels, thresholds and delivery bounds (src/alerts/config.ts); no channels: alerts are only logged. */
+  alerts: alertsConfigSchema.default({}),
 }).strict().superRefine((c, ctx) => {
   if (c.adminTokenFile === undefined) {
     ctx.addIssue({

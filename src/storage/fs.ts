@@ -1,6 +1,7 @@
 // The few file operations the storage needs, behind a small interface so that tests can count
 // fsyncs and inject failures (ENOSPC, EIO) without touching a real disk's behaviour.
-import { open, readdir, readFile, rename, unlink, mkdir, stat } from "node:fs/promises";
+import { open, readdir, readFile, rename, unlink, mkdir } from "node:fs/promises";
+import { createExclusive, pathExists, syncDirectory, writeWhole } from "../fsutil/file-ops.js";
 
 /** An open file, written at explicit positions. */
 export interface StorageFile {
@@ -35,15 +36,7 @@ export const nodeFs: StorageFs = {
     return wrap(await open(path, "r+"));
   },
   async createFile(path, mode) {
-    const handle = await open(path, "wx", mode);
-    try {
-      // open() applies the umask to `mode`.
-      if (mode !== undefined) await handle.chmod(mode);
-    } catch (err) {
-      await handle.close();
-      throw err;
-    }
-    return wrap(handle);
+    return wrap(await createExclusive(path, mode));
   },
   async readFile(path) {
     return readFile(path);
@@ -56,41 +49,18 @@ export const nodeFs: StorageFs = {
       throw err;
     }
   },
-  async exists(path) {
-    try {
-      await stat(path);
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
-      throw err;
-    }
-  },
+  exists: pathExists,
   async mkdir(dir) {
     await mkdir(dir, { recursive: true });
   },
   rename,
   unlink,
-  async syncDir(dir) {
-    const handle = await open(dir, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  },
+  syncDir: syncDirectory,
 };
 
 function wrap(handle: import("node:fs/promises").FileHandle): StorageFile {
   return {
-    async write(data, position) {
-      let done = 0;
-      // A regular file may take a write in several pieces; loop until all of it is in.
-      while (done < data.length) {
-        const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
-        if (bytesWritten <= 0) throw Object.assign(new Error("write made no progress"), { code: "EIO" });
-        done += bytesWritten;
-      }
-    },
+    write: (data, position) => writeWhole(handle, data, position),
     datasync: () => handle.datasync(),
     truncate: (length) => handle.truncate(length),
     size: async () => (await handle.stat()).size,

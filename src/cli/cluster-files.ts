@@ -46,7 +46,7 @@ export interface ClusterFileOptions {
   readonly clientTls?: boolean;
   readonly alerts?: NodeConfigInput["alerts"];
   /** Per node: labels, node lease TTL and the services section (tests place services on labelled nodes). */
-  readonly nodeExtra?: (node: NodeSpec) => { labels?: Record<string, string>; leaseTtlMs?: number; services?: NodeConfigInput["services"] };
+  readonly nodeExtra?: (node: NodeSpec) => { labels?: Record<string, string>; leaseTtlMs?: number; services?: NodeConfigInput["services"]; proxy?: NodeConfigInput["proxy"] };
 }
 
 /** Creates `root/<name>/{config.yaml,pki/,data/,token,admin-token}` for every node. */
@@ -77,6 +77,7 @@ export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[]
         ...(extra.labels !== undefined ? { labels: extra.labels } : {}), ...(extra.leaseTtlMs !== undefined ? { leaseTtlMs: extra.leaseTtlMs } : {}),
       },
       ...(extra.services !== undefined ? { services: extra.services } : {}),
+      ...(extra.proxy !== undefined ? { proxy: extra.proxy } : {}),
       pkiDir: "./pki",
       tokenFile: "./token",
       adminTokenFile: "./admin-token",

@@ -42,6 +42,11 @@ export interface ServicesFixture {
 
 export const TEST_NODE_LEASE_TTL_MS = 1000;
 
+/** The address node `id`'s proxy serves exposed services on. */
+export function proxyHost(id: number): string {
+  return `127.0.0.${id + 1}`;
+}
+
 export async function startServicesFixture(): Promise<ServicesFixture> {
   const dir = await mkdtemp(join(tmpdir(), "phalanx-svc-"));
   const appFile = join(dir, "app.mjs");
@@ -51,7 +56,11 @@ export async function startServicesFixture(): Promise<ServicesFixture> {
   let cluster: ProcessCluster;
   try {
     cluster = await ProcessCluster.start(3, PROCESS_TEST_RAFT, {
-      nodeExtra: (n) => ({ labels: { role: "app", zone: `z${n.id}` }, leaseTtlMs: TEST_NODE_LEASE_TTL_MS, services: { portRange: { from: base + n.id * 40, to: base + n.id * 40 + 39 } } }),
+      // Each node's proxy on its own loopback address (127.0.0.<id + 1>), so three can serve one exposed port.
+      nodeExtra: (n) => ({
+        labels: { role: "app", zone: `z${n.id}` }, leaseTtlMs: TEST_NODE_LEASE_TTL_MS,
+        services: { portRange: { from: base + n.id * 40, to: base + n.id * 40 + 39 } }, proxy: { bindHost: proxyHost(n.id) },
+      }),
     });
   } catch (err) {
     await rm(dir, { recursive: true, force: true });

@@ -4,7 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PhalanxError } from "../../client/errors.js";
-import { applyText, describeService, healthyCurrent, service, startServicesFixture, waitFor, webService } from "../../testing/services-testkit.js";
+import { freePort } from "../../cli/commands/dev.js";
+import { applyText, describeService, healthyCurrent, proxyHost, service, startServicesFixture, waitFor, webService } from "../../testing/services-testkit.js";
 
 test("apply places 3 healthy replicas spread over the 3 nodes; the client token may read but not apply, delete or drain; a killed instance is restarted", { timeout: 90_000 }, async (t) => {
   const f = await startServicesFixture();
@@ -120,4 +121,58 @@ test("drain moves instances away with the replacement healthy first; a rolling u
     const s = await service(f.reader, "web");
     return s !== undefined && s.revision === v2?.revision && s.rollout.haltedRevision === null && healthyCurrent(s).length === 2;
   }, 30_000, describe);
+});
+
+test("an exposed service is served by every node's proxy, and keeps being served through a drain and a rolling update", { timeout: 120_000 }, async (t) => {
+  const f = await startServicesFixture();
+  t.after(() => f.close());
+  const describe = (): Promise<string> => describeService(f.reader, "web");
+  const port = await freePort();
+  const expose = `    expose: { listen: 127.0.0.1:${port}, protocol: http }`;
+  await applyText(f.admin, webService(f, { extra: expose }));
+  const first = await waitFor("2 healthy", async () => { const h = healthyCurrent(await service(f.reader, "web")); return h.length === 2 ? h : undefined; }, 30_000, describe);
+  for (const id of [1, 2, 3]) {
+    await waitFor(`node ${id}'s proxy to serve web`, async () => {
+      const r = await fetch(`http://${proxyHost(id)}:${port}/`, { signal: AbortSignal.timeout(1000) });
+      const body = (await r.json()) as { instance: string };
+      return r.status === 200 && first.some((i) => i.id === body.instance);
+    }, 20_000);
+  }
+
+  // Steady requests through one node's proxy while a node is drained and the service rolled.
+  const entry = proxyHost(await f.cluster.leader());
+  let ok = 0;
+  const failures: string[] = [];
+  let loading = true;
+  const load = (async () => {
+    while (loading) {
+      try {
+        const r = await fetch(`http://${entry}:${port}/`, { signal: AbortSignal.timeout(2000) });
+        await r.text();
+        if (r.status === 200) ok++;
+        else failures.push(`HTTP ${r.status}`);
+      } catch (err) {
+        failures.push((err as Error).message);
+      }
+    }
+  })();
+  try {
+    const drained = first[0]!.node;
+    await f.admin.call("POST", "/v3/phalanx/nodes/drain", { node: drained }, false);
+    await waitFor("instances off the drained node", async () => {
+      const s = await service(f.reader, "web");
+      return healthyCurrent(s).length === 2 && s!.instances.every((i) => i.node !== drained);
+    }, 30_000, describe);
+    await applyText(f.admin, webService(f, { extra: expose, env: { VERSION: "2" } }));
+    await waitFor("revision 2 everywhere", async () => {
+      const s = await service(f.reader, "web");
+      return s !== undefined && healthyCurrent(s).length === 2 && s.instances.every((i) => i.revision === s.revision);
+    }, 45_000, describe);
+  } finally {
+    loading = false;
+    await load;
+  }
+  t.diagnostic(`through node proxy ${entry}: ${ok} requests answered, ${failures.length} failed during a drain and a roll-out${failures.length > 0 ? `: ${[...new Set(failures)].join("; ")}` : ""}`);
+  assert.ok(ok > 0, "requests went through");
+  assert.deepEqual(failures, [], "no request failed");
 });

@@ -25,8 +25,9 @@ test("the default settings are accepted and too short a lease is refused with wh
   assert.match(checkFencingParams({ ...p, clockRateErrorMax: 0.2 }) ?? "", /clockRateErrorMax/);
 });
 
-function view(v: Partial<FencingView>): FencingView {
-  return { nowMs: 0, lastAckedSendMs: 0, lastSentMs: 0, acting: false, holder: false, ...v };
+function view(v: Partial<FencingView> & { lastAckedSendMs?: number | null }): FencingView {
+  const { lastAckedSendMs = 0, ...rest } = v;
+  return { nowMs: 0, deadlines: lastAckedSendMs === null ? null : fencingDeadlines(lastAckedSendMs, p), lastSentMs: 0, acting: false, holder: false, ...rest };
 }
 
 test("decideFencing fences an acting holder once the fence point passes, even with a renewal in flight", () => {
@@ -40,7 +41,7 @@ test("decideFencing renews on schedule and waits no later than the fence point",
   assert.equal(decideFencing(view({ nowMs: p.renewIntervalMs, lastSentMs: 0 }), p).kind, "renew");
   assert.equal(decideFencing(view({ nowMs: 0, lastAckedSendMs: null, lastSentMs: null }), p).kind, "renew");
   const tightP = { ...p, renewIntervalMs: 10_000 };
-  const d = decideFencing(view({ nowMs: 1, acting: true, holder: true }), tightP);
+  const d = decideFencing({ ...view({ nowMs: 1, acting: true, holder: true }), deadlines: fencingDeadlines(0, tightP) }, tightP);
   assert.equal(d.kind, "wait");
   assert.equal(d.kind === "wait" ? d.untilMs : -1, fencingDeadlines(0, tightP).fenceAtMs);
 });

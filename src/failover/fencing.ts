@@ -75,8 +75,11 @@ export function checkFencingParams(p: FencingParams): string | null {
 /** What the agent knows at one instant about its lease and its active instances. */
 export interface FencingView {
   readonly nowMs: number;
-  /** Local send time of the latest keep-alive (or grant) the store ACKNOWLEDGED; null with no lease. */
-  readonly lastAckedSendMs: number | null;
+  /**
+   * fencingDeadlines() of the send time of the latest keep-alive (or grant) the store
+   * ACKNOWLEDGED; null with no lease.
+   */
+  readonly deadlines: FencingDeadlines | null;
   /** Local send time of the latest keep-alive sent (acknowledged or not); null with none in flight. */
   readonly lastSentMs: number | null;
   /** An instance of this node acts as active (or is being promoted). */
@@ -102,7 +105,7 @@ export type FencingAction =
  * renewals barely make it does not flap between acting and fenced.
  */
 export function decideFencing(v: FencingView, p: FencingParams): FencingAction {
-  const deadlines = v.lastAckedSendMs === null ? null : fencingDeadlines(v.lastAckedSendMs, p);
+  const deadlines = v.deadlines;
   if (v.acting && (deadlines === null || v.nowMs >= deadlines.fenceAtMs)) {
     return { kind: "fence", reason: deadlines === null ? "no node lease" : `no keep-alive acknowledged in time (deadline ${deadlines.fenceAtMs.toFixed(0)} ms passed)` };
   }

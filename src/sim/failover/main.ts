@@ -1,0 +1,77 @@
+// `npm run sim:failover`: runs simulated failover schedules and reports violations. The only file of
+// src/sim/failover that touches the process, the clock and the console (eslint.config.js lists it
+// in PURE_CORE_SHELLS). The last line of output is always one JSON object:
+// {"schedules","violations","firstFailingSeed","eventsPerSecond","schedulesPerSecond"}.
+import { Command } from "commander";
+import { performance } from "node:perf_hooks";
+import { FAILED_RUN_SUMMARY, addSeedOptions, mutantArg, nonNegativeInt, violationHeadline } from "../cli-options.js";
+import { summarize } from "../runner.js";
+import { FAILOVER_MUTANTS } from "./agent.js";
+import type { FailoverMutant } from "./agent.js";
+import { runFailoverSeeds } from "./runner.js";
+import type { FailoverScheduleResult } from "./simulation.js";
+
+interface CliOptions {
+  seeds: number;
+  seed?: number;
+  start: number;
+  nodes: 3 | 5;
+  mutant?: FailoverMutant;
+  failFast: boolean;
+  verbose: boolean;
+  trace: boolean;
+}
+
+function describe(r: FailoverScheduleResult, nodes: number, mutant: FailoverMutant | null): string {
+  const stats = `${r.events} events, ${(r.virtualUs / 1000).toFixed(1)}ms virtual, ${r.activations} activations, active again ${r.recoveryMs.toFixed(0)}ms after the heal, hash ${r.hash}`;
+  const v = r.violation;
+  if (v === null) return `schedule ${r.seed}: ok, ${stats}`;
+  return [
+    violationHeadline(r.seed, nodes, mutant, v),
+    `  ${stats}`,
+    `  replay: npm run sim:failover -- --seed ${r.seed} --nodes ${nodes}${mutantArg(mutant)} --trace`,
+  ].join("\n");
+}
+
+function main(): void {
+  const program = addSeedOptions(new Command()
+    .name("sim:failover")
+    .description("Deterministic simulation of active/standby failover (node leases, self-fencing, watchdog, promotion) with faults and checkers")
+    .option("--seeds <n>", "number of schedules to run", nonNegativeInt, 100), "machines (each a voter with an agent)", FAILOVER_MUTANTS)
+    .option("--fail-fast", "stop at the first violation", false)
+    .option("--verbose", "print one line per schedule", false)
+    .option("--trace", "print a readable trace of the schedule (with --seed)", false);
+  program.parse();
+  const opts = program.opts<CliOptions>();
+  const mutant = opts.mutant ?? null;
+  const single = opts.seed !== undefined;
+  let activations = 0;
+  let worstRecoveryMs = 0;
+  let closestHandoverMs = Infinity;
+  const totals = runFailoverSeeds({
+    start: opts.seed ?? opts.start,
+    count: single ? 1 : opts.seeds,
+    voters: opts.nodes,
+    mutant,
+    stopAtFirstViolation: opts.failFast,
+    ...(single && opts.trace ? { trace: (line: string) => console.log(line) } : {}),
+    clockMs: () => performance.now(),
+    onResult: (r) => {
+      activations += r.activations;
+      worstRecoveryMs = Math.max(worstRecoveryMs, r.recoveryMs);
+      closestHandoverMs = Math.min(closestHandoverMs, r.closestHandoverMs);
+      if (r.violation !== null || single || opts.verbose) console.log(describe(r, opts.nodes, mutant));
+    },
+  });
+  console.log(`activations: ${activations}; closest handover (one active stopped, the next started): ${closestHandoverMs.toFixed(3)}ms; slowest return of an active after the heal: ${worstRecoveryMs.toFixed(0)}ms (virtual)`);
+  console.log(JSON.stringify(summarize(totals)));
+  process.exitCode = totals.violations > 0 ? 1 : 0;
+}
+
+try {
+  main();
+} catch (err: unknown) {
+  console.error(err);
+  console.log(JSON.stringify(FAILED_RUN_SUMMARY));
+  process.exitCode = 1;
+}

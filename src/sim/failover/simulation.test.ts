@@ -1,0 +1,61 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { runFailoverSeeds } from "./runner.js";
+import { runFailoverSchedule } from "./simulation.js";
+import type { FailoverMutant } from "./agent.js";
+import type { FailoverCheckerName } from "./checkers.js";
+
+/** Clean schedules run in npm test (more in `npm run sim:failover`). */
+const CLEAN_SEEDS = 60;
+/** A mutant must be caught within this many schedules (the search stops at the first catch). */
+const MUTANT_SEED_BOUND = 300;
+
+function firstCaught(mutant: FailoverMutant): { seed: number; checker: FailoverCheckerName } | null {
+  for (let seed = 1; seed <= MUTANT_SEED_BOUND; seed++) {
+    const r = runFailoverSchedule({ seed, voters: 3, mutant });
+    if (r.violation !== null) return { seed, checker: r.violation.checker };
+  }
+  return null;
+}
+
+test("failover schedules of 3 and 5 machines under faults never run two actives, and an active returns after the heal", () => {
+  for (const voters of [3, 5] as const) {
+    const violations: string[] = [];
+    let handovers = 0;
+    runFailoverSeeds({
+      start: 1, count: CLEAN_SEEDS / 2, voters, mutant: null, clockMs: () => 0,
+      onResult: (r) => {
+        if (Number.isFinite(r.closestHandoverMs)) handovers++;
+        if (r.violation !== null) violations.push(`seed ${r.seed}: ${r.violation.checker}: ${r.violation.message}`);
+      },
+    });
+    assert.deepEqual(violations, []);
+    // The schedules exercise what the checkers check: the active role does move between machines.
+    assert.ok(handovers > CLEAN_SEEDS / 8, `only ${handovers} schedules moved the active role`);
+  }
+});
+
+test("the same seed replays the same failover schedule (same hash)", () => {
+  const a = runFailoverSchedule({ seed: 11, voters: 3, mutant: null });
+  const b = runFailoverSchedule({ seed: 11, voters: 3, mutant: null });
+  const c = runFailoverSchedule({ seed: 12, voters: 3, mutant: null });
+  assert.equal(a.hash, b.hash);
+  assert.equal(a.events, b.events);
+  assert.notEqual(a.hash, c.hash);
+});
+
+test("an agent that never fences itself (no-self-fencing) is caught by the two-actives checker", () => {
+  assert.equal(firstCaught("no-self-fencing")?.checker, "two-actives");
+});
+
+test("a fencing deadline at the lease expiry measured from the reply (fencing-deadline-after-lease-expiry) is caught by the two-actives checker", () => {
+  assert.equal(firstCaught("fencing-deadline-after-lease-expiry")?.checker, "two-actives");
+});
+
+test("a controller that promotes before the old holder's lease is gone (promotion-without-waiting-for-old-lease) is caught by the two-actives checker", () => {
+  assert.equal(firstCaught("promotion-without-waiting-for-old-lease")?.checker, "two-actives");
+});
+
+test("a fencing token that starts again with every holder (token-does-not-grow) is caught by the token-order checker", () => {
+  assert.equal(firstCaught("token-does-not-grow")?.checker, "token-order");
+});

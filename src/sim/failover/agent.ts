@@ -225,7 +225,9 @@ export class SimAgent {
     const action = decideFencing({ nowMs: now, deadlines, lastSentMs: this.lastSentMs, acting: this.instance === "active", holder: isHolder }, p);
     switch (action.kind) {
       case "fence":
-        if (this.world.mutant !== "no-self-fencing") this.demote(action.reason);
+        if (this.world.mutant === "no-self-fencing" || this.instance !== "active") return;
+        this.world.checker.tally.agentFences++;
+        this.demote(action.reason);
         return;
       case "resume":
         if (this.instance !== "standby" || holder === null) return;
@@ -250,6 +252,7 @@ export class SimAgent {
   private demote(reason: string): void {
     if (this.instance !== "active") return;
     this.instance = "stopping";
+    this.world.checker.tally.demotions++;
     const stopMs = this.world.fencing.stopTimeoutMs * (0.2 + 0.8 * this.world.rng.float());
     this.world.trace(`n${this.id} demotes its instance (${reason}); it stops within ${stopMs.toFixed(1)}ms`);
     const life = this.life;
@@ -279,6 +282,7 @@ export class SimAgent {
     if (this.watchdogAtMs === null || this.nowMs() < this.watchdogAtMs) return;
     if (this.instance !== "active" && this.instance !== "stopping") return;
     this.world.trace(`n${this.id} watchdog: deadline passed unfed, SIGKILL of the instance`);
+    this.world.checker.tally.watchdogKills++;
     this.instance = "dead";
     this.world.checker.stop(this.id);
   }

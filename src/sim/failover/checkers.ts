@@ -34,6 +34,8 @@ export class ActingChecker {
   readonly intervals: ActingInterval[] = [];
   private readonly open = new Map<number, ActingInterval>();
   private highestToken = 0;
+  /** How often each safety mechanism ended an acting interval (figures for the summary). */
+  readonly tally = { agentFences: 0, watchdogKills: 0, demotions: 0 };
   /** Smallest time between one holder's end of acting and another's start (how close a handover came). */
   closestHandoverUs = Infinity;
 

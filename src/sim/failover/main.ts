@@ -48,6 +48,7 @@ function main(): void {
   let activations = 0;
   let worstRecoveryMs = 0;
   let closestHandoverMs = Infinity;
+  const tally = { agentFences: 0, watchdogKills: 0, demotions: 0 };
   const totals = runFailoverSeeds({
     start: opts.seed ?? opts.start,
     count: single ? 1 : opts.seeds,
@@ -60,9 +61,13 @@ function main(): void {
       activations += r.activations;
       worstRecoveryMs = Math.max(worstRecoveryMs, r.recoveryMs);
       closestHandoverMs = Math.min(closestHandoverMs, r.closestHandoverMs);
+      tally.agentFences += r.agentFences;
+      tally.watchdogKills += r.watchdogKills;
+      tally.demotions += r.demotions;
       if (r.violation !== null || single || opts.verbose) console.log(describe(r, opts.nodes, mutant));
     },
   });
+  console.log(`demotions: ${tally.demotions} (${tally.agentFences} by the agent's fencing deadline); watchdog kills: ${tally.watchdogKills}`);
   console.log(`activations: ${activations}; closest handover (one active stopped, the next started): ${closestHandoverMs.toFixed(3)}ms; slowest return of an active after the heal: ${worstRecoveryMs.toFixed(0)}ms (virtual)`);
   console.log(JSON.stringify(summarize(totals)));
   process.exitCode = totals.violations > 0 ? 1 : 0;

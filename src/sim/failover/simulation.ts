@@ -62,6 +62,10 @@ export interface FailoverScheduleResult extends ScheduleStats {
   readonly recoveryMs: number;
   /** Smallest true time between one holder's end of acting and the next holder's start (Infinity: no handover). */
   readonly closestHandoverMs: number;
+  /** Acting intervals ended by the agent's own fencing, by the watchdog, and demotions of any cause. */
+  readonly agentFences: number;
+  readonly watchdogKills: number;
+  readonly demotions: number;
   readonly linearizabilityUndecided: false;
 }
 
@@ -168,6 +172,7 @@ export class FailoverSimulation extends ScheduleWorld<FailoverNode, SimEvent> im
       activations: this.checker.intervals.length,
       recoveryMs: this.recoveredAtUs === null ? -1 : (this.recoveredAtUs - this.params.faultPhaseUs) / 1000,
       closestHandoverMs: this.checker.closestHandoverUs / 1000,
+      ...this.checker.tally,
       linearizabilityUndecided: false,
     };
   }

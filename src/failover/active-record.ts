@@ -10,12 +10,42 @@ import type { Command, KeyValue, LeaseId, Revision, TxnResult } from "../kv/stor
 /** Prefix of the active-role keys. */
 export const ACTIVE_PREFIX = "/phalanx/active/";
 
+/** Prefix of planned-switchover requests: `phalanx failover SERVICE --to NODE` writes one. */
+export const SWITCHOVER_PREFIX = "/phalanx/switchover/";
+
 /** Most bytes of a service name in an active key (the store's key limit leaves room for it). */
 export const MAX_SERVICE_NAME_BYTES = 253;
 
 /** The key of `service`'s active role. */
 export function activeKey(service: string): string {
   return `${ACTIVE_PREFIX}${service}`;
+}
+
+/** The key of `service`'s switchover request. */
+export function switchoverKey(service: string): string {
+  return `${SWITCHOVER_PREFIX}${service}`;
+}
+
+/** A planned switchover: the next promotion of the service prefers node `to`. */
+export interface SwitchoverRequest {
+  readonly to: number;
+  readonly requestedAtMs: number;
+}
+
+/** The request's stored bytes. */
+export function encodeSwitchover(r: SwitchoverRequest): Uint8Array {
+  return encoder.encode(JSON.stringify(r));
+}
+
+/** Reads a stored switchover request; null when absent or not one. */
+export function decodeSwitchover(kv: KeyValue | undefined): SwitchoverRequest | null {
+  if (kv === undefined || kv.version === 0) return null;
+  try {
+    const r = JSON.parse(decoder.decode(kv.value)) as Record<string, unknown>;
+    return typeof r.to === "number" && typeof r.requestedAtMs === "number" ? { to: r.to, requestedAtMs: r.requestedAtMs } : null;
+  } catch {
+    return null;
+  }
 }
 
 /** What the record says: who holds the role and on which lease. */

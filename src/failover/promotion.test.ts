@@ -40,3 +40,10 @@ test("flap damping holds back the promotion beyond the threshold, with a pause t
   assert.match(explainDamping(s, 320, p), /held back/);
   assert.equal(nextPromotionAllowedAtMs(s, 5000, p), 5000, "forgotten after the window");
 });
+
+test("a planned switchover's target goes first when it is eligible, else the usual choice", () => {
+  const to2 = decidePromotion(input({ preferredNode: 2, candidates: [cand(1, { position: 50 }), cand(2, { position: 1 })] }));
+  assert.equal(to2.kind === "promote" ? to2.candidate.node : null, 2);
+  const unhealthy = decidePromotion(input({ preferredNode: 2, candidates: [cand(1), cand(2, { healthy: false })] }));
+  assert.equal(unhealthy.kind === "promote" ? unhealthy.candidate.node : null, 1);
+});

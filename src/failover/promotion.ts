@@ -32,6 +32,8 @@ export interface PromotionInput {
   readonly candidates: readonly PromotionCandidate[];
   /** Flap damping: the earliest time the next promotion may happen. */
   readonly promotionAllowedAtMs: number;
+  /** A planned switchover asked for this node: it goes first when eligible. */
+  readonly preferredNode?: number | null;
 }
 
 /** The leader's decision. */
@@ -50,6 +52,8 @@ export function decidePromotion(input: PromotionInput): PromotionDecision {
   }
   const eligible = input.candidates.filter((c) => c.nodeAlive && c.healthy);
   if (eligible.length === 0) return { kind: "wait", reason: "no healthy standby on a live node" };
+  const preferred = eligible.find((c) => c.node === input.preferredNode);
+  if (preferred !== undefined) return { kind: "promote", candidate: preferred };
   const best = [...eligible].sort(comparePromotion)[0] as PromotionCandidate;
   return { kind: "promote", candidate: best };
 }

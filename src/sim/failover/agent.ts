@@ -16,9 +16,13 @@ import type { ActingChecker } from "./checkers.js";
 import type { AgentOp, AgentReply, AgentRequest, HolderView } from "./protocol.js";
 
 /** Deliberate bugs of failover, to prove the checkers can fail. */
-export type FailoverMutant = "no-self-fencing" | "fencing-deadline-after-lease-expiry" | "promotion-without-waiting-for-old-lease" | "token-does-not-grow";
+export type FailoverMutant =
+  | "no-self-fencing" | "fencing-deadline-after-lease-expiry" | "promotion-without-waiting-for-old-lease" | "token-does-not-grow"
+  | "release-before-stop";
 /** Every failover mutant. */
-export const FAILOVER_MUTANTS: readonly FailoverMutant[] = ["no-self-fencing", "fencing-deadline-after-lease-expiry", "promotion-without-waiting-for-old-lease", "token-does-not-grow"];
+export const FAILOVER_MUTANTS: readonly FailoverMutant[] = [
+  "no-self-fencing", "fencing-deadline-after-lease-expiry", "promotion-without-waiting-for-old-lease", "token-does-not-grow", "release-before-stop",
+];
 
 /** The agent's loop runs this often (local ms) besides reacting to every reply. */
 const STEP_MS = 10;
@@ -79,6 +83,8 @@ export class SimAgent {
   private readonly inbox: AgentReply[] = [];
   private watchdogAtMs: number | null = null;
   private stopDoneWhileFrozen = false;
+  /** The token this agent is giving up in a planned switchover (it does not resume it). */
+  private releasing: number | null = null;
 
   constructor(readonly id: NodeId, readonly clock: MachineClock, private readonly world: AgentWorld) {
     this.target = id;
@@ -115,6 +121,7 @@ export class SimAgent {
     this.inbox.length = 0;
     this.watchdogAtMs = null;
     this.stopDoneWhileFrozen = false;
+    this.releasing = null;
     this.loop(this.life);
   }
 
@@ -167,6 +174,18 @@ export class SimAgent {
     }
     this.handleReply(reply);
     this.step();
+  }
+
+  /**
+   * The operator asks for a planned switchover: demote, and release the record only once the
+   * instance has stopped acting (the mutant releases at once). Returns false when not acting.
+   */
+  requestRelease(): boolean {
+    if (!this.up || this.paused || this.frozen || this.instance !== "active") return false;
+    this.releasing = this.token;
+    this.demote("planned switchover");
+    if (this.world.mutant === "release-before-stop") this.send({ kind: "release", token: this.token });
+    return true;
   }
 
   /** A watch event: the active record changed; read it now (a paused agent reads at its next round). */
@@ -230,7 +249,7 @@ export class SimAgent {
         this.demote(action.reason);
         return;
       case "resume":
-        if (this.instance !== "standby" || holder === null) return;
+        if (this.instance !== "standby" || holder === null || holder.token === this.releasing) return;
         this.instance = "active";
         this.token = holder.token;
         this.world.trace(`n${this.id} instance acts as active (token ${holder.token})`);
@@ -242,6 +261,7 @@ export class SimAgent {
         this.lastSentMs = now;
         this.send({ kind: "keepAlive", leaseId });
         this.send({ kind: "readActive" });
+        if (this.releasing !== null && this.instance === "standby" && holder?.token === this.releasing) this.send({ kind: "release", token: this.releasing });
         return;
       case "wait":
         return;
@@ -264,6 +284,7 @@ export class SimAgent {
       }
       this.instance = "standby";
       this.world.checker.stop(this.id);
+      if (this.releasing !== null && this.world.mutant !== "release-before-stop") this.send({ kind: "release", token: this.releasing });
     });
   }
 
@@ -310,7 +331,7 @@ export class SimAgent {
     this.answeredSinceRenew = true;
     const op = req.op;
     if (!r.ok) {
-      if (r.code === "lease_not_found" && op.kind !== "grant" && op.kind !== "readActive" && op.leaseId === this.leaseId) return this.lostLease();
+      if (r.code === "lease_not_found" && (op.kind === "keepAlive" || op.kind === "putNode") && op.leaseId === this.leaseId) return this.lostLease();
       if (op.kind === "grant") this.grantSentMs = null;
       if (op.kind === "putNode") this.putNodeSentMs = null;
       this.rotateTarget(r.leaderHint === 0 ? null : r.leaderHint);
@@ -333,10 +354,13 @@ export class SimAgent {
       case "putNode":
         if (op.kind === "putNode" && op.leaseId === this.leaseId) this.nodeKeyPut = true;
         return;
+      case "release":
+        return; // the next read of the record shows the outcome
       case "readActive":
         if (r.revision < this.holderRevision) return;
         this.holderRevision = r.revision;
         this.holder = r.holder;
+        if (r.holder?.token !== this.releasing) this.releasing = null;
         return;
     }
   }

@@ -7,7 +7,7 @@
 // freezes the whole machine; the agent alone can be paused too (agent.ts).
 import type { ConfState, NodeId } from "../../raft/raft.js";
 import type { NodeTuning } from "../../node/node-core.js";
-import { acquireCommand, activeKey, decodeActiveHolder, releaseCommand } from "../../failover/active-record.js";
+import { acquireCommand, activeKey, decodeActiveHolder, decodeSwitchover, releaseCommand, switchoverKey } from "../../failover/active-record.js";
 import type { ActiveRecord } from "../../failover/active-record.js";
 import { decidePromotion } from "../../failover/promotion.js";
 import type { PromotionCandidate } from "../../failover/promotion.js";
@@ -126,6 +126,11 @@ export class FailoverNode extends NodeProcess {
             if (o.ok) reply({ reqId: req.reqId, ok: true, kind: "keepAlive" });
             else refuse(o.code, o.leaderId);
           });
+        case "release":
+          return core.propose(releaseCommand(SERVICE, op.token), (o) => {
+            if (!o.ok) return refuse(o.code, o.leaderId);
+            reply({ reqId: req.reqId, ok: true, kind: "release" });
+          });
         case "readActive":
           return core.readBarrier((err) => {
             if (err !== null) return refuse(err.code, err.leaderId);
@@ -169,8 +174,10 @@ export class FailoverNode extends NodeProcess {
         if (node === holder?.record.node) continue;
         candidates.push({ node, leaseId: n.lease, nodeAlive: true, healthy: true, preference: node });
       }
+      const switchover = core.kv.range({ key: switchoverKey(SERVICE) });
+      const preferredNode = decodeSwitchover(switchover.ok ? switchover.kvs[0] : undefined)?.to ?? null;
       const decision = decidePromotion({
-        nowMs, hasQuorum: true, holderNode, candidates,
+        nowMs, hasQuorum: true, holderNode, candidates, preferredNode,
         promotionAllowedAtMs: nextPromotionAllowedAtMs(this.flapState, nowMs, this.fw.flap),
       });
       if (decision.kind !== "promote") {

@@ -8,7 +8,9 @@ export type AgentOp =
   | { readonly kind: "grant"; readonly ttlMs: number }
   | { readonly kind: "keepAlive"; readonly leaseId: number }
   | { readonly kind: "putNode"; readonly leaseId: number }
-  | { readonly kind: "readActive" };
+  | { readonly kind: "readActive" }
+  /** Give the role up (planned switchover), once the instance has stopped acting. */
+  | { readonly kind: "release"; readonly token: number };
 
 /** An agent's request to one store node. */
 export interface AgentRequest {
@@ -29,6 +31,6 @@ export interface HolderView {
 /** A store node's answer. */
 export type AgentReply =
   | { readonly reqId: number; readonly ok: true; readonly kind: "grant"; readonly leaseId: number }
-  | { readonly reqId: number; readonly ok: true; readonly kind: "keepAlive" | "putNode" }
+  | { readonly reqId: number; readonly ok: true; readonly kind: "keepAlive" | "putNode" | "release" }
   | { readonly reqId: number; readonly ok: true; readonly kind: "readActive"; readonly revision: number; readonly holder: HolderView | null }
   | { readonly reqId: number; readonly ok: false; readonly code: string; readonly leaderHint: NodeId };

@@ -59,3 +59,7 @@ test("a controller that promotes before the old holder's lease is gone (promotio
 test("a fencing token that starts again with every holder (token-does-not-grow) is caught by the token-order checker", () => {
   assert.equal(firstCaught("token-does-not-grow")?.checker, "token-order");
 });
+
+test("a planned switchover that releases the record before the instance stopped (release-before-stop) is caught by the two-actives checker", () => {
+  assert.equal(firstCaught("release-before-stop")?.checker, "two-actives");
+});

@@ -27,7 +27,8 @@ import { SlowDisks } from "../slow-disks.js";
 import { ActingChecker, FailoverViolationFound } from "./checkers.js";
 import type { FailoverViolation } from "./checkers.js";
 import type { FailoverMutant, MachineClock } from "./agent.js";
-import { FailoverNode } from "./node.js";
+import { FailoverNode, SERVICE } from "./node.js";
+import { encodeSwitchover, switchoverKey } from "../../failover/active-record.js";
 import type { FailoverNodeWorld } from "./node.js";
 import type { AgentReply, AgentRequest } from "./protocol.js";
 
@@ -226,7 +227,7 @@ export class FailoverSimulation extends ScheduleWorld<FailoverNode, SimEvent> im
       const ttlUs = this.fencing.leaseTtlMs * 1000;
       const target = this.actingNode() ?? rng.pick([...this.nodes.values()]);
       const forUs = rng.range(Math.round(ttlUs * 0.3), Math.round(ttlUs * 3));
-      switch (rng.int(4)) {
+      switch (rng.int(5)) {
         case 0:
           if (!target.agent.up || target.agent.paused) break;
           this.trace(`fault: SIGSTOP of n${target.id}'s agent alone for ${(forUs / 1000).toFixed(0)}ms`);
@@ -246,6 +247,16 @@ export class FailoverSimulation extends ScheduleWorld<FailoverNode, SimEvent> im
           const cut = this.network.cut(`isolate n${target.id}`, linksBetween([target.id], others));
           this.trace(`fault: isolate n${target.id} for ${(forUs / 1000).toFixed(0)}ms`);
           this.after(forUs, () => this.network.heal(cut.id));
+          break;
+        }
+        case 3: {
+          const others = [...this.nodes.values()].filter((n) => n !== target && n.up);
+          const leader = this.currentLeader();
+          if (others.length === 0 || leader === null || leader.core === null) break;
+          const to = rng.pick(others).id;
+          this.trace(`operator: planned switchover of the active on n${target.id} to n${to}`);
+          leader.input(() => leader.core?.propose({ type: "put", key: switchoverKey(SERVICE), value: encodeSwitchover({ to, requestedAtMs: 0 }) }, () => undefined));
+          target.agent.requestRelease();
           break;
         }
         default: {

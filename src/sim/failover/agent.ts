@@ -18,10 +18,11 @@ import type { AgentOp, AgentReply, AgentRequest, HolderView } from "./protocol.j
 /** Deliberate bugs of failover, to prove the checkers can fail. */
 export type FailoverMutant =
   | "no-self-fencing" | "fencing-deadline-after-lease-expiry" | "promotion-without-waiting-for-old-lease" | "token-does-not-grow"
-  | "release-before-stop";
+  | "release-before-stop" | "fencing-ignores-clock-drift";
 /** Every failover mutant. */
 export const FAILOVER_MUTANTS: readonly FailoverMutant[] = [
   "no-self-fencing", "fencing-deadline-after-lease-expiry", "promotion-without-waiting-for-old-lease", "token-does-not-grow", "release-before-stop",
+  "fencing-ignores-clock-drift",
 ];
 
 /** The agent's loop runs this often (local ms) besides reacting to every reply. */
@@ -67,6 +68,8 @@ export class SimAgent {
   frozen = false;
   instance: InstanceState = "standby";
   private token = 0;
+  /** The lease the acting instance's role hangs on. */
+  private tokenLeaseId = 0;
   private leaseId: number | null = null;
   private grantSentMs: number | null = null;
   private putNodeSentMs: number | null = null;
@@ -161,7 +164,7 @@ export class SimAgent {
       this.stopDoneWhileFrozen = false;
       if (this.instance === "stopping") this.instance = "standby";
     }
-    if (this.instance === "active" || this.instance === "stopping") this.world.checker.start(this.id, this.token);
+    if (this.instance === "active" || this.instance === "stopping") this.world.checker.start(this.id, this.token, this.tokenLeaseId);
     if (!this.paused) this.drainInbox();
   }
 
@@ -214,7 +217,10 @@ export class SimAgent {
       if (this.lastAckReceivedMs === null) return null;
       return { fenceAtMs: this.lastAckReceivedMs + p.leaseTtlMs, actingEndsAtMs: this.lastAckReceivedMs + p.leaseTtlMs + p.stopTimeoutMs };
     }
-    return this.lastAckedSendMs === null ? null : fencingDeadlines(this.lastAckedSendMs, p);
+    if (this.lastAckedSendMs === null) return null;
+    // Mutant: the margin math without the clock-rate bound and the safety margin (E = TTL).
+    if (this.world.mutant === "fencing-ignores-clock-drift") return fencingDeadlines(this.lastAckedSendMs, { ...p, clockRateErrorMax: 0, safetyMarginMs: 0 });
+    return fencingDeadlines(this.lastAckedSendMs, p);
   }
 
   private step(): void {
@@ -252,8 +258,9 @@ export class SimAgent {
         if (this.instance !== "standby" || holder === null || holder.token === this.releasing) return;
         this.instance = "active";
         this.token = holder.token;
+        this.tokenLeaseId = holder.leaseId;
         this.world.trace(`n${this.id} instance acts as active (token ${holder.token})`);
-        this.world.checker.start(this.id, holder.token);
+        this.world.checker.start(this.id, holder.token, holder.leaseId);
         return;
       case "renew":
         if (!this.answeredSinceRenew) this.rotateTarget(null);

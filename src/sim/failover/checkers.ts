@@ -1,9 +1,10 @@
 // The failover checkers, judged from the instances' own acting intervals on true virtual time (not
 // from what the agents or the store believe): at no instant do two instances act as active; the
-// fencing tokens of successive actives strictly grow; after the heal an active exists in time.
+// no instance acts once the lease its role hangs on is removed; the fencing tokens of successive
+// actives strictly grow; after the heal an active exists in time.
 
 /** The failover checkers. */
-export type FailoverCheckerName = "two-actives" | "token-order" | "liveness" | "core-invariant";
+export type FailoverCheckerName = "two-actives" | "acting-past-lease" | "token-order" | "liveness" | "core-invariant";
 
 /** One broken property. */
 export interface FailoverViolation {
@@ -24,6 +25,8 @@ export class FailoverViolationFound extends Error {
 export interface ActingInterval {
   readonly node: number;
   readonly token: number;
+  /** The node lease the active record was attached to when this interval began. */
+  readonly leaseId: number;
   readonly startUs: number;
   endUs: number | null;
 }
@@ -36,6 +39,13 @@ export class ActingChecker {
   private highestToken = 0;
   /** How often each safety mechanism ended an acting interval (figures for the summary). */
   readonly tally = { agentFences: 0, watchdogKills: 0, demotions: 0 };
+  /**
+   * Time left on a lease on the current leader's lease clock (undefined when unknown or no leader):
+   * set by the simulation, asked whenever an instance stops acting.
+   */
+  leaseRemainingMs: (leaseId: number) => number | undefined = () => undefined;
+  /** Smallest time left on the leader's lease clock when an instance stopped acting. */
+  closestLeaseMarginMs = Infinity;
   /** Smallest time between one holder's end of acting and another's start (how close a handover came). */
   closestHandoverUs = Infinity;
 
@@ -45,7 +55,7 @@ export class ActingChecker {
   }
 
   /** `node`'s instance starts acting as active with `token` (a resumption keeps its token). */
-  start(node: number, token: number): void {
+  start(node: number, token: number, leaseId: number): void {
     if (this.open.has(node)) return;
     for (const other of this.open.values()) {
       this.report("two-actives", `n${node} starts acting (token ${token}) while n${other.node} acts since ${(other.startUs / 1000).toFixed(3)}ms (token ${other.token})`);
@@ -62,7 +72,7 @@ export class ActingChecker {
       this.report("token-order", `n${node} acts with token ${token}, not above the highest earlier token ${this.highestToken}`);
     }
     this.highestToken = Math.max(this.highestToken, token);
-    const interval: ActingInterval = { node, token, startUs: this.now, endUs: null };
+    const interval: ActingInterval = { node, token, leaseId, startUs: this.now, endUs: null };
     this.intervals.push(interval);
     this.open.set(node, interval);
   }
@@ -73,6 +83,20 @@ export class ActingChecker {
     if (interval === undefined) return;
     interval.endUs = this.now;
     this.open.delete(node);
+    const left = this.leaseRemainingMs(interval.leaseId);
+    if (left === undefined) return;
+    if (left <= 0) this.report("acting-past-lease", `n${node} stops acting (token ${interval.token}) only after the leader's deadline for its lease ${interval.leaseId} passed`);
+    this.closestLeaseMarginMs = Math.min(this.closestLeaseMarginMs, left);
+  }
+
+  /**
+   * A lease was removed (its expiry applied somewhere): an instance still acting under it has
+   * outlived its lease. Stricter than two-actives, which needs a promotion to follow.
+   */
+  leaseRemoved(leaseId: number): void {
+    for (const i of this.open.values()) {
+      if (i.leaseId === leaseId) this.report("acting-past-lease", `n${i.node} still acts (token ${i.token}) when its lease ${leaseId} is removed`);
+    }
   }
 
   /** True while some instance acts. */

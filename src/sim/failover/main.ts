@@ -48,6 +48,7 @@ function main(): void {
   let activations = 0;
   let worstRecoveryMs = 0;
   let closestHandoverMs = Infinity;
+  let closestLeaseMarginMs = Infinity;
   const tally = { agentFences: 0, watchdogKills: 0, demotions: 0 };
   const totals = runFailoverSeeds({
     start: opts.seed ?? opts.start,
@@ -61,12 +62,14 @@ function main(): void {
       activations += r.activations;
       worstRecoveryMs = Math.max(worstRecoveryMs, r.recoveryMs);
       closestHandoverMs = Math.min(closestHandoverMs, r.closestHandoverMs);
+      closestLeaseMarginMs = Math.min(closestLeaseMarginMs, r.closestLeaseMarginMs);
       tally.agentFences += r.agentFences;
       tally.watchdogKills += r.watchdogKills;
       tally.demotions += r.demotions;
       if (r.violation !== null || single || opts.verbose) console.log(describe(r, opts.nodes, mutant));
     },
   });
+  console.log(`closest an active came to its lease's expiry on the leader's clock when it stopped acting: ${closestLeaseMarginMs.toFixed(3)}ms`);
   console.log(`demotions: ${tally.demotions} (${tally.agentFences} by the agent's fencing deadline); watchdog kills: ${tally.watchdogKills}`);
   console.log(`activations: ${activations}; closest handover (one active stopped, the next started): ${closestHandoverMs.toFixed(3)}ms; slowest return of an active after the heal: ${worstRecoveryMs.toFixed(0)}ms (virtual)`);
   console.log(JSON.stringify(summarize(totals)));

@@ -55,7 +55,16 @@ export class FailoverNode extends NodeProcess {
       raftRandomInt: (n) => fw.raftRandomInt(n),
       trace: (l) => fw.trace(l),
     };
-    super(id, bootstrap, local, () => ({ tuning: fw.tuning(), mutants: new Set(), observer: { onRoleChange: () => fw.onRole(this) } }));
+    super(id, bootstrap, local, () => ({
+      tuning: fw.tuning(),
+      mutants: new Set(),
+      observer: {
+        onRoleChange: () => fw.onRole(this),
+        onEntryApplied: (_e, out) => {
+          for (const c of out.leaseChanges) if (c.type === "removed") fw.checker.leaseRemoved(c.id);
+        },
+      },
+    }));
     this.agent = new SimAgent(id, clock, fw);
   }
 

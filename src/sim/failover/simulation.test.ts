@@ -10,8 +10,8 @@ const CLEAN_SEEDS = 60;
 /** A mutant must be caught within this many schedules (the search stops at the first catch). */
 const MUTANT_SEED_BOUND = 300;
 
-function firstCaught(mutant: FailoverMutant): { seed: number; checker: FailoverCheckerName } | null {
-  for (let seed = 1; seed <= MUTANT_SEED_BOUND; seed++) {
+function firstCaught(mutant: FailoverMutant, bound = MUTANT_SEED_BOUND): { seed: number; checker: FailoverCheckerName } | null {
+  for (let seed = 1; seed <= bound; seed++) {
     const r = runFailoverSchedule({ seed, voters: 3, mutant });
     if (r.violation !== null) return { seed, checker: r.violation.checker };
   }
@@ -44,12 +44,17 @@ test("the same seed replays the same failover schedule (same hash)", () => {
   assert.notEqual(a.hash, c.hash);
 });
 
-test("an agent that never fences itself (no-self-fencing) is caught by the two-actives checker", () => {
-  assert.equal(firstCaught("no-self-fencing")?.checker, "two-actives");
+/** The checkers that see an active outlive its lease: at once (acting-past-lease) or once a successor acts (two-actives). */
+const OUTLIVED_LEASE: readonly FailoverCheckerName[] = ["acting-past-lease", "two-actives"];
+
+test("an agent that never fences itself (no-self-fencing) is caught: its active outlives its lease", () => {
+  const caught = firstCaught("no-self-fencing");
+  assert.ok(caught !== null && OUTLIVED_LEASE.includes(caught.checker), JSON.stringify(caught));
 });
 
-test("a fencing deadline at the lease expiry measured from the reply (fencing-deadline-after-lease-expiry) is caught by the two-actives checker", () => {
-  assert.equal(firstCaught("fencing-deadline-after-lease-expiry")?.checker, "two-actives");
+test("a fencing deadline at the lease expiry measured from the reply (fencing-deadline-after-lease-expiry) is caught: its active outlives its lease", () => {
+  const caught = firstCaught("fencing-deadline-after-lease-expiry");
+  assert.ok(caught !== null && OUTLIVED_LEASE.includes(caught.checker), JSON.stringify(caught));
 });
 
 test("a controller that promotes before the old holder's lease is gone (promotion-without-waiting-for-old-lease) is caught by the two-actives checker", () => {
@@ -62,4 +67,10 @@ test("a fencing token that starts again with every holder (token-does-not-grow) 
 
 test("a planned switchover that releases the record before the instance stopped (release-before-stop) is caught by the two-actives checker", () => {
   assert.equal(firstCaught("release-before-stop")?.checker, "two-actives");
+});
+
+test("fencing math without the clock-rate bound and margin (fencing-ignores-clock-drift) is caught within 1000 seeds by the acting-past-lease checker", () => {
+  // A subtle error (a few ms per TTL): the checker compares the end of acting with the leader's own
+  // lease clock, so it does not need a promotion to follow.
+  assert.equal(firstCaught("fencing-ignores-clock-drift", 1000)?.checker, "acting-past-lease");
 });

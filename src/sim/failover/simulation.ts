@@ -63,6 +63,8 @@ export interface FailoverScheduleResult extends ScheduleStats {
   readonly recoveryMs: number;
   /** Smallest true time between one holder's end of acting and the next holder's start (Infinity: no handover). */
   readonly closestHandoverMs: number;
+  /** Smallest time left on the leader's lease clock when an instance stopped acting (Infinity: never measured). */
+  readonly closestLeaseMarginMs: number;
   /** Acting intervals ended by the agent's own fencing, by the watchdog, and demotions of any cause. */
   readonly agentFences: number;
   readonly watchdogKills: number;
@@ -156,6 +158,7 @@ export class FailoverSimulation extends ScheduleWorld<FailoverNode, SimEvent> im
     this.tracing = options.trace !== undefined;
     this.mutant = options.mutant;
     this.network.quality = this.params.network;
+    this.checker.leaseRemainingMs = (id) => this.currentLeader()?.core?.leaseRemainingMs(id);
   }
 
   run(): FailoverScheduleResult {
@@ -173,6 +176,7 @@ export class FailoverSimulation extends ScheduleWorld<FailoverNode, SimEvent> im
       activations: this.checker.intervals.length,
       recoveryMs: this.recoveredAtUs === null ? -1 : (this.recoveredAtUs - this.params.faultPhaseUs) / 1000,
       closestHandoverMs: this.checker.closestHandoverUs / 1000,
+      closestLeaseMarginMs: this.checker.closestLeaseMarginMs,
       ...this.checker.tally,
       linearizabilityUndecided: false,
     };

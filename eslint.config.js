@@ -68,7 +68,7 @@ export const LAYERS = [
   // I/O adapters and libraries: disk, network, certificates, the SDK, config loading.
   { name: "io", files: ["src/storage/**", "src/transport/**", "src/pki/**", "src/client/**", "src/config/**"], mayImport: ["pure-core", "node-core", "fsutil"] },
   // Runtimes that wire cores and adapters into a running node or proxy.
-  { name: "runtime", files: ["src/server/**", "src/proxy/**", "src/agent/**", "src/fronts/**", "src/failover/watchdog/**"], mayImport: ["pure-core", "node-core", "fsutil", "io"] },
+  { name: "runtime", files: ["src/server/**", "src/proxy/**", "src/agent/**", "src/fronts/**", "src/failover/watchdog/**", "src/failover/runtime/**"], mayImport: ["pure-core", "node-core", "fsutil", "io"] },
   { name: "cli", files: ["src/cli/**"], mayImport: ["pure-core", "node-core", "fsutil", "io", "runtime"] },
   // Harnesses only tests use; left out of the build (tsconfig.build.json).
   { name: "testing", files: ["src/testing/**"], mayImport: ["pure-core", "node-core", "sim", "fsutil", "io", "runtime", "cli"] },

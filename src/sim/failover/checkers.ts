@@ -46,6 +46,18 @@ export class ActingChecker {
   leaseRemainingMs: (leaseId: number) => number | undefined = () => undefined;
   /** Smallest time left on the leader's lease clock when an instance stopped acting. */
   closestLeaseMarginMs = Infinity;
+  /** A fault that should move the active role struck the acting machine at this time (takeover figure). */
+  private faultOnActive: { readonly node: number; readonly atUs: number; readonly wasLeader: boolean } | null = null;
+  /** Time from a crash or freeze of the acting machine to the start of the next holder, µs. */
+  readonly takeoversUs: number[] = [];
+  /** The same, only where the struck machine was also the Raft leader. */
+  readonly leaderTakeoversUs: number[] = [];
+
+  /** The acting machine `node` just crashed or froze: the next holder's start measures the takeover. */
+  faultStruckActive(node: number, wasLeader: boolean): void {
+    this.faultOnActive = { node, atUs: this.now, wasLeader };
+  }
+
   /** Smallest time between one holder's end of acting and another's start (how close a handover came). */
   closestHandoverUs = Infinity;
 
@@ -72,6 +84,12 @@ export class ActingChecker {
       this.report("token-order", `n${node} acts with token ${token}, not above the highest earlier token ${this.highestToken}`);
     }
     this.highestToken = Math.max(this.highestToken, token);
+    // A takeover is the next start on another machine; the struck holder resuming cancels the measurement.
+    if (this.faultOnActive !== null && this.faultOnActive.node !== node) {
+      this.takeoversUs.push(this.now - this.faultOnActive.atUs);
+      if (this.faultOnActive.wasLeader) this.leaderTakeoversUs.push(this.now - this.faultOnActive.atUs);
+    }
+    this.faultOnActive = null;
     const interval: ActingInterval = { node, token, leaseId, startUs: this.now, endUs: null };
     this.intervals.push(interval);
     this.open.set(node, interval);
@@ -97,6 +115,11 @@ export class ActingChecker {
     for (const i of this.open.values()) {
       if (i.leaseId === leaseId) this.report("acting-past-lease", `n${i.node} still acts (token ${i.token}) when its lease ${leaseId} is removed`);
     }
+  }
+
+  /** True while `node`'s instance acts. */
+  isActing(node: number): boolean {
+    return this.open.has(node);
   }
 
   /** True while some instance acts. */

@@ -2,14 +2,14 @@
 // src/sim/failover that touches the process, the clock and the console (eslint.config.js lists it
 // in PURE_CORE_SHELLS). The last line of output is always one JSON object:
 // {"schedules","violations","firstFailingSeed","eventsPerSecond","schedulesPerSecond"}.
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { performance } from "node:perf_hooks";
 import { FAILED_RUN_SUMMARY, addSeedOptions, mutantArg, nonNegativeInt, violationHeadline } from "../cli-options.js";
 import { summarize } from "../runner.js";
 import { FAILOVER_MUTANTS } from "./agent.js";
 import type { FailoverMutant } from "./agent.js";
 import { runFailoverSeeds } from "./runner.js";
-import type { FailoverScheduleResult } from "./simulation.js";
+import type { FailoverScenario, FailoverScheduleResult } from "./simulation.js";
 
 interface CliOptions {
   seeds: number;
@@ -20,6 +20,9 @@ interface CliOptions {
   failFast: boolean;
   verbose: boolean;
   trace: boolean;
+  scenario: FailoverScenario;
+  ttl?: number;
+  stopTimeout?: number;
 }
 
 function describe(r: FailoverScheduleResult, nodes: number, mutant: FailoverMutant | null): string {
@@ -33,6 +36,14 @@ function describe(r: FailoverScheduleResult, nodes: number, mutant: FailoverMuta
   ].join("\n");
 }
 
+/** "p50 x, p99 y, max z" of a list of milliseconds. */
+function quantilesMs(values: readonly number[]): string {
+  if (values.length === 0) return "none";
+  const sorted = [...values].sort((a, b) => a - b);
+  const q = (p: number): string => (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number).toFixed(0);
+  return `p50 ${q(0.5)}, p99 ${q(0.99)}, max ${q(1)}`;
+}
+
 function main(): void {
   const program = addSeedOptions(new Command()
     .name("sim:failover")
@@ -40,7 +51,10 @@ function main(): void {
     .option("--seeds <n>", "number of schedules to run", nonNegativeInt, 100), "machines (each a voter with an agent)", FAILOVER_MUTANTS)
     .option("--fail-fast", "stop at the first violation", false)
     .option("--verbose", "print one line per schedule", false)
-    .option("--trace", "print a readable trace of the schedule (with --seed)", false);
+    .option("--trace", "print a readable trace of the schedule (with --seed)", false)
+    .addOption(new Option("--scenario <name>", "chaos: random faults; crash-active / freeze-active: one measured takeover per schedule").choices(["chaos", "crash-active", "freeze-active"]).default("chaos"))
+    .option("--ttl <ms>", "lease TTL of the takeover scenarios (default 2000)", nonNegativeInt)
+    .option("--stop-timeout <ms>", "stop timeout of the takeover scenarios (default 500)", nonNegativeInt);
   program.parse();
   const opts = program.opts<CliOptions>();
   const mutant = opts.mutant ?? null;
@@ -49,6 +63,9 @@ function main(): void {
   let worstRecoveryMs = 0;
   let closestHandoverMs = Infinity;
   let closestLeaseMarginMs = Infinity;
+  const takeovers: number[] = [];
+  const takeoversMs: number[] = [];
+  const leaderTakeoversMs: number[] = [];
   const tally = { agentFences: 0, watchdogKills: 0, demotions: 0 };
   const totals = runFailoverSeeds({
     start: opts.seed ?? opts.start,
@@ -56,6 +73,9 @@ function main(): void {
     voters: opts.nodes,
     mutant,
     stopAtFirstViolation: opts.failFast,
+    scenario: opts.scenario,
+    ...(opts.ttl === undefined ? {} : { leaseTtlMs: opts.ttl }),
+    ...(opts.stopTimeout === undefined ? {} : { stopTimeoutMs: opts.stopTimeout }),
     ...(single && opts.trace ? { trace: (line: string) => console.log(line) } : {}),
     clockMs: () => performance.now(),
     onResult: (r) => {
@@ -63,6 +83,9 @@ function main(): void {
       worstRecoveryMs = Math.max(worstRecoveryMs, r.recoveryMs);
       closestHandoverMs = Math.min(closestHandoverMs, r.closestHandoverMs);
       closestLeaseMarginMs = Math.min(closestLeaseMarginMs, r.closestLeaseMarginMs);
+      takeovers.push(...r.takeoversInTtl);
+      takeoversMs.push(...r.takeoversMs);
+      leaderTakeoversMs.push(...r.leaderTakeoversMs);
       tally.agentFences += r.agentFences;
       tally.watchdogKills += r.watchdogKills;
       tally.demotions += r.demotions;
@@ -70,6 +93,15 @@ function main(): void {
     },
   });
   console.log(`closest an active came to its lease's expiry on the leader's clock when it stopped acting: ${closestLeaseMarginMs.toFixed(3)}ms`);
+  if (takeovers.length > 0) {
+    takeovers.sort((a, b) => a - b);
+    const q = (p: number): string => (takeovers[Math.min(takeovers.length - 1, Math.floor(p * takeovers.length))] as number).toFixed(2);
+    console.log(`takeover after a crash or freeze of the active's machine (${takeovers.length}), in lease TTLs: p50 ${q(0.5)}, p99 ${q(0.99)}, max ${q(1)}`);
+  }
+  if (opts.scenario !== "chaos" && takeoversMs.length > 0) {
+    console.log(`${opts.scenario}: takeover (fault to the next active acting; no health check or hooks) in virtual ms: ${quantilesMs(takeoversMs)}`);
+    console.log(`  of which the struck machine was also the Raft leader (${leaderTakeoversMs.length}): ${quantilesMs(leaderTakeoversMs)}`);
+  }
   console.log(`demotions: ${tally.demotions} (${tally.agentFences} by the agent's fencing deadline); watchdog kills: ${tally.watchdogKills}`);
   console.log(`activations: ${activations}; closest handover (one active stopped, the next started): ${closestHandoverMs.toFixed(3)}ms; slowest return of an active after the heal: ${worstRecoveryMs.toFixed(0)}ms (virtual)`);
   console.log(JSON.stringify(summarize(totals)));

@@ -181,7 +181,9 @@ export class FailoverNode extends NodeProcess {
       for (const n of core.localPrefix(NODES_PREFIX)) {
         const node = Number(n.key.slice(NODES_PREFIX.length));
         if (node === holder?.record.node) continue;
-        candidates.push({ node, leaseId: n.lease, nodeAlive: true, healthy: true, preference: node });
+        // The leader prefers another node: a takeover from a crashed leader waits for an election on
+        // top of the lease (the new leader gives every lease a full TTL).
+        candidates.push({ node, leaseId: n.lease, nodeAlive: true, healthy: true, preference: node === this.id ? 1000 + node : node });
       }
       const switchover = core.kv.range({ key: switchoverKey(SERVICE) });
       const preferredNode = decodeSwitchover(switchover.ok ? switchover.kvs[0] : undefined)?.to ?? null;

@@ -4,17 +4,25 @@ import { runSeedLoop } from "../seed-loop.js";
 import type { RunTotals, SeedLoopOptions } from "../seed-loop.js";
 import type { FailoverMutant } from "./agent.js";
 import { runFailoverSchedule } from "./simulation.js";
-import type { FailoverScheduleResult } from "./simulation.js";
+import type { FailoverScenario, FailoverScheduleResult } from "./simulation.js";
 
 /** What to run. */
 export interface RunFailoverSeedsOptions extends SeedLoopOptions<FailoverScheduleResult> {
   readonly voters: 3 | 5;
   readonly mutant: FailoverMutant | null;
   readonly trace?: (line: string) => void;
+  readonly scenario?: FailoverScenario;
+  readonly leaseTtlMs?: number;
+  readonly stopTimeoutMs?: number;
 }
 
 /** Runs the schedules one after the other. */
 export function runFailoverSeeds(options: RunFailoverSeedsOptions): RunTotals {
-  const trace = options.trace === undefined ? {} : { trace: options.trace };
-  return runSeedLoop(options, (seed) => runFailoverSchedule({ seed, voters: options.voters, mutant: options.mutant, ...trace }));
+  const extra = {
+    ...(options.trace === undefined ? {} : { trace: options.trace }),
+    ...(options.scenario === undefined ? {} : { scenario: options.scenario }),
+    ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
+    ...(options.stopTimeoutMs === undefined ? {} : { stopTimeoutMs: options.stopTimeoutMs }),
+  };
+  return runSeedLoop(options, (seed) => runFailoverSchedule({ seed, voters: options.voters, mutant: options.mutant, ...extra }));
 }

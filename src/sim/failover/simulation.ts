@@ -9,7 +9,7 @@
 import { nodeId } from "../../raft/raft.js";
 import type { ConfState, Message, NodeId } from "../../raft/raft.js";
 import type { NodeTuning } from "../../node/node-core.js";
-import { checkFencingParams } from "../../failover/fencing.js";
+import { DEFAULT_FENCING_PARAMS, checkFencingParams } from "../../failover/fencing.js";
 import type { FencingParams } from "../../failover/fencing.js";
 import type { FlapParams } from "../../failover/flap-damping.js";
 import { drawLinkParams, nemesisGapsUs } from "../link-params.js";
@@ -51,7 +51,21 @@ export interface FailoverScheduleOptions {
   readonly voters: 3 | 5;
   readonly mutant: FailoverMutant | null;
   readonly trace?: (line: string) => void;
+  /**
+   * "chaos" (default): the fault phase above. "crash-active" / "freeze-active": no other fault;
+   * once an instance acts, its machine is crashed (kill -9 of everything) or frozen (SIGSTOP of
+   * everything) for 4 TTL, and the schedule ends when another machine's instance acts: the
+   * takeover time, with production's Raft tick (50 ms, elections of 500–1000 ms).
+   */
+  readonly scenario?: FailoverScenario;
+  /** Lease TTL for the takeover scenarios (default DEFAULT_FENCING_PARAMS'); keep-alive every TTL/4. */
+  readonly leaseTtlMs?: number;
+  /** Stop timeout for the takeover scenarios (default DEFAULT_FENCING_PARAMS'). */
+  readonly stopTimeoutMs?: number;
 }
+
+/** What a schedule does: random faults, or one measured takeover. */
+export type FailoverScenario = "chaos" | "crash-active" | "freeze-active";
 
 /** What one schedule did and found. */
 export interface FailoverScheduleResult extends ScheduleStats {
@@ -65,6 +79,12 @@ export interface FailoverScheduleResult extends ScheduleStats {
   readonly closestHandoverMs: number;
   /** Smallest time left on the leader's lease clock when an instance stopped acting (Infinity: never measured). */
   readonly closestLeaseMarginMs: number;
+  /** Takeover times after a crash or freeze of the acting machine, as fractions of the lease TTL. */
+  readonly takeoversInTtl: readonly number[];
+  /** Takeover times in virtual ms (the takeover scenarios: one per schedule). */
+  readonly takeoversMs: readonly number[];
+  /** Those of them where the struck machine was also the Raft leader. */
+  readonly leaderTakeoversMs: readonly number[];
   /** Acting intervals ended by the agent's own fencing, by the watchdog, and demotions of any cause. */
   readonly agentFences: number;
   readonly watchdogKills: number;
@@ -86,17 +106,22 @@ interface FailoverParams extends RaftKnobs, LinkParams {
 
 const FLAP: FlapParams = { windowMs: 3_000, threshold: 4, backoffBaseMs: 50, backoffMaxMs: 400 };
 
-function drawParams(rng: Rng, voters: number): FailoverParams {
+function drawParams(rng: Rng, voters: number, options: FailoverScheduleOptions): FailoverParams {
+  const scenario = options.scenario ?? "chaos";
   const intensity = rng.float();
   const rho = SIM_CLOCK_RATE_ERROR_MAX;
   // Rates at the edges of the bound are the interesting ones: a slow agent and a fast leader.
   const rate = (): number => rng.pick([1 - rho, 1 + rho, 1 - rho + 2 * rho * rng.float()]);
   const leaseTtlMs = rng.range(300, 600);
-  const fencing: FencingParams = { leaseTtlMs, clockRateErrorMax: rho, safetyMarginMs: 5, stopTimeoutMs: rng.range(10, 60), renewIntervalMs: Math.floor(leaseTtlMs / 4) };
+  const drawn: FencingParams = { leaseTtlMs, clockRateErrorMax: rho, safetyMarginMs: 5, stopTimeoutMs: rng.range(10, 60), renewIntervalMs: Math.floor(leaseTtlMs / 4) };
+  const ttl = options.leaseTtlMs ?? DEFAULT_FENCING_PARAMS.leaseTtlMs;
+  const fencing: FencingParams = scenario === "chaos" ? drawn : {
+    ...DEFAULT_FENCING_PARAMS, leaseTtlMs: ttl, renewIntervalMs: Math.floor(ttl / 4), stopTimeoutMs: options.stopTimeoutMs ?? DEFAULT_FENCING_PARAMS.stopTimeoutMs,
+  };
   const why = checkFencingParams(fencing);
   if (why !== null) throw new Error(`Drawn fencing settings are unusable: ${why}`);
   return {
-    tickUs: 10_000,
+    tickUs: scenario === "chaos" ? 10_000 : 50_000,
     maxNodeId: voters,
     clocks: Array.from({ length: voters + 1 }, () => ({ rate: rate(), offsetUs: rng.range(0, 1_000_000_000) })),
     electionTicks: 10,
@@ -145,11 +170,13 @@ export class FailoverSimulation extends ScheduleWorld<FailoverNode, SimEvent> im
   private finished = false;
   private healed = false;
   private recoveredAtUs: number | null = null;
+  private readonly scenario: FailoverScenario;
 
   constructor(private readonly options: FailoverScheduleOptions) {
     super(options.trace);
     const root = createRng(options.seed);
-    this.params = drawParams(root.fork(), options.voters);
+    this.scenario = options.scenario ?? "chaos";
+    this.params = drawParams(root.fork(), options.voters, options);
     this.fencing = this.params.fencing;
     this.rng = root.fork();
     this.raftRng = root.fork();
@@ -177,6 +204,9 @@ export class FailoverSimulation extends ScheduleWorld<FailoverNode, SimEvent> im
       recoveryMs: this.recoveredAtUs === null ? -1 : (this.recoveredAtUs - this.params.faultPhaseUs) / 1000,
       closestHandoverMs: this.checker.closestHandoverUs / 1000,
       closestLeaseMarginMs: this.checker.closestLeaseMarginMs,
+      takeoversInTtl: this.checker.takeoversUs.map((us) => us / 1000 / this.fencing.leaseTtlMs),
+      takeoversMs: this.checker.takeoversUs.map((us) => us / 1000),
+      leaderTakeoversMs: this.checker.leaderTakeoversUs.map((us) => us / 1000),
       ...this.checker.tally,
       linearizabilityUndecided: false,
     };
@@ -185,6 +215,7 @@ export class FailoverSimulation extends ScheduleWorld<FailoverNode, SimEvent> im
   private setUp(): void {
     const voters = Array.from({ length: this.options.voters }, (_, i) => nodeId(i + 1));
     for (const id of voters) this.addNode(id, { voters, learners: [] });
+    if (this.scenario !== "chaos") return this.measureTakeover(this.scenario);
     this.nemesis.start();
     this.scheduleAgentFault();
     this.at(this.params.faultPhaseUs, () => this.heal());
@@ -241,6 +272,7 @@ export class FailoverSimulation extends ScheduleWorld<FailoverNode, SimEvent> im
         case 1:
           if (!target.up || target.paused) break;
           this.trace(`fault: freeze of machine n${target.id} for ${(forUs / 1000).toFixed(0)}ms`);
+          if (this.checker.isActing(target.id)) this.checker.faultStruckActive(target.id, this.currentLeader() === target);
           target.pause();
           this.after(forUs, () => {
             if (target.paused) target.resume();
@@ -266,6 +298,7 @@ export class FailoverSimulation extends ScheduleWorld<FailoverNode, SimEvent> im
         default: {
           if (!target.up) break;
           this.trace(`fault: crash of machine n${target.id} for ${(forUs / 1000).toFixed(0)}ms`);
+          if (this.checker.isActing(target.id)) this.checker.faultStruckActive(target.id, this.currentLeader() === target);
           target.crash();
           const life = target.incarnation;
           this.after(forUs, () => {
@@ -275,6 +308,40 @@ export class FailoverSimulation extends ScheduleWorld<FailoverNode, SimEvent> im
       }
       this.scheduleAgentFault();
     });
+  }
+
+  /** One fault on the acting machine once things are calm; the schedule ends at the takeover. */
+  private measureTakeover(scenario: "crash-active" | "freeze-active"): void {
+    const ttlUs = this.fencing.leaseTtlMs * 1000;
+    const boundUs = 20 * ttlUs;
+    let strikeAtUs: number | null = null;
+    let struck: FailoverNode | null = null;
+    const poll = (): void => {
+      const now = this.agenda.nowUs;
+      if (now > boundUs) this.checker.report("liveness", `no takeover within ${(boundUs / 1000).toFixed(0)}ms`);
+      if (struck === null) {
+        const acting = this.actingNode();
+        // Strike at a random phase of the keep-alive cycle, one TTL after the first active.
+        if (acting !== null && strikeAtUs === null) strikeAtUs = now + ttlUs + this.faultRng.range(0, this.fencing.renewIntervalMs * 1000);
+        if (acting !== null && strikeAtUs !== null && now >= strikeAtUs) {
+          struck = acting;
+          this.checker.faultStruckActive(acting.id, this.currentLeader() === acting);
+          this.trace(`takeover: ${scenario === "crash-active" ? "crash" : "freeze"} of machine n${acting.id} (leader: n${this.currentLeader()?.id ?? 0})`);
+          if (scenario === "crash-active") acting.crash();
+          else acting.pause();
+          const target = acting;
+          this.after(4 * ttlUs, () => {
+            if (target.paused) target.resume();
+            if (!target.up) this.startNode(target);
+          });
+        }
+      } else if (this.checker.takeoversUs.length > 0) {
+        this.finished = true;
+        return;
+      }
+      this.after(SETTLE_CHECK_INTERVAL_US / 4, poll);
+    };
+    this.after(SETTLE_CHECK_INTERVAL_US, poll);
   }
 
   private heal(): void {

@@ -63,7 +63,6 @@ function main(): void {
   let worstRecoveryMs = 0;
   let closestHandoverMs = Infinity;
   let closestLeaseMarginMs = Infinity;
-  const takeovers: number[] = [];
   const takeoversMs: number[] = [];
   const leaderTakeoversMs: number[] = [];
   const tally = { agentFences: 0, watchdogKills: 0, demotions: 0 };
@@ -83,7 +82,6 @@ function main(): void {
       worstRecoveryMs = Math.max(worstRecoveryMs, r.recoveryMs);
       closestHandoverMs = Math.min(closestHandoverMs, r.closestHandoverMs);
       closestLeaseMarginMs = Math.min(closestLeaseMarginMs, r.closestLeaseMarginMs);
-      takeovers.push(...r.takeoversInTtl);
       takeoversMs.push(...r.takeoversMs);
       leaderTakeoversMs.push(...r.leaderTakeoversMs);
       tally.agentFences += r.agentFences;
@@ -93,11 +91,6 @@ function main(): void {
     },
   });
   console.log(`closest an active came to its lease's expiry on the leader's clock when it stopped acting: ${closestLeaseMarginMs.toFixed(3)}ms`);
-  if (takeovers.length > 0) {
-    takeovers.sort((a, b) => a - b);
-    const q = (p: number): string => (takeovers[Math.min(takeovers.length - 1, Math.floor(p * takeovers.length))] as number).toFixed(2);
-    console.log(`takeover after a crash or freeze of the active's machine (${takeovers.length}), in lease TTLs: p50 ${q(0.5)}, p99 ${q(0.99)}, max ${q(1)}`);
-  }
   if (opts.scenario !== "chaos" && takeoversMs.length > 0) {
     console.log(`${opts.scenario}: takeover (fault to the next active acting; no health check or hooks) in virtual ms: ${quantilesMs(takeoversMs)}`);
     console.log(`  of which the struck machine was also the Raft leader (${leaderTakeoversMs.length}): ${quantilesMs(leaderTakeoversMs)}`);

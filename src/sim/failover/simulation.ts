@@ -79,8 +79,6 @@ export interface FailoverScheduleResult extends ScheduleStats {
   readonly closestHandoverMs: number;
   /** Smallest time left on the leader's lease clock when an instance stopped acting (Infinity: never measured). */
   readonly closestLeaseMarginMs: number;
-  /** Takeover times after a crash or freeze of the acting machine, as fractions of the lease TTL. */
-  readonly takeoversInTtl: readonly number[];
   /** Takeover times in virtual ms (the takeover scenarios: one per schedule). */
   readonly takeoversMs: readonly number[];
   /** Those of them where the struck machine was also the Raft leader. */
@@ -185,7 +183,7 @@ export class FailoverSimulation extends ScheduleWorld<FailoverNode, SimEvent> im
     this.tracing = options.trace !== undefined;
     this.mutant = options.mutant;
     this.network.quality = this.params.network;
-    this.checker.leaseRemainingMs = (id) => this.currentLeader()?.core?.leaseRemainingMs(id);
+    this.checker.leaseRemainingMs = (id) => this.leaseRemainingOnLeadersMs(id);
   }
 
   run(): FailoverScheduleResult {
@@ -204,7 +202,6 @@ export class FailoverSimulation extends ScheduleWorld<FailoverNode, SimEvent> im
       recoveryMs: this.recoveredAtUs === null ? -1 : (this.recoveredAtUs - this.params.faultPhaseUs) / 1000,
       closestHandoverMs: this.checker.closestHandoverUs / 1000,
       closestLeaseMarginMs: this.checker.closestLeaseMarginMs,
-      takeoversInTtl: this.checker.takeoversUs.map((us) => us / 1000 / this.fencing.leaseTtlMs),
       takeoversMs: this.checker.takeoversUs.map((us) => us / 1000),
       leaderTakeoversMs: this.checker.leaderTakeoversUs.map((us) => us / 1000),
       ...this.checker.tally,
@@ -373,6 +370,28 @@ export class FailoverSimulation extends ScheduleWorld<FailoverNode, SimEvent> im
       this.after(SETTLE_CHECK_INTERVAL_US, check);
     };
     this.after(SETTLE_CHECK_INTERVAL_US, check);
+  }
+
+  /**
+   * Time left on a lease on the lease clock of every leader that could still commit its expiry
+   * (paused ones too: their clock runs on), the smallest; undefined when none knows the lease. A
+   * leader is out of the game once a majority has durably moved to a higher term (they voted in a
+   * newer election), so its expiry can never commit: a deposed, isolated leader's clock does not count.
+   */
+  private leaseRemainingOnLeadersMs(id: number): number | undefined {
+    const majority = Math.floor(this.nodes.size / 2) + 1;
+    let least: number | undefined;
+    for (const n of this.nodes.values()) {
+      const core = n.core;
+      if (core === null || core.currentRole !== "leader") continue;
+      const term = core.status().term;
+      let above = 0;
+      for (const m of this.nodes.values()) if (m.storage.durable.hardState.term > term) above++;
+      if (above >= majority) continue;
+      const left = core.leaseRemainingMs(id);
+      if (left !== undefined && (least === undefined || left < least)) least = left;
+    }
+    return least;
   }
 
   currentLeader(): FailoverNode | null {

@@ -104,3 +104,18 @@ test("a SIGSTOPped agent cannot keep its active serving: the watchdog kills it a
   assert.ok(deadAt <= lastDeadline + BigInt(SLACK_MS) * 1_000_000n, `killed ${(Number(deadAt - lastDeadline) / 1e6).toFixed(0)} ms after the deadline`);
   assert.equal(feeder.signalCode, null, "the agent itself is still there, stopped");
 });
+
+test("armed deadlines still fire after the agent's end of the pipe closes (a killed agent)", async (t) => {
+  const watchdog = new FencingWatchdog(pino({ level: "silent" }));
+  const first = sleeper(t);
+  const second = sleeper(t);
+  watchdog.arm(first, deadlineAfterMs(150));
+  watchdog.arm(second, deadlineAfterMs(200));
+  const watchdogPid = watchdog.pid ?? -1;
+  t.after(() => {
+    if (isAlive(watchdogPid)) process.kill(watchdogPid, "SIGKILL");
+  });
+  watchdog.close();
+  await untilTrue(() => !isAlive(first) && !isAlive(second), "both instances killed");
+  await untilTrue(() => !isAlive(watchdogPid), "the watchdog to exit once nothing is armed");
+});

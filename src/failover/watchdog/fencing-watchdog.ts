@@ -17,6 +17,8 @@ import type { Logger } from "pino";
 const CHILD_SCRIPT = `
 "use strict";
 for (const s of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(s, () => {});
+// The agent may be gone (its end of stdout closed): a failed report must not stop the next kill.
+process.stdout.on("error", () => {});
 const deadlines = new Map();
 let timer = null;
 let ended = false;

@@ -18,11 +18,11 @@ import type { AgentOp, AgentReply, AgentRequest, HolderView } from "./protocol.j
 /** Deliberate bugs of failover, to prove the checkers can fail. */
 export type FailoverMutant =
   | "no-self-fencing" | "fencing-deadline-after-lease-expiry" | "promotion-without-waiting-for-old-lease" | "token-does-not-grow"
-  | "release-before-stop" | "fencing-ignores-clock-drift";
+  | "release-before-stop" | "fencing-ignores-clock-drift" | "no-watchdog";
 /** Every failover mutant. */
 export const FAILOVER_MUTANTS: readonly FailoverMutant[] = [
   "no-self-fencing", "fencing-deadline-after-lease-expiry", "promotion-without-waiting-for-old-lease", "token-does-not-grow", "release-before-stop",
-  "fencing-ignores-clock-drift",
+  "fencing-ignores-clock-drift", "no-watchdog",
 ];
 
 /** The agent's loop runs this often (local ms) besides reacting to every reply. */
@@ -246,7 +246,8 @@ export class SimAgent {
     const isHolder = holder !== null && holder.node === this.id && holder.leaseId === leaseId;
     if (this.instance === "active" && holder !== null && !isHolder) this.demote(`the active record names n${holder.node}`);
     const deadlines = this.deadlines();
-    if (deadlines !== null && this.world.mutant !== "no-self-fencing") this.armWatchdog(deadlines.actingEndsAtMs);
+    // Mutant no-watchdog: the agent fences itself but nothing enforces its deadline when it hangs.
+    if (deadlines !== null && this.world.mutant !== "no-self-fencing" && this.world.mutant !== "no-watchdog") this.armWatchdog(deadlines.actingEndsAtMs);
     const action = decideFencing({ nowMs: now, deadlines, lastSentMs: this.lastSentMs, acting: this.instance === "active", holder: isHolder }, p);
     switch (action.kind) {
       case "fence":

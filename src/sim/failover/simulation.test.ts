@@ -74,3 +74,8 @@ test("fencing math without the clock-rate bound and margin (fencing-ignores-cloc
   // lease clock, so it does not need a promotion to follow.
   assert.equal(firstCaught("fencing-ignores-clock-drift", 1000)?.checker, "acting-past-lease");
 });
+
+test("an agent that fences itself but has no watchdog (no-watchdog) is caught: an agent paused alone leaves its active acting", () => {
+  const caught = firstCaught("no-watchdog");
+  assert.ok(caught !== null && OUTLIVED_LEASE.includes(caught.checker), JSON.stringify(caught));
+});

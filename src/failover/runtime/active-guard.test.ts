@@ -4,11 +4,16 @@
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { fencingDeadlines } from "../fencing.js";
 import type { FencingParams } from "../fencing.js";
-import { FencingWatchdog } from "../watchdog/fencing-watchdog.js";
+import { FencingWatchdog, monotonicNowNs } from "../watchdog/fencing-watchdog.js";
+import { judgeActingLog } from "../acting-log.js";
+import { GUARDED_AGENT_PARAMS } from "./testdata/guarded-agent-params.js";
 import { ActiveGuard, monotonicNowMs } from "./active-guard.js";
 import type { GuardedInstance } from "./active-guard.js";
 
@@ -111,3 +116,59 @@ test("an instance whose stop hangs is killed by the watchdog the guard armed", a
   await untilTrue(() => !isAlive(pgid), "the watchdog to kill the instance");
   assert.deepEqual(inst.events.map((e) => e.kind), ["promote", "demote"], "demoted first, killed after");
 });
+
+test("SIGSTOP of the agent alone: its active is dead before the lease could expire at a leader, and a successor starting then overlaps nothing", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "phalanx-guard-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const actingLog = join(dir, "acting.log");
+  const sendsFile = join(dir, "sends");
+  writeFileSync(actingLog, "");
+  const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
+  const agent = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./testdata/guarded-agent.ts", import.meta.url)), actingLog, sendsFile], { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"] });
+  let promoted: { pid: number; watchdogPid: number } | null = null;
+  t.after(() => {
+    if (agent.exitCode === null && agent.signalCode === null) {
+      agent.kill("SIGCONT");
+      agent.kill("SIGKILL");
+    }
+    if (promoted !== null && isAlive(promoted.pid)) process.kill(-promoted.pid, "SIGKILL");
+    if (promoted !== null && isAlive(promoted.watchdogPid)) process.kill(promoted.watchdogPid, "SIGKILL");
+  });
+  let out = "";
+  agent.stdout.setEncoding("utf8");
+  agent.stdout.on("data", (chunk: string) => {
+    out += chunk;
+    const line = out.split("\n").find((l) => l.startsWith("{"));
+    if (line !== undefined && promoted === null) promoted = JSON.parse(line) as { pid: number; watchdogPid: number };
+  });
+  await untilTrue(() => promoted !== null && readFileSync(actingLog, "utf8").startsWith("start a 42 "), "the instance to start acting with token 42");
+  await untilTrue(() => readFileSync(sendsFile, "utf8").trim().split("\n").length >= 4, "a few renewals");
+  const { pid } = promoted as unknown as { pid: number };
+
+  agent.kill("SIGSTOP");
+  await untilTrue(() => readProcState(agent.pid ?? -1) === "T", "the agent to be stopped");
+  assert.equal(isAlive(pid), true, "the instance still serves when its agent stops");
+  // Every renewal the stopped agent sent is in the file (written synchronously before it stopped).
+  const sends = readFileSync(sendsFile, "utf8").trim().split("\n").map(Number);
+  const lastSentMs = Math.max(...sends);
+  // The earliest a leader whose clock runs fast by ρ could expire the lease (docs/failover.md).
+  const earliestExpiryMs = lastSentMs + GUARDED_AGENT_PARAMS.leaseTtlMs / (1 + GUARDED_AGENT_PARAMS.clockRateErrorMax);
+  await untilTrue(() => monotonicNowMs() >= earliestExpiryMs, "the earliest lease expiry");
+  assert.equal(isAlive(pid), false, "the watchdog killed the active before its lease could expire");
+
+  // A successor promoted at that instant: the instances' own records show no overlap.
+  appendFileSync(actingLog, `start b 43 ${monotonicNowNs()}\n`);
+  const report = judgeActingLog(readFileSync(actingLog, "utf8").split("\n"), BigInt(Math.round(earliestExpiryMs * 1e6)));
+  assert.deepEqual(report.badLines, []);
+  assert.equal(report.intervals.length, 2);
+  assert.deepEqual(report.overlaps, []);
+  assert.deepEqual(report.staleTokens, []);
+});
+
+function readProcState(pid: number): string | null {
+  try {
+    return /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, "utf8"))?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}

@@ -24,6 +24,8 @@ import type { NodeConfig } from "./node-config.js";
 import { NodeMetrics } from "./node-metrics.js";
 import { ClusterHousekeeper } from "./housekeeper.js";
 import { adminRoutes } from "./admin-routes.js";
+import { agentRelay, startFronts } from "../fronts/runtime/start.js";
+import type { RunningFronts } from "../fronts/runtime/start.js";
 
 /** A running node. */
 export interface RunningNode {
@@ -50,6 +52,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
   let replica: Replica | null = null;
   let forwarder: LeaderForwarder | null = null;
   let housekeeper: ClusterHousekeeper | null = null;
+  let fronts: RunningFronts | null = null;
   try {
     transport = await createTlsTransport({
       nodeId: id,
@@ -92,8 +95,10 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     await listen(server, config.node.clientListen.host, config.node.clientListen.port);
     r.start();
     housekeeper.start();
+    fronts = await startFronts(config.fronts, { replica: r, relay: agentRelay(forwarder, tokens.client), clientToken: tokens.client, adminToken: tokens.admin, logger: log });
     log.info({ peer: transport.address(), client: addressOf(server), members: members.all().length }, "node started");
   } catch (err) {
+    await fronts?.stop();
     housekeeper?.stop();
     replica?.stop();
     server?.close();
@@ -102,13 +107,14 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     await storage.close().catch(() => undefined);
     throw err;
   }
-  const started = { transport, server, replica, forwarder, housekeeper };
+  const started = { transport, server, replica, forwarder, housekeeper, fronts };
   return {
     id,
     replica: started.replica,
     clientAddress: addressOf(started.server),
     peerAddress: started.transport.address(),
     async stop() {
+      await started.fronts?.stop();
       started.housekeeper.stop();
       started.replica.stop();
       started.server.closeAllConnections();

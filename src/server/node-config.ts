@@ -6,6 +6,7 @@ import { z } from "zod";
 import { hostPortSchema } from "../config/address.js";
 import { loadYamlConfig } from "../config/yaml.js";
 import { TRANSPORT_LIMITS_DEFAULT } from "../transport/limits.js";
+import { frontsConfigSchema } from "../fronts/runtime/config.js";
 import { DEFAULT_REPLICA_TUNING } from "./replica.js";
 
 const address = z.string().min(3).refine((s) => /^[^\s]+:\d{1,5}$/.test(s), { message: "Expected host:port" });
@@ -55,6 +56,8 @@ export const nodeConfigSchema = z.object({
     maxSnapshotBytes: z.number().int().min(1).max(TRANSPORT_LIMITS_DEFAULT.maxSnapshotBytes).default(TRANSPORT_LIMITS_DEFAULT.maxSnapshotBytes),
   }).strict().default({}),
   log: z.object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") }).strict().default({}),
+  /** Redis (RESP) and memcached protocol fronts for shared sessions (src/fronts/README.md); off by default. */
+  fronts: frontsConfigSchema,
 }).strict().superRefine((c, ctx) => {
   if (c.adminTokenFile === undefined) {
     ctx.addIssue({

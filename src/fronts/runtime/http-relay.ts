@@ -34,10 +34,10 @@ interface TxnReplyJson {
 }
 
 /** A LeaderTxnRelay over the leader's HTTP client API, authenticated with the cluster's client token. */
-export function httpLeaderRelay(forwarder: LeaderForwarder, clientToken: string): LeaderTxnRelay {
+export function httpLeaderRelay(forwarder: LeaderForwarder, clientToken: string | null): LeaderTxnRelay {
   return async (leader: NodeId, txn: TxnRequest): Promise<TxnResult> => {
     const body = { compare: txn.compares.map(compareJson), success: txn.success.map(opJson), failure: txn.failure.map(opJson) };
-    const reply = await forwarder.forward(leader, "/v3/kv/txn", body, `Bearer ${clientToken}`);
+    const reply = await forwarder.forward(leader, "/v3/kv/txn", body, clientToken === null ? undefined : `Bearer ${clientToken}`);
     // Unknown or unreachable before sending: nothing was applied.
     if (reply === null) throw new ServerError("no_leader", `Leader ${leader} is not reachable from this node`);
     let json: TxnReplyJson;

@@ -47,7 +47,7 @@ describe("RESP front on a 3-node cluster", () => {
     try {
       assert.equal(await run(third, "GET", "session:1"), "alice");
       assert.equal(await run(third, "READONLY"), "OK");
-      await pollUntil(() => (fc.cluster.replica(fc.followerIds()[1]!).kv.range({ key: storeKeyOf(frontPrefix("redis", 0), enc.encode("session:1")) }) as { kvs: unknown[] }).kvs.length === 1 || undefined, 5000, "the follower to apply");
+      await pollUntil(() => (fc.cluster.replica(fc.followerIds()[1]!).kv.range({ key: storeKeyOf(frontPrefix("redis", 0), enc.encode("session:1")) }) as { kvs: readonly unknown[] }).kvs.length === 1 || undefined, 5000, "the follower to apply");
       assert.equal(await run(third, "GET", "session:1"), "alice");
     } finally {
       third.close();
@@ -148,7 +148,7 @@ describe("RESP front on a 3-node cluster", () => {
       do {
         const r = await c.call("SCAN", cursor, "MATCH", "sess:*", "COUNT", "7");
         assert.equal(r.type, "array");
-        const [next, keys] = (r as { items: [{ value: Uint8Array }, { items: { value: Uint8Array }[] }] }).items;
+        const [next, keys] = (r as unknown as { items: [{ value: Uint8Array }, { items: { value: Uint8Array }[] }] }).items;
         cursor = Buffer.from(next.value).toString();
         for (const k of keys.items) seen.add(Buffer.from(k.value).toString());
         rounds++;
@@ -199,7 +199,7 @@ describe("RESP front on a 3-node cluster", () => {
         }
       }
       // The sweeper (every 50 ms here) deletes it through Raft on every replica.
-      await pollUntil(() => [...fc.cluster.members.values()].every((m) => (m.replica.kv.range({ key: storeKey }) as { kvs: unknown[] }).kvs.length === 0) || undefined, 5000, "the sweeper to delete the expired key");
+      await pollUntil(() => [...fc.cluster.members.values()].every((m) => (m.replica.kv.range({ key: storeKey }) as { kvs: readonly unknown[] }).kvs.length === 0) || undefined, 5000, "the sweeper to delete the expired key");
       assert.equal(await run(follower, "GET", "long"), "v");
     } finally {
       fc.clock.offsetMs -= 300;

@@ -1,10 +1,9 @@
 // Starts a node's fronts from its config: the RESP and memcached listeners (each off unless enabled),
 // the keyspace they share, and the expiry sweeper. agent.ts calls startFronts once the replica runs.
 import type { Logger } from "pino";
-import { z } from "zod";
-import { hostPortSchema } from "../../config/address.js";
 import type { LeaderForwarder } from "../../server/forward.js";
 import type { Replica } from "../../server/replica.js";
+import type { FrontsConfig } from "./config.js";
 import { ReplicaFrontStore } from "./front-store.js";
 import type { FrontStore, LeaderTxnRelay } from "./front-store.js";
 import { httpLeaderRelay } from "./http-relay.js";
@@ -15,30 +14,6 @@ import { RespExecutor } from "./resp-executor.js";
 import { RESP_SERVER_VERSION, RespFront } from "./resp-server.js";
 import { ExpirySweeper } from "./sweeper.js";
 import { FrontUsage } from "./usage.js";
-
-const listen = hostPortSchema({ allowPortZero: true });
-
-/** The `fronts:` section of a node config (every field has a default; both fronts are off by default). */
-export const frontsConfigSchema = z.object({
-  resp: z.object({ enabled: z.boolean().default(false), listen: listen.default("127.0.0.1:6379") }).strict().default({}),
-  memcached: z.object({
-    enabled: z.boolean().default(false),
-    listen: listen.default("127.0.0.1:11211"),
-    /** memcached's text protocol has no authentication: flush_all is refused unless this is true. */
-    allowFlushAll: z.boolean().default(false),
-  }).strict().default({}),
-  /** Most keys the fronts may hold together; writes beyond answer OOM / SERVER_ERROR out of memory. */
-  maxKeys: z.number().int().min(1).default(1_000_000),
-  /** Most bytes (keys + values) the fronts may hold together. */
-  maxBytes: z.number().int().min(1024).default(1024 * 1024 * 1024),
-  /** How often expired keys are deleted (leader) and usage is counted (every node). */
-  sweepIntervalMs: z.number().int().min(10).default(1000),
-  /** Keys this close to their deadline already read as gone, so a node whose clock lags by up to this never returns an expired key. */
-  clockSkewMarginMs: z.number().int().min(0).default(0),
-}).strict().default({});
-
-/** The validated `fronts:` section. */
-export type FrontsConfig = z.output<typeof frontsConfigSchema>;
 
 /** What startFronts needs besides the config. */
 export interface FrontsDeps {
@@ -62,7 +37,7 @@ export interface RunningFronts {
 }
 
 /** The relay of a node process: the HTTP API's leader forwarder with the client token. */
-export function agentRelay(forwarder: LeaderForwarder, clientToken: string): LeaderTxnRelay {
+export function agentRelay(forwarder: LeaderForwarder, clientToken: string | null): LeaderTxnRelay {
   return httpLeaderRelay(forwarder, clientToken);
 }
 

@@ -10,7 +10,8 @@ import { LocalCluster } from "../../../server/testing.js";
 import { RespReplyParser } from "../../codec/resp-reply-parser.js";
 import type { RespValue } from "../../codec/resp-reply-parser.js";
 import type { LeaderTxnRelay } from "../front-store.js";
-import { frontsConfigSchema, startFronts } from "../start.js";
+import { frontsConfigSchema } from "../config.js";
+import { startFronts } from "../start.js";
 import type { RunningFronts } from "../start.js";
 
 export const CLIENT_TOKEN = "client-secret";

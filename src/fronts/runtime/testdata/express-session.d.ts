@@ -2,12 +2,11 @@
 // @types/express-session would pull in all of Express's types for one test).
 declare module "express-session" {
   import type { IncomingMessage, ServerResponse } from "node:http";
-  interface SessionData {
+  export interface SessionData {
     user?: string;
     views?: number;
     cookie: { maxAge: number | null };
     destroy(done: (err?: unknown) => void): void;
-    save(done: (err?: unknown) => void): void;
   }
   interface SessionOptions {
     secret: string;

@@ -90,15 +90,17 @@ export async function startFrontCluster(size: number, overrides: Record<string, 
 /** A RESP client: commands as strings, replies decoded; pipelining keeps order. */
 export class RespTestClient {
   private readonly parser = new RespReplyParser();
-  private readonly waiting: ((v: RespValue) => void)[] = [];
+  private readonly waiting: { resolve: (v: RespValue) => void; reject: (err: Error) => void }[] = [];
   private closedError: Error | null = null;
 
   private constructor(private readonly socket: Socket) {
     socket.on("data", (chunk: Buffer) => {
-      for (const v of this.parser.feed(new Uint8Array(chunk))) this.waiting.shift()?.(v);
+      for (const v of this.parser.feed(new Uint8Array(chunk))) this.waiting.shift()?.resolve(v);
     });
+    socket.on("error", () => undefined); // reported as the close below
     socket.on("close", () => {
       this.closedError = new Error("connection closed");
+      for (const w of this.waiting.splice(0)) w.reject(this.closedError);
     });
   }
 
@@ -134,7 +136,7 @@ export class RespTestClient {
         parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from("\r\n"));
       }
     }
-    const replies = commands.map(() => new Promise<RespValue>((resolve) => this.waiting.push(resolve)));
+    const replies = commands.map(() => new Promise<RespValue>((resolve, reject) => this.waiting.push({ resolve, reject })));
     this.socket.write(Buffer.concat(parts));
     return Promise.all(replies);
   }
@@ -173,6 +175,7 @@ export class McTestClient {
       this.buf = Buffer.concat([this.buf, chunk]);
       this.wake?.();
     });
+    socket.on("error", () => undefined); // seen as a destroyed socket by send()
     socket.on("close", () => this.wake?.());
   }
 

@@ -21,7 +21,8 @@ export interface McHit {
 /** What an operation answered. */
 export type McResult =
   | { kind: "hits"; hits: McHit[] }
-  | { kind: "status"; status: "stored" | "not_stored" | "exists" | "not_found" | "deleted" | "touched" | "ok" }
+  /** `cas`: the key's CAS unique after a store (0 when unknown or deleted); the binary protocol returns it. */
+  | { kind: "status"; status: "stored" | "not_stored" | "exists" | "not_found" | "deleted" | "touched" | "ok"; cas?: bigint }
   | { kind: "counter"; value: bigint; cas: bigint }
   | { kind: "non_numeric" }
   | { kind: "flush_refused"; message: string };
@@ -86,10 +87,10 @@ export class McExecutor {
     // A plain set needs no read: one unguarded put (or delete, for an already expired item).
     if (op.mode === "set" && op.casUnique === null) {
       const entry: FrontEntry | null = deadline.kind === "expired" ? null : { type: "string", value: op.value, flags: op.flags, expireAtMs };
-      await this.ks.commit([{ storeKey, entry }], entry !== null);
-      return { kind: "status", status: "stored" };
+      const revision = await this.ks.commit([{ storeKey, entry }], entry !== null);
+      return { kind: "status", status: "stored", cas: entry === null ? 0n : BigInt(revision) };
     }
-    const status = await this.ks.update<"stored" | "not_stored" | "exists" | "not_found">(storeKey, true, ({ entry, modRevision }) => {
+    const r = await this.ks.updateWithRevision<"stored" | "not_stored" | "exists" | "not_found">(storeKey, true, ({ entry, modRevision }) => {
       const present = entry !== null && entry.type === "string" ? entry : null;
       if (op.casUnique !== null) {
         if (present === null) return { reply: "not_found" };
@@ -116,7 +117,7 @@ export class McExecutor {
       }
       return { write: deadline.kind === "expired" ? null : { type: "string", value: op.value, flags: op.flags, expireAtMs }, reply: "stored" };
     });
-    return { kind: "status", status };
+    return { kind: "status", status: r.reply, cas: BigInt(r.modRevision) };
   }
 
   private async delete(key: Uint8Array, casUnique: bigint | null): Promise<McResult> {
@@ -130,12 +131,12 @@ export class McExecutor {
 
   private async touch(key: Uint8Array, exptimeS: number): Promise<McResult> {
     const deadline = memcachedDeadline(exptimeS, this.ks.now());
-    const found = await this.ks.update<boolean>(storeKeyOf(PREFIX, key), false, ({ entry }) => {
+    const r = await this.ks.updateWithRevision<boolean>(storeKeyOf(PREFIX, key), false, ({ entry }) => {
       if (entry === null) return { reply: false };
       if (deadline.kind === "expired") return { write: null, reply: true };
       return { write: { ...entry, expireAtMs: deadline.kind === "at" ? deadline.atMs : 0 }, reply: true };
     });
-    return { kind: "status", status: found ? "touched" : "not_found" };
+    return { kind: "status", status: r.reply ? "touched" : "not_found", cas: BigInt(r.modRevision) };
   }
 
   private async counter(incr: boolean, key: Uint8Array, delta: bigint, create: { initial: bigint; exptimeS: number } | null): Promise<McResult> {

@@ -141,6 +141,8 @@ class McConnection {
       case "version":
         return this.text.version(MC_SERVER_VERSION);
       case "stats":
+        // Only the general group is kept; memcached answers ERROR for a group it does not know.
+        if (op.group !== null) return this.text.line("ERROR");
         this.stats((name, value) => this.text.stat(name, value));
         return this.text.end();
       case "verbosity":
@@ -195,8 +197,8 @@ class McConnection {
 
   private async binaryRequest(req: McBinaryRequest): Promise<void> {
     const op = operationOfBinary(req);
-    const ok = () => {
-      if (binaryResponseWanted(req, MC_BINARY_STATUS.ok)) writeBinaryResponse(this.out, { opcode: req.opcode, opaque: req.opaque });
+    const ok = (cas = 0n) => {
+      if (binaryResponseWanted(req, MC_BINARY_STATUS.ok)) writeBinaryResponse(this.out, { opcode: req.opcode, opaque: req.opaque, cas });
     };
     const fail = (status: number) => {
       if (binaryResponseWanted(req, status)) writeBinaryError(this.out, req.opcode, req.opaque, status);
@@ -205,6 +207,7 @@ class McConnection {
       case "version":
         return writeBinaryResponse(this.out, { opcode: req.opcode, opaque: req.opaque, value: new TextEncoder().encode(MC_SERVER_VERSION) });
       case "stats": {
+        if (op.group !== null) return fail(MC_BINARY_STATUS.keyNotFound);
         const enc = new TextEncoder();
         this.stats((name, value) => writeBinaryResponse(this.out, { opcode: req.opcode, opaque: req.opaque, key: enc.encode(name), value: enc.encode(String(value)) }));
         return writeBinaryResponse(this.out, { opcode: req.opcode, opaque: req.opaque });
@@ -233,7 +236,7 @@ class McConnection {
         return;
       }
       case "status": {
-        if (r.status === "stored" || r.status === "deleted" || r.status === "touched" || r.status === "ok") return ok();
+        if (r.status === "stored" || r.status === "deleted" || r.status === "touched" || r.status === "ok") return ok(r.cas ?? 0n);
         if (r.status === "exists") return fail(MC_BINARY_STATUS.keyExists);
         if (r.status === "not_found") return fail(MC_BINARY_STATUS.keyNotFound);
         // not_stored: memcached's binary add answers "exists", replace "not found", append/prepend "not stored".

@@ -21,7 +21,7 @@ export const frontsConfigSchema = z.object({
   /** How often expired keys are deleted (leader) and usage is counted (every node). */
   sweepIntervalMs: z.number().int().min(10).default(1000),
   /** Keys this close to their deadline already read as gone, so a node whose clock lags by up to this never returns an expired key. */
-  clockSkewMarginMs: z.number().int().min(0).max(60_000).default(250),
+  clockSkewMarginMs: z.number().int().min(0).max(60_000).default(50),
 }).strict().default({});
 
 /** The validated `fronts:` section. */

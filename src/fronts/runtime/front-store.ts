@@ -42,6 +42,8 @@ export class ReplicaFrontStore implements FrontStore {
   constructor(private readonly replica: Replica, private readonly relay: LeaderTxnRelay | null) {}
 
   async range(req: RangeRequest, followerRead: boolean): Promise<{ kvs: readonly KeyValue[]; more: boolean }> {
+    // No leader known: a ReadIndex round could only time out; answer "retry" at once.
+    if (!followerRead && this.replica.leaderId === NO_NODE) throw new FrontStoreError("retry", "no leader is known (an election is under way); the command was not applied, retry shortly");
     let r;
     try {
       r = await this.replica.range(req, followerRead ? "serializable" : "linearizable");

@@ -232,6 +232,25 @@ describe("RESP front without a leader", () => {
   });
 });
 
+describe("RESP front clock-skew margin", () => {
+  it("hides a key that close to its deadline, so a lagging node never returns it late", async () => {
+    const fc = await startFrontCluster(1, { clockSkewMarginMs: 1000 });
+    try {
+      const c = await RespTestClient.authed(fc.respPort(fc.leaderId()));
+      try {
+        assert.equal(show(await c.call("SET", "soon", "v", "PX", "800")), "OK");
+        assert.equal(show(await c.call("SET", "later", "v", "PX", "5000")), "OK");
+        assert.equal(show(await c.call("GET", "soon")), "(nil)", "within the margin of its deadline");
+        assert.equal(show(await c.call("GET", "later")), "v");
+      } finally {
+        c.close();
+      }
+    } finally {
+      await fc.close();
+    }
+  });
+});
+
 describe("RESP front bounds", () => {
   it("answers Redis's OOM line once the key bound is reached", async () => {
     const fc = await startFrontCluster(1, { maxKeys: 5 });

@@ -50,6 +50,7 @@ export async function startFrontCluster(size: number, overrides: Record<string, 
       resp: { enabled: true, listen: "127.0.0.1:0" },
       memcached: { enabled: true, listen: "127.0.0.1:0", allowFlushAll: true },
       sweepIntervalMs: 50,
+      clockSkewMarginMs: 0,
       ...overrides,
     });
     for (const [id, m] of cluster.members) {

@@ -17,5 +17,9 @@ declare module "express-session" {
   }
   type Middleware = (req: IncomingMessage & { session?: SessionData }, res: ServerResponse, next: (err?: unknown) => void) => void;
   function session(options: SessionOptions): Middleware;
+  namespace session {
+    /** The base class stores extend. */
+    const Store: new () => object;
+  }
   export = session;
 }

@@ -160,7 +160,8 @@ export class McExecutor {
   private async flush(delayS: number): Promise<McResult> {
     if (!this.o.allowFlushAll) return { kind: "flush_refused", message: "flush_all not allowed: set fronts.memcached.allowFlushAll in the node config (the text protocol has no authentication)" };
     if (delayS !== 0) return { kind: "flush_refused", message: "flush_all with a delay is not supported: send flush_all 0 at the time wanted" };
-    for (;;) {
+    // Bounded like FLUSHDB: writers racing the flush cannot keep it running forever.
+    for (let batches = 0; batches < 100_000; batches++) {
       const { kvs } = await this.ks.page(PREFIX, null, 128, false);
       if (kvs.length === 0) break;
       await this.ks.commit(kvs.map((kv) => ({ storeKey: kv.key, entry: null })), false);

@@ -20,6 +20,8 @@ import type { Keyspace, Loaded } from "./keyspace.js";
 
 /** KEYS answers at most this many keys (an unbounded KEYS would stall the node); beyond, use SCAN. */
 export const KEYS_REPLY_MAX = 100_000;
+/** FLUSHDB deletes at most this many batches of MAX_TXN_OPS keys (far above the fronts' key bound). */
+const FLUSH_BATCHES_MAX = 100_000;
 /** Keys read per page while scanning a database (DBSIZE, KEYS, FLUSHDB). */
 const PAGE_KEYS = 1000;
 
@@ -54,10 +56,10 @@ export class RespExecutor {
   async run(name: string, args: readonly Uint8Array[], c: RespConnectionState, w: RespWriter): Promise<void> {
     switch (name) {
       case "GET": return this.get(args, c, w);
-      case "SET": return this.set(args, c, w, parseSet(args, this.ks.now()), "set");
+      case "SET": return this.set(c, w, parseSet(args, this.ks.now()), "set");
       case "SETEX":
-      case "PSETEX": return this.set(args, c, w, parseSetex(args, this.ks.now()), "set");
-      case "SETNX": return this.set(args, c, w, { ok: true, value: { key: args[1] as Uint8Array, value: args[2] as Uint8Array, condition: "nx", get: false, expiry: { kind: "clear" } } }, "setnx");
+      case "PSETEX": return this.set(c, w, parseSetex(args, this.ks.now()), "set");
+      case "SETNX": return this.set(c, w, { ok: true, value: { key: args[1] as Uint8Array, value: args[2] as Uint8Array, condition: "nx", get: false, expiry: { kind: "clear" } } }, "setnx");
       case "GETDEL": return this.getdel(args, c, w);
       case "GETEX": return this.getex(args, c, w);
       case "MGET": return this.mget(args, c, w);
@@ -114,7 +116,7 @@ export class RespExecutor {
     w.bulk(entry.value);
   }
 
-  private async set(_args: readonly Uint8Array[], c: RespConnectionState, w: RespWriter, parsed: ReturnType<typeof parseSet>, flavour: "set" | "setnx"): Promise<void> {
+  private async set(c: RespConnectionState, w: RespWriter, parsed: ReturnType<typeof parseSet>, flavour: "set" | "setnx"): Promise<void> {
     if (!parsed.ok) return w.error(parsed.error);
     const req: SetRequest = parsed.value;
     const storeKey = this.storeKey(c, req.key);
@@ -407,8 +409,9 @@ export class RespExecutor {
 
   private async flushdb(c: RespConnectionState, w: RespWriter): Promise<void> {
     if (!c.isAdmin) return w.error("NOPERM this user has no permissions to run the 'flushdb' command: AUTH with the cluster's admin token");
-    // Batches of guarded deletes, as the sweeper's, so a huge database never makes one huge entry.
-    for (;;) {
+    // Batches of deletes, as the sweeper's, so a huge database never makes one huge entry; bounded
+    // so that writers racing the flush cannot keep it running forever.
+    for (let batches = 0; batches < FLUSH_BATCHES_MAX; batches++) {
       const batch: { storeKey: string }[] = [];
       const { kvs } = await this.ks.page(frontPrefix("redis", c.db), null, MAX_TXN_OPS, false);
       for (const kv of kvs) batch.push({ storeKey: kv.key });

@@ -134,7 +134,11 @@ class RespConnection {
       this.socket.destroy();
     } finally {
       this.busy = false;
-      if (!this.closing) this.socket.resume();
+      // A client that sends but does not read: stop reading until its replies have drained.
+      if (!this.closing) {
+        if (this.socket.writableNeedDrain) this.socket.once("drain", () => this.socket.resume());
+        else this.socket.resume();
+      }
     }
   }
 

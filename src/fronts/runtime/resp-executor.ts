@@ -421,24 +421,18 @@ export class RespExecutor {
     w.simple("OK");
   }
 
-  private async info(args: readonly Uint8Array[], c: RespConnectionState, w: RespWriter): Promise<void> {
+  private async info(args: readonly Uint8Array[], _c: RespConnectionState, w: RespWriter): Promise<void> {
     const view = this.ks.store.view();
-    let keys = 0;
-    let expires = 0;
-    if (args.length === 1 || args.slice(1).some((a) => /^(keyspace|all|everything|default)$/i.test(decoder.decode(a)))) {
-      await this.eachKey(c, (_k, entry) => {
-        keys++;
-        if (entry.expireAtMs !== 0) expires++;
-        return true;
-      });
-    }
+    // From the last sweep's scan (every sweepIntervalMs), not a scan per INFO: ioredis sends INFO on
+    // every connect, and a session table can hold millions of keys.
+    const databases = [...this.ks.options.usage.databases].filter(([, d]) => d.keys > 0).sort(([a], [b]) => a - b);
     const sections: InfoSection[] = [
       { name: "Server", fields: [["redis_version", this.facts.version], ["redis_mode", "standalone"], ["phalanx_front", "resp"], ["tcp_port", this.facts.port()], ["uptime_in_seconds", Math.floor((Date.now() - this.facts.startedMs) / 1000)]] },
       { name: "Clients", fields: [["connected_clients", this.facts.connectedClients()]] },
       { name: "Persistence", fields: [["loading", 0], ["aof_enabled", 1]] },
       { name: "Stats", fields: [["expired_keys", this.facts.expiredKeys()]] },
       { name: "Replication", fields: [["role", "master"], ["phalanx_raft_role", view.role], ["phalanx_leader_id", view.leader], ["phalanx_term", view.term]] },
-      { name: "Keyspace", fields: keys > 0 ? [[`db${c.db}`, keyspaceValue(keys, expires)]] : [] },
+      { name: "Keyspace", fields: databases.map(([db, d]) => [`db${db}`, keyspaceValue(d.keys, d.expires)] as const) },
     ];
     const chosen = selectInfoSections(sections, args.slice(1).map((a) => decoder.decode(a)));
     w.verbatim(infoText(chosen));

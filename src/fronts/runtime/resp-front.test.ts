@@ -170,6 +170,12 @@ describe("RESP front on a 3-node cluster", () => {
     const info = await run(follower, "INFO");
     assert.match(info, /loading:0/);
     assert.match(info, /phalanx_raft_role:follower/);
+    // The keyspace section comes from the sweeper's scan (every 50 ms here).
+    assert.equal(await run(follower, "SET", "ks:expiring", "v", "EX", "100"), "OK");
+    const deadline = Date.now() + 5000;
+    let keyspace = "";
+    while (!/db0:keys=\d+,expires=[1-9]/.test(keyspace) && Date.now() < deadline) keyspace = await run(follower, "INFO", "keyspace");
+    assert.match(keyspace, /^# Keyspace\r\ndb0:keys=\d+,expires=[1-9]\d*,avg_ttl=0/);
     assert.match(await run(follower, "CONFIG", "GET", "save"), /save/);
   });
 

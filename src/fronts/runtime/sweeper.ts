@@ -7,7 +7,7 @@
 // interval plus the backlog over `deletesPerSweepMax`.
 import { MAX_TXN_OPS, prefixEnd } from "../../kv/store.js";
 import type { Compare, TxnOp } from "../../kv/store.js";
-import { decodeEntry } from "../codec/store-format.js";
+import { ENTRY_FORMAT_VERSION, ENTRY_HEADER_BYTES } from "../codec/store-format.js";
 import type { FrontStore } from "./front-store.js";
 import type { FrontUsage } from "./usage.js";
 
@@ -74,6 +74,7 @@ export class ExpirySweeper {
     const due: Due[] = [];
     let keys = 0;
     let bytes = 0;
+    const databases = new Map<number, { keys: number; expires: number }>();
     let after: string | null = null;
     const now = this.o.nowMs();
     for (;;) {
@@ -82,15 +83,21 @@ export class ExpirySweeper {
       for (const kv of kvs) {
         keys++;
         bytes += kv.key.length + kv.value.length;
-        if (!leader || due.length >= deletesMax) continue;
-        const entry = decodeEntry(kv.value);
-        if (entry !== null && entry.expireAtMs !== 0 && entry.expireAtMs <= now) due.push({ key: kv.key, modRevision: kv.modRevision });
+        const expireAtMs = expiryOf(kv.value);
+        const db = redisDatabaseOf(kv.key);
+        if (db !== null) {
+          const counts = databases.get(db) ?? { keys: 0, expires: 0 };
+          counts.keys++;
+          if (expireAtMs !== null && expireAtMs !== 0) counts.expires++;
+          databases.set(db, counts);
+        }
+        if (leader && due.length < deletesMax && expireAtMs !== null && expireAtMs !== 0 && expireAtMs <= now) due.push({ key: kv.key, modRevision: kv.modRevision });
       }
       if (!more || kvs.length === 0 || this.stopped) break;
       after = (kvs[kvs.length - 1] as { key: string }).key;
       await new Promise((r) => setImmediate(r));
     }
-    this.o.usage.counted(keys, bytes);
+    this.o.usage.counted(keys, bytes, databases);
     let deleted = 0;
     for (let i = 0; i < due.length && !this.stopped; i += MAX_TXN_OPS) deleted += await this.deleteBatch(due.slice(i, i + MAX_TXN_OPS));
     this.expiredKeys += deleted;
@@ -109,4 +116,21 @@ export class ExpirySweeper {
     for (const d of batch) if ((await txn([d])).succeeded) deleted++;
     return deleted;
   }
+}
+
+const REDIS_ROOT = `${FRONTS_ROOT}redis/`;
+
+/** A RESP key's database number, or null for other keys. */
+function redisDatabaseOf(storeKey: string): number | null {
+  if (!storeKey.startsWith(REDIS_ROOT)) return null;
+  const slash = storeKey.indexOf("/", REDIS_ROOT.length);
+  const db = Number(storeKey.slice(REDIS_ROOT.length, slash));
+  return slash > 0 && Number.isSafeInteger(db) ? db : null;
+}
+
+/** The expiry in an entry's header (0: never), or null when the value is not an entry; no payload decoding. */
+function expiryOf(value: Uint8Array): number | null {
+  if (value.length < ENTRY_HEADER_BYTES || value[0] !== ENTRY_FORMAT_VERSION) return null;
+  const at = new DataView(value.buffer, value.byteOffset, value.byteLength).getBigUint64(2);
+  return at > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(at);
 }

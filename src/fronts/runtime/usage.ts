@@ -18,13 +18,16 @@ export interface UsageLimits {
 export class FrontUsage {
   keys = 0;
   bytes = 0;
+  /** RESP databases as last scanned: keys and keys with an expiry (INFO keyspace, without a scan per INFO). */
+  databases: ReadonlyMap<number, { keys: number; expires: number }> = new Map();
 
   constructor(readonly limits: UsageLimits) {}
 
   /** The totals of a finished scan replace the running counts. */
-  counted(keys: number, bytes: number): void {
+  counted(keys: number, bytes: number, databases: ReadonlyMap<number, { keys: number; expires: number }> = new Map()): void {
     this.keys = keys;
     this.bytes = bytes;
+    this.databases = databases;
   }
 
   /** Throws the OOM refusal when `addedKeys` more keys of `addedBytes` would pass a limit. */

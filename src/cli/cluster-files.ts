@@ -41,8 +41,16 @@ function hostOf(address: string): string {
   return address.startsWith("[") ? address.slice(1, address.indexOf("]")) : address.slice(0, address.lastIndexOf(":"));
 }
 
+/** Options of writeClusterFiles. */
+export interface ClusterFileOptions {
+  readonly clientTls?: boolean;
+  readonly alerts?: NodeConfigInput["alerts"];
+  /** Per node: labels, node lease TTL and the services section (tests place services on labelled nodes). */
+  readonly nodeExtra?: (node: NodeSpec) => { labels?: Record<string, string>; leaseTtlMs?: number; services?: NodeConfigInput["services"]; proxy?: NodeConfigInput["proxy"] };
+}
+
 /** Creates `root/<name>/{config.yaml,pki/,data/,token,admin-token}` for every node. */
-export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[], raft?: NodeConfigInput["raft"], options: { clientTls?: boolean } = {}): Promise<ClusterFiles> {
+export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[], raft?: NodeConfigInput["raft"], options: ClusterFileOptions = {}): Promise<ClusterFiles> {
   const clusterId = `c${randomUUID().replaceAll("-", "").slice(0, 12)}`;
   const ca: ClusterCa = await createClusterCa({ clusterId });
   const clientToken = randomBytes(24).toString("base64url");
@@ -61,15 +69,22 @@ export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[]
     await writeNodeCredentials(pki, creds);
     await writeFileAtomic(join(dir, "token"), `${clientToken}\n`, { mode: KEY_FILE_MODE });
     await writeFileAtomic(join(dir, "admin-token"), `${adminToken}\n`, { mode: KEY_FILE_MODE });
+    const extra = options.nodeExtra?.(n) ?? {};
     const config: NodeConfigInput = {
       clusterId,
-      node: { id: n.id, name: n.name, dataDir: "./data", peerListen: n.peerListen, peerAdvertise: n.peerAdvertise, clientListen: n.clientListen, clientAdvertise: n.clientAdvertise, ...(options.clientTls ? { clientTls: true } : {}) },
+      node: {
+        id: n.id, name: n.name, dataDir: "./data", peerListen: n.peerListen, peerAdvertise: n.peerAdvertise, clientListen: n.clientListen, clientAdvertise: n.clientAdvertise, ...(options.clientTls ? { clientTls: true } : {}),
+        ...(extra.labels !== undefined ? { labels: extra.labels } : {}), ...(extra.leaseTtlMs !== undefined ? { leaseTtlMs: extra.leaseTtlMs } : {}),
+      },
+      ...(extra.services !== undefined ? { services: extra.services } : {}),
+      ...(extra.proxy !== undefined ? { proxy: extra.proxy } : {}),
       pkiDir: "./pki",
       tokenFile: "./token",
       adminTokenFile: "./admin-token",
       joinTokenHash: join_.hash,
       members,
       ...(raft ? { raft } : {}),
+      ...(options.alerts ? { alerts: options.alerts } : {}),
     };
     const file = join(dir, "config.yaml");
     await writeFileAtomic(file, renderNodeConfig(config), { mode: KEY_FILE_MODE });

@@ -2,13 +2,16 @@
 // `register<Name>(program)`; add one line below to wire a new one in.
 import { Command } from "commander";
 import { registerAgent } from "./commands/agent.js";
+import { registerAlerts } from "./commands/alerts.js";
 import { registerCert } from "./commands/cert.js";
 import { registerDev } from "./commands/dev.js";
 import { registerInit } from "./commands/init.js";
 import { registerJoin } from "./commands/join.js";
 import { registerKv } from "./commands/kv.js";
+import { registerLogs } from "./commands/logs.js";
 import { registerMembers } from "./commands/members.js";
 import { registerProxy } from "./commands/proxy.js";
+import { registerServices } from "./commands/services.js";
 import { registerStatus } from "./commands/status.js";
 
 export const PHALANX_VERSION = "0.1.0";
@@ -28,5 +31,8 @@ export function buildProgram(): Command {
   registerKv(program);
   registerCert(program);
   registerProxy(program);
+  registerServices(program);
+  registerLogs(program);
+  registerAlerts(program);
   return program;
 }

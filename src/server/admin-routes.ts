@@ -22,7 +22,9 @@ import { encodeMemberRecord, memberKey } from "./members.js";
 import type { MemberDirectory, MemberRecord } from "./members.js";
 import type { NodeConfig } from "./node-config.js";
 import type { Replica } from "./replica.js";
+import type { AlertManager } from "../alerts/manager.js";
 import { readFile } from "node:fs/promises";
+import { addServiceRoutes } from "./services/routes.js";
 
 /** What the admin routes act on. */
 export interface AdminContext {
@@ -32,6 +34,8 @@ export interface AdminContext {
   readonly housekeeper: ClusterHousekeeper;
   readonly forwarder: LeaderForwarder;
   readonly credentials: NodeTlsFiles;
+  /** The node's alerting (absent in harnesses that do not run it). */
+  readonly alerts?: AlertManager;
 }
 
 /** One row of `phalanx status`, as this node sees itself. */
@@ -86,6 +90,7 @@ export function adminRoutes(ctx: AdminContext): Map<string, ClusterRoute> {
   const routes = new Map<string, ClusterRoute>();
   const route = (key: string, access: Access, handler: RouteHandler): void => void routes.set(key, { access, handler });
   route("GET /v3/phalanx/status", "client", async () => nodeStatus(ctx));
+  addServiceRoutes(route, replica, leaderOnly, { logDir: ctx.config.services.enabled ? ctx.config.services.logDir : undefined });
   route("GET /v3/phalanx/members", "client", async () => ({ members: membersView(ctx) }));
   route("POST /v3/phalanx/members/remove", "admin", async (body) => {
     leaderOnly();
@@ -112,6 +117,16 @@ export function adminRoutes(ctx: AdminContext): Map<string, ClusterRoute> {
   route("GET /v3/phalanx/snapshot", "admin", async () => {
     await replica.linearizableBarrier();
     return exportableSnapshot(replica.kv.snapshot());
+  });
+  // Firing alerts and pending deliveries (the outbox), current as of the call.
+  route("GET /v3/phalanx/alerts", "client", async () => {
+    await replica.linearizableBarrier();
+    return ctx.alerts === undefined ? { active: [], pending: [] } : ctx.alerts.view();
+  });
+  // Sends a test alert through every channel from the leader (the node that delivers alerts).
+  route("POST /v3/phalanx/alerts/test", "admin", async () => {
+    leaderOnly();
+    return { node: replica.id, results: ctx.alerts === undefined ? [] : await ctx.alerts.sendTest() };
   });
   return routes;
 }

@@ -17,6 +17,7 @@ import type { TlsTransport } from "../transport/tls-transport.js";
 import { Replica } from "./replica.js";
 import { ServerError } from "./errors.js";
 import { LeaderForwarder } from "./forward.js";
+import { startNodeProxy, type NodeProxy } from "./node-proxy.js";
 import { createClientApiHandler } from "./http-api.js";
 import type { ApiTokens } from "./access.js";
 import { MEMBER_PREFIX, MemberDirectory } from "./members.js";
@@ -24,6 +25,14 @@ import type { NodeConfig } from "./node-config.js";
 import { NodeMetrics } from "./node-metrics.js";
 import { ClusterHousekeeper } from "./housekeeper.js";
 import { adminRoutes } from "./admin-routes.js";
+import { PhalanxClient } from "../client/client.js";
+import { Supervisor } from "../agent/supervisor.js";
+import { ServiceController } from "./services/controller.js";
+import { NodeAgent } from "./services/node-agent.js";
+import type { NodeRecord } from "./services/layout.js";
+import { PHALANX_NODE_VERSION } from "./services/version.js";
+import { createChannels } from "../alerts/channels.js";
+import { AlertManager } from "../alerts/manager.js";
 import { agentRelay, startFronts } from "../fronts/runtime/start.js";
 import type { RunningFronts } from "../fronts/runtime/start.js";
 
@@ -33,6 +42,8 @@ export interface RunningNode {
   readonly replica: Replica;
   readonly clientAddress: string;
   readonly peerAddress: string;
+  /** The load balancer for exposed services; null when `proxy.enabled` is false. */
+  readonly proxy: NodeProxy | null;
   stop(): Promise<void>;
 }
 
@@ -48,10 +59,15 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
   await checkIdentity(storage, config, id);
 
   let transport: TlsTransport | null = null;
+  let proxy: NodeProxy | null = null;
   let server: Server | null = null;
   let replica: Replica | null = null;
   let forwarder: LeaderForwarder | null = null;
   let housekeeper: ClusterHousekeeper | null = null;
+  let controller: ServiceController | null = null;
+  let nodeAgent: NodeAgent | null = null;
+  let agentClient: PhalanxClient | null = null;
+  let alerts: AlertManager | null = null;
   let fronts: RunningFronts | null = null;
   try {
     transport = await createTlsTransport({
@@ -66,7 +82,10 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     const members = new MemberDirectory(config.members.map((m) => ({ ...m, id: nodeId(m.id) })));
     const peers = new PeerSync(id, members, transport);
     const metrics: NodeMetrics = new NodeMetrics({ status: () => r.status(), appliedIndex: () => r.kv.appliedIndex, pendingProposals: () => r.pendingProposals });
-    storage.observeFsync((seconds) => metrics.fsync(seconds));
+    storage.observeFsync((seconds) => {
+      metrics.fsync(seconds);
+      alerts?.fsync(seconds);
+    });
     const r: Replica = new Replica({
       id,
       storage,
@@ -78,14 +97,22 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       onRemoved: () => options.onRemoved?.(),
       onApplied: (batch) => {
         if (batch.changedKeys.some((k) => k.startsWith(MEMBER_PREFIX))) peers.refresh(r.localPrefix(MEMBER_PREFIX));
+        controller?.changed(batch.changedKeys);
+        nodeAgent?.changed(batch.changedKeys);
       },
     });
     replica = r;
+    if (config.services.enabled && config.node.leaseTtlMs < r.minLeaseTtlMs) {
+      throw new ServerError("bad_request", `node.leaseTtlMs ${config.node.leaseTtlMs} in ${config.file} is below the minimum lease TTL of ${r.minLeaseTtlMs} ms (1.5 election timeouts): raise it`);
+    }
     peers.refresh(r.localPrefix(MEMBER_PREFIX));
     const clientTls = config.node.clientTls;
     forwarder = new LeaderForwarder(members, clientTls ? "https" : "http", log, clientTls ? { ca: credentials.caCertPem, cert: credentials.certPem, key: credentials.keyPem } : undefined);
     housekeeper = new ClusterHousekeeper(r, members, config, log.child({ part: "housekeeper" }));
-    const routes = adminRoutes({ replica: r, members, config, housekeeper, forwarder, credentials });
+    const tlsTransport = transport;
+    alerts = new AlertManager({ replica: r, config: config.alerts, channels: await createChannels(config.alerts, config.file), clusterId: config.clusterId,
+      logger: log.child({ part: "alerts" }), peerLinks: () => tlsTransport.stats().peers });
+    const routes = adminRoutes({ replica: r, members, config, housekeeper, forwarder, credentials, alerts });
     const handler = createClientApiHandler({ replica: r, clusterId: config.clusterId, tokens, forwarder, logger: log.child({ part: "api" }), routes,
       metrics: () => metrics.text(), onAnswered: (path, status) => metrics.request(path, status) });
     // With clientTls, a client certificate of the cluster CA authenticates on its own; the token still works too.
@@ -93,29 +120,63 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       ? createHttpsServer({ keepAliveTimeout: 65_000, ca: credentials.caCertPem, cert: credentials.certPem, key: credentials.keyPem, requestCert: true, rejectUnauthorized: false }, handler)
       : createServer({ keepAliveTimeout: 65_000 }, handler);
     await listen(server, config.node.clientListen.host, config.node.clientListen.port);
+    proxy = await startNodeProxy(r, config.proxy, log);
     r.start();
     housekeeper.start();
+    controller = new ServiceController({ replica: r, logger: log.child({ part: "controller" }) });
+    controller.start();
+    if (config.services.enabled) {
+      // Short deadlines: a keep-alive slower than half the lease is as good as lost, and a stopping
+      // node must not wait long on a cluster without quorum to remove its keys (the lease does it).
+      agentClient = new PhalanxClient({
+        endpoints: [config.node.clientAdvertise],
+        timeoutMs: Math.max(1000, Math.floor(config.node.leaseTtlMs / 2)),
+        maxAttempts: 2,
+        token: tokens.admin ?? "",
+        ...(clientTls ? { tls: { ca: credentials.caCertPem, cert: credentials.certPem, key: credentials.keyPem } } : {}),
+      });
+      const supervisor = new Supervisor({ logger: log.child({ part: "supervisor" }), portRange: config.services.portRange, ...(config.services.logDir !== undefined ? { logDir: config.services.logDir } : {}) });
+      const record: NodeRecord = {
+        id, name: config.node.name, labels: config.node.labels, host: hostOf(config.node.clientAdvertise),
+        clientAddress: config.node.clientAdvertise, startedAtMs: Date.now(), version: PHALANX_NODE_VERSION,
+      };
+      nodeAgent = new NodeAgent({ replica: r, client: agentClient, supervisor, logger: log.child({ part: "services" }), record, leaseTtlMs: config.node.leaseTtlMs });
+      nodeAgent.start();
+    }
+    alerts.start();
     fronts = await startFronts(config.fronts, { replica: r, relay: agentRelay(forwarder, tokens.client), clientToken: tokens.client, adminToken: tokens.admin, logger: log });
     log.info({ peer: transport.address(), client: addressOf(server), members: members.all().length }, "node started");
   } catch (err) {
     await fronts?.stop();
+    await nodeAgent?.stop().catch(() => undefined);
+    await agentClient?.close();
+    controller?.stop();
+    alerts?.stop();
     housekeeper?.stop();
     replica?.stop();
+    await proxy?.stop();
     server?.close();
     await forwarder?.close();
     await transport?.close();
     await storage.close().catch(() => undefined);
     throw err;
   }
-  const started = { transport, server, replica, forwarder, housekeeper, fronts };
+  const started = { transport, server, replica, forwarder, housekeeper, alerts, controller, nodeAgent, agentClient, fronts };
   return {
     id,
     replica: started.replica,
     clientAddress: addressOf(started.server),
     peerAddress: started.transport.address(),
+    proxy,
     async stop() {
       await started.fronts?.stop();
+      // Instances first, while the API can still remove this node's keys.
+      await started.nodeAgent?.stop().catch((err: unknown) => log.error({ err }, "stopping services failed"));
+      await started.agentClient?.close();
+      started.controller.stop();
+      started.alerts.stop();
       started.housekeeper.stop();
+      await proxy?.stop();
       started.replica.stop();
       started.server.closeAllConnections();
       await new Promise<void>((r) => started.server.close(() => r()));
@@ -177,6 +238,12 @@ function listen(server: Server, host: string, port: number): Promise<void> {
     server.once("error", (err: NodeJS.ErrnoException) => reject(new ServerError("bad_request", `Cannot listen for clients on ${host}:${port}: ${err.code ?? err.message}; choose a free port in clientListen`, { cause: err })));
     server.listen(port, host, () => resolve());
   });
+}
+
+/** The host part of host:port (brackets of an IPv6 address removed). */
+function hostOf(address: string): string {
+  const host = address.slice(0, address.lastIndexOf(":"));
+  return host.startsWith("[") ? host.slice(1, -1) : host;
 }
 
 function addressOf(server: Server): string {

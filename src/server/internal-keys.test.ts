@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { KvStore } from "../kv/store.js";
 import type { Command } from "../kv/store.js";
 import { PermissionDeniedError } from "./access.js";
-import { exportableSnapshot, guardCommand, guardRead, overlapsPrefix, watchPolicy } from "./internal-keys.js";
+import { exportableSnapshot, guardCommand, guardLeaseRevoke, guardRead, overlapsPrefix, watchPolicy } from "./internal-keys.js";
 
 const P = "/phalanx/cluster/";
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -78,4 +78,16 @@ test("exportableSnapshot() drops every version of hidden keys and keeps the rest
   assert.equal(new TextDecoder().decode(restored.get("/app/a")?.value), "1");
   assert.ok(restored.get("/phalanx/members/0000000001"));
   assert.equal(restored.revision, kv.revision);
+});
+
+test("the services keys are readable but no client writes them: put, delete, txn part or lease revoke", () => {
+  for (const prefix of ["/phalanx/specs/", "/phalanx/nodes/", "/phalanx/drain/", "/phalanx/placements/", "/phalanx/instances/", "/phalanx/events/", "/phalanx/rollouts/"]) {
+    guardRead({ key: `${prefix}web` });
+    assert.equal(watchPolicy({ key: prefix, rangeEnd: `${prefix.slice(0, -1)}0` }), "none");
+    assert.throws(() => guardCommand({ type: "put", key: `${prefix}web`, value: text("{}") }), PermissionDeniedError);
+    assert.throws(() => guardCommand({ type: "delete", key: prefix, rangeEnd: `${prefix.slice(0, -1)}0` }), PermissionDeniedError);
+    assert.throws(() => guardCommand({ type: "txn", compares: [], success: [{ type: "put", key: `${prefix}x`, value: text("1") }], failure: [] }), PermissionDeniedError);
+    assert.throws(() => guardLeaseRevoke(7, [`${prefix}1`]), PermissionDeniedError);
+  }
+  guardCommand({ type: "put", key: "/phalanx/proxy/frontends/web", value: text("{}") }); // operators' own keys stay writable
 });

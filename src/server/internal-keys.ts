@@ -5,18 +5,21 @@
 //             range that overlaps the prefix, is refused; a watch on a wider range is filtered.
 //   read-only (/phalanx/members/: member addresses, also served by GET /v3/phalanx/members) —
 //             readable and watchable; writes (put, delete, lease revoke) are refused, since a
-//             forged record would point peers at the wrong address.
+//             forged record would point peers at the wrong address. Likewise the services layout
+//             (services/layout.ts: specs, nodes, drain, placements, instances, events, rollouts),
+//             written by the admin routes, the leader's controller and the agents.
 // Every other key under /phalanx/ (e.g. /phalanx/proxy/) is ordinary data that operators write.
 import type { Command, KeyValue, TxnOp, WatchEvent } from "../kv/store.js";
 import { RANGE_END_ALL, prefixEnd } from "../kv/store.js";
 import { decodeSnapshot, encodeSnapshot } from "../kv/snapshot.js";
 import { PermissionDeniedError } from "./access.js";
 import { INTERNAL_PREFIX, MEMBER_PREFIX } from "./members.js";
+import { SERVICE_KEY_PREFIXES } from "./services/layout.js";
 
 /** Prefixes no client may read or write. */
 export const HIDDEN_PREFIXES: readonly string[] = [INTERNAL_PREFIX];
 /** Prefixes clients may read but not write. */
-export const READ_ONLY_PREFIXES: readonly string[] = [MEMBER_PREFIX];
+export const READ_ONLY_PREFIXES: readonly string[] = [MEMBER_PREFIX, ...SERVICE_KEY_PREFIXES];
 
 /** A key (rangeEnd undefined) or a range [key, rangeEnd), rangeEnd "\0" meaning "to the end". */
 interface Span {

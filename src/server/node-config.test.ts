@@ -35,3 +35,37 @@ test("a node refuses to start when the admin token equals the client token", asy
   assert.equal(config.adminTokenFile, join(dir, "admin-token"));
   await assert.rejects(startNode(config, pino({ level: "silent" })), /hold the same token: the admin token must differ from the client token/);
 });
+
+test("services defaults: no labels, a 2000 ms node lease, services enabled on ports 20000-29999, instance logs in ./logs; logDir relative to the file", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "phalanx-config-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const { configFile } = await writeApiNodeFiles(dir);
+  const config = await loadNodeConfig(configFile);
+  assert.deepEqual(config.node.labels, {});
+  assert.equal(config.node.leaseTtlMs, 2000);
+  assert.deepEqual(config.services, { enabled: true, portRange: { from: 20_000, to: 29_999 }, logDir: join(dir, "logs") });
+  await writeFile(configFile, `${await readFile(configFile, "utf8")}services:\n  logDir: ./elsewhere\n`);
+  assert.equal((await loadNodeConfig(configFile)).services.logDir, join(dir, "elsewhere"));
+});
+
+test("a node refuses to start with a node lease shorter than the minimum lease TTL", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "phalanx-config-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const { configFile } = await writeApiNodeFiles(dir);
+  const config = await loadNodeConfig(configFile);
+  await assert.rejects(startNode({ ...config, node: { ...config.node, leaseTtlMs: 1 } }, pino({ level: "silent" })), /node\.leaseTtlMs 1 .* is below the minimum lease TTL of \d+ ms/);
+});
+
+test("the proxy section defaults to on and takes a bind host and an admin address; unknown fields are refused", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "phalanx-config-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const { configFile } = await writeApiNodeFiles(dir);
+  const base = await readFile(configFile, "utf8");
+  const defaults = await loadNodeConfig(configFile);
+  assert.deepEqual(defaults.proxy, { enabled: true, drainGraceMs: 10_000 });
+  await writeFile(configFile, `${base}\nproxy:\n  bindHost: 127.0.0.2\n  admin: 127.0.0.2:9901\n`);
+  const set = await loadNodeConfig(configFile);
+  assert.deepEqual(set.proxy, { enabled: true, bindHost: "127.0.0.2", admin: { host: "127.0.0.2", port: 9901 }, drainGraceMs: 10_000 });
+  await writeFile(configFile, `${base}\nproxy:\n  listen: 127.0.0.2:80\n`);
+  await assert.rejects(loadNodeConfig(configFile), (err: unknown) => err instanceof ConfigError && /proxy/.test(err.message));
+});

@@ -3,11 +3,18 @@
 import { dirname, resolve } from "node:path";
 import { stringify } from "yaml";
 import { z } from "zod";
+import { alertsConfigSchema } from "../alerts/config.js";
 import { hostPortSchema } from "../config/address.js";
 import { loadYamlConfig } from "../config/yaml.js";
 import { TRANSPORT_LIMITS_DEFAULT } from "../transport/limits.js";
 import { frontsConfigSchema } from "../fronts/runtime/config.js";
 import { DEFAULT_REPLICA_TUNING } from "./replica.js";
+
+/** Where instance output goes unless services.logDir says otherwise (relative to the config file). */
+export const DEFAULT_SERVICES_LOG_DIR = "./logs";
+
+/** Default TTL of the node lease (node.leaseTtlMs), kept alive every TTL/4. */
+export const NODE_LEASE_TTL_MS_DEFAULT = 2000;
 
 const address = z.string().min(3).refine((s) => /^[^\s]+:\d{1,5}$/.test(s), { message: "Expected host:port" });
 const listen = hostPortSchema({ allowPortZero: true });
@@ -26,7 +33,23 @@ export const nodeConfigSchema = z.object({
     clientAdvertise: address,
     /** Serve the client API over TLS with this node's certificate; clients may then authenticate with a certificate of the cluster CA instead of the token. */
     clientTls: z.boolean().default(false),
+    /** Labels services select nodes by (placement.labels, placement.spreadBy), registered with the node. */
+    labels: z.record(z.string().min(1).max(63), z.string().max(256)).default({}),
+    /**
+     * TTL of the node lease, the node's heartbeat: its registration and instance reports vanish this
+     * long after the node stops renewing (kill -9, partition), and its instances are replaced. At least
+     * the replica's minimum lease TTL (1.5 election timeouts: 1500 ms with the default raft timings).
+     */
+    leaseTtlMs: z.number().int().min(1).max(600_000).default(NODE_LEASE_TTL_MS_DEFAULT),
   }).strict(),
+  /** Services (issue 10): run the instances the leader places on this node. */
+  services: z.object({
+    enabled: z.boolean().default(true),
+    /** Where instance ports without a fixed number come from. */
+    portRange: z.object({ from: z.number().int().min(1).max(65535), to: z.number().int().min(1).max(65535) }).strict().default({ from: 20_000, to: 29_999 }),
+    /** Instance output also to DIR/SERVICE/INSTANCE.log (rotated by size: 10 MiB, 3 old files); relative to this file; default ./logs. */
+    logDir: z.string().min(1).optional(),
+  }).strict().default({}),
   /** Directory with ca.crt, node.crt, node.key (and ca.key on the first node). */
   pkiDir: z.string().min(1),
   /** File holding the clients' bearer token (KV, leases, watches, status). */
@@ -55,7 +78,22 @@ export const nodeConfigSchema = z.object({
     /** Largest snapshot this node sends or accepts from a peer (held whole in memory while it arrives). */
     maxSnapshotBytes: z.number().int().min(1).max(TRANSPORT_LIMITS_DEFAULT.maxSnapshotBytes).default(TRANSPORT_LIMITS_DEFAULT.maxSnapshotBytes),
   }).strict().default({}),
+  /**
+   * The load balancer every node runs for the services that declare `expose` (src/server/node-proxy.ts):
+   * it listens only while some service is exposed. `bindHost` replaces the host of every expose.listen
+   * on this node (for several nodes on one machine, or one interface of many); `admin` serves the
+   * proxy's /metrics and /healthz.
+   */
+  proxy: z.object({
+    enabled: z.boolean().default(true),
+    bindHost: z.string().min(1).max(255).optional(),
+    admin: listen.optional(),
+    /** Time a removed frontend gets to finish its requests, and the proxy on shutdown. */
+    drainGraceMs: z.number().int().min(0).max(600_000).default(10_000),
+  }).strict().default({}),
   log: z.object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") }).strict().default({}),
+  /** Alert channels, thresholds and delivery bounds (src/alerts/config.ts); no channels: alerts are only logged. */
+  alerts: alertsConfigSchema.default({}),
   /** Redis (RESP) and memcached protocol fronts for shared sessions (src/fronts/README.md); off by default. */
   fronts: frontsConfigSchema,
 }).strict().superRefine((c, ctx) => {
@@ -87,6 +125,8 @@ export async function loadNodeConfig(file: string): Promise<NodeConfig> {
     tokenFile: resolve(base, raw.tokenFile),
     adminTokenFile: resolve(base, adminTokenFile),
     node: { ...raw.node, dataDir: resolve(base, raw.node.dataDir) },
+    // Instance output goes to files by default (for `phalanx logs`), beside the data directory.
+    services: { ...raw.services, logDir: resolve(base, raw.services.logDir ?? DEFAULT_SERVICES_LOG_DIR) },
   };
 }
 

@@ -58,10 +58,10 @@ export async function writeApiNodeFiles(dir: string, overrides: Partial<NodeConf
 }
 
 /** Starts a one-node cluster and waits until it leads and has stored the CA in its internal keys. */
-export async function startApiNode(): Promise<ApiNode> {
+export async function startApiNode(overrides: Partial<NodeConfigInput> = {}): Promise<ApiNode> {
   const dir = await mkdtemp(join(tmpdir(), "phalanx-api-"));
   try {
-    const files = await writeApiNodeFiles(dir);
+    const files = await writeApiNodeFiles(dir, overrides);
     const node = await startNode(await loadNodeConfig(files.configFile), pino({ level: "silent" }));
     const close = async (): Promise<void> => {
       await node.stop();

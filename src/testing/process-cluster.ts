@@ -12,7 +12,7 @@ import { parse, stringify } from "yaml";
 import { PhalanxClient } from "../client/client.js";
 import type { ClientOptions } from "../client/client.js";
 import { writeClusterFiles } from "../cli/cluster-files.js";
-import type { NodeSpec } from "../cli/cluster-files.js";
+import type { ClusterFileOptions, NodeSpec } from "../cli/cluster-files.js";
 import { freePort, selfCommand, waitHealthy } from "../cli/commands/dev.js";
 import type { NodeConfigInput } from "../server/node-config.js";
 import type { ClusterCa } from "../pki/ca.js";
@@ -43,7 +43,7 @@ export class ProcessCluster {
   private readonly joined: NodeProcess[] = [];
 
   /** `configExtra`: top-level sections merged into node `id`'s config file before it starts (e.g. `fronts`). */
-  static async start(size: number, raft: NodeConfigInput["raft"] = PROCESS_TEST_RAFT, options: { clientTls?: boolean; configExtra?: (id: number) => Partial<NodeConfigInput> } = {}): Promise<ProcessCluster> {
+  static async start(size: number, raft: NodeConfigInput["raft"] = PROCESS_TEST_RAFT, options: ClusterFileOptions & { configExtra?: (id: number) => Partial<NodeConfigInput> } = {}): Promise<ProcessCluster> {
     const root = await mkdtemp(join(tmpdir(), "phalanx-procs-"));
     const specs: NodeSpec[] = [];
     for (let i = 1; i <= size; i++) {
@@ -128,6 +128,11 @@ export class ProcessCluster {
     this.joined.push({ spec, configFile: join(dir, "config.yaml"), child });
     await waitHealthy([client], START_DEADLINE_MS);
     return client;
+  }
+
+  /** The directory of node `id` (its config, data and agent.log). */
+  nodeDir(id: number): string {
+    return join(this.root, this.nodes.get(id)!.spec.name);
   }
 
   /** Sends a signal to a node's process. */

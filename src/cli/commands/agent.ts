@@ -10,9 +10,9 @@ import { loadNodeConfig } from "../../server/node-config.js";
 export function registerAgent(program: Command): void {
   program
     .command("agent")
-    .description("Run this node: replicated store, client API, peer transport")
+    .description("Run this node: replicated store, client API, peer transport, and the service instances placed on it")
     .requiredOption("-c, --config <file>", "node config file written by `phalanx init`, `join` or `dev`")
-    .addHelpText("after", "\nSignals: SIGTERM, SIGINT stop the node cleanly. Exit codes: 0 stopped, 1 failed, 2 invalid config, 70 a broken invariant (a bug: the fatal log line says which; restart the node and report it).")
+    .addHelpText("after", "\nSignals: SIGTERM, SIGINT stop the node cleanly (its service instances first, then it leaves the node registry). Exit codes: 0 stopped, 1 failed, 2 invalid config, 70 a broken invariant (a bug: the fatal log line says which; restart the node and report it).")
     .action(async (o: { config: string }) => {
       let config;
       try {

@@ -17,6 +17,10 @@ interface MemberRow {
   uptimeMs: number | null;
   lastHeartbeatMs: number | null;
   health: string;
+  /** Services view: "up" (node lease alive), "draining", or "unregistered" (no lease: down, or services disabled). */
+  services: string;
+  /** Instances this node reports. */
+  instances: number;
 }
 
 /** Collects every member's own view of itself; unreachable members get state "unreachable". */
@@ -30,17 +34,23 @@ export async function clusterStatus(client: PhalanxClient): Promise<MemberRow[]>
       return null;
     }
   }));
+  const registered = await client.call("GET", "/v3/phalanx/nodes", undefined, true).catch(() => ({ nodes: [] }));
+  const nodes = new Map(((registered.nodes ?? []) as { id: number; draining: boolean; instances: number }[]).map((n) => [n.id, n]));
+  const servicesOf = (id: number): { services: string; instances: number } => {
+    const n = nodes.get(id);
+    return n === undefined ? { services: "unregistered", instances: 0 } : { services: n.draining ? "draining" : "up", instances: n.instances };
+  };
   const leaderCommit = Math.max(0, ...views.map((v) => (v && v.role === "leader" ? Number(v.commit) : 0)));
   return members.map((m, i): MemberRow => {
     const v = views[i];
-    if (!v) return { id: m.id, name: m.name, address: m.clientAddress, role: m.role, state: "unreachable", term: null, commit: null, applied: null, lag: null, uptimeMs: null, lastHeartbeatMs: null, health: "down" };
+    if (!v) return { id: m.id, name: m.name, address: m.clientAddress, role: m.role, state: "unreachable", term: null, commit: null, applied: null, lag: null, uptimeMs: null, lastHeartbeatMs: null, health: "down", ...servicesOf(m.id) };
     const applied = Number(v.applied);
     return {
       id: m.id, name: m.name, address: m.clientAddress,
       role: String(v.role), state: m.role === "joining" ? "joining" : "running",
       term: Number(v.term), commit: Number(v.commit), applied,
       lag: leaderCommit > 0 ? Math.max(0, leaderCommit - applied) : null,
-      uptimeMs: Number(v.uptimeMs), lastHeartbeatMs: Number(v.sinceLeaderContactMs), health: String(v.health),
+      uptimeMs: Number(v.uptimeMs), lastHeartbeatMs: Number(v.sinceLeaderContactMs), health: String(v.health), ...servicesOf(m.id),
     };
   });
 }
@@ -49,14 +59,14 @@ const dur = (ms: number | null): string => (ms === null ? "-" : ms < 1000 ? `${m
 
 /** Adds `phalanx status`. */
 export function registerStatus(program: Command): void {
-  withConnectionOptions(program.command("status").description("Show every member: role, state, term, commit/applied index, lag, uptime, last heartbeat, health"))
+  withConnectionOptions(program.command("status").description("Show every member: role, state, term, commit/applied index, lag, uptime, last heartbeat, health, services (node lease up/draining/unregistered) and instances"))
     .action(async (o: ConnectionOptions) => runClientCommand(o, async (client) => {
       const rows = await clusterStatus(client);
       if (o.json) {
         process.stdout.write(`${JSON.stringify({ members: rows }, null, 2)}\n`);
         return;
       }
-      printTable(["ID", "NAME", "ADDRESS", "ROLE", "STATE", "TERM", "COMMIT", "APPLIED", "LAG", "UPTIME", "LAST HEARTBEAT", "HEALTH"],
-        rows.map((r) => [String(r.id), r.name, r.address, r.role, r.state, String(r.term ?? "-"), String(r.commit ?? "-"), String(r.applied ?? "-"), String(r.lag ?? "-"), dur(r.uptimeMs), r.role === "leader" ? "-" : dur(r.lastHeartbeatMs), r.health]));
+      printTable(["ID", "NAME", "ADDRESS", "ROLE", "STATE", "TERM", "COMMIT", "APPLIED", "LAG", "UPTIME", "LAST HEARTBEAT", "HEALTH", "NODE", "INSTANCES"],
+        rows.map((r) => [String(r.id), r.name, r.address, r.role, r.state, String(r.term ?? "-"), String(r.commit ?? "-"), String(r.applied ?? "-"), String(r.lag ?? "-"), dur(r.uptimeMs), r.role === "leader" ? "-" : dur(r.lastHeartbeatMs), r.health, r.services, String(r.instances)]));
     }));
 }

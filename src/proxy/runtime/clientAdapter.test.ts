@@ -1,11 +1,11 @@
-// The SDK adapter maps prefix reads and watch changes onto the store source's interface.
+// The SDK adapter maps prefix reads and watch changes (with each key's lease) onto the store source's interface.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Kv, WatchChange } from "../../client/client.js";
 import { kvWatchClientFrom, type WatchingClient } from "./clientAdapter.js";
 import type { KvEvent } from "./storeSource.js";
 
-const kv = (key: string, value: string, modRevision: number): Kv => ({ key, value, createRevision: 1, modRevision, version: 1, lease: 0 });
+const kv = (key: string, value: string, modRevision: number): Kv => ({ key, value, createRevision: 1, modRevision, version: 1, lease: 3 });
 
 test("getPrefix reads the prefix at one revision and watchPrefix forwards puts and deletes", async () => {
   let onChanges: ((changes: WatchChange[], revision: number) => void) | null = null;
@@ -24,7 +24,7 @@ test("getPrefix reads the prefix at one revision and watchPrefix forwards puts a
   };
   const client = kvWatchClientFrom(fake);
   const listed = await client.getPrefix("/phalanx/proxy/");
-  assert.deepEqual(listed, { revision: 9, entries: [{ key: "/phalanx/proxy/backends/p/a", value: '{"address":"10.0.0.1:80"}', modRevision: 7 }] });
+  assert.deepEqual(listed, { revision: 9, entries: [{ key: "/phalanx/proxy/backends/p/a", value: '{"address":"10.0.0.1:80"}', modRevision: 7, lease: 3 }] });
   const seen: KvEvent[] = [];
   const watch = client.watchPrefix("/phalanx/proxy/", 10, (events) => seen.push(...events), () => {});
   assert.ok(onChanges);
@@ -33,7 +33,7 @@ test("getPrefix reads the prefix at one revision and watchPrefix forwards puts a
     11,
   );
   assert.deepEqual(seen, [
-    { type: "put", key: "/phalanx/proxy/backends/p/b", value: "{}", modRevision: 10 },
+    { type: "put", key: "/phalanx/proxy/backends/p/b", value: "{}", modRevision: 10, lease: 3 },
     { type: "delete", key: "/phalanx/proxy/backends/p/a", modRevision: 11 },
   ]);
   watch.cancel();

@@ -11,14 +11,14 @@ export function kvWatchClientFrom(client: WatchingClient): KvWatchClient {
   return {
     async getPrefix(prefix) {
       const r = await client.get(prefix, { prefix: true });
-      return { revision: r.header.revision, entries: r.kvs.map((kv) => ({ key: kv.key, value: kv.value, modRevision: kv.modRevision })) };
+      return { revision: r.header.revision, entries: r.kvs.map((kv) => ({ key: kv.key, value: kv.value, modRevision: kv.modRevision, lease: kv.lease })) };
     },
     watchPrefix(prefix, fromRevision, onEvents, onError) {
       const watch = client.watch(
         prefix,
         { prefix: true, fromRevision },
         (changes) =>
-          onEvents(changes.map((c) => ({ type: c.type, key: c.kv.key, ...(c.type === "put" ? { value: c.kv.value } : {}), modRevision: c.kv.modRevision }))),
+          onEvents(changes.map((c) => ({ type: c.type, key: c.kv.key, ...(c.type === "put" ? { value: c.kv.value, lease: c.kv.lease } : {}), modRevision: c.kv.modRevision }))),
         onError,
       );
       return { cancel: () => watch.stop() };

@@ -36,6 +36,8 @@ export interface KvEntry {
   readonly key: string;
   readonly value: string;
   readonly modRevision: number;
+  /** The lease the key is attached to (0: none); left out by clients that do not report it. */
+  readonly lease?: number;
 }
 
 /** One change seen by a watch. */
@@ -45,6 +47,8 @@ export interface KvEvent {
   /** Present for puts. */
   readonly value?: string;
   readonly modRevision: number;
+  /** Puts: the lease the key is attached to (0: none), when the client reports it. */
+  readonly lease?: number;
 }
 
 /** A running watch. */

@@ -214,7 +214,7 @@ describe("RESP front on a 3-node cluster", () => {
 });
 
 describe("RESP front without a leader", () => {
-  it("answers -TRYAGAIN for reads and writes, never a nil", async () => {
+  it("answers -TRYAGAIN for reads and writes, never a nil; READONLY connections still read", async () => {
     const fc = await startFrontCluster(3);
     try {
       const survivor = fc.followerIds()[0]!;
@@ -229,6 +229,10 @@ describe("RESP front without a leader", () => {
         assert.match(set, /^-TRYAGAIN /);
         assert.match(get, /^-TRYAGAIN /);
         assert.ok(Date.now() - started < 5000);
+        // A connection that opted into follower reads gets this node's copy, even without a leader.
+        assert.equal(show(await c.call("READONLY")), "OK");
+        assert.equal(show(await c.call("GET", "s")), "v");
+        assert.match(show(await c.call("SET", "s", "x")), /^-TRYAGAIN /, "writes still need a leader");
       } finally {
         c.close();
       }

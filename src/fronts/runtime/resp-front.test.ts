@@ -221,6 +221,9 @@ describe("RESP front without a leader", () => {
       const c = await RespTestClient.authed(fc.respPort(survivor));
       try {
         assert.equal(show(await c.call("SET", "s", "v")), "OK");
+        // Follower reads are this node's copy: let it apply the write before the others go.
+        const storeKey = storeKeyOf(frontPrefix("redis", 0), enc.encode("s"));
+        await pollUntil(() => ((fc.cluster.replica(survivor).kv.range({ key: storeKey }) as { kvs: readonly unknown[] }).kvs.length === 1 ? true : undefined), 5000, "the survivor to apply the write");
         for (const id of [...fc.cluster.members.keys()]) if (id !== survivor) await fc.stopNode(id);
         await pollUntil(() => (fc.cluster.replica(survivor).status().role !== "leader" ? true : undefined), 5000, "the survivor not to lead");
         const started = Date.now();

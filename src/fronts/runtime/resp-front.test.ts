@@ -186,6 +186,23 @@ describe("RESP front on a 3-node cluster", () => {
     for (let i = 0; i < 200; i++) assert.equal(replies[i], i % 2 === 0 ? "OK" : `v${i - 1}`, `reply ${i}`);
   });
 
+  it("runs pipelined reads concurrently yet answers each with the writes before it and none after", async () => {
+    const commands: string[][] = [["SET", "po", "1"], ["GET", "po"], ["EXISTS", "po"], ["SET", "po", "2"], ["GET", "po"], ["GET", "po"], ["NOPE"], ["INCR", "po"],
+      ["MGET", "po", "none"], ["TTL", "po"], ["DEL", "po"], ["GET", "po"], ["HSET", "ph", "f", "v"], ["HGETALL", "ph"], ["HELLO", "3"], ["HGETALL", "ph"], ["HELLO", "2"], ["GET", "po"]];
+    const replies = (await follower.pipeline(commands)).map(show);
+    assert.deepEqual(replies.slice(0, 14), ["OK", "1", "1", "OK", "2", "2", "-ERR unknown command 'NOPE', with args beginning with: ", "3", "[3,(nil)]", "-1", "1", "(nil)", "1", "[f,v]"]);
+    assert.match(replies[14]!, /^\{server:redis/);
+    assert.equal(replies[15], "{f:v}", "a read after HELLO 3 answers in RESP3 (a map)");
+    assert.equal(replies[17], "(nil)");
+    const many: string[][] = [["SET", "pm", "x"]];
+    for (let i = 0; i < 300; i++) many.push(["GET", "pm"]);
+    many.push(["SET", "pm", "y"], ["GET", "pm"]);
+    const out = (await follower.pipeline(many)).map(show);
+    assert.equal(out.length, 303);
+    assert.ok(out.slice(1, 301).every((r) => r === "x"), "300 concurrent reads (more than the in-flight bound) all see x");
+    assert.deepEqual(out.slice(301), ["OK", "y"]);
+  });
+
   it("never returns a key past its TTL, on any node, and the leader's sweeper deletes it", async () => {
     assert.equal(await run(follower, "SET", "short", "v", "PX", "200"), "OK");
     assert.equal(await run(follower, "SET", "long", "v", "EX", "1000"), "OK");

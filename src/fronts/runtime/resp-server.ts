@@ -18,12 +18,14 @@ import { RespRequestParser } from "../codec/resp-parser.js";
 import { DEFAULT_CONFIG_ANSWERS, RespSession } from "../codec/resp-session.js";
 import { RespWriter } from "../codec/resp-writer.js";
 import { FrontStoreError } from "./front-store.js";
-import type { RespExecutor } from "./resp-executor.js";
+import type { RespConnectionState, RespExecutor } from "./resp-executor.js";
 
 /** Redis version reported to clients (they enable features by it: HELLO, GETEX, SET GET need 6.2+). */
 export const RESP_SERVER_VERSION = "7.2.0";
 /** Output bytes after which a batch's replies are written out before it ends. */
 const FLUSH_BYTES = 64 * 1024;
+/** Pipelined reads of one connection running at once at most. */
+const READS_IN_FLIGHT_MAX = 64;
 /** Connections per front at most; more are closed at once (a bound on memory). */
 export const RESP_CONNECTIONS_MAX = 10_000;
 
@@ -87,6 +89,10 @@ class RespConnection {
   private readonly parser = new RespRequestParser();
   private readonly out = new OutputBuffer();
   private readonly writer = new RespWriter(2, this.out);
+  /** Where the session answers before its reply is placed after the reads in flight. */
+  private readonly scratch = new RespWriter(2, new OutputBuffer(256));
+  /** Reads running concurrently, in request order. */
+  private readonly inflight: { done: Promise<unknown>; writer: RespWriter }[] = [];
   private readonly session: RespSession;
   private followerRead = false;
   private busy = false;
@@ -110,7 +116,12 @@ class RespConnection {
     });
   }
 
-  /** Runs every parsed command in order, then writes the replies. */
+  /**
+   * Runs every parsed command, then writes the replies in request order. Reads run concurrently with
+   * the reads next to them in a pipeline (each into its own writer, appended in order); anything
+   * else first waits for the reads before it, and writes run one at a time — so a read sees every
+   * write sent before it on the connection and none sent after it, as with Redis.
+   */
   private async drain(): Promise<void> {
     this.busy = true;
     this.socket.pause();
@@ -120,6 +131,7 @@ class RespConnection {
         const frame = this.parser.next();
         if (frame === null) break;
         if (frame.type === "error") {
+          await this.settle();
           this.writer.error(frame.message);
           this.closeAfterFlush();
           return;
@@ -128,6 +140,7 @@ class RespConnection {
         await this.command(frame.args);
         if (this.out.length >= FLUSH_BYTES) this.flush();
       }
+      await this.settle();
       this.flush();
     } catch (err) {
       this.o.logger.error({ err }, "RESP connection failed on an unexpected error: closing it");
@@ -142,24 +155,52 @@ class RespConnection {
     }
   }
 
+  /** Waits for the reads in flight and appends their replies, in request order. */
+  private async settle(): Promise<void> {
+    for (const read of this.inflight.splice(0)) {
+      const failure = await read.done;
+      if (failure !== null) throw failure;
+      this.out.bytes(read.writer.take());
+    }
+  }
+
   private async command(args: Uint8Array[]): Promise<void> {
     const name = commandNameOf(args[0] as Uint8Array);
     if ((name === "READONLY" || name === "READWRITE") && this.session.isAuthenticated) {
+      await this.settle();
       this.followerRead = name === "READONLY";
       this.writer.simple("OK");
       return;
     }
-    const outcome = this.session.handle(args, this.writer);
-    if (outcome.kind === "close") {
-      this.closeAfterFlush();
+    // The session answers into a scratch writer, appended after the reads in flight.
+    this.scratch.protocol = this.session.protocol;
+    const outcome = this.session.handle(args, this.scratch);
+    this.writer.protocol = this.session.protocol;
+    if (outcome.kind !== "data") {
+      await this.settle();
+      this.out.bytes(this.scratch.take());
+      if (outcome.kind === "close") this.closeAfterFlush();
       return;
     }
-    if (outcome.kind === "replied") return;
+    const state = { db: this.session.db, followerRead: this.followerRead, isAdmin: this.session.isAdmin, clientId: this.clientId };
+    if (outcome.spec.flags.includes("readonly")) {
+      if (this.inflight.length >= READS_IN_FLIGHT_MAX) await this.settle();
+      const writer = new RespWriter(this.session.protocol, new OutputBuffer(256));
+      // The failure is kept, not thrown, so it is never an unhandled rejection before settle() reads it.
+      const done = this.execute(name, args, state, writer).then(() => null, (err: unknown) => err);
+      this.inflight.push({ done, writer });
+      return;
+    }
+    await this.settle();
+    await this.execute(name, args, state, this.writer);
+  }
+
+  private async execute(name: string, args: Uint8Array[], state: RespConnectionState, w: RespWriter): Promise<void> {
     try {
-      await this.o.executor.run(name, args, { db: this.session.db, followerRead: this.followerRead, isAdmin: this.session.isAdmin, clientId: this.clientId }, this.writer);
+      await this.o.executor.run(name, args, state, w);
     } catch (err) {
       if (!(err instanceof FrontStoreError)) throw err;
-      this.writer.error(respErrorLine(err));
+      w.error(respErrorLine(err));
     }
   }
 

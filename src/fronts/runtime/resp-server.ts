@@ -1,7 +1,7 @@
-// The RESP front's TCP listener. Per connection: a parser, a RespSession and a writer; commands run
-// one after another in arrival order (so pipelined replies leave in request order), and the replies
-// of a pipelined batch leave in one socket write. The socket is paused while a batch runs, so a
-// client cannot make the node buffer more than one chunk ahead of the command being executed.
+// The RESP front's TCP listener. Per connection: a parser, a RespSession and a writer; replies leave
+// in request order (adjacent pipelined reads run concurrently, everything else in turn: see drain()),
+// and the replies of a pipelined batch leave in one socket write. The socket is paused while a batch
+// runs and until its replies drain, so a client cannot make the node buffer without bound.
 //
 // Per-connection follower reads: `READONLY` (as in Redis Cluster) lets this connection's reads be
 // served from this node's copy without a ReadIndex round — possibly stale, never expired; `READWRITE`

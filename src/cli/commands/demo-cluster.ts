@@ -173,12 +173,20 @@ export class DemoCluster {
   static async start(options: DemoClusterOptions): Promise<DemoCluster> {
     const tempRoot = tmpdir();
     const hosts = Array.from({ length: DEMO_NODE_COUNT }, (_, i) => `127.0.0.${i + 1}`);
-    // Ports first: a busy port is the commonest mistake and must leave nothing behind.
-    const webPort = await balancerPort(hosts, options.webPort, "--port", []);
-    const singletonPort = await balancerPort(hosts, options.singletonPort, "--singleton-port", [webPort]);
-    if (webPort === singletonPort) throw new DemoError("port_in_use", `--port and --singleton-port are both ${webPort}: give the two services different ports`);
+    if (options.webPort !== 0 && options.webPort === options.singletonPort) throw new DemoError("port_in_use", `--port and --singleton-port are both ${options.webPort}: give the two services different ports`);
+    // The lock first (a second demo is told so before anything else), then the ports, then files:
+    // each failure leaves nothing behind.
     const lock = await takeDemoLock(tempRoot);
     let root: string;
+    let webPort: number;
+    let singletonPort: number;
+    try {
+      webPort = await balancerPort(hosts, options.webPort, "--port", []);
+      singletonPort = await balancerPort(hosts, options.singletonPort, "--singleton-port", [webPort]);
+    } catch (err) {
+      await rm(lock, { force: true });
+      throw err;
+    }
     try {
       root = await mkdtemp(join(tempRoot, "phalanx-demo-"));
       await writeFile(lock, `${process.pid}\n${root}\n`);

@@ -105,7 +105,7 @@ export function renderStatus(s: DemoSnapshot, cluster: DemoCluster, events: read
   for (const svc of s.services) {
     lines.push("");
     const addresses = svc.name === DEMO_WEB ? cluster.webAddresses() : svc.name === DEMO_SINGLETON ? cluster.singletonAddresses() : [];
-    lines.push(`${svc.name}: ${svc.healthy}/${svc.instances.length} healthy, wants ${svc.replicas}; balancer ${addresses.map((a) => `http://${a}`).join(" ")}`);
+    lines.push(`${svc.name}: ${svc.healthy}/${svc.instances.length} healthy, wants ${svc.replicas}${svc.name === DEMO_SINGLETON ? " active + 1 standby" : ""}; balancer ${addresses.map((a) => `http://${a}`).join(" ")}`);
     lines.push(row(["  INSTANCE", "NODE", "STATE", "HEALTH", "ROLE", "PORT", "SERVED"]));
     for (const i of svc.instances) {
       const port = Object.values(i.ports)[0];
@@ -124,7 +124,7 @@ export function renderStatus(s: DemoSnapshot, cluster: DemoCluster, events: read
   return lines;
 }
 
-const WIDTHS = [26, 9, 10, 9, 9, 8, 22];
+const WIDTHS = [26, 9, 10, 9, 13, 9, 22];
 
 function row(cells: readonly string[]): string {
   return cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(WIDTHS[i] ?? 10))).join(" ");

@@ -2,8 +2,8 @@
 // `/` with who it is (service, port, pid, role) and how many requests it has served, `/healthz` for the
 // health check and `/stats` for the demo's status view (not counted as served). The same file runs
 // as the active/active service `web` and as the singleton `singleton`; under active/standby the
-// agent tells an instance its role through PHALANX_ROLE and its fencing token through
-// PHALANX_FENCING_TOKEN (docs/failover.md).
+// agent starts an instance with its role in PHALANX_ROLE and its fencing token in
+// PHALANX_FENCING_TOKEN (src/failover/role.ts), shown as started (a promotion happens later).
 import http from "node:http";
 
 const port = Number(process.env.PORT);

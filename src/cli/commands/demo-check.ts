@@ -90,10 +90,12 @@ export async function runDemoCheck(client: PhalanxClient, cluster: DemoCluster, 
         if (activeStandby) {
           const now = await observer.activeHolder();
           if (now === null || now === victim.id) return null;
-          // The promoted instance answers through the balancer.
+          // The promoted instance answers through a surviving balancer (its port says its node). An
+          // instance cannot learn a promotion from its environment (fixed at start), so the port,
+          // not the app's PHALANX_ROLE, is what is checked.
           const r = await fetch(`http://${cluster.singletonAddresses().find((a) => !a.startsWith(`${victim.proxyHost}:`))}/`, { signal: AbortSignal.timeout(1000) });
-          const body = (await r.json()) as { role?: string; port?: number };
-          if (body.role !== "active" || cluster.nodeOfPort(body.port ?? 0)?.id !== now) return null;
+          const body = (await r.json()) as { port?: number };
+          if (cluster.nodeOfPort(body.port ?? 0)?.id !== now) return null;
           return `n${now}`;
         }
         // Without active/standby: both copies placed again away from the dead node, and healthy.

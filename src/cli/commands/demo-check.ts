@@ -16,7 +16,7 @@ export const DEMO_CHECK_LIMITS = {
   failoverDeadlineMs: 30_000,
   /** Traffic after the failover, before the restart. */
   afterFailoverMs: 2000,
-  /** The restarted node must be back (member, lease, its web replica healthy) within this. */
+  /** The restarted node must be back (member, node lease, its balancer serving) within this. */
   rejoinDeadlineMs: 60_000,
   /** Traffic after the rejoin. */
   afterRejoinMs: 2000,
@@ -78,13 +78,13 @@ export async function runDemoCheck(client: PhalanxClient, cluster: DemoCluster, 
       return finish();
     }
     const victim = cluster.nodes.find((n) => n.id === holder)!;
-    say(`Step 2: kill -9 ${victim.name} (pid ${victim.child?.pid}): it runs the singleton's ${activeStandby ? "ACTIVE instance" : "first instance"} and one replica of ${DEMO_WEB}`);
+    say(`Step 2: kill -9 ${victim.name} (pid ${victim.child?.pid}): it runs the singleton's ${activeStandby ? "ACTIVE instance" : "first instance"}, a replica of ${DEMO_WEB} and a balancer`);
     const before = summaryLine(await observer.snapshot(), cluster);
     say(`  before: ${before}`);
     const killedAt = Date.now();
     cluster.kill(victim.id);
 
-    say(`Step 3: failover of the singleton${activeStandby ? " (the standby on another node is promoted)" : " (active/standby is not in this build: its instance is re-placed on a surviving node)"}`);
+    say(`Step 3: failover of the singleton${activeStandby ? " (the standby on another node is promoted)" : " (active/standby is not in this build: its instance, and web's, are re-placed on the surviving nodes)"}`);
     try {
       const { value } = await until("the singleton's failover", DEMO_CHECK_LIMITS.failoverDeadlineMs, async () => {
         if (activeStandby) {
@@ -98,15 +98,18 @@ export async function runDemoCheck(client: PhalanxClient, cluster: DemoCluster, 
           if (cluster.nodeOfPort(body.port ?? 0)?.id !== now) return null;
           return `n${now}`;
         }
-        // Without active/standby: both copies placed again away from the dead node, and healthy.
-        const svc = byName(await listServices(client), DEMO_SINGLETON);
-        if (svc === undefined || svc.instances.some((i) => i.node === victim.id)) return null;
+        // Without active/standby: whatever ran on the dead node runs elsewhere again, healthy (both
+        // copies of the singleton, and web's three replicas).
+        const services = await listServices(client);
+        const svc = byName(services, DEMO_SINGLETON);
+        const w = byName(services, DEMO_WEB);
+        if (svc === undefined || w === undefined || [...svc.instances, ...w.instances].some((i) => i.node === victim.id)) return null;
         const live = svc.instances.filter((i) => i.healthy);
-        if (live.length < 2 || live.length < svc.instances.length) return null;
+        if (live.length < 2 || live.length < svc.instances.length || w.healthy < 3) return null;
         return live.map((i) => i.nodeName ?? `n${i.node}`).join(", ");
       });
       failoverMs = Date.now() - killedAt;
-      step("failover", true, activeStandby ? `the active role moved to ${value} in ${failoverMs} ms` : `the singleton runs on ${value} again, healthy, ${failoverMs} ms after the kill`);
+      step("failover", true, activeStandby ? `the active role moved to ${value} in ${failoverMs} ms` : `the singleton runs on ${value} and ${DEMO_WEB} has 3 healthy replicas again, none on ${victim.name}, ${failoverMs} ms after the kill`);
     } catch (err) {
       step("failover", false, (err as Error).message);
     }
@@ -119,13 +122,16 @@ export async function runDemoCheck(client: PhalanxClient, cluster: DemoCluster, 
     const restartedAt = Date.now();
     try {
       await until(`${victim.name} rejoining`, DEMO_CHECK_LIMITS.rejoinDeadlineMs, async () => {
-        const members = await fetch(`http://${victim.clientAddress}/healthz`).then((r) => r.status === 200);
-        if (!members) return null;
-        const w = byName(await listServices(client), DEMO_WEB);
-        return w !== undefined && w.instances.some((i) => i.node === victim.id && i.healthy) && w.healthy >= 3 ? true : null;
+        // A member that knows a leader, registered on a live node lease, and its balancer serving again.
+        const member = await fetch(`http://${victim.clientAddress}/healthz`).then((r) => r.status === 200);
+        if (!member) return null;
+        const nodes = await client.call("GET", "/v3/phalanx/nodes", undefined, true);
+        if (!((nodes.nodes ?? []) as { id: number }[]).some((n) => n.id === victim.id)) return null;
+        const r = await fetch(`http://${victim.proxyHost}:${cluster.webPort}/`, { signal: AbortSignal.timeout(1000) });
+        return r.status === 200 ? true : null;
       });
       rejoined = true;
-      step("rejoin", true, `${victim.name} (pid ${pid}) is back in ${Date.now() - restartedAt} ms: member with a leader, node lease up, its ${DEMO_WEB} replica healthy again`);
+      step("rejoin", true, `${victim.name} (pid ${pid}) is back in ${Date.now() - restartedAt} ms: a member that knows the leader, node lease up, its balancer ${victim.proxyHost}:${cluster.webPort} serving ${DEMO_WEB} again`);
     } catch (err) {
       step("rejoin", false, (err as Error).message);
     }

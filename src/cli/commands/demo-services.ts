@@ -32,7 +32,9 @@ export function demoServiceFile(cluster: DemoCluster): string {
     `    env: { DEMO_SERVICE: ${DEMO_WEB} }`,
     "    replicas: 3",
     ...common,
-    "    placement: { maxPerNode: 1 }",
+    // Spread over the nodes' zones, but two may share a node: a drained or dead node's replica then
+    // has somewhere to go, and the service keeps its three replicas on two nodes.
+    "    placement: { spreadBy: zone, maxPerNode: 2 }",
     `    expose: { listen: "127.0.0.1:${cluster.webPort}", protocol: http }`,
     `  - name: ${DEMO_SINGLETON}`,
     `    ${run}`,
@@ -46,8 +48,16 @@ export function demoServiceFile(cluster: DemoCluster): string {
   ].join("\n");
 }
 
-/** Writes the service file into the demo's directory and applies it; returns the file's path. */
+/** Waits for every node to register, writes the service file into the demo's directory and applies it; returns the file's path. */
 export async function applyDemoServices(client: PhalanxClient, cluster: DemoCluster): Promise<string> {
+  // Every node registered first: placed while only some are up, web would double up on those.
+  const start = Date.now();
+  for (;;) {
+    const j = await client.call("GET", "/v3/phalanx/nodes", undefined, true).catch(() => ({ nodes: [] }));
+    if (((j.nodes ?? []) as unknown[]).length >= cluster.nodes.length) break;
+    if (Date.now() - start > DEMO_READY_DEADLINE_MS) throw new DemoError("start_failed", `Not every demo node registered within ${DEMO_READY_DEADLINE_MS} ms; the node logs are under ${cluster.root}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const file = join(cluster.root, "services.yaml");
   const text = demoServiceFile(cluster);
   await writeFile(file, text);

@@ -149,9 +149,12 @@ export class InPlaceWriter {
 
   draw(lines: readonly string[]): void {
     const width = Math.max(20, (this.out.columns ?? 120) - 1);
-    // Cut lines to the width, so none wraps and the count of lines to move up stays exact.
-    const text = lines.map((l) => (l.length > width ? l.slice(0, width) : l)).join("\n");
+    // Cut lines to the width and the block to the screen's height, so nothing wraps or scrolls
+    // and the count of lines to move up stays exact.
+    const height = Math.max(5, (this.out.rows ?? 50) - 1);
+    const shown = lines.length > height ? [...lines.slice(0, height - 1), `(${lines.length - height + 1} more lines: enlarge the terminal)`] : lines;
+    const text = shown.map((l) => (l.length > width ? l.slice(0, width) : l)).join("\n");
     this.out.write(`${this.previous > 0 ? `\x1b[${this.previous}F` : ""}\x1b[J${text}\n`);
-    this.previous = lines.length;
+    this.previous = shown.length;
   }
 }

@@ -16,8 +16,8 @@ export const DEMO_APP_FILE = fileURLToPath(new URL("../../../demo/app.mjs", impo
 /** How long the services get to become healthy. */
 export const DEMO_READY_DEADLINE_MS = 60_000;
 
-/** The service file for `cluster`. */
-export function demoServiceFile(cluster: DemoCluster): string {
+/** The service file for a demo whose balancers serve web and the singleton on these ports. */
+export function demoServiceFile(cluster: { readonly webPort: number; readonly singletonPort: number }): string {
   const run = `run: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(DEMO_APP_FILE)}] }`;
   const common = [
     `    ports: [{ name: http }]`,

@@ -68,7 +68,8 @@ export function registerDemo(program: Command): void {
         }
         process.exit(code);
       };
-      for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(sig, () => void stop(sig === "SIGINT" ? 0 : 1));
+      // Ctrl-C ends the live demo normally (exit 0); it interrupts a --check, which then did not hold (130).
+      for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(sig, () => void stop(sig === "SIGINT" && o.check !== true ? 0 : sig === "SIGINT" ? 130 : 1));
       try {
         const webPort = portOption(o.port, "--port");
         const singletonPort = portOption(o.singletonPort, "--singleton-port");

@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { registerAgent } from "./commands/agent.js";
 import { registerAlerts } from "./commands/alerts.js";
 import { registerCert } from "./commands/cert.js";
+import { registerDemo } from "./commands/demo.js";
 import { registerDev } from "./commands/dev.js";
 import { registerInit } from "./commands/init.js";
 import { registerJoin } from "./commands/join.js";
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerAgent(program);
   registerJoin(program);
   registerDev(program);
+  registerDemo(program);
   registerStatus(program);
   registerMembers(program);
   registerKv(program);

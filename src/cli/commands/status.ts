@@ -4,7 +4,8 @@ import type { PhalanxClient } from "../../client/client.js";
 import { printTable, runClientCommand, withConnectionOptions } from "../client-options.js";
 import type { ConnectionOptions } from "../client-options.js";
 
-interface MemberRow {
+/** One member as `phalanx status` shows it. */
+export interface MemberRow {
   id: number;
   name: string;
   address: string;

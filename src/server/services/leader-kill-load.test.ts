@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { PhalanxClient } from "../../client/client.js";
 import { freePort } from "../../cli/commands/dev.js";
 import {
-  applyText, describeService, healthyCurrent, proxyHost, service, startServicesFixture, TEST_NODE_LEASE_TTL_MS, waitFor, webService,
+  applyText, describeService, healthyCurrent, proxyHost, service, startServicesFixture, startSteadyGets, TEST_NODE_LEASE_TTL_MS, waitFor, webService,
 } from "../../testing/services-testkit.js";
 
 test("kill -9 of the leader under load: survivors keep their instances and no GET through a surviving node's proxy fails", { timeout: 120_000 }, async (t) => {
@@ -30,20 +30,8 @@ test("kill -9 of the leader under load: survivors keep their instances and no GE
   const reads = readers.flatMap((c) => [0, 1].map(async () => {
     while (running) await c.get("/reads/under/test").catch(() => undefined);
   }));
-  let ok = 0;
-  const failures: string[] = [];
-  const load = (async () => {
-    while (running) {
-      try {
-        const r = await fetch(`http://${entry}:${port}/`, { signal: AbortSignal.timeout(2000) });
-        await r.text();
-        if (r.status === 200) ok++;
-        else failures.push(`HTTP ${r.status}`);
-      } catch (err) {
-        failures.push((err as Error).message);
-      }
-    }
-  })();
+  const load = startSteadyGets(`http://${entry}:${port}/`);
+  let result: { ok: number; failures: string[] } | null = null;
   const kept = first.filter((i) => i.node !== leader).map((i) => i.id).sort();
   try {
     await f.cluster.kill(leader);
@@ -61,9 +49,11 @@ test("kill -9 of the leader under load: survivors keep their instances and no GE
     }
   } finally {
     running = false;
-    await Promise.all([load, ...reads]);
+    result = await load.stop();
+    await Promise.all(reads);
     await Promise.all(readers.map((c) => c.close()));
   }
+  const { ok, failures } = result;
   t.diagnostic(`through node ${survivors[0]}'s proxy: ${ok} requests answered, ${failures.length} failed across the leader's kill`);
   assert.ok(ok > 0, "requests went through");
   assert.deepEqual(failures, [], "no request failed");

@@ -108,7 +108,7 @@ export class PhalanxClient {
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, this.backoffMs * 2 ** Math.min(attempt - 1, 5))));
       try {
-        return await this.once(method, path, body, limits.timeoutMs ?? this.timeoutMs);
+        return await this.once(method, path, body, limits.timeoutMs ?? this.timeoutMs, limits.timeoutMs !== undefined);
       } catch (err) {
         if (!(err instanceof PhalanxError)) throw err;
         lastError = err;
@@ -120,8 +120,11 @@ export class PhalanxClient {
     throw lastError ?? new PhalanxError("No attempt was made", "unavailable", 0);
   }
 
-  private async once(method: "GET" | "POST", path: string, body: Json | undefined, timeoutMs: number): Promise<Json> {
+  /** One request; `exact` deadlines use a timer of their own (undici's coarse timers may fire up to a second late). */
+  private async once(method: "GET" | "POST", path: string, body: Json | undefined, timeoutMs: number, exact: boolean): Promise<Json> {
     const endpoint = this.endpoint;
+    const signal = exact ? AbortSignal.timeout(timeoutMs) : undefined;
+    const late = (err: unknown): PhalanxError => new PhalanxError(`No answer from ${endpoint} within ${timeoutMs} ms`, "unavailable", 0, { cause: err });
     let res: Dispatcher.ResponseData;
     try {
       res = await request(`${this.scheme}://${endpoint}${path}`, {
@@ -131,13 +134,21 @@ export class PhalanxClient {
         body: body === undefined ? undefined : JSON.stringify(body),
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
+        ...(signal ? { signal } : {}),
       });
     } catch (err) {
+      if (signal?.aborted === true) throw late(err);
       const code = (err as { code?: string }).code;
       const neverSent = code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EHOSTUNREACH";
       throw new PhalanxError(`Cannot reach ${endpoint}: ${code ?? (err as Error).message}`, neverSent ? "unavailable_before_send" : "unavailable", 0, { cause: err });
     }
-    const text = await res.body.text();
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      if (signal?.aborted === true) throw late(err);
+      throw err;
+    }
     let json: Json;
     try {
       json = text === "" ? {} : (JSON.parse(text) as Json);

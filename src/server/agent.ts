@@ -33,6 +33,8 @@ import type { NodeRecord } from "./services/layout.js";
 import { PHALANX_NODE_VERSION } from "./services/version.js";
 import { createChannels } from "../alerts/channels.js";
 import { AlertManager } from "../alerts/manager.js";
+import { agentRelay, startFronts } from "../fronts/runtime/start.js";
+import type { RunningFronts } from "../fronts/runtime/start.js";
 
 /** A running node. */
 export interface RunningNode {
@@ -66,6 +68,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
   let nodeAgent: NodeAgent | null = null;
   let agentClient: PhalanxClient | null = null;
   let alerts: AlertManager | null = null;
+  let fronts: RunningFronts | null = null;
   try {
     transport = await createTlsTransport({
       nodeId: id,
@@ -141,8 +144,10 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       nodeAgent.start();
     }
     alerts.start();
+    fronts = await startFronts(config.fronts, { replica: r, relay: agentRelay(forwarder, tokens.client), clientToken: tokens.client, adminToken: tokens.admin, logger: log });
     log.info({ peer: transport.address(), client: addressOf(server), members: members.all().length }, "node started");
   } catch (err) {
+    await fronts?.stop();
     await nodeAgent?.stop().catch(() => undefined);
     await agentClient?.close();
     controller?.stop();
@@ -156,7 +161,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     await storage.close().catch(() => undefined);
     throw err;
   }
-  const started = { transport, server, replica, forwarder, housekeeper, alerts, controller, nodeAgent, agentClient };
+  const started = { transport, server, replica, forwarder, housekeeper, alerts, controller, nodeAgent, agentClient, fronts };
   return {
     id,
     replica: started.replica,
@@ -164,6 +169,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     peerAddress: started.transport.address(),
     proxy,
     async stop() {
+      await started.fronts?.stop();
       // Instances first, while the API can still remove this node's keys.
       await started.nodeAgent?.stop().catch((err: unknown) => log.error({ err }, "stopping services failed"));
       await started.agentClient?.close();

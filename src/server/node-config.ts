@@ -7,6 +7,7 @@ import { alertsConfigSchema } from "../alerts/config.js";
 import { hostPortSchema } from "../config/address.js";
 import { loadYamlConfig } from "../config/yaml.js";
 import { TRANSPORT_LIMITS_DEFAULT } from "../transport/limits.js";
+import { frontsConfigSchema } from "../fronts/runtime/config.js";
 import { DEFAULT_REPLICA_TUNING } from "./replica.js";
 
 /** Where instance output goes unless services.logDir says otherwise (relative to the config file). */
@@ -93,6 +94,8 @@ export const nodeConfigSchema = z.object({
   log: z.object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") }).strict().default({}),
   /** Alert channels, thresholds and delivery bounds (src/alerts/config.ts); no channels: alerts are only logged. */
   alerts: alertsConfigSchema.default({}),
+  /** Redis (RESP) and memcached protocol fronts for shared sessions (src/fronts/README.md); off by default. */
+  fronts: frontsConfigSchema,
 }).strict().superRefine((c, ctx) => {
   if (c.adminTokenFile === undefined) {
     ctx.addIssue({

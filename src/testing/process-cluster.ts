@@ -5,9 +5,10 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse, stringify } from "yaml";
 import { PhalanxClient } from "../client/client.js";
 import type { ClientOptions } from "../client/client.js";
 import { writeClusterFiles } from "../cli/cluster-files.js";
@@ -41,7 +42,8 @@ export class ProcessCluster {
 
   private readonly joined: NodeProcess[] = [];
 
-  static async start(size: number, raft: NodeConfigInput["raft"] = PROCESS_TEST_RAFT, options: ClusterFileOptions = {}): Promise<ProcessCluster> {
+  /** `configExtra`: top-level sections merged into node `id`'s config file before it starts (e.g. `fronts`). */
+  static async start(size: number, raft: NodeConfigInput["raft"] = PROCESS_TEST_RAFT, options: ClusterFileOptions & { configExtra?: (id: number) => Partial<NodeConfigInput> } = {}): Promise<ProcessCluster> {
     const root = await mkdtemp(join(tmpdir(), "phalanx-procs-"));
     const specs: NodeSpec[] = [];
     for (let i = 1; i <= size; i++) {
@@ -50,6 +52,9 @@ export class ProcessCluster {
       specs.push({ id: i, name: `n${i}`, peerListen: peer, peerAdvertise: peer, clientListen: client, clientAdvertise: client });
     }
     const files = await writeClusterFiles(root, specs, raft, options);
+    if (options.configExtra !== undefined) {
+      for (const [id, file] of files.configFiles) await writeFile(file, stringify({ ...(parse(await readFile(file, "utf8")) as object), ...options.configExtra(id) }));
+    }
     const nodes = new Map(specs.map((spec) => [spec.id, { spec, configFile: files.configFiles.get(spec.id)!, child: null } as NodeProcess]));
     const cluster = new ProcessCluster(root, files.clientToken, files.joinToken, nodes, files.ca, files.adminToken);
     try {

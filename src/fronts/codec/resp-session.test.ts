@@ -65,6 +65,21 @@ describe("RespSession: authentication", () => {
     assert.equal(connect().send("AUTH a b c").reply, "-ERR syntax error");
   });
 
+  it("makes a connection admin only when AUTH or HELLO AUTH presents the admin token", () => {
+    const client = connect({ adminToken: bytesOf("adm1n") });
+    assert.equal(client.send("AUTH s3cret").reply, "+OK");
+    assert.equal(client.session.isAdmin, false);
+    const admin = connect({ adminToken: bytesOf("adm1n") });
+    assert.equal(admin.send("AUTH adm1n").reply, "+OK");
+    assert.equal(admin.session.isAdmin, true);
+    assert.equal(admin.session.isAuthenticated, true);
+    const viaHello = connect({ adminToken: bytesOf("adm1n") });
+    viaHello.send("HELLO 2 AUTH default adm1n");
+    assert.equal(viaHello.session.isAdmin, true);
+    const none = connect();
+    assert.match(none.send("AUTH adm1n").reply, /^-WRONGPASS/);
+  });
+
   it("lifts the parser's pre-AUTH limits once authenticated", () => {
     const { parser, send } = connect();
     const big = bytesOf(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$20000\r\n${"v".repeat(20000)}\r\n`);

@@ -14,6 +14,8 @@ import type { RespWriter } from "./resp-writer.js";
 export interface RespSessionOptions {
   /** The password AUTH must present (user "default"); null: no authentication required. */
   authToken: Uint8Array | null;
+  /** A second password (the cluster's admin token) that also authenticates and makes the connection admin (FLUSHDB); null: none. */
+  adminToken?: Uint8Array | null;
   /** This connection's id (CLIENT ID, HELLO). */
   clientId: number;
   /** The Redis version reported to clients (they enable features by it). */
@@ -69,10 +71,16 @@ export class RespSession {
   libName: string | null = null;
   libVersion: string | null = null;
   private authenticated: boolean;
+  private admin = false;
 
   constructor(private readonly options: RespSessionOptions, private readonly parser: RespRequestParser) {
     this.authenticated = options.authToken === null;
     parser.setAuthRequired(!this.authenticated);
+  }
+
+  /** Whether the connection authenticated with the admin token (admin-only commands such as FLUSHDB). */
+  get isAdmin(): boolean {
+    return this.admin;
   }
 
   /** Whether the connection may run commands other than AUTH/HELLO/QUIT. */
@@ -129,9 +137,13 @@ export class RespSession {
     }
   }
 
-  private checkPassword(username: Uint8Array, password: Uint8Array): boolean {
+  /** "client" or "admin" when the password is the client or the admin token of user "default", else null. */
+  private checkPassword(username: Uint8Array, password: Uint8Array): "client" | "admin" | null {
     const token = this.options.authToken;
-    return token !== null && decoder.decode(username) === "default" && sameBytes(password, token);
+    const adminToken = this.options.adminToken ?? null;
+    if (token === null || decoder.decode(username) !== "default") return null;
+    if (adminToken !== null && sameBytes(password, adminToken)) return "admin";
+    return sameBytes(password, token) ? "client" : null;
   }
 
   private auth(args: readonly Uint8Array[], w: RespWriter): RespSessionOutcome {
@@ -144,17 +156,19 @@ export class RespSession {
       return { kind: "replied" };
     }
     const username = args.length === 3 ? (args[1] as Uint8Array) : new TextEncoder().encode("default");
-    if (!this.checkPassword(username, args[args.length - 1] as Uint8Array)) {
+    const who = this.checkPassword(username, args[args.length - 1] as Uint8Array);
+    if (who === null) {
       w.error(RESP_ERRORS.wrongPass);
       return { kind: "replied" };
     }
-    this.becomeAuthenticated();
+    this.becomeAuthenticated(who === "admin");
     w.simple("OK");
     return { kind: "replied" };
   }
 
-  private becomeAuthenticated(): void {
+  private becomeAuthenticated(admin: boolean): void {
     this.authenticated = true;
+    this.admin = admin;
     this.parser.setAuthRequired(false);
   }
 
@@ -166,11 +180,12 @@ export class RespSession {
     }
     const { protocol, auth, clientName } = parsed.value;
     if (auth !== null) {
-      if (!this.checkPassword(auth.username, auth.password)) {
+      const who = this.checkPassword(auth.username, auth.password);
+      if (who === null) {
         w.error(RESP_ERRORS.wrongPass);
         return { kind: "replied" };
       }
-      this.becomeAuthenticated();
+      this.becomeAuthenticated(who === "admin");
     }
     if (!this.authenticated) {
       w.error(RESP_ERRORS.helloNoAuth);

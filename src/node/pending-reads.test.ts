@@ -4,8 +4,6 @@ import assert from "node:assert/strict";
 import { PendingReads } from "./pending-reads.js";
 import type { Refusal } from "./outcome.js";
 
-const at = (n: number): LogIndex => n as LogIndex;
-
 test("retryRound() puts the round's reads back ahead of newer ones; the old round's late answer is ignored", () => {
   const reads = new PendingReads("t");
   const settled: string[] = [];

@@ -255,3 +255,13 @@ test("a watch whose stream breaks reconnects and resumes from the revision after
   assert.equal((watchBodies[1]!.create_request as Record<string, unknown>).start_revision, 13, "resumed after the last revision seen");
   assert.equal(w.nextRevision, 14);
 });
+
+test("leaseKeepAlive() with per-call limits gives up after its own deadline and one attempt (a node agent's renewal)", async (t) => {
+  const node = await fakeNode(t, () => "hang");
+  const client = new PhalanxClient({ endpoints: [node.address], timeoutMs: 60_000, maxAttempts: 5, retryBackoffMs: 1 });
+  t.after(() => client.close());
+  // Its own timer ends the call (the message names the per-call deadline, not the client's 60 s).
+  await assert.rejects(client.leaseKeepAlive(7, { timeoutMs: 100, maxAttempts: 1 }), (err: unknown) => err instanceof PhalanxError && err.status === 0 && /within 100 ms/.test(err.message));
+  assert.equal(node.seen.length, 1, "exactly one attempt");
+  assert.equal(node.seen[0]!.path, "/v3/lease/keepalive");
+});

@@ -23,6 +23,12 @@ export interface ClientOptions {
   readonly tls?: { readonly ca: string; readonly cert?: string; readonly key?: string };
 }
 
+/** Per-call overrides of the client's deadline and attempts (e.g. a keep-alive that must give up well within its lease). */
+export interface CallLimits {
+  readonly timeoutMs?: number;
+  readonly maxAttempts?: number;
+}
+
 /** A key-value pair as the SDK returns it. */
 export interface Kv {
   readonly key: string;
@@ -96,12 +102,13 @@ export class PhalanxClient {
    * Sends one request with failover. `idempotent` requests are retried after any failure; the others
    * only after failures that prove they did not happen (connection refused, not_leader, ...).
    */
-  async call(method: "GET" | "POST", path: string, body: Json | undefined, idempotent: boolean): Promise<Json> {
+  async call(method: "GET" | "POST", path: string, body: Json | undefined, idempotent: boolean, limits: CallLimits = {}): Promise<Json> {
     let lastError: PhalanxError | null = null;
-    for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
+    const maxAttempts = limits.maxAttempts ?? this.maxAttempts;
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, this.backoffMs * 2 ** Math.min(attempt - 1, 5))));
       try {
-        return await this.once(method, path, body);
+        return await this.once(method, path, body, limits.timeoutMs ?? this.timeoutMs, limits.timeoutMs !== undefined);
       } catch (err) {
         if (!(err instanceof PhalanxError)) throw err;
         lastError = err;
@@ -113,8 +120,11 @@ export class PhalanxClient {
     throw lastError ?? new PhalanxError("No attempt was made", "unavailable", 0);
   }
 
-  private async once(method: "GET" | "POST", path: string, body: Json | undefined): Promise<Json> {
+  /** One request; `exact` deadlines use a timer of their own (undici's coarse timers may fire up to a second late). */
+  private async once(method: "GET" | "POST", path: string, body: Json | undefined, timeoutMs: number, exact: boolean): Promise<Json> {
     const endpoint = this.endpoint;
+    const signal = exact ? AbortSignal.timeout(timeoutMs) : undefined;
+    const late = (err: unknown): PhalanxError => new PhalanxError(`No answer from ${endpoint} within ${timeoutMs} ms`, "unavailable", 0, { cause: err });
     let res: Dispatcher.ResponseData;
     try {
       res = await request(`${this.scheme}://${endpoint}${path}`, {
@@ -122,15 +132,23 @@ export class PhalanxClient {
         dispatcher: this.dispatcher,
         headers: { "content-type": "application/json", ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}) },
         body: body === undefined ? undefined : JSON.stringify(body),
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        ...(signal ? { signal } : {}),
       });
     } catch (err) {
+      if (signal?.aborted === true) throw late(err);
       const code = (err as { code?: string }).code;
       const neverSent = code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EHOSTUNREACH";
       throw new PhalanxError(`Cannot reach ${endpoint}: ${code ?? (err as Error).message}`, neverSent ? "unavailable_before_send" : "unavailable", 0, { cause: err });
     }
-    const text = await res.body.text();
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      if (signal?.aborted === true) throw late(err);
+      throw err;
+    }
     let json: Json;
     try {
       json = text === "" ? {} : (JSON.parse(text) as Json);
@@ -189,9 +207,9 @@ export class PhalanxClient {
     await this.call("POST", "/v3/lease/revoke", { ID: id }, true);
   }
 
-  /** One keep-alive; returns the TTL granted from now. */
-  async leaseKeepAlive(id: number): Promise<number> {
-    const j = await this.call("POST", "/v3/lease/keepalive", { ID: id }, true);
+  /** One keep-alive; returns the TTL granted from now. `limits` override the client's deadline and attempts for this call. */
+  async leaseKeepAlive(id: number, limits: CallLimits = {}): Promise<number> {
+    const j = await this.call("POST", "/v3/lease/keepalive", { ID: id }, true, limits);
     return num(((j.result ?? {}) as Json).TTL_ms);
   }
 

@@ -393,6 +393,11 @@ export class NodeCore {
     if (!isLeader && wasLeader) {
       this.leases.demote();
       this.reads.refuseRound(refusal("not_leader", "Leadership changed during the read: retry", leader));
+    } else if (leaderChanged && !wasLeader) {
+      // A follower's round went to the old leader, which may be dead: ask again at the next tick.
+      // Waiting out the read timeout would also hold up keep-alives (they need a ReadIndex round)
+      // on a node that has just become leader, until every lease expired (bench:replace).
+      this.reads.retryRound();
     }
   }
 

@@ -56,6 +56,17 @@ export class PendingReads {
     this.settle(waiters, err);
   }
 
+  /**
+   * The leader the round in flight asked is no longer the leader: its answer may never come. The
+   * round's reads go back to the head of the queue, to join the next round (asked of whoever leads
+   * now) instead of waiting out the read timeout. A late answer to the old round is ignored.
+   */
+  retryRound(): void {
+    if (this.inFlight === null) return;
+    this.queued = [...this.inFlight.waiters, ...this.queued];
+    this.inFlight = null;
+  }
+
   /** A ReadState arrived. */
   readState(context: string, index: LogIndex, appliedIndex: LogIndex): void {
     if (this.inFlight === null || this.inFlight.context !== context) return;

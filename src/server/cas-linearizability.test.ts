@@ -9,15 +9,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PhalanxClient } from "../client/client.js";
 import type { WatchChange } from "../client/client.js";
-import { PhalanxError } from "../client/errors.js";
-import { seededRandom } from "../kv/testkit.js";
 import { checkLinearizable } from "../sim/linearizability/checker.js";
-import type { Operation } from "../sim/linearizability/model.js";
 import { describeRegisterOp, registerModel } from "../sim/linearizability/register-model.js";
-import type { RegisterInput, RegisterOutput, RegisterValue } from "../sim/linearizability/register-model.js";
+import type { RegisterValue } from "../sim/linearizability/register-model.js";
 import { ProcessCluster } from "../testing/process-cluster.js";
-
-type Op = Operation<RegisterInput, RegisterOutput>;
+import { performRegisterOp, startRegisterWorkload } from "../testing/register-workload.js";
+import type { RegisterOp } from "../testing/register-workload.js";
+import { waitUntil as waitFor } from "../testing/wait.js";
 
 const KEYS = ["cas/a", "cas/b", "cas/c"];
 const CLIENTS = 4;
@@ -43,7 +41,7 @@ interface RefusedWrite {
 }
 
 interface Workload {
-  stop(): Promise<{ history: Op[]; refused: RefusedWrite[]; outcomes: Map<string, number> }>;
+  stop(): Promise<{ history: RegisterOp[]; refused: RefusedWrite[]; outcomes: Map<string, number> }>;
   acknowledged(): number;
   /** The clock of the recorded history (ms since the workload started). */
   now(): number;
@@ -51,91 +49,58 @@ interface Workload {
 
 /** Runs the clients until stop(); each records its operations with call and return times. */
 function startWorkload(cluster: ProcessCluster, seed: number): Workload {
-  const history: Op[] = [];
   const refused: RefusedWrite[] = [];
   const outcomes = new Map<string, number>();
   const count = (what: string): void => void outcomes.set(what, (outcomes.get(what) ?? 0) + 1);
-  let running = true;
-  let nextValue = 1;
-  let acked = 0;
-  const t0 = performance.now();
-  const now = (): number => performance.now() - t0;
-
-  const worker = async (clientId: number): Promise<void> => {
-    const random = seededRandom(seed * 100 + clientId);
-    // The SDK's own failover and retries are part of what is tested: it may only resend a write
-    // that was refused before the log.
-    // Each client starts on a different node, so some talk to the leader directly and see it stop.
-    const all = cluster.endpoints();
-    const endpoints = all.map((_, i) => all[(i + clientId) % all.length]!);
-    const client = new PhalanxClient({ endpoints, token: cluster.token, timeoutMs: 2000 });
-    const known = new Map<string, RegisterValue>();
-    try {
-      while (running) {
-        const key = KEYS[Math.floor(random() * KEYS.length)]!;
-        const dice = random();
-        const input: RegisterInput = !known.has(key) || dice < 0.25
-          ? { kind: "read", key }
-          : dice < 0.85 ? { kind: "cas", key, expected: known.get(key) ?? null, value: nextValue++ } : { kind: "write", key, value: nextValue++ };
-        const callTime = now();
-        try {
-          let output: RegisterOutput;
-          if (input.kind === "read") {
-            const v = (await client.get(key)).kvs[0]?.value;
-            output = { kind: "read", value: v === undefined ? null : Number(v) };
-            known.set(key, output.value);
-          } else if (input.kind === "write") {
-            await client.put(key, String(input.value));
-            output = { kind: "write" };
-            known.set(key, input.value);
-            acked++;
-          } else {
-            const ok = await client.compareAndSwap(key, input.expected === null ? null : String(input.expected), String(input.value));
-            output = { kind: "cas", ok };
-            if (ok) {
-              known.set(key, input.value);
-              acked++;
-            } else known.delete(key);
-          }
-          count(output.kind === "cas" ? `cas answered ${output.ok ? "swapped" : "compare failed"}` : `${input.kind} ok`);
-          history.push({ clientId, input, output, callTime, returnTime: now() });
-        } catch (err) {
-          if (!(err instanceof PhalanxError)) throw err;
-          known.delete(key);
-          if (REFUSED_BEFORE_LOG.has(err.code)) {
-            // Did not happen: left out of the history, and checked against the store below.
-            count(`${input.kind} refused (${err.code})`);
-            if (input.kind !== "read") refused.push({ key, value: input.value, code: err.code });
-          } else {
-            count(`${input.kind} unknown (${err.code})`);
-            // May or may not have happened: open-ended. A read without an answer has no effect.
-            if (input.kind !== "read") history.push({ clientId, input, output: null, callTime, returnTime: Infinity });
-          }
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      }
-    } finally {
-      await client.close();
-    }
+  /** What each client last learned of each key (its compare-and-swaps expect that). */
+  const known = new Map<number, Map<string, RegisterValue>>();
+  const knownBy = (clientId: number): Map<string, RegisterValue> => {
+    const mine = known.get(clientId) ?? new Map<string, RegisterValue>();
+    known.set(clientId, mine);
+    return mine;
   };
-  const workers = Array.from({ length: CLIENTS }, (_, i) => worker(i + 1));
+  const all = cluster.endpoints();
+  const load = startRegisterWorkload({
+    clients: CLIENTS,
+    seed,
+    // The SDK's own failover and retries are part of what is tested: it may only resend a write
+    // that was refused before the log. Each client starts on a different node, so some talk to the
+    // leader directly and see it stop.
+    client: (clientId) => new PhalanxClient({ endpoints: all.map((_, i) => all[(i + clientId) % all.length]!), token: cluster.token, timeoutMs: 2000 }),
+    next(random, clientId, nextValue) {
+      const mine = knownBy(clientId);
+      const key = KEYS[Math.floor(random() * KEYS.length)]!;
+      const dice = random();
+      if (!mine.has(key) || dice < 0.25) return { kind: "read", key };
+      return dice < 0.85 ? { kind: "cas", key, expected: mine.get(key) ?? null, value: nextValue() } : { kind: "write", key, value: nextValue() };
+    },
+    answered({ clientId, input, output }) {
+      const mine = knownBy(clientId);
+      if (output?.kind === "read") mine.set(input.key, output.value);
+      else if (input.kind !== "read" && (output?.kind === "write" || (output?.kind === "cas" && output.ok))) mine.set(input.key, input.value);
+      else mine.delete(input.key);
+      count(output?.kind === "cas" ? `cas answered ${output.ok ? "swapped" : "compare failed"}` : `${input.kind} ok`);
+    },
+    failed(err, input, _client, clientId) {
+      knownBy(clientId).delete(input.key);
+      if (REFUSED_BEFORE_LOG.has(err.code)) {
+        // Did not happen: left out of the history, and checked against the store below.
+        count(`${input.kind} refused (${err.code})`);
+        if (input.kind !== "read") refused.push({ key: input.key, value: input.value, code: err.code });
+        return "refused";
+      }
+      // May or may not have happened: open-ended (the workload records only writes so).
+      count(`${input.kind} unknown (${err.code})`);
+      return "unknown";
+    },
+  });
   return {
     async stop() {
-      running = false;
-      await Promise.all(workers);
-      return { history, refused, outcomes };
+      return { history: await load.stop(), refused, outcomes };
     },
-    acknowledged: () => acked,
-    now,
+    acknowledged: () => load.acknowledgedWrites(),
+    now: load.now,
   };
-}
-
-async function waitFor(what: string, probe: () => Promise<boolean> | boolean, deadlineMs = 30_000): Promise<void> {
-  const start = Date.now();
-  while (!(await probe())) {
-    if (Date.now() - start > deadlineMs) throw new Error(`Timed out after ${deadlineMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** True once node `id`'s process is gone (signal 0 probes a pid without touching it). */
@@ -210,8 +175,8 @@ test("CAS under SIGTERM and kill -9 of leaders: the history is linearizable, no 
   // A final read of every key, after every client stopped: a lost acknowledged write shows here.
   for (const key of KEYS) {
     const callTime = load.now();
-    const v = (await client.get(key)).kvs[0]?.value;
-    history.push({ clientId: 0, input: { kind: "read", key }, output: { kind: "read", value: v === undefined ? null : Number(v) }, callTime, returnTime: load.now() });
+    const output = await performRegisterOp(client, { kind: "read", key });
+    history.push({ clientId: 0, input: { kind: "read", key }, output, callTime, returnTime: load.now() });
   }
   await client.put(END_MARKER_KEY, "end");
   const puts = (await storeHistory(client, "cas/", END_MARKER_KEY)).filter((c) => c.type === "put");

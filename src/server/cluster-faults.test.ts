@@ -7,79 +7,38 @@ import assert from "node:assert/strict";
 import { PhalanxClient } from "../client/client.js";
 import { isSafeToRetry, PhalanxError } from "../client/errors.js";
 import { checkLinearizable } from "../sim/linearizability/checker.js";
-import type { Operation } from "../sim/linearizability/model.js";
 import { registerModel } from "../sim/linearizability/register-model.js";
-import type { RegisterInput, RegisterOutput } from "../sim/linearizability/register-model.js";
-import { seededRandom } from "../kv/testkit.js";
 import { issueClientCertificate } from "../pki/issue.js";
+import { restartAfterMissedWrites } from "../testing/follower-catch-up.js";
 import { PROCESS_TEST_RAFT, ProcessCluster } from "../testing/process-cluster.js";
+import { startRegisterWorkload } from "../testing/register-workload.js";
+import type { RegisterWorkload } from "../testing/register-workload.js";
+import { waitUntil as waitFor } from "../testing/wait.js";
 
-type Op = Operation<RegisterInput, RegisterOutput>;
 const KEYS = ["reg/a", "reg/b", "reg/c"];
 
-/** Runs register operations from `clients` workers until stop() and records the history. */
-function startWorkload(cluster: ProcessCluster, clients: number, seed: number): { stop(): Promise<Op[]>; acknowledgedWrites(): number } {
-  const history: Op[] = [];
-  let running = true;
-  let nextValue = 1;
-  let acked = 0;
-  const t0 = performance.now();
-  const now = (): number => performance.now() - t0;
-  const worker = async (clientId: number): Promise<void> => {
-    const random = seededRandom(seed * 100 + clientId);
-    // One attempt per operation so the history holds exactly what was sent; failover is by rotation.
-    const client = new PhalanxClient({ endpoints: cluster.endpoints(), token: cluster.token, timeoutMs: 1500, maxAttempts: 1 });
-    try {
-      while (running) {
-        const key = KEYS[Math.floor(random() * KEYS.length)]!;
-        const dice = random();
-        const input: RegisterInput = dice < 0.4 ? { kind: "read", key } : dice < 0.8 ? { kind: "write", key, value: nextValue++ } : { kind: "cas", key, expected: Math.floor(random() * nextValue) || null, value: nextValue++ };
-        const callTime = now();
-        try {
-          let output: RegisterOutput;
-          if (input.kind === "read") {
-            const r = await client.get(key);
-            const v = r.kvs[0]?.value;
-            output = { kind: "read", value: v === undefined ? null : Number(v) };
-          } else if (input.kind === "write") {
-            await client.put(key, String(input.value));
-            acked++;
-            output = { kind: "write" };
-          } else {
-            output = { kind: "cas", ok: await client.compareAndSwap(key, input.expected === null ? null : String(input.expected), String(input.value)) };
-          }
-          history.push({ clientId, input, output, callTime, returnTime: now() });
-        } catch (err) {
-          if (!(err instanceof PhalanxError)) throw err;
-          // A refusal the SDK may retry certainly did not happen (node/outcome.ts); anything else may
-          // have — "stopped" and "unknown_outcome" included: record it as open-ended.
-          const surelyNot = isSafeToRetry(err);
-          if (!surelyNot && input.kind !== "read") history.push({ clientId, input, output: null, callTime, returnTime: Infinity });
-          client.rotate();
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      }
-    } finally {
-      await client.close();
-    }
-  };
-  const workers = Array.from({ length: clients }, (_, i) => worker(i + 1));
-  return {
-    async stop() {
-      running = false;
-      await Promise.all(workers);
-      return history;
+/** Register operations from `clients` clients until stop(), one attempt each so the history holds exactly what was sent. */
+function startWorkload(cluster: ProcessCluster, clients: number, seed: number): RegisterWorkload {
+  return startRegisterWorkload({
+    clients,
+    seed,
+    // Failover is by rotation after a failure, not by the SDK's retries.
+    client: () => new PhalanxClient({ endpoints: cluster.endpoints(), token: cluster.token, timeoutMs: 1500, maxAttempts: 1 }),
+    next(random, _clientId, nextValue) {
+      const key = KEYS[Math.floor(random() * KEYS.length)]!;
+      const dice = random();
+      if (dice < 0.4) return { kind: "read", key };
+      if (dice < 0.8) return { kind: "write", key, value: nextValue() };
+      const value = nextValue();
+      return { kind: "cas", key, expected: Math.floor(random() * value) || null, value };
     },
-    acknowledgedWrites: () => acked,
-  };
-}
-
-async function waitFor(what: string, probe: () => Promise<boolean> | boolean, deadlineMs = 30_000): Promise<void> {
-  const start = Date.now();
-  while (!(await probe())) {
-    if (Date.now() - start > deadlineMs) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+    failed(err, _input, client) {
+      client.rotate();
+      // A refusal the SDK may retry certainly did not happen (node/outcome.ts); anything else may
+      // have — "stopped" and "unknown_outcome" included: recorded open-ended.
+      return isSafeToRetry(err) ? "refused" : "unknown";
+    },
+  });
 }
 
 test("kill -9 of the leader under writes loses no acknowledged write, the history is linearizable, and a new leader is elected", async (t) => {
@@ -120,14 +79,9 @@ test("kill -9 of the leader under writes loses no acknowledged write, the histor
 test("a killed node restarts and catches up, also through a snapshot when the log was compacted", async (t) => {
   const cluster = await ProcessCluster.start(3, { ...PROCESS_TEST_RAFT, snapshotEveryEntries: 50 });
   t.after(() => cluster.close());
-  const leader = await cluster.leader();
-  const victim = [1, 2, 3].find((id) => id !== leader)!;
-  await cluster.kill(victim);
-  const client = cluster.client({ endpoints: cluster.endpoints([1, 2, 3].filter((id) => id !== victim)) });
-  t.after(() => client.close());
-  for (let i = 0; i < 200; i++) await client.put(`catchup/${String(i).padStart(3, "0")}`, String(i));
-  await cluster.restart(victim);
-  const lagging = new PhalanxClient({ endpoints: cluster.endpoints([victim]), token: cluster.token });
+  const { lagging } = await restartAfterMissedWrites(cluster, async (client) => {
+    for (let i = 0; i < 200; i++) await client.put(`catchup/${String(i).padStart(3, "0")}`, String(i));
+  });
   t.after(() => lagging.close());
   await waitFor("the restarted node to hold every key", async () => (await lagging.get("catchup/", { prefix: true, serializable: true })).count === 200);
   const last = await lagging.get("catchup/199", { serializable: true });

@@ -4,8 +4,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { PhalanxClient } from "../client/client.js";
+import { restartAfterMissedWrites } from "../testing/follower-catch-up.js";
 import { PROCESS_TEST_RAFT, ProcessCluster } from "../testing/process-cluster.js";
+import { waitUntil } from "../testing/wait.js";
 
 const VALUE_BYTES = 1024 * 1024;
 const KEYS = 80;
@@ -16,28 +17,16 @@ function valueOf(i: number): string {
   return seed.repeat(Math.ceil(VALUE_BYTES / seed.length)).slice(0, VALUE_BYTES);
 }
 
-async function waitFor(what: string, probe: () => Promise<boolean>, deadlineMs = 45_000): Promise<void> {
-  const start = Date.now();
-  for (;;) {
-    if (await probe().catch(() => false)) return;
-    if (Date.now() - start > deadlineMs) throw new Error(`Timed out after ${deadlineMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 test("a follower catches up through a snapshot larger than 64 MiB after the log was compacted", async (t) => {
   const cluster = await ProcessCluster.start(3, { ...PROCESS_TEST_RAFT, snapshotEveryEntries: 10 });
   t.after(() => cluster.close());
-  const leader = await cluster.leader();
-  const victim = [1, 2, 3].find((id) => id !== leader)!;
-  await cluster.kill(victim);
-  const client = cluster.client({ endpoints: cluster.endpoints([1, 2, 3].filter((id) => id !== victim)) });
-  t.after(() => client.close());
-  for (let i = 0; i < KEYS; i++) await client.put(`big/${String(i).padStart(3, "0")}`, valueOf(i));
-  await cluster.restart(victim);
-  const lagging = new PhalanxClient({ endpoints: cluster.endpoints([victim]), token: cluster.token });
+  const { leader, victim, lagging } = await restartAfterMissedWrites(cluster, async (client) => {
+    for (let i = 0; i < KEYS; i++) await client.put(`big/${String(i).padStart(3, "0")}`, valueOf(i));
+  });
   t.after(() => lagging.close());
-  await waitFor("the restarted node to hold every key", async () => (await lagging.get("big/", { prefix: true, limit: 1, serializable: true })).count === KEYS);
+  // The restarted node may refuse reads while it installs the snapshot: such a probe counts as "not yet".
+  const holdsAll = (): Promise<boolean> => lagging.get("big/", { prefix: true, limit: 1, serializable: true }).then((r) => r.count === KEYS, () => false);
+  await waitUntil("the restarted node to hold every key", holdsAll, 45_000, 50);
   for (const i of [0, 41, KEYS - 1]) {
     const got = await lagging.get(`big/${String(i).padStart(3, "0")}`, { serializable: true });
     assert.equal(got.kvs[0]?.value, valueOf(i), `value of key ${i} on the restarted node`);

@@ -140,3 +140,29 @@ export async function describeService(client: PhalanxClient, name: string): Prom
   if (s === undefined) return `(no service ${name})`;
   return [`${s.name} rev ${s.revision} healthy ${s.healthy} rollout ${JSON.stringify(s.rollout)}`, ...s.instances.map((i) => `  ${i.id} node ${i.node} ${i.state} ${i.healthy ? "healthy" : "-"} rev ${i.revision} placed ${i.placed} restarts ${i.restarts} ${i.message ?? ""}`)].join("\n");
 }
+
+/** Steady GETs of `url`, one at a time, until stop(): how many were answered 200 and why the others failed. */
+export function startSteadyGets(url: string, timeoutMs = 2000): { stop(): Promise<{ ok: number; failures: string[] }> } {
+  let ok = 0;
+  const failures: string[] = [];
+  let running = true;
+  const load = (async () => {
+    while (running) {
+      try {
+        const r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+        await r.text();
+        if (r.status === 200) ok++;
+        else failures.push(`HTTP ${r.status}`);
+      } catch (err) {
+        failures.push((err as Error).message);
+      }
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await load;
+      return { ok, failures };
+    },
+  };
+}

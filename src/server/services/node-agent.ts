@@ -57,7 +57,7 @@ export class NodeAgent {
 
   start(): void {
     this.offStatus = this.o.supervisor.onStatus((s) => this.onStatus(s));
-    this.keepTimer = setInterval(() => void this.keepAlive(), Math.max(50, Math.floor(this.o.leaseTtlMs / 4)));
+    this.keepTimer = setInterval(() => void this.keepAlive(), this.renewEveryMs());
     this.keepTimer.unref();
     void this.register();
     this.sync();
@@ -85,6 +85,11 @@ export class NodeAgent {
         (err: unknown) => this.o.logger.warn({ err }, "could not remove this node's keys: they vanish when its lease expires"),
       );
     }
+  }
+
+  /** Four renewals per TTL: three may fail before the lease is at risk. */
+  private renewEveryMs(): number {
+    return Math.max(50, Math.floor(this.o.leaseTtlMs / 4));
   }
 
   private async register(): Promise<void> {
@@ -118,7 +123,9 @@ export class NodeAgent {
     if (id === null || this.stopped || this.renewing) return;
     this.renewing = true; // one keep-alive in flight: a slow leader does not pile them up
     try {
-      await this.o.client.leaseKeepAlive(id);
+      // One attempt with a deadline of a renewal period: a call stuck on a dying leader must not hold
+      // the single renewal slot for a whole TTL; the next period's call finds whoever leads now.
+      await this.o.client.leaseKeepAlive(id, { timeoutMs: this.renewEveryMs(), maxAttempts: 1 });
       this.lastRenewMs = performance.now();
     } catch (err) {
       const gone = err instanceof PhalanxError && err.status === 404;

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PhalanxError } from "../../client/errors.js";
 import { freePort } from "../../cli/commands/dev.js";
-import { applyText, describeService, healthyCurrent, proxyHost, service, startServicesFixture, waitFor, webService } from "../../testing/services-testkit.js";
+import { applyText, describeService, healthyCurrent, proxyHost, service, startServicesFixture, startSteadyGets, waitFor, webService } from "../../testing/services-testkit.js";
 
 test("apply places 3 healthy replicas spread over the 3 nodes; the client token may read but not apply, delete or drain; a killed instance is restarted", { timeout: 90_000 }, async (t) => {
   const f = await startServicesFixture();
@@ -141,21 +141,8 @@ test("an exposed service is served by every node's proxy, and keeps being served
 
   // Steady requests through one node's proxy while a node is drained and the service rolled.
   const entry = proxyHost(await f.cluster.leader());
-  let ok = 0;
-  const failures: string[] = [];
-  let loading = true;
-  const load = (async () => {
-    while (loading) {
-      try {
-        const r = await fetch(`http://${entry}:${port}/`, { signal: AbortSignal.timeout(2000) });
-        await r.text();
-        if (r.status === 200) ok++;
-        else failures.push(`HTTP ${r.status}`);
-      } catch (err) {
-        failures.push((err as Error).message);
-      }
-    }
-  })();
+  const load = startSteadyGets(`http://${entry}:${port}/`);
+  let result: { ok: number; failures: string[] } | null = null;
   try {
     const drained = first[0]!.node;
     await f.admin.call("POST", "/v3/phalanx/nodes/drain", { node: drained }, false);
@@ -169,9 +156,9 @@ test("an exposed service is served by every node's proxy, and keeps being served
       return s !== undefined && healthyCurrent(s).length === 2 && s.instances.every((i) => i.revision === s.revision);
     }, 45_000, describe);
   } finally {
-    loading = false;
-    await load;
+    result = await load.stop();
   }
+  const { ok, failures } = result;
   t.diagnostic(`through node proxy ${entry}: ${ok} requests answered, ${failures.length} failed during a drain and a roll-out${failures.length > 0 ? `: ${[...new Set(failures)].join("; ")}` : ""}`);
   assert.ok(ok > 0, "requests went through");
   assert.deepEqual(failures, [], "no request failed");

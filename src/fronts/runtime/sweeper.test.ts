@@ -95,6 +95,32 @@ describe("ExpirySweeper", () => {
     }
   });
 
+  it("reports a failed full scan and scans again at the next sweep", async () => {
+    const cluster = await LocalCluster.start(1);
+    try {
+      const r = await cluster.waitForLeader();
+      const now = 1_000_000;
+      await r.propose({ type: "put", key: key("due"), value: entry("x", now - 1) });
+      const inner = new ReplicaFrontStore(r, null);
+      let failures = 1;
+      const store: FrontStore = {
+        ...bind(inner),
+        localPage: (f, e, l) => {
+          if (failures-- > 0) throw new Error("page read failed");
+          return inner.localPage(f, e, l);
+        },
+      };
+      const errors: unknown[] = [];
+      const sweeper = new ExpirySweeper({ store, usage: new FrontUsage({ maxKeys: 100, maxBytes: 1 << 20 }), nowMs: () => now, intervalMs: 1000, onError: (err) => errors.push(err) });
+      await assert.rejects(sweeper.sweepOnce(), /expiry index scan failed/);
+      assert.equal(errors.length, 1);
+      assert.equal(await sweeper.sweepOnce(), 1, "the second sweep rescans and deletes the due key");
+      sweeper.stop();
+    } finally {
+      await cluster.close();
+    }
+  });
+
   it("does not delete a key re-set between the scan and the delete", async () => {
     const cluster = await LocalCluster.start(1);
     try {

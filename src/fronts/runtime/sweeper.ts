@@ -46,6 +46,7 @@ export class ExpirySweeper {
   private scanEpoch = 0;
   private scanned: Promise<void> | null = null;
   private indexReady = false;
+  private scanFailed = false;
   /** Keys deleted by this node's sweeps since start (INFO expired_keys). */
   expiredKeys = 0;
   /** Keys read by full scans since start (at attach and after snapshot installs only). */
@@ -90,6 +91,8 @@ export class ExpirySweeper {
     if (this.unsubscribe === null && !this.stopped) {
       this.unsubscribe = this.o.store.onLocalChanges((keys) => this.onChanges(keys));
       this.rescan();
+    } else if (this.scanFailed && !this.stopped) {
+      this.rescan();
     }
     return this.scanned ?? Promise.resolve();
   }
@@ -116,9 +119,12 @@ export class ExpirySweeper {
   private rescan(): void {
     const epoch = ++this.scanEpoch;
     this.indexReady = false;
+    this.scanFailed = false;
     this.index.clear();
     const pageKeys = this.o.pageKeys ?? 1000;
     const end = prefixEnd(FRONTS_ROOT);
+    // Never rejects (a snapshot-triggered scan has no one awaiting it): a failure is reported and the
+    // next sweep starts the scan again.
     this.scanned = (async () => {
       let from = FRONTS_ROOT;
       for (;;) {
@@ -133,7 +139,10 @@ export class ExpirySweeper {
       if (epoch !== this.scanEpoch) return;
       this.indexReady = true;
       this.publishUsage();
-    })();
+    })().catch((err: unknown) => {
+      if (epoch === this.scanEpoch) this.scanFailed = true;
+      this.o.onError?.(err);
+    });
   }
 
   private publishUsage(): void {
@@ -143,7 +152,9 @@ export class ExpirySweeper {
   /** On the leader, deletes the keys whose deadline passed; resolves with the keys deleted. */
   async sweepOnce(): Promise<number> {
     await this.attach();
-    while (!this.indexReady && !this.stopped) await this.scanned; // a snapshot may have restarted the scan
+    // A snapshot may have restarted the scan meanwhile; a failed scan is retried by the next sweep.
+    while (!this.indexReady && !this.stopped && !this.scanFailed) await this.scanned;
+    if (this.scanFailed) throw new Error("The expiry index scan failed (reported via onError); the next sweep scans again");
     if (this.stopped || !this.o.store.isLeader()) return 0;
     const now = this.o.nowMs();
     const taken = this.index.takeDue(now, this.o.deletesPerSweepMax ?? 10_000);

@@ -211,7 +211,9 @@ export class KvStore {
 
   private deleteRange(req: DeleteRequest, batch: WriteBatch): DeleteResult {
     const keys: string[] = [];
-    this.mvcc.forEachInRange(req, undefined, (kv) => keys.push(kv.key));
+    this.mvcc.forEachInRange(req, undefined, (kv) => {
+      keys.push(kv.key);
+    });
     const prevKvs = keys.map((key) => this.remove(key, batch));
     const revision = revisionAfter(batch, this.rev);
     return req.prevKv
@@ -293,6 +295,16 @@ export class KvStore {
       kvs.push(req.keysOnly ? { ...kv, value: EMPTY_VALUE } : kv);
     });
     return { ok: true, type: "range", revision: this.rev, kvs, count, more: count > kvs.length && !req.countOnly };
+  }
+
+  /**
+   * Up to `limit` live keys in [from, end), latest versions, in key order. Unlike range() (whose
+   * `count` covers the whole range, so it walks all of it) this stops at the limit: O(log n + limit).
+   */
+  page(from: string, end: string, limit: number): KeyValue[] {
+    const kvs: KeyValue[] = [];
+    this.mvcc.forEachInRange({ key: from, rangeEnd: end }, undefined, (kv) => kvs.push(kv) < limit);
+    return kvs;
   }
 
   /** The live version of `key` (or undefined). */

@@ -68,8 +68,11 @@ export class MvccIndex {
     return kv === undefined || isTombstone(kv) ? undefined : kv;
   }
 
-  /** Calls `visit` for each key in `range` (ascending) with its version visible at `rev` (undefined rev = latest); live versions only. */
-  forEachInRange(range: KeyRange, rev: Revision | undefined, visit: (kv: KeyValue) => void): void {
+  /**
+   * Calls `visit` for each key in `range` (ascending) with its version visible at `rev` (undefined rev = latest);
+   * live versions only. A visit that returns `false` ends the walk (a bounded page need not walk the rest).
+   */
+  forEachInRange(range: KeyRange, rev: Revision | undefined, visit: (kv: KeyValue) => boolean | void): void {
     if (range.rangeEnd === undefined) {
       const kv = rev === undefined ? this.latest(range.key) : this.at(range.key, rev);
       if (kv) visit(kv);
@@ -80,8 +83,7 @@ export class MvccIndex {
       if (end !== undefined && key >= end) return false;
       const h = this.histories.get(key) as KeyValue[];
       const kv = rev === undefined ? h[h.length - 1] : versionAt(h, rev);
-      if (kv !== undefined && !isTombstone(kv)) visit(kv);
-      return true;
+      return kv === undefined || isTombstone(kv) || visit(kv) !== false;
     });
   }
 

@@ -110,6 +110,7 @@ export class Replica {
   private readonly nowMs: () => number;
   private readonly watchListeners = new Set<() => void>();
   private readonly leaderListeners = new Set<(leader: NodeId) => void>();
+  private readonly changeListeners = new Set<(changedKeys: readonly string[] | null) => void>();
   private tickTimer: NodeJS.Timeout | null = null;
   private readonly startedMs: number;
   private lastLeaderContactMs = 0;
@@ -152,8 +153,14 @@ export class Replica {
         onWatchReady: () => {
           for (const l of this.watchListeners) l();
         },
-        onAppliedBatch: (changedKeys) => options.onApplied?.({ changedKeys }),
-        onSnapshotInstalled: (snapshot) => options.metrics?.snapshot("received", snapshot.data.length),
+        onAppliedBatch: (changedKeys) => {
+          options.onApplied?.({ changedKeys });
+          for (const l of this.changeListeners) l(changedKeys);
+        },
+        onSnapshotInstalled: (snapshot) => {
+          options.metrics?.snapshot("received", snapshot.data.length);
+          for (const l of this.changeListeners) l(null);
+        },
         onRemoved: () => options.onRemoved?.(),
       },
     });
@@ -236,6 +243,15 @@ export class Replica {
   onWatchReady(listener: () => void): () => void {
     this.watchListeners.add(listener);
     return () => this.watchListeners.delete(listener);
+  }
+
+  /**
+   * Subscribes to the keys each applied batch changed (synchronously, before the proposals' promises
+   * resolve), or null when a snapshot replaced the whole store. Returns the unsubscribe function.
+   */
+  onAppliedKeys(listener: (changedKeys: readonly string[] | null) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   /** Subscribes to leader changes. */

@@ -35,6 +35,12 @@ export interface FrontStore {
   view(): { role: string; leader: NodeId; term: number };
   /** Whether this node currently leads (the sweeper runs only there). */
   isLeader(): boolean;
+  /** The local replica's live version of a key (no ReadIndex round): what the expiry index tracks. */
+  localGet(key: string): KeyValue | undefined;
+  /** Up to `limit` live keys of the local replica in [from, end), in order; costs O(log n + limit). */
+  localPage(from: string, end: string, limit: number): readonly KeyValue[];
+  /** Told the keys each applied batch changed, or null when a snapshot replaced everything. Returns the unsubscribe. */
+  onLocalChanges(listener: (changedKeys: readonly string[] | null) => void): () => void;
 }
 
 /** The FrontStore of a running replica. */
@@ -86,6 +92,18 @@ export class ReplicaFrontStore implements FrontStore {
 
   isLeader(): boolean {
     return this.replica.status().role === "leader";
+  }
+
+  localGet(key: string): KeyValue | undefined {
+    return this.replica.kv.get(key);
+  }
+
+  localPage(from: string, end: string, limit: number): readonly KeyValue[] {
+    return this.replica.kv.page(from, end, limit);
+  }
+
+  onLocalChanges(listener: (changedKeys: readonly string[] | null) => void): () => void {
+    return this.replica.onAppliedKeys(listener);
   }
 }
 

@@ -1,18 +1,20 @@
-// Removes expired front keys through Raft, and counts the fronts' keys and bytes for the bounds.
-// Every node scans its local copy of the fronts' namespace each interval (in pages, yielding between
-// them) to count usage; the leader also collects keys whose deadline passed and deletes them in
-// txns of at most MAX_TXN_OPS keys, each guarded by the mod revision it saw, so a key re-set in the
-// meantime survives (a failed batch is retried key by key). Readers never depend on the sweep: they
-// treat expired keys as missing (keyspace.ts), so the sweep only reclaims space — within one
-// interval plus the backlog over `deletesPerSweepMax`.
+// Removes expired front keys through Raft, and keeps the fronts' key and byte counts for the bounds.
+// Every node keeps an ExpiryIndex of the fronts' keys, fed by its replica's applied changes, so the
+// counts are exact after each applied batch and no sweep reads keys that are not due: a sweep costs
+// O(due · log n), whatever the number of live keys. Only at attach and after a snapshot install is
+// the namespace read in full, in pages of `pageKeys` (each O(log n + pageKeys)) with a yield to the
+// event loop between them, so Raft ticks, heartbeats and ReadIndex rounds keep running.
+// The leader deletes due keys in txns of at most MAX_TXN_OPS keys, each guarded by the mod revision
+// it saw, so a key re-set in the meantime survives (a failed batch is retried key by key). Readers
+// never depend on the sweep: they treat expired keys as missing (keyspace.ts), so the sweep only
+// reclaims space — within one interval plus the backlog over `deletesPerSweepMax`.
 import { MAX_TXN_OPS, prefixEnd } from "../../kv/store.js";
 import type { Compare, TxnOp } from "../../kv/store.js";
-import { ENTRY_FORMAT_VERSION, ENTRY_HEADER_BYTES } from "../codec/store-format.js";
+import { ExpiryIndex, FRONTS_ROOT, expiryOf } from "./expiry-index.js";
 import type { FrontStore } from "./front-store.js";
 import type { FrontUsage } from "./usage.js";
 
-/** Root of every front's keys (store-format.ts frontPrefix). */
-export const FRONTS_ROOT = "/phalanx/fronts/";
+export { FRONTS_ROOT };
 
 /** Options of a sweeper. */
 export interface SweeperOptions {
@@ -20,7 +22,7 @@ export interface SweeperOptions {
   readonly usage: FrontUsage;
   readonly nowMs: () => number;
   readonly intervalMs: number;
-  /** Keys read per page of the scan (one synchronous slice of the event loop). */
+  /** Keys read per page of a full scan (one synchronous slice of the event loop). */
   readonly pageKeys?: number;
   /** Deletes proposed per sweep at most; the rest wait for the next sweep. */
   readonly deletesPerSweepMax?: number;
@@ -38,18 +40,36 @@ export class ExpirySweeper {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   private stopped = false;
+  private readonly index = new ExpiryIndex();
+  private unsubscribe: (() => void) | null = null;
+  /** Bumped by every full scan started; an older scan sees the change and gives up. */
+  private scanEpoch = 0;
+  private scanned: Promise<void> | null = null;
+  private indexReady = false;
+  private scanFailed = false;
   /** Keys deleted by this node's sweeps since start (INFO expired_keys). */
   expiredKeys = 0;
+  /** Keys read by full scans since start (at attach and after snapshot installs only). */
+  entriesScanned = 0;
 
   constructor(private readonly o: SweeperOptions) {}
 
+  /** Index entries sweeps have taken since start (due keys and stale deadlines): the work of the sweeps. */
+  get entriesTouched(): number {
+    return this.index.entriesTouched;
+  }
+
   start(): void {
+    this.attach();
     this.timer = setInterval(() => void this.tick(), this.o.intervalMs);
     this.timer.unref();
   }
 
   stop(): void {
     this.stopped = true;
+    this.scanEpoch++;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
   }
@@ -66,41 +86,92 @@ export class ExpirySweeper {
     }
   }
 
-  /** One scan (usage counted) and, on the leader, the deletion of due keys; resolves with the keys deleted. */
-  async sweepOnce(): Promise<number> {
-    const pageKeys = this.o.pageKeys ?? 1000;
-    const deletesMax = this.o.deletesPerSweepMax ?? 10_000;
-    const leader = this.o.store.isLeader();
-    const due: Due[] = [];
-    let keys = 0;
-    let bytes = 0;
-    const databases = new Map<number, { keys: number; expires: number }>();
-    let after: string | null = null;
-    const now = this.o.nowMs();
-    for (;;) {
-      const key: string = after === null ? FRONTS_ROOT : `${after}\u0000`;
-      const { kvs, more } = await this.o.store.range({ key, rangeEnd: prefixEnd(FRONTS_ROOT), limit: pageKeys }, true);
-      for (const kv of kvs) {
-        keys++;
-        bytes += kv.key.length + kv.value.length;
-        const expireAtMs = expiryOf(kv.value);
-        const db = redisDatabaseOf(kv.key);
-        if (db !== null) {
-          const counts = databases.get(db) ?? { keys: 0, expires: 0 };
-          counts.keys++;
-          if (expireAtMs !== null && expireAtMs !== 0) counts.expires++;
-          databases.set(db, counts);
-        }
-        if (leader && due.length < deletesMax && expireAtMs !== null && expireAtMs !== 0 && expireAtMs <= now) due.push({ key: kv.key, modRevision: kv.modRevision });
-      }
-      if (!more || kvs.length === 0 || this.stopped) break;
-      after = (kvs[kvs.length - 1] as { key: string }).key;
-      await new Promise((r) => setImmediate(r));
+  /** Follows the replica's changes and starts the first full scan (idempotent). */
+  private attach(): Promise<void> {
+    if (this.unsubscribe === null && !this.stopped) {
+      this.unsubscribe = this.o.store.onLocalChanges((keys) => this.onChanges(keys));
+      this.rescan();
+    } else if (this.scanFailed && !this.stopped) {
+      this.rescan();
     }
-    this.o.usage.counted(keys, bytes, databases);
+    return this.scanned ?? Promise.resolve();
+  }
+
+  private onChanges(keys: readonly string[] | null): void {
+    if (keys === null) {
+      this.rescan(); // a snapshot replaced the store: keys may have vanished without a change event
+      return;
+    }
+    let ours = false;
+    for (const key of keys) {
+      if (!key.startsWith(FRONTS_ROOT)) continue;
+      this.index.set(key, this.o.store.localGet(key));
+      ours = true;
+    }
+    if (ours && this.indexReady) this.publishUsage();
+  }
+
+  /**
+   * Reads the whole namespace into a fresh index, a page per event-loop turn. Changes applied
+   * meanwhile go to the index too: both record the key's latest local version, so the order of a
+   * change event and the page that reads the same key does not matter.
+   */
+  private rescan(): void {
+    const epoch = ++this.scanEpoch;
+    this.indexReady = false;
+    this.scanFailed = false;
+    this.index.clear();
+    const pageKeys = this.o.pageKeys ?? 1000;
+    const end = prefixEnd(FRONTS_ROOT);
+    // Never rejects (a snapshot-triggered scan has no one awaiting it): a failure is reported and the
+    // next sweep starts the scan again.
+    this.scanned = (async () => {
+      let from = FRONTS_ROOT;
+      for (;;) {
+        if (epoch !== this.scanEpoch) return;
+        const kvs = this.o.store.localPage(from, end, pageKeys);
+        for (const kv of kvs) this.index.set(kv.key, kv);
+        this.entriesScanned += kvs.length;
+        if (kvs.length < pageKeys) break;
+        from = `${(kvs[kvs.length - 1] as { key: string }).key}\u0000`;
+        await new Promise((r) => setImmediate(r));
+      }
+      if (epoch !== this.scanEpoch) return;
+      this.indexReady = true;
+      this.publishUsage();
+    })().catch((err: unknown) => {
+      if (epoch === this.scanEpoch) this.scanFailed = true;
+      this.o.onError?.(err);
+    });
+  }
+
+  private publishUsage(): void {
+    this.o.usage.counted(this.index.keys, this.index.bytes, this.index.databases);
+  }
+
+  /** On the leader, deletes the keys whose deadline passed; resolves with the keys deleted. */
+  async sweepOnce(): Promise<number> {
+    await this.attach();
+    // A snapshot may have restarted the scan meanwhile; a failed scan is retried by the next sweep.
+    while (!this.indexReady && !this.stopped && !this.scanFailed) await this.scanned;
+    if (this.scanFailed) throw new Error("The expiry index scan failed (reported via onError); the next sweep scans again");
+    if (this.stopped || !this.o.store.isLeader()) return 0;
+    const now = this.o.nowMs();
+    const taken = this.index.takeDue(now, this.o.deletesPerSweepMax ?? 10_000);
+    const due: Due[] = [];
+    for (const key of taken) {
+      const kv = this.o.store.localGet(key);
+      const expireAtMs = kv === undefined ? null : expiryOf(kv.value);
+      if (kv !== undefined && expireAtMs !== null && expireAtMs !== 0 && expireAtMs <= now) due.push({ key, modRevision: kv.modRevision });
+    }
     let deleted = 0;
-    for (let i = 0; i < due.length && !this.stopped; i += MAX_TXN_OPS) deleted += await this.deleteBatch(due.slice(i, i + MAX_TXN_OPS));
-    this.expiredKeys += deleted;
+    try {
+      for (let i = 0; i < due.length && !this.stopped; i += MAX_TXN_OPS) deleted += await this.deleteBatch(due.slice(i, i + MAX_TXN_OPS));
+    } finally {
+      // Keys not deleted (a failed txn, a lost leadership) wait for the next sweep; deleted ones are no longer tracked.
+      this.index.requeue(taken);
+      this.expiredKeys += deleted;
+    }
     return deleted;
   }
 
@@ -116,21 +187,4 @@ export class ExpirySweeper {
     for (const d of batch) if ((await txn([d])).succeeded) deleted++;
     return deleted;
   }
-}
-
-const REDIS_ROOT = `${FRONTS_ROOT}redis/`;
-
-/** A RESP key's database number, or null for other keys. */
-function redisDatabaseOf(storeKey: string): number | null {
-  if (!storeKey.startsWith(REDIS_ROOT)) return null;
-  const slash = storeKey.indexOf("/", REDIS_ROOT.length);
-  const db = Number(storeKey.slice(REDIS_ROOT.length, slash));
-  return slash > 0 && Number.isSafeInteger(db) ? db : null;
-}
-
-/** The expiry in an entry's header (0: never), or null when the value is not an entry; no payload decoding. */
-function expiryOf(value: Uint8Array): number | null {
-  if (value.length < ENTRY_HEADER_BYTES || value[0] !== ENTRY_FORMAT_VERSION) return null;
-  const at = new DataView(value.buffer, value.byteOffset, value.byteLength).getBigUint64(2);
-  return at > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(at);
 }

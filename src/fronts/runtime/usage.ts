@@ -1,8 +1,8 @@
-// The fronts' bounds: how many keys and bytes their namespace holds, as last counted by the sweep
-// scan (sweeper.ts, on every node), plus what was written since. A write that would pass a bound is
-// refused before it is proposed: RESP "-OOM command not allowed when used memory > 'maxmemory'.",
-// memcached "SERVER_ERROR out of memory storing object" — never a crash. The count is approximate
-// between scans (deletes are only seen at the next scan), which errs on the side of refusing.
+// The fronts' bounds: how many keys and bytes their namespace holds, as counted by the sweeper's
+// expiry index after each applied batch (sweeper.ts, on every node), plus what was proposed since.
+// A write that would pass a bound is refused before it is proposed: RESP "-OOM command not allowed
+// when used memory > 'maxmemory'.", memcached "SERVER_ERROR out of memory storing object" — never a
+// crash. A proposed overwrite counts as a new key until it is applied, which errs on the side of refusing.
 import { FrontStoreError } from "./front-store.js";
 
 /** Marks an OOM refusal so each front words it its own way. */
@@ -18,12 +18,12 @@ export interface UsageLimits {
 export class FrontUsage {
   keys = 0;
   bytes = 0;
-  /** RESP databases as last scanned: keys and keys with an expiry (INFO keyspace, without a scan per INFO). */
+  /** RESP databases: keys and keys with an expiry (INFO keyspace, without a scan per INFO). */
   databases: ReadonlyMap<number, { keys: number; expires: number }> = new Map();
 
   constructor(readonly limits: UsageLimits) {}
 
-  /** The totals of a finished scan replace the running counts. */
+  /** The index's exact totals replace the running counts. */
   counted(keys: number, bytes: number, databases: ReadonlyMap<number, { keys: number; expires: number }> = new Map()): void {
     this.keys = keys;
     this.bytes = bytes;
@@ -35,7 +35,7 @@ export class FrontUsage {
     if (this.keys + addedKeys > this.limits.maxKeys || this.bytes + addedBytes > this.limits.maxBytes) {
       throw new FrontStoreError("oom", OOM_MESSAGE);
     }
-    // Counted as if each were new: an overwrite is over-counted until the next scan corrects it.
+    // Counted as if each were new: an overwrite is over-counted until its apply recounts.
     this.keys += addedKeys;
     this.bytes += addedBytes;
   }

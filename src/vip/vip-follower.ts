@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import { decideVip } from "./core/decide.js";
 import type { VipParams } from "./core/decide.js";
 import type { VipOwner } from "./vip-owner.js";
+import type { VipWatchdog } from "./vip-watchdog.js";
 
 /** The role as this node sees it. */
 export interface VipRoleView {
@@ -14,6 +15,11 @@ export interface VipRoleView {
   readonly holder: boolean;
   /** fencingDeadlines(...).fenceAtMs of the last acknowledged keep-alive; null with no lease. */
   readonly fenceAtMs: number | null;
+  /**
+   * fencingDeadlines(...).actingEndsAtMs: the watchdog removes the address by then if this process
+   * cannot (killed, frozen). fenceAtMs when left out.
+   */
+  readonly actingEndsAtMs?: number | null;
 }
 
 export interface VipFollowerOptions {
@@ -22,6 +28,8 @@ export interface VipFollowerOptions {
   /** The monotonic clock the fencing deadlines are read on (ActiveGuard's monotonicNowMs). */
   readonly nowMs: () => number;
   readonly logger: Logger;
+  /** Removes the address from a process of its own if this one stops feeding it; null in unit tests. */
+  readonly watchdog?: VipWatchdog | null;
 }
 
 export class VipFollower {
@@ -38,6 +46,7 @@ export class VipFollower {
   /** A new view of the role (record seen, keep-alive acknowledged, lease lost). */
   update(role: VipRoleView): void {
     this.role = role;
+    if (this.held) this.feedWatchdog();
     this.step();
   }
 
@@ -60,6 +69,17 @@ export class VipFollower {
     this.timer = null;
     await this.o.owner.release();
     this.held = false;
+    this.o.watchdog?.disarm();
+  }
+
+  /** Arms the watchdog with the latest instant the address may stay (now, with no lease). */
+  private feedWatchdog(): void {
+    const watchdog = this.o.watchdog;
+    if (watchdog === undefined || watchdog === null) return;
+    const endsAtMs = this.role.actingEndsAtMs ?? this.role.fenceAtMs;
+    const nowMs = this.o.nowMs();
+    const inMs = endsAtMs === null ? 0 : Math.max(0, endsAtMs - nowMs);
+    watchdog.arm(process.hrtime.bigint() + BigInt(Math.round(inMs * 1e6)));
   }
 
   private step(): void {
@@ -84,6 +104,8 @@ export class VipFollower {
     const { owner, logger } = this.o;
     try {
       if (action.kind === "acquire") {
+        // Armed before the address exists: dying between the two must not leave it unguarded.
+        this.feedWatchdog();
         await owner.acquire();
         this.held = true;
         this.announcesOwed = this.o.params.announceRepeats;
@@ -93,6 +115,7 @@ export class VipFollower {
         // Only a delete that succeeded clears `held`: a failed one is retried (see catch).
         await owner.release();
         this.held = false;
+        this.o.watchdog?.disarm();
         this.announcesOwed = 0;
         logger.warn({ vip: owner.vip.cidr, reason: action.reason }, "virtual IP released");
       } else {

@@ -159,6 +159,26 @@ test("a holder whose keep-alives stop drops the VIP at its fencing point by itse
   await until(`c1's neighbour entry to point at h2 (${h2Mac}) again`, 5_000, async () => ((await net.neighbour("c1", VIP))?.mac === h2Mac ? true : undefined));
 });
 
+test("a holder killed -9 loses the VIP anyway: its watchdog removes the address by the deadline of the last keep-alive", async (t) => {
+  const s = await setup(t);
+  if (s === null) return;
+  const { net, hosts, client, sampler } = s;
+  const [h1, h2] = hosts as [VipHost, VipHost, VipHost];
+  await h1.role(true, 3_000);
+  await servedBy(client, "h1", 10_000);
+  const watchdogPid = Number(await h1.ask("watchdog"));
+  assert.ok(watchdogPid > 1, `no watchdog pid: ${watchdogPid}`);
+  // The follower dies holding the address: only the watchdog (a process of its own) can remove it.
+  await net.kill(h1.proc);
+  assert.equal((await net.addresses("h1")).includes(VIP), true, "the address went away with the process: the test would prove nothing");
+  await until("h1's watchdog to remove the VIP", 10_000, async () => ((await net.addresses("h1")).includes(VIP) ? undefined : true));
+  // What the successor does once the old holder's lease has expired at the leader.
+  await h2.role(true);
+  await servedBy(client, "h2", 10_000);
+  const overlaps = await sampler.stop();
+  assert.deepEqual(overlaps, [], `two hosts held ${VIP} at once: ${JSON.stringify(overlaps.slice(0, 5))}`);
+});
+
 test("the overlap sampler catches a planted bug: acquire on the new holder before releasing on the old one", async (t) => {
   const s = await setup(t);
   if (s === null) return;

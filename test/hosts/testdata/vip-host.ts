@@ -5,6 +5,7 @@
 //   {"id":2,"cmd":"held"}                                    is the address on eth0 now (kernel)
 //   {"id":3,"cmd":"acquire"} / {"cmd":"release"}             raw VipOwner calls (for the planted bug)
 //   {"id":4,"cmd":"reannounce"}
+//   {"id":5,"cmd":"watchdog"}                                the VipWatchdog's pid
 // argv: <host name> <VIP cidr>
 import { createServer } from "node:http";
 import { createInterface } from "node:readline";
@@ -13,6 +14,7 @@ import { parseVipAddress } from "../../../src/vip/core/address.js";
 import { DEFAULT_VIP_PARAMS } from "../../../src/vip/core/decide.js";
 import { VipFollower } from "../../../src/vip/vip-follower.js";
 import { VipOwner } from "../../../src/vip/vip-owner.js";
+import { VipWatchdog } from "../../../src/vip/vip-watchdog.js";
 
 export const VIP_HTTP_PORT = 8080;
 const [name, cidr] = process.argv.slice(2);
@@ -22,7 +24,9 @@ if ("error" in vip) throw new Error(vip.error);
 
 const nowMs = (): number => performance.now();
 const owner = new VipOwner({ vip, interfaceName: "eth0" });
-const follower = new VipFollower({ owner, params: DEFAULT_VIP_PARAMS, nowMs, logger: pino({ level: "warn" }, process.stderr) });
+const logger = pino({ level: "warn" }, process.stderr);
+const watchdog = new VipWatchdog(vip, "eth0", logger);
+const follower = new VipFollower({ owner, params: DEFAULT_VIP_PARAMS, nowMs, logger, watchdog });
 const reply = (msg: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(msg)}\n`);
 
 const server = createServer((_req, res) => res.end(name));
@@ -38,10 +42,14 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     case "reannounce":
       follower.reannounce();
       return reply({ id: m.id, ok: true });
+    case "watchdog": return reply({ id: m.id, ok: true, value: watchdog.pid });
     case "held": return done(owner.isHeld());
     case "acquire": return done(owner.acquire());
     case "release": return done(owner.release());
     default: return reply({ id: m.id, ok: false, error: `unknown command ${m.cmd}` });
   }
 });
-process.stdin.on("end", () => void follower.close().finally(() => process.exit(0)));
+process.stdin.on("end", () => void follower.close().finally(() => {
+  watchdog.close();
+  process.exit(0);
+}));

@@ -91,3 +91,17 @@ test("a failed delete is retried until the address is gone; an add of a present 
   await owner.acquire();
   assert.equal(host.has(), true);
 });
+
+test("IPv6: the address is added without duplicate-address detection and announced with ndsend; a missing ndsend is named", async () => {
+  const calls: string[] = [];
+  const v6 = parseVipAddress("fd00::c8/64") as VipAddress;
+  const runner: CommandRunner = async (cmd, args) => {
+    calls.push(`${cmd} ${args.join(" ")}`);
+    if (cmd === "ndsend") throw new Error("ndsend is not installed");
+    return { code: 0, stdout: "", stderr: "" };
+  };
+  const owner = new VipOwner({ vip: v6, interfaceName: "eth0", runner });
+  await owner.acquire();
+  await assert.rejects(owner.announce(), /ndsend is not installed/);
+  assert.deepEqual(calls, ["ip addr add fd00::c8/64 dev eth0 nodad", "ndsend fd00::c8 eth0"]);
+});

@@ -179,6 +179,27 @@ test("a holder killed -9 loses the VIP anyway: its watchdog removes the address 
   assert.deepEqual(overlaps, [], `two hosts held ${VIP} at once: ${JSON.stringify(overlaps.slice(0, 5))}`);
 });
 
+test("a holder frozen (SIGSTOP of its agent) loses the VIP through its watchdog and, thawed past its fencing point, does not take it back", async (t) => {
+  const s = await setup(t);
+  if (s === null) return;
+  const { net, hosts, client, sampler } = s;
+  const [h1, h2] = hosts as [VipHost, VipHost, VipHost];
+  await h1.role(true, 3_000);
+  await servedBy(client, "h1", 10_000);
+  await net.freeze(h1.proc);
+  await until("h1's watchdog to remove the VIP", 10_000, async () => ((await net.addresses("h1")).includes(VIP) ? undefined : true));
+  await h2.role(true);
+  await servedBy(client, "h2", 10_000);
+  await net.thaw(h1.proc);
+  // Thawed, h1 still believes it holds the role (no update reached it): its own fencing point has
+  // passed, so the decision is "release", never "announce" or "acquire".
+  assert.equal(await h1.held(), false);
+  await sampler.waitRounds(3);
+  await servedBy(client, "h2", 5_000);
+  const overlaps = await sampler.stop();
+  assert.deepEqual(overlaps, [], `two hosts held ${VIP} at once: ${JSON.stringify(overlaps.slice(0, 5))}`);
+});
+
 test("the overlap sampler catches a planted bug: acquire on the new holder before releasing on the old one", async (t) => {
   const s = await setup(t);
   if (s === null) return;

@@ -141,10 +141,15 @@ async function keepalivedPids(net, host) {
 
 async function killKeepalived(net, host) {
   const pids = await keepalivedPids(net, host);
-  for (const pid of pids) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch { /* already gone */ }
+  // Stop them all first, then kill: keepalived's VRRP child gets SIGTERM when its parent dies
+  // (parent-death signal) and would shut down gracefully — drop the VIP, send a priority-0 advert —
+  // if the parent died a moment before the child's own SIGKILL arrived. A stopped process cannot.
+  for (const sig of ["SIGSTOP", "SIGKILL"]) {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, sig);
+      } catch { /* already gone */ }
+    }
   }
   await until(`keepalived on ${host} to exit`, 10_000, async () => pids.every((p) => !pidAlive(p)));
 }
@@ -227,6 +232,8 @@ async function phalanxFailovers(net, poller, runs) {
     const endpoints = ["h1", "h2", "h3"].map((h) => `${net.node(h).address}:2379`).join(",");
     await net.exec("c2", self.cmd, [...self.args, "apply", "-f", file, "--endpoints", endpoints, "--token", agents.token, "--admin-token-file", join(agents.root, "h1", "admin-token")]);
     const times = [];
+    // Watches every failover: Phalanx must never show two holders (phalanx_overlaps).
+    const sampler = new OverlapSampler(net, ["h1", "h2", "h3"], VIP, 10);
     for (let i = 0; i < runs; i++) {
       const holder = await until("a host to hold the VIP", 60_000, async () => {
         for (const h of ["h1", "h2", "h3"]) if ((await net.addresses(h)).includes(VIP)) return h;
@@ -234,8 +241,9 @@ async function phalanxFailovers(net, poller, runs) {
       });
       await until(`c1 served by ${holder}`, 15_000, async () => poller.current === net.node(holder).address);
       const t0 = Date.now();
-      // kill -9 of everything on the holder (agent and instance): the host is gone.
-      for (const pid of await namespacePids(net.node(holder).namespace)) try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
+      // kill -9 of the holder's agent alone, as Keepalived's processes alone are killed: its
+      // instance and watchdogs live on; the VIP must leave that host before another takes it.
+      await net.kill(agents.process(holder));
       const t = await until("c1 served by another host", FAILOVER_DEADLINE_MS, async () => {
         const e = poller.events.find((ev) => ev.t >= t0 && ev.by !== null && ev.by !== net.node(holder).address);
         return e?.t;
@@ -243,8 +251,10 @@ async function phalanxFailovers(net, poller, runs) {
       times.push(t - t0);
       log(`  phalanx run ${i + 1}/${runs}: ${t - t0} ms (from ${holder})`);
       agents.spawn(holder);
+      await agents.waitLeader(["h1", "h2", "h3"], 60_000);
     }
-    return { times };
+    const overlaps = (await sampler.stop()).length;
+    return { times, overlaps };
   } finally {
     await agents.close();
   }
@@ -258,8 +268,10 @@ async function main() {
   const net = await HostNet.start({ hosts: 3, clients: 2 });
   const out = { keepalived: null, fast: null, partition: null, phalanx: null, phalanxSkipped: null };
   try {
+    const httpds = [];
     for (const h of ["h1", "h2", "h3"]) {
       const httpd = net.spawn(h, process.execPath, [HTTPD]);
+      httpds.push(httpd);
       writeFileSync(join(dir, `httpd-${h}.pid`), `${httpd.pid}\n`);
       await until(`httpd on ${h}`, 15_000, async () => httpd.output().includes("ready"));
     }
@@ -274,6 +286,8 @@ async function main() {
     }
     for (const h of ["h1", "h2"]) await killKeepalived(net, h);
     for (const h of ["h1", "h2"]) await net.exec(h, "ip", ["addr", "del", VIP_CIDR, "dev", "eth0"]).catch(() => undefined);
+    // Phalanx runs the HTTP server itself, as the service's active instance.
+    for (const p of httpds) await net.kill(p);
     out.phalanxSkipped = await phalanxUnavailable();
     if (out.phalanxSkipped === null) out.phalanx = await phalanxFailovers(net, poller, RUNS);
     else log(`phalanx half NOT run: ${out.phalanxSkipped}`);
@@ -301,7 +315,7 @@ async function main() {
     keepalived_fast_p50_ms: f50,
     ratio_p50: ratio(p50, k50),
     fast_ratio_p50: ratio(p50, f50),
-    phalanx_overlaps: null,
+    phalanx_overlaps: out.phalanx ? out.phalanx.overlaps : null,
     keepalived_overlaps: out.partition.overlaps,
     keepalived_overlap_span_ms: out.partition.overlapSpanMs,
     keepalived_dead_holder_kept_vip: out.keepalived.deadKeptVip,

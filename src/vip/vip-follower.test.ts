@@ -12,7 +12,7 @@ const params = { announceRepeats: 3, announceIntervalMs: 20, acquireHeadroomMs: 
 const nowMs = (): number => performance.now();
 
 /** A fake `ip`/`arping` that keeps the address state and a log of commands. */
-function fakeHost(options: { failDeletes?: number } = {}): { runner: CommandRunner; log: string[]; has: () => boolean } {
+function fakeHost(options: { failDeletes?: number; slowAddMs?: number } = {}): { runner: CommandRunner; log: string[]; has: () => boolean } {
   let has = false;
   let failDeletes = options.failDeletes ?? 0;
   const log: string[] = [];
@@ -25,8 +25,10 @@ function fakeHost(options: { failDeletes?: number } = {}): { runner: CommandRunn
     }
     if (verb === "addr add") {
       log.push("add");
+      if (options.slowAddMs !== undefined) await new Promise((r) => setTimeout(r, options.slowAddMs));
       if (has) return { code: 2, stdout: "", stderr: "Error: ipv4: Address already assigned." };
       has = true;
+      if (options.slowAddMs !== undefined) log.push("added");
       return ok();
     }
     if (verb === "addr del") {
@@ -104,4 +106,14 @@ test("IPv6: the address is added without duplicate-address detection and announc
   await owner.acquire();
   await assert.rejects(owner.announce(), /ndsend is not installed/);
   assert.deepEqual(calls, ["ip addr add fd00::c8/64 dev eth0 nodad", "ndsend fd00::c8 eth0"]);
+});
+
+test("close() during an acquire in flight still leaves the address removed", async () => {
+  const host = fakeHost({ slowAddMs: 50 });
+  const f = follower(host);
+  f.update({ holder: true, fenceAtMs: nowMs() + 60_000 }); // the add starts now, takes effect 50 ms later
+  await f.close();
+  await until("the slow add to take effect", () => host.log.includes("added"));
+  assert.equal(host.has(), false, `the address is left behind: ${host.log.join(", ")}`);
+  assert.ok(host.log.indexOf("added") < host.log.lastIndexOf("del"), host.log.join(", "));
 });

@@ -37,7 +37,7 @@ export class VipFollower {
   private held = false;
   private announcesOwed = 0;
   private lastAnnounceMs: number | null = null;
-  private busy = false;
+  private busy: Promise<void> | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
 
@@ -67,6 +67,8 @@ export class VipFollower {
     this.closed = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    // An acquire in flight would otherwise add the address after this release.
+    await this.busy;
     await this.o.owner.release();
     this.held = false;
     this.o.watchdog?.disarm();
@@ -83,7 +85,7 @@ export class VipFollower {
   }
 
   private step(): void {
-    if (this.closed || this.busy) return;
+    if (this.closed || this.busy !== null) return;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     const nowMs = this.o.nowMs();
@@ -93,9 +95,8 @@ export class VipFollower {
       if (action.untilMs !== null) this.timer = setTimeout(() => this.step(), Math.max(0, Math.ceil(action.untilMs - nowMs)));
       return;
     }
-    this.busy = true;
-    void this.act(action).finally(() => {
-      this.busy = false;
+    this.busy = this.act(action).finally(() => {
+      this.busy = null;
       this.step();
     });
   }

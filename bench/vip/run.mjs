@@ -7,6 +7,8 @@
 //   VIP by the other host; ≥ 10 runs (--quick: 3). Then the same with advert_int 0.1 (VRRPv3).
 //   Overlap: h1 ↔ h2 partitioned for --partition-s (client sees both), an overlap sampler reading
 //   both hosts' addresses throughout (test/hosts/vip-overlap.ts).
+// - The VIP mechanism alone (src/vip, test/hosts/testdata/vip-host.ts): role moved h1 ⇄ h2 by hand,
+//   time from the new holder being told to the client served by it; overlaps sampled.
 // - Phalanx: the same through `phalanx apply -f` of a `mode: active-standby` service with `vip:`.
 //   Guarded: runs only when this build accepts and wires that (see phalanxHalf).
 // Prints a table on stderr; the LAST line on stdout is one JSON object. Everything created
@@ -260,13 +262,65 @@ async function phalanxFailovers(net, poller, runs) {
   }
 }
 
+// ---------------------------------------------------------------- the VIP mechanism alone
+
+/**
+ * How long the VIP itself takes to move once the role has moved: h1's VipFollower releases, then
+ * h2's acquires and announces (test/hosts/testdata/vip-host.ts), timed from h2 being told it holds
+ * the role to the client being served by h2. Not a failover time: that adds the lease expiry
+ * at the leader and the promotion, which the services wiring provides.
+ */
+async function vipMoves(net, poller, runs) {
+  const VIP_HOST = fileURLToPath(new URL("../../test/hosts/testdata/vip-host.ts", import.meta.url));
+  const hosts = {};
+  for (const h of ["h1", "h2"]) {
+    const proc = net.spawn(h, process.execPath, ["--import", "tsx", VIP_HOST, h, VIP_CIDR]);
+    const pending = new Map();
+    let ready = false;
+    createInterface({ input: proc.child.stdout }).on("line", (line) => {
+      const m = JSON.parse(line);
+      if (m.event === "ready") ready = true;
+      else pending.get(m.id)?.(m);
+    });
+    let nextId = 1;
+    const ask = (cmd, extra = {}) => new Promise((resolve) => {
+      const id = nextId++;
+      pending.set(id, resolve);
+      proc.child.stdin.write(`${JSON.stringify({ id, cmd, ...extra })}\n`);
+    });
+    await until(`vip-host on ${h}`, 30_000, async () => ready);
+    hosts[h] = { proc, ask };
+  }
+  const sampler = new OverlapSampler(net, ["h1", "h2"], VIP, 10);
+  const times = [];
+  let from = "h1";
+  await hosts.h1.ask("role", { holder: true, fenceInMs: 600_000 });
+  // vip-host.ts answers with the host's name, not its address.
+  await until("c1 served by h1 through the VIP host", 15_000, async () => poller.current === "h1");
+  for (let i = 0; i < runs; i++) {
+    const to = from === "h1" ? "h2" : "h1";
+    await hosts[from].ask("role", { holder: false, fenceInMs: 600_000 });
+    await until(`${from} to release`, 10_000, async () => (await hosts[from].ask("held")).value === false);
+    const t0 = Date.now();
+    await hosts[to].ask("role", { holder: true, fenceInMs: 600_000 });
+    const t = await until(`c1 served by ${to}`, FAILOVER_DEADLINE_MS, async () => poller.servedBy(to, t0) ?? undefined);
+    times.push(t - t0);
+    log(`  VIP move ${from} → ${to} run ${i + 1}/${runs}: ${t - t0} ms`);
+    from = to;
+  }
+  const overlaps = (await sampler.stop()).length;
+  for (const h of Object.values(hosts)) await net.kill(h.proc);
+  for (const h of ["h1", "h2"]) await net.exec(h, "ip", ["addr", "del", VIP_CIDR, "dev", "eth0"]).catch(() => undefined);
+  return { times, overlaps };
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
   ensureTools();
   const dir = mkdtempSync(join(tmpdir(), "phalanx-bench-vip-"));
   const net = await HostNet.start({ hosts: 3, clients: 2 });
-  const out = { keepalived: null, fast: null, partition: null, phalanx: null, phalanxSkipped: null };
+  const out = { keepalived: null, fast: null, partition: null, move: null, phalanx: null, phalanxSkipped: null };
   try {
     const httpds = [];
     for (const h of ["h1", "h2", "h3"]) {
@@ -286,8 +340,10 @@ async function main() {
     }
     for (const h of ["h1", "h2"]) await killKeepalived(net, h);
     for (const h of ["h1", "h2"]) await net.exec(h, "ip", ["addr", "del", VIP_CIDR, "dev", "eth0"]).catch(() => undefined);
-    // Phalanx runs the HTTP server itself, as the service's active instance.
+    // From here on others serve :8080 (vip-host.ts, then Phalanx's service instance).
     for (const p of httpds) await net.kill(p);
+    log(`VIP mechanism alone (src/vip): ${RUNS} moves h1 ⇄ h2`);
+    out.move = await vipMoves(net, poller, RUNS);
     out.phalanxSkipped = await phalanxUnavailable();
     if (out.phalanxSkipped === null) out.phalanx = await phalanxFailovers(net, poller, RUNS);
     else log(`phalanx half NOT run: ${out.phalanxSkipped}`);
@@ -305,8 +361,10 @@ async function main() {
   log(row("keepalived advert_int 1", out.keepalived));
   log(row("keepalived advert_int 0.1 (VRRPv3)", out.fast));
   log(row("phalanx", out.phalanx));
+  log(row("src/vip move alone (no lease expiry)", out.move));
   log(`keepalived: dead holder still had the VIP after failover in ${out.keepalived.deadKeptVip}/${out.keepalived.times.length} runs${out.fast ? ` (advert_int 0.1: ${out.fast.deadKeptVip}/${out.fast.times.length})` : ""}`);
   log(`keepalived partition h1|h2 ${PARTITION_S} s: ${out.partition.overlaps} overlap instants over ${out.partition.overlapSpanMs} ms (${out.partition.rounds} sampler rounds), client saw ${out.partition.clientChanges} changes of server`);
+  if (out.move) log(`src/vip moves: ${out.move.overlaps} overlap instants (release, then acquire + gratuitous ARP)`);
   if (out.phalanxSkipped) log(`phalanx: not run: ${out.phalanxSkipped}`);
   const ratio = (a, b) => (a === null || b === null ? null : Math.round((a / b) * 100) / 100);
   console.log(JSON.stringify({
@@ -319,6 +377,8 @@ async function main() {
     keepalived_overlaps: out.partition.overlaps,
     keepalived_overlap_span_ms: out.partition.overlapSpanMs,
     keepalived_dead_holder_kept_vip: out.keepalived.deadKeptVip,
+    vip_move_p50_ms: out.move ? pct(out.move.times, 50) : null,
+    vip_move_overlaps: out.move ? out.move.overlaps : null,
     runs: RUNS,
     partition_s: PARTITION_S,
     phalanx_skipped: out.phalanxSkipped,

@@ -20,6 +20,7 @@ export const PURE_CORE_FILES = [
   "src/fronts/codec/**/*.ts",
   "src/alerts/core/**/*.ts",
   "src/failover/*.ts",
+  "src/vip/core/**/*.ts",
 ];
 // Shell entry points inside pure folders: they measure wall time or print, and are allowed to.
 export const PURE_CORE_SHELLS = ["src/sim/main.ts", "src/sim/kv/main.ts", "src/sim/failover/main.ts", "src/**/*.test.ts"];
@@ -56,6 +57,7 @@ const PURE_CORE_LAYER_FILES = [
   "src/fronts/codec/**", // RESP and memcached wire codecs: bytes in, commands out; replies in, bytes out
   "src/alerts/core/**", // the alert rules and the outbox's decisions
   "src/failover/*.ts", // failover decisions: fencing deadlines, the active record, promotion, flap damping
+  "src/vip/core/**", // virtual IP decisions: hold / release / announce against the fencing point; address parsing
 ];
 export const LAYERS = [
   // Pure cores: decisions only (the purity rule above holds them to that).
@@ -69,7 +71,7 @@ export const LAYERS = [
   // I/O adapters and libraries: disk, network, certificates, the SDK, config loading.
   { name: "io", files: ["src/storage/**", "src/transport/**", "src/pki/**", "src/client/**", "src/config/**"], mayImport: ["pure-core", "node-core", "fsutil"] },
   // Runtimes that wire cores and adapters into a running node or proxy.
-  { name: "runtime", files: ["src/server/**", "src/proxy/**", "src/agent/**", "src/fronts/**", "src/alerts/**", "src/failover/watchdog/**", "src/failover/runtime/**"], mayImport: ["pure-core", "node-core", "fsutil", "io"] },
+  { name: "runtime", files: ["src/server/**", "src/proxy/**", "src/agent/**", "src/fronts/**", "src/alerts/**", "src/failover/watchdog/**", "src/failover/runtime/**", "src/vip/**"], mayImport: ["pure-core", "node-core", "fsutil", "io"] },
   { name: "cli", files: ["src/cli/**"], mayImport: ["pure-core", "node-core", "fsutil", "io", "runtime"] },
   // Harnesses only tests use; left out of the build (tsconfig.build.json).
   { name: "testing", files: ["src/testing/**"], mayImport: ["pure-core", "node-core", "sim", "fsutil", "io", "runtime", "cli"] },

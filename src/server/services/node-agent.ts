@@ -17,6 +17,8 @@ import {
   type InstanceRecord, type NodeRecord, type PlacementRecord, type RolloutRecord, type SpecRecord,
 } from "./layout.js";
 import { reportHealthy } from "./view.js";
+import { DEFAULT_FAILOVER_FENCING, FailoverAgent } from "./failover-agent.js";
+import type { FencingParams } from "../../failover/fencing.js";
 
 /** One write of the agent route: put a record (on the node lease) or delete a key. */
 export type AgentWriteOp = { readonly put: string; readonly value: unknown } | { readonly delete: string };
@@ -30,6 +32,8 @@ export interface NodeAgentOptions {
   /** This node's record (labels, host, address). */
   readonly record: NodeRecord;
   readonly leaseTtlMs: number;
+  /** Fencing of active-standby services (the fencing lease's TTL and margins); DEFAULT_FAILOVER_FENCING when left out. */
+  readonly fencing?: FencingParams;
 }
 
 /** Runs services on this node. start() after the client API listens; stop() stops every instance. */
@@ -53,13 +57,23 @@ export class NodeAgent {
   /** Whether an instance's spec has a health check (without one, "running" is healthy). */
   private readonly hasCheck = new Map<string, boolean>();
 
-  constructor(private readonly o: NodeAgentOptions) {}
+  /** Active-standby services: the fencing lease, one ActiveGuard per instance, hooks, switchovers. */
+  readonly failover: FailoverAgent;
+
+  constructor(private readonly o: NodeAgentOptions) {
+    this.failover = new FailoverAgent({
+      replica: o.replica, client: o.client, supervisor: o.supervisor, nodeId: o.record.id, logger: o.logger.child({ part: "failover" }),
+      params: o.fencing ?? DEFAULT_FAILOVER_FENCING, sync: () => this.sync(),
+      env: { PHALANX_ACTIVE_URL: `http://${o.record.clientAddress}/v3/phalanx/active` },
+    });
+  }
 
   start(): void {
     this.offStatus = this.o.supervisor.onStatus((s) => this.onStatus(s));
     this.keepTimer = setInterval(() => void this.keepAlive(), Math.max(50, Math.floor(this.o.leaseTtlMs / 4)));
     this.keepTimer.unref();
     void this.register();
+    this.failover.start();
     this.sync();
   }
 
@@ -67,6 +81,7 @@ export class NodeAgent {
   changed(keys: readonly string[]): void {
     const mine = `${PLACEMENT_PREFIX}${this.o.record.id}/`;
     if (keys.some((k) => k.startsWith(mine) || k.startsWith(SPEC_PREFIX))) this.sync();
+    this.failover.changed(keys);
   }
 
   /** Stops every instance, then removes this node's keys (best effort: the lease expiring does it anyway). */
@@ -75,7 +90,10 @@ export class NodeAgent {
     if (this.keepTimer !== null) clearInterval(this.keepTimer);
     this.keepTimer = null;
     await this.applying.catch(() => undefined);
+    await this.failover.stop();
     await this.o.supervisor.stopAll();
+    // Every instance has stopped acting: the records on the fencing lease may go now (a successor need not wait its TTL).
+    await this.failover.revoke().catch((err: unknown) => this.o.logger.warn({ err }, "could not revoke the fencing lease: it expires on its own"));
     this.offStatus?.();
     if (this.leaseId !== null) {
       const ops: AgentWriteOp[] = [...this.reports.keys()].map((id) => ({ delete: instanceKey(this.o.record.id, id) }));
@@ -163,6 +181,7 @@ export class NodeAgent {
       this.dirty.add(s.instanceId);
     }
     this.flush();
+    this.failover.onStatus(s);
   }
 
   /** Writes the changed reports in one request; changes meanwhile wait for the next (coalesced). */
@@ -246,7 +265,7 @@ export class NodeAgent {
       next.set(p.instanceId, { ...instanceSpecFromService(spec, p.instanceId), revision: p.revision });
       this.hasCheck.set(p.instanceId, spec.healthCheck !== undefined);
     }
-    return next;
+    return this.failover.adjust(next, new Map([...specs].map(([name, rec]) => [name, rec.spec])));
   }
 
   /** The spec of a placement's revision: the stored one, else the roll-out's previous one, else the stored one anyway. */

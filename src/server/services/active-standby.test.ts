@@ -1,0 +1,91 @@
+// Active-standby with real agent processes on loopback (issue 11). Whether two actives overlapped
+// is judged from the instances' own acting records (src/failover/acting-log.ts, the machine's
+// monotonic clock), not from what Phalanx believes.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { applyText, describeService, service, startServicesFixture, waitFor } from "../../testing/services-testkit.js";
+import { actingPid, activeStandbyService, alive, healthyActive, judgeRun, recordDeath, writeActingApp } from "../../testing/failover-testkit.js";
+
+const overlapText = (r: Awaited<ReturnType<typeof judgeRun>>): string => JSON.stringify(r.intervals.map((i) => ({ ...i, startNs: String(i.startNs), endNs: String(i.endNs) })));
+
+test("kill -9 of the active's agent: a standby elsewhere is promoted with a larger token, no overlap; then SIGSTOP of the active's agent alone: the fencing watchdog kills the active before the promotion", { timeout: 150_000 }, async (t) => {
+  const f = await startServicesFixture();
+  t.after(() => f.close());
+  const app = await writeActingApp(f);
+  const describe = async (): Promise<string> => `${await describeService(f.reader, "db")}\n${JSON.stringify((await service(f.reader, "db"))?.failover)}`;
+  await applyText(f.admin, activeStandbyService(f, app));
+  const first = await waitFor("a healthy active", () => healthyActive(f, "db"), 30_000, describe);
+  const s0 = await service(f.reader, "db");
+  assert.equal(s0?.instances.filter((i) => i.placed).length, 3, "1 active + 2 standbys placed");
+
+  // The local endpoint on the holder's node answers "active" with the record's token; another node says no instance acts there.
+  const endpoint = f.cluster.endpoints([first.node])[0]!;
+  const st = (await (await fetch(`http://${endpoint}/v3/phalanx/active?service=db`)).json()) as { active: boolean; token: number };
+  assert.deepEqual([st.active, st.token], [true, first.token]);
+
+  // 1. kill -9 of the holder's agent: its instance dies with it (the supervisor's watchdog), the fencing lease expires.
+  const pid1 = (await actingPid(f, first.instance))!;
+  assert.ok(pid1 > 0 && alive(pid1));
+  await f.cluster.kill(first.node);
+  await recordDeath(f, first.instance, pid1);
+  const second = await waitFor("a standby promoted on another node", () => healthyActive(f, "db", first.node), 20_000, describe);
+  assert.ok(second.token > first.token, `the new token ${second.token} is above the old ${first.token}`);
+  let report = await judgeRun(f);
+  assert.deepEqual(report.overlaps, [], `no two instances acted at once: ${overlapText(report)}`);
+  assert.deepEqual(report.staleTokens, []);
+  await f.cluster.restart(first.node);
+  await f.cluster.leader();
+
+  // 2. SIGSTOP of the holder's agent alone (its instance keeps running): the fencing watchdog must kill it.
+  const pid2 = (await actingPid(f, second.instance))!;
+  f.cluster.signal(second.node, "SIGSTOP");
+  try {
+    await recordDeath(f, second.instance, pid2, 15_000);
+    const third = await waitFor("a standby promoted after the freeze", () => healthyActive(f, "db", second.node), 20_000, describe);
+    assert.ok(third.token > second.token);
+    report = await judgeRun(f);
+    assert.deepEqual(report.overlaps, [], `no overlap: the frozen agent's active was killed before the promotion: ${overlapText(report)}`);
+    assert.deepEqual(report.staleTokens, []);
+    const frozen = report.intervals.find((i) => i.instance === second.instance)!;
+    const next = report.intervals.find((i) => i.instance === third.instance && i.token === third.token)!;
+    t.diagnostic(`freeze: the frozen agent's active stopped ${Number(next.startNs - frozen.endNs!) / 1e6} ms before the new active started`);
+  } finally {
+    f.cluster.signal(second.node, "SIGCONT");
+  }
+});
+
+test("planned switchover with hooks that hang: the demote hook is killed at its timeout, the old active stops before the new one starts, the promote hook gets the role and token", { timeout: 120_000 }, async (t) => {
+  const f = await startServicesFixture();
+  t.after(() => f.close());
+  const app = await writeActingApp(f);
+  const hookLog = join(f.dir, "hooks.log");
+  // Each hook records its role and token, then hangs (sleep 60) until it is killed at its timeout.
+  const hook = (which: string): string => `{ command: /bin/sh, args: ["-c", "echo ${which} $PHALANX_ROLE $PHALANX_FENCING_TOKEN $$ >> ${hookLog}; exec sleep 60"], timeoutMs: 500 }`;
+  await applyText(f.admin, activeStandbyService(f, app, { hooks: `    hooks: { promote: ${hook("promote")}, demote: ${hook("demote")} }` }));
+  const describe = async (): Promise<string> => `${await describeService(f.reader, "db")}\n${JSON.stringify((await service(f.reader, "db"))?.failover)}`;
+  const first = await waitFor("a healthy active", () => healthyActive(f, "db"), 30_000, describe);
+  const askedAt = Date.now();
+  const r = await f.admin.call("POST", "/v3/phalanx/services/failover", { service: "db" }, false);
+  assert.equal(r.from, first.node);
+  const second = await waitFor("the switchover to finish", () => healthyActive(f, "db", first.node), 20_000, describe);
+  assert.equal(second.node, r.to, "the active moved to the node the switchover named");
+  assert.ok(second.token > first.token);
+  t.diagnostic(`switchover took ${Date.now() - askedAt} ms (demote hook killed at 500 ms)`);
+  const report = await judgeRun(f);
+  assert.deepEqual(report.overlaps, [], `no overlap: ${overlapText(report)}`);
+  const old = report.intervals.find((i) => i.instance === first.instance)!;
+  assert.notEqual(old.endNs, null, "the old active stopped (SIGTERM) and wrote its stop line");
+  const lines = (await readFile(hookLog, "utf8")).trim().split("\n");
+  assert.ok(lines.includes(`promote active ${first.token} ${lines.find((l) => l.startsWith(`promote active ${first.token} `))?.split(" ")[3]}`), `the first promote hook saw role and token: ${lines.join(" | ")}`);
+  assert.ok(lines.some((l) => l.startsWith(`demote standby ${first.token} `)), `the demote hook saw the old token: ${lines.join(" | ")}`);
+  assert.ok(lines.some((l) => l.startsWith(`promote active ${second.token} `)), `the new promote hook saw the new token: ${lines.join(" | ")}`);
+  // Every hook hung: each was killed at its timeout (its process group, sleep included).
+  await waitFor("every hanging hook killed", async () => lines.every((l) => !alive(Number(l.split(" ")[3]))), 5_000);
+  const s = await service(f.reader, "db");
+  assert.match(s?.failover?.lastPromotion?.reason ?? "", /planned switchover/);
+  assert.match(s?.failover?.damping ?? "", /not damped/);
+  assert.equal(existsSync(join(f.dir, `${second.instance}.pid`)), true);
+});

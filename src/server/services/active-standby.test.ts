@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { applyText, describeService, service, startServicesFixture, waitFor } from "../../testing/services-testkit.js";
+import { freePort } from "../../cli/commands/dev.js";
+import { applyText, describeService, healthyCurrent, proxyHost, service, startServicesFixture, waitFor, webService } from "../../testing/services-testkit.js";
 import { actingPid, activeStandbyService, alive, healthyActive, judgeRun, recordDeath, writeActingApp } from "../../testing/failover-testkit.js";
 
 const overlapText = (r: Awaited<ReturnType<typeof judgeRun>>): string => JSON.stringify(r.intervals.map((i) => ({ ...i, startNs: String(i.startNs), endNs: String(i.endNs) })));
@@ -88,4 +89,31 @@ test("planned switchover with hooks that hang: the demote hook is killed at its 
   assert.match(s?.failover?.lastPromotion?.reason ?? "", /planned switchover/);
   assert.match(s?.failover?.damping ?? "", /not damped/);
   assert.equal(existsSync(join(f.dir, `${second.instance}.pid`)), true);
+});
+
+test("warm standbys run beside the active but every node's proxy routes the exposed service only to the active; after a switchover, only to the new one", { timeout: 120_000 }, async (t) => {
+  const f = await startServicesFixture();
+  t.after(() => f.close());
+  const port = await freePort();
+  const extra = ["    mode: active-standby", "    standbys: 2", "    standby: warm", `    expose: { listen: 127.0.0.1:${port}, protocol: http }`].join("\n");
+  await applyText(f.admin, webService(f, { name: "web", replicas: 1, extra }));
+  const describe = async (): Promise<string> => `${await describeService(f.reader, "web")}\n${JSON.stringify((await service(f.reader, "web"))?.failover)}`;
+  await waitFor("3 healthy instances (1 active, 2 warm standbys)", async () => healthyCurrent(await service(f.reader, "web")).length === 3, 30_000, describe);
+  const first = await waitFor("a healthy active", () => healthyActive(f, "web"), 30_000, describe);
+  const servedBy = async (id: number): Promise<string> => ((await (await fetch(`http://${proxyHost(id)}:${port}/`, { signal: AbortSignal.timeout(1000) })).json()) as { instance: string }).instance;
+  for (const id of [1, 2, 3]) {
+    await waitFor(`node ${id}'s proxy to route to the active only`, async () => {
+      for (let k = 0; k < 6; k++) if ((await servedBy(id)) !== first.instance) return false;
+      return true;
+    }, 15_000, describe);
+  }
+  await f.admin.call("POST", "/v3/phalanx/services/failover", { service: "web" }, false);
+  const second = await waitFor("the switchover to finish", () => healthyActive(f, "web", first.node), 20_000, describe);
+  await waitFor("the proxies to route to the new active only", async () => {
+    for (const id of [1, 2, 3]) for (let k = 0; k < 4; k++) if ((await servedBy(id)) !== second.instance) return false;
+    return true;
+  }, 15_000, describe);
+  // The old active was demoted (stopped) and runs again as a warm standby.
+  await waitFor("3 healthy instances again", async () => healthyCurrent(await service(f.reader, "web")).length === 3, 20_000, describe);
+  t.diagnostic(`active moved from ${first.instance} (token ${first.token}) to ${second.instance} (token ${second.token})`);
 });

@@ -29,6 +29,8 @@ import { PhalanxClient } from "../client/client.js";
 import { Supervisor } from "../agent/supervisor.js";
 import { ServiceController } from "./services/controller.js";
 import { FailoverController } from "./services/failover-controller.js";
+import { DEFAULT_FAILOVER_FENCING } from "./services/failover-agent.js";
+import { checkFencingParams, type FencingParams } from "../failover/fencing.js";
 import { NodeAgent } from "./services/node-agent.js";
 import type { NodeRecord } from "./services/layout.js";
 import { PHALANX_NODE_VERSION } from "./services/version.js";
@@ -142,7 +144,13 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
         id, name: config.node.name, labels: config.node.labels, host: hostOf(config.node.clientAdvertise),
         clientAddress: config.node.clientAdvertise, startedAtMs: Date.now(), version: PHALANX_NODE_VERSION,
       };
-      nodeAgent = new NodeAgent({ replica: r, client: agentClient, supervisor, logger: log.child({ part: "services" }), record, leaseTtlMs: config.node.leaseTtlMs });
+      const fencing: FencingParams = {
+        ...DEFAULT_FAILOVER_FENCING, leaseTtlMs: config.services.fencingLeaseTtlMs,
+        renewIntervalMs: Math.floor(config.services.fencingLeaseTtlMs / 5), stopTimeoutMs: config.services.fencingStopTimeoutMs,
+      };
+      const fencingProblem = checkFencingParams(fencing);
+      if (fencingProblem !== null) throw new ServerError("bad_request", `services.fencingLeaseTtlMs / fencingStopTimeoutMs in ${config.file}: ${fencingProblem}`);
+      nodeAgent = new NodeAgent({ replica: r, client: agentClient, supervisor, logger: log.child({ part: "services" }), record, leaseTtlMs: config.node.leaseTtlMs, fencing });
       nodeAgent.start();
     }
     alerts.start();

@@ -98,6 +98,17 @@ const hooksSchema = z.object({
   demote: hookSchema.optional(),
 }).strict();
 
+/** Flap damping of an active-standby service (src/failover/flap-damping.ts; defaults DEFAULT_FLAP_PARAMS there). */
+const flapDampingSchema = z.object({
+  /** Failovers are remembered this long. */
+  windowMs: ms(1000, 86_400_000).default(600_000),
+  /** Failovers within the window that are free of any pause. */
+  threshold: z.number().int().min(0).max(100_000).default(3),
+  /** Pause before the first failover beyond the threshold; doubles with each further one. */
+  backoffBaseMs: ms(0, 86_400_000).default(10_000),
+  backoffMaxMs: ms(0, 86_400_000).default(300_000),
+}).strict();
+
 // The load-balancer side reuses the proxy's own field schemas, so `expose` accepts exactly what a
 // frontend and a pool accept (and the store's proxy config can be derived from it; see expose.ts).
 const frontendFields = frontendSchema.pick({ protocol: true, tls: true, timeouts: true, maxConnections: true, maxHeaderBytes: true }).shape;
@@ -131,6 +142,7 @@ export const serviceObjectSchema = z.object({
   standbys: z.number().int().min(1).max(SERVICE_LIMITS.standbys).optional(),
   standby: z.enum(["warm", "cold"]).optional(),
   hooks: hooksSchema.optional(),
+  flapDamping: flapDampingSchema.optional(),
   ports: z.array(portSchema).max(SERVICE_LIMITS.ports).default([]),
   healthCheck: serviceHealthCheckSchema.optional(),
   restart: restartSchema.default({}),
@@ -165,6 +177,7 @@ function checkMode(s: RawService, at: (string | number)[], add: AddIssue): void 
   if (s.mode === "active-active") {
     if (s.standbys !== undefined) add([...at, "standbys"], "standbys applies to mode active-standby only", "set mode: active-standby, or remove standbys");
     if (s.standby !== undefined) add([...at, "standby"], "standby applies to mode active-standby only", "set mode: active-standby, or remove standby");
+    if (s.flapDamping !== undefined) add([...at, "flapDamping"], "flapDamping applies to mode active-standby only", "set mode: active-standby, or remove flapDamping");
     if (s.hooks !== undefined) add([...at, "hooks"], "hooks (promote/demote) apply to mode active-standby only", "set mode: active-standby, or remove hooks");
     return;
   }

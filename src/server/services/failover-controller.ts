@@ -130,10 +130,11 @@ export class FailoverController {
     }
     const stateKv = get(failoverStateKey(name));
     const state = (stateKv === undefined ? null : decodeRecord<FailoverStateRecord>(stateKv)) ?? { promotionsAtMs: [], lastPromotion: null };
+    const damping = spec.flapDamping ?? DEFAULT_FLAP_PARAMS;
     const decision = decidePromotion({
       nowMs: now, hasQuorum: true, holderNode: holder?.record.node ?? null,
       candidates: standbyCandidates(v, spec, leases, replica.id),
-      promotionAllowedAtMs: nextPromotionAllowedAtMs(state, now, DEFAULT_FLAP_PARAMS),
+      promotionAllowedAtMs: nextPromotionAllowedAtMs(state, now, damping),
       preferredNode: request?.to ?? null,
     });
     if (decision.kind === "wait") {
@@ -146,9 +147,9 @@ export class FailoverController {
     const c = decision.candidate;
     const planned = request?.to === c.node;
     const reason = planned ? "planned switchover" : "no active record (the holder's fencing lease ended or it released the role)";
-    // A planned switchover is not a flap: it does not count towards damping.
+    // A planned switchover is not a flap, nor is the service's first active: neither counts towards damping.
     const next: FailoverStateRecord = {
-      promotionsAtMs: planned ? state.promotionsAtMs : recordPromotion(state, now, DEFAULT_FLAP_PARAMS).promotionsAtMs,
+      promotionsAtMs: planned || state.lastPromotion === null ? state.promotionsAtMs : recordPromotion(state, now, damping).promotionsAtMs,
       lastPromotion: { node: c.node, atMs: now, reason },
     };
     const key = activeKey(name);

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { activeKey, decodeActiveHolder, encodeSwitchover, releaseCommand, switchoverKey } from "../../failover/active-record.js";
 import { DEFAULT_FLAP_PARAMS, explainDamping } from "../../failover/flap-damping.js";
 import type { ActiveStatus } from "../../failover/role.js";
+import type { ServiceSpec } from "../../config/service.js";
 import type { Access } from "../access.js";
 import { ServerError } from "../errors.js";
 import { parseBody } from "../gateway-json.js";
@@ -100,7 +101,8 @@ export function fencingLeases(replica: Replica): Map<number, number> {
 }
 
 /** The failover part of a service row: holder, token, damping. */
-export function failoverJson(replica: Replica, service: string, nowMs: number): Record<string, unknown> {
+export function failoverJson(replica: Replica, spec: ServiceSpec, nowMs: number): Record<string, unknown> {
+  const service = spec.name;
   const kv = replica.localPrefix(activeKey(service)).find((k) => k.key === activeKey(service));
   const holder = kv === undefined ? null : decodeActiveHolder(kv);
   const stateKv = replica.localPrefix(failoverStateKey(service)).find((k) => k.key === failoverStateKey(service));
@@ -108,7 +110,7 @@ export function failoverJson(replica: Replica, service: string, nowMs: number): 
   const sw = replica.localPrefix(switchoverKey(service)).find((k) => k.key === switchoverKey(service));
   return {
     active: holder === null ? null : { node: holder.record.node, token: holder.token, promotedAtMs: holder.record.promotedAtMs },
-    damping: explainDamping({ promotionsAtMs: state?.promotionsAtMs ?? [] }, nowMs, DEFAULT_FLAP_PARAMS),
+    damping: explainDamping({ promotionsAtMs: state?.promotionsAtMs ?? [] }, nowMs, spec.flapDamping ?? DEFAULT_FLAP_PARAMS),
     lastPromotion: state?.lastPromotion ?? null,
     switchover: sw === undefined ? null : decodeRecord<{ to: number }>(sw),
   };

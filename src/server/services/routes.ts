@@ -79,7 +79,8 @@ export function addServiceRoutes(route: Route, replica: Replica, leaderOnly: () 
     // Active-standby services also carry their holder, token and flap damping (failover-routes.ts).
     j.services = j.services.map((row) => {
       const r = row as { name: string };
-      return v.specs.get(r.name)?.value.spec.mode === "active-standby" ? { ...r, failover: failoverJson(replica, r.name, nowMs()) } : r;
+      const spec = v.specs.get(r.name)?.value.spec;
+      return spec?.mode === "active-standby" ? { ...r, failover: failoverJson(replica, spec, nowMs()) } : r;
     });
     return j;
   });

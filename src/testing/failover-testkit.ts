@@ -2,7 +2,7 @@
 // stops acting as active (src/failover/acting-log.ts lines, on the machine's monotonic clock, which
 // every process of the machine shares), a service file for it, and helpers that judge a run from the
 // instances' own records. Only tests and bench/failover import it.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { judgeActingLog, type ActingReport } from "../failover/acting-log.js";
@@ -41,7 +41,7 @@ export async function writeActingApp(f: ServicesFixture): Promise<string> {
 }
 
 /** An active-standby service of the acting app: cold standbys on the other nodes, optional hooks. */
-export function activeStandbyService(f: ServicesFixture, app: string, o: { name?: string; standbys?: number; hooks?: string; expose?: string } = {}): string {
+export function activeStandbyService(f: ServicesFixture, app: string, o: { name?: string; standbys?: number; extra?: string; expose?: string } = {}): string {
   return [
     "services:",
     `  - name: ${o.name ?? "db"}`,
@@ -55,7 +55,7 @@ export function activeStandbyService(f: ServicesFixture, app: string, o: { name?
     "    restart: { backoffInitialMs: 100, backoffMaxMs: 500, maxRestarts: 3 }",
     "    stop: { timeoutMs: 2000 }",
     "    placement: { labels: { role: app } }",
-    ...(o.hooks !== undefined ? [o.hooks] : []),
+    ...(o.extra !== undefined ? [o.extra] : []),
     ...(o.expose !== undefined ? [o.expose] : []),
     "",
   ].join("\n");
@@ -112,4 +112,23 @@ export async function recordDeath(f: ServicesFixture, instance: string, pid: num
 export async function judgeRun(f: ServicesFixture): Promise<ActingReport> {
   const text = await readFile(join(f.dir, "acting.log"), "utf8").catch(() => "");
   return judgeActingLog(text.split("\n"));
+}
+
+/** Every process descended from `pid` (by parent pid, from /proc), not `pid` itself. */
+export function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out: number[] = [];
+  const todo = [pid];
+  while (todo.length > 0) for (const c of children.get(todo.pop()!) ?? []) { out.push(c); todo.push(c); }
+  return out;
 }

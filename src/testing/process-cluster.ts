@@ -130,6 +130,13 @@ export class ProcessCluster {
     return join(this.root, this.nodes.get(id)!.spec.name);
   }
 
+  /** The process id of a node's agent (to reach its descendants: instances, watchdogs). */
+  pid(id: number): number {
+    const pid = this.nodes.get(id)?.child?.pid;
+    if (pid === undefined) throw new Error(`Node ${id} is not running`);
+    return pid;
+  }
+
   /** Sends a signal to a node's process. */
   signal(id: number, signal: NodeJS.Signals): void {
     const child = this.nodes.get(id)?.child;

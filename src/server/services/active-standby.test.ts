@@ -3,12 +3,14 @@
 // monotonic clock), not from what Phalanx believes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { freePort } from "../../cli/commands/dev.js";
 import { applyText, describeService, healthyCurrent, proxyHost, service, startServicesFixture, waitFor, webService } from "../../testing/services-testkit.js";
-import { actingPid, activeStandbyService, alive, healthyActive, judgeRun, recordDeath, writeActingApp } from "../../testing/failover-testkit.js";
+import { actingPid, activeStandbyService, alive, descendants, healthyActive, judgeRun, recordDeath, writeActingApp } from "../../testing/failover-testkit.js";
 
 const overlapText = (r: Awaited<ReturnType<typeof judgeRun>>): string => JSON.stringify(r.intervals.map((i) => ({ ...i, startNs: String(i.startNs), endNs: String(i.endNs) })));
 
@@ -65,7 +67,7 @@ test("planned switchover with hooks that hang: the demote hook is killed at its 
   const hookLog = join(f.dir, "hooks.log");
   // Each hook records its role and token, then hangs (sleep 60) until it is killed at its timeout.
   const hook = (which: string): string => `{ command: /bin/sh, args: ["-c", "echo ${which} $PHALANX_ROLE $PHALANX_FENCING_TOKEN $$ >> ${hookLog}; exec sleep 60"], timeoutMs: 500 }`;
-  await applyText(f.admin, activeStandbyService(f, app, { hooks: `    hooks: { promote: ${hook("promote")}, demote: ${hook("demote")} }` }));
+  await applyText(f.admin, activeStandbyService(f, app, { extra: `    hooks: { promote: ${hook("promote")}, demote: ${hook("demote")} }` }));
   const describe = async (): Promise<string> => `${await describeService(f.reader, "db")}\n${JSON.stringify((await service(f.reader, "db"))?.failover)}`;
   const first = await waitFor("a healthy active", () => healthyActive(f, "db"), 30_000, describe);
   const askedAt = Date.now();
@@ -116,4 +118,68 @@ test("warm standbys run beside the active but every node's proxy routes the expo
   // The old active was demoted (stopped) and runs again as a warm standby.
   await waitFor("3 healthy instances again", async () => healthyCurrent(await service(f.reader, "web")).length === 3, 20_000, describe);
   t.diagnostic(`active moved from ${first.instance} (token ${first.token}) to ${second.instance} (token ${second.token})`);
+});
+
+test("SIGSTOP of a whole node (agent, instance, watchdogs) then SIGCONT: the resumed old active is gone at once and its token is stale; flap damping then holds a promotion back and `phalanx service` says why", { timeout: 150_000 }, async (t) => {
+  const f = await startServicesFixture();
+  t.after(() => f.close());
+  const app = await writeActingApp(f);
+  const damping = "    flapDamping: { threshold: 1, backoffBaseMs: 60000 }";
+  await applyText(f.admin, activeStandbyService(f, app, { extra: damping }));
+  const describe = async (): Promise<string> => `${await describeService(f.reader, "db")}\n${JSON.stringify((await service(f.reader, "db"))?.failover)}`;
+  const first = await waitFor("a healthy active", () => healthyActive(f, "db"), 30_000, describe);
+  const pid1 = (await actingPid(f, first.instance))!;
+
+  // Freeze everything of the holder's node: its agent and every process under it (instance, fencing watchdog, supervisor watchdog).
+  const frozen = [f.cluster.pid(first.node), ...descendants(f.cluster.pid(first.node))];
+  assert.ok(frozen.includes(pid1), "the instance is among the frozen processes");
+  for (const p of frozen) process.kill(p, "SIGSTOP");
+  let resumed = false;
+  const resume = (): void => {
+    if (resumed) return;
+    resumed = true;
+    for (const p of frozen) {
+      try {
+        process.kill(p, "SIGCONT");
+      } catch {
+        // gone
+      }
+    }
+  };
+  t.after(resume);
+  const second = await waitFor("a standby promoted while the old node is frozen", () => healthyActive(f, "db", first.node), 20_000, describe);
+  assert.ok(second.token > first.token);
+  assert.ok(alive(pid1), "the frozen instance still exists (nothing on its machine ran)");
+  const resumedAt = Date.now();
+  resume();
+  // At SIGCONT the fencing deadline has long passed: the watchdog (or the agent) ends the old active at once.
+  await recordDeath(f, first.instance, pid1, 5_000);
+  const goneAfterMs = Date.now() - resumedAt;
+  const endpoint = f.cluster.endpoints([first.node])[0]!;
+  const st = await waitFor("the resumed node's endpoint to answer", async () => (await (await fetch(`http://${endpoint}/v3/phalanx/active?service=db`)).json()) as { active: boolean; token: number | null }, 10_000);
+  assert.equal(st.active, false, "the resumed node does not claim the role");
+  const report = await judgeRun(f);
+  const old = report.intervals.find((i) => i.instance === first.instance)!;
+  assert.ok(old.token < second.token, `the resumed instance's token ${old.token} is stale against ${second.token}`);
+  t.diagnostic(`whole-node freeze: the resumed old active was gone ${goneAfterMs} ms after SIGCONT`);
+
+  // Damping (threshold 1, 60 s): the freeze's failover used the one free promotion; the next is held back, and it says so.
+  const s1 = await service(f.reader, "db");
+  assert.match(s1?.failover?.damping ?? "", /1 promotion\(s\).*held back/);
+  const pid2 = (await actingPid(f, second.instance))!;
+  await f.cluster.kill(second.node);
+  await recordDeath(f, second.instance, pid2);
+  const held = await waitFor("the next promotion held back by damping", async () => {
+    const s = await service(f.reader, "db");
+    return s?.failover?.active === null && /held back/.test(s.failover.damping) ? s : undefined;
+  }, 20_000, describe);
+  assert.match(held.failover!.damping, /1 promotion\(s\).*held back for \d+ s/);
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ["--import", "tsx", fileURLToPath(new URL("../../cli/main.ts", import.meta.url)), "service", "db"], {
+      env: { ...process.env, PHALANX_ENDPOINTS: f.cluster.endpoints([1, 2, 3].filter((id) => id !== second.node)).join(","), PHALANX_TOKEN: f.cluster.token }, timeout: 30_000,
+    }, (err, stdout, stderr) => (err === null ? resolve(stdout) : reject(new Error(`${err.message}\n${stderr}`))));
+  });
+  assert.match(out, /active: none/);
+  assert.match(out, /damping: 1 promotion\(s\) in the last 600 s \(threshold 1 reached\): next promotion held back for \d+ s/);
+  assert.match(out, /last promotion: node .* ago \(no active record/);
 });

@@ -125,7 +125,8 @@ async function healthyActive(c, via, notOn) {
   const row = await c.row(via);
   const a = row?.failover?.active ?? null;
   if (a === null || a.node === notOn) return null;
-  const inst = row.instances.find((i) => i.node === a.node && i.healthy);
+  // A cold standby's placeholder report (healthy, "starts when promoted") is not the started instance.
+  const inst = row.instances.find((i) => i.node === a.node && i.healthy && i.message !== "cold standby: starts when promoted");
   return inst === undefined ? null : { node: a.node, token: a.token, instance: inst.id, row };
 }
 

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { judgeActingLog, type ActingReport } from "../failover/acting-log.js";
 import { service, type ServicesFixture } from "./services-testkit.js";
 import type { ServiceRow } from "../cli/commands/services.js";
+import { COLD_STANDBY_MESSAGE } from "../server/services/node-agent.js";
 
 /**
  * A cold standby app: started on promotion with PHALANX_ROLE=active and PHALANX_FENCING_TOKEN, it
@@ -66,7 +67,8 @@ export async function healthyActive(f: ServicesFixture, name: string, notOn?: nu
   const s: ServiceRow | undefined = await service(f.reader, name);
   const a = s?.failover?.active ?? null;
   if (a === null || a.node === notOn) return undefined;
-  const inst = s!.instances.find((i) => i.node === a.node && i.healthy);
+  // A cold standby's placeholder report (healthy, "starts when promoted") is not the started instance.
+  const inst = s!.instances.find((i) => i.node === a.node && i.healthy && i.message !== COLD_STANDBY_MESSAGE);
   return inst === undefined ? undefined : { node: a.node, token: a.token, instance: inst.id };
 }
 

@@ -99,6 +99,12 @@ export class FailoverAgent {
     return e === undefined ? null : { ...e.guard.status(), instance: e.instanceId, node: this.o.nodeId };
   }
 
+  /** A cold standby placed here, held unstarted (not promoted, not being stopped). */
+  isHeldCold(instanceId: string): boolean {
+    const e = this.entries.get(instanceId);
+    return e !== undefined && e.placed && e.spec.standby === "cold" && !e.acting && !e.stopRequested;
+  }
+
   /** Keys of an applied batch: active records and switchover requests are fed to the guards. */
   changed(keys: readonly string[]): void {
     if (keys.some((k) => k.startsWith(ACTIVE_PREFIX) || k.startsWith(SWITCHOVER_PREFIX) || k.startsWith(SPEC_PREFIX))) this.refreshRecords();

@@ -20,6 +20,9 @@ import { reportHealthy } from "./view.js";
 import { DEFAULT_FAILOVER_FENCING, FailoverAgent } from "./failover-agent.js";
 import type { FencingParams } from "../../failover/fencing.js";
 
+/** The message of a cold standby's report while it waits unstarted. */
+export const COLD_STANDBY_MESSAGE = "cold standby: starts when promoted";
+
 /** One write of the agent route: put a record (on the node lease) or delete a key. */
 export type AgentWriteOp = { readonly put: string; readonly value: unknown } | { readonly delete: string };
 
@@ -54,6 +57,8 @@ export class NodeAgent {
   private syncAgain = false;
   private syncQueued = false;
   private offStatus: (() => void) | null = null;
+  /** Cold standbys placed here and held unstarted until promoted (FailoverAgent), by instance id. */
+  private held = new Map<string, { service: string; revision: string }>();
   /** Whether an instance's spec has a health check (without one, "running" is healthy). */
   private readonly hasCheck = new Map<string, boolean>();
 
@@ -222,6 +227,7 @@ export class NodeAgent {
           const r = await this.o.supervisor.apply([...this.desired.values()].map(({ revision: _r, ...spec }) => spec));
           if (r.started.length + r.replaced.length + r.stopped.length > 0) this.o.logger.info(r, "instances converging to placements");
           this.dropGone();
+          this.reportHeld();
         } catch (err) {
           this.o.logger.error({ err }, "cannot apply this node's placements");
         }
@@ -235,9 +241,29 @@ export class NodeAgent {
   private dropGone(): void {
     const present = new Set(this.o.supervisor.statuses().map((x) => x.instanceId));
     for (const id of this.reports.keys()) {
-      if (this.desired.has(id) || present.has(id)) continue;
+      if (this.desired.has(id) || present.has(id) || this.held.has(id)) continue;
       this.reports.delete(id);
       this.hasCheck.delete(id);
+      this.dirty.add(id);
+    }
+    this.flush();
+  }
+
+  /**
+   * A held cold standby is reported "running" and healthy with a message saying it starts when
+   * promoted: it is ready, so roll-outs and the scheduler's start bound treat it as a placed replica
+   * (the proxy routes an active-standby service to the active's node only).
+   */
+  private reportHeld(): void {
+    const present = new Set(this.o.supervisor.statuses().map((x) => x.instanceId));
+    for (const [id, h] of this.held) {
+      if (present.has(id)) continue;
+      const old = this.reports.get(id);
+      if (old?.state === "running" && old.message === COLD_STANDBY_MESSAGE && old.revision === h.revision) continue;
+      this.reports.set(id, {
+        service: h.service, instanceId: id, node: this.o.record.id, host: this.o.record.host, revision: h.revision,
+        state: "running", healthy: true, ports: {}, restarts: 0, startedAtMs: null, message: COLD_STANDBY_MESSAGE,
+      });
       this.dirty.add(id);
     }
     this.flush();
@@ -265,7 +291,10 @@ export class NodeAgent {
       next.set(p.instanceId, { ...instanceSpecFromService(spec, p.instanceId), revision: p.revision });
       this.hasCheck.set(p.instanceId, spec.healthCheck !== undefined);
     }
-    return this.failover.adjust(next, new Map([...specs].map(([name, rec]) => [name, rec.spec])));
+    const placed = new Map(next);
+    const desired = this.failover.adjust(next, new Map([...specs].map(([name, rec]) => [name, rec.spec])));
+    this.held = new Map([...placed].filter(([id]) => !desired.has(id) && this.failover.isHeldCold(id)).map(([id, d]) => [id, { service: d.service, revision: d.revision }]));
+    return desired;
   }
 
   /** The spec of a placement's revision: the stored one, else the roll-out's previous one, else the stored one anyway. */

@@ -93,6 +93,8 @@ test("planned switchover with hooks that hang: the demote hook is killed at its 
   await waitFor("every hanging hook killed", async () => lines.every((l) => !alive(Number(l.split(" ")[3]))), 5_000);
   const s = await service(f.reader, "db");
   assert.match(s?.failover?.lastPromotion?.reason ?? "", /planned switchover/);
+  const events = (await f.reader.call("GET", "/v3/phalanx/events?limit=1000", undefined, true)).events as { type: string; node?: number; message: string }[];
+  assert.ok(events.some((e) => e.type === "active_promoted" && e.node === second.node && /planned switchover/.test(e.message)), "phalanx events shows the promotion");
   assert.match(s?.failover?.damping ?? "", /not damped/);
   assert.equal(existsSync(join(f.dir, `${second.instance}.pid`)), true);
 });

@@ -16,9 +16,10 @@ import { decidePromotion, type PromotionCandidate } from "../../failover/promoti
 import type { Replica } from "../replica.js";
 import { fencingLeases } from "./failover-routes.js";
 import {
-  ACTIVE_PREFIX, decodeRecord, encodeRecord, failoverStateKey, FENCING_PREFIX, INSTANCE_PREFIX, NODE_PREFIX, SPEC_PREFIX, SWITCHOVER_PREFIX,
-  type FailoverStateRecord,
+  ACTIVE_PREFIX, decodeRecord, encodeRecord, EVENT_PREFIX, eventSeq, failoverStateKey, FENCING_PREFIX, INSTANCE_PREFIX, NODE_PREFIX, SPEC_PREFIX, SWITCHOVER_PREFIX,
+  type EventRecord, type FailoverStateRecord,
 } from "./layout.js";
+import { eventsTxn } from "./controller.js";
 import { readServicesView, type ServicesView } from "./view.js";
 
 /** A round also runs this often without any change. */
@@ -162,7 +163,16 @@ export class FailoverController {
       ],
       failure: [],
     });
-    if (r.ok && r.type === "txn" && r.succeeded) this.o.logger.info({ service: name, node: c.node, token: r.revision, reason }, "promoted a standby to active");
+    if (!(r.ok && r.type === "txn" && r.succeeded)) return;
+    this.o.logger.info({ service: name, node: c.node, token: r.revision, reason }, "promoted a standby to active");
+    await this.event({ atMs: now, kind: "service", type: "active_promoted", service: name, node: c.node, message: `${name}: node ${c.node} is the active (fencing token ${r.revision}): ${reason}` });
+  }
+
+  /** Appends one event for `phalanx events` (best effort: a clash with the service controller's own append drops it). */
+  private async event(e: EventRecord): Promise<void> {
+    const keys = this.o.replica.localPrefix(EVENT_PREFIX);
+    const last = keys.length === 0 ? 0 : eventSeq(keys[keys.length - 1]!.key);
+    await this.o.replica.propose({ type: "txn", ...eventsTxn(last, keys.length, [e]) }).catch(() => undefined);
   }
 
   /** This leader holds an active: hand leadership to a voter without one (rate-limited). */

@@ -13,6 +13,15 @@ import { applyText, describeService, healthyCurrent, proxyHost, service, startSe
 import { COLD_STANDBY_MESSAGE } from "./node-agent.js";
 import { actingPid, activeStandbyService, alive, descendants, healthyActive, judgeRun, recordDeath, writeActingApp } from "../../testing/failover-testkit.js";
 
+/** Runs the CLI (from source) against the fixture; resolves its stdout, rejects with its stderr. */
+function phalanxCli(f: Awaited<ReturnType<typeof startServicesFixture>>, args: readonly string[], admin: boolean, nodes?: readonly number[]): Promise<string> {
+  const env = { ...process.env, PHALANX_ENDPOINTS: f.cluster.endpoints(nodes).join(","), PHALANX_TOKEN: f.cluster.token, ...(admin ? { PHALANX_ADMIN_TOKEN: f.cluster.adminToken } : {}) };
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ["--import", "tsx", fileURLToPath(new URL("../../cli/main.ts", import.meta.url)), ...args], { env, timeout: 30_000 },
+      (err, stdout, stderr) => (err === null ? resolve(stdout) : reject(new Error(`${err.message}\n${stderr}`))));
+  });
+}
+
 const overlapText = (r: Awaited<ReturnType<typeof judgeRun>>): string => JSON.stringify(r.intervals.map((i) => ({ ...i, startNs: String(i.startNs), endNs: String(i.endNs) })));
 
 test("kill -9 of the active's agent: a standby elsewhere is promoted with a larger token, no overlap; then SIGSTOP of the active's agent alone: the fencing watchdog kills the active before the promotion", { timeout: 150_000 }, async (t) => {
@@ -115,8 +124,12 @@ test("warm standbys run beside the active but every node's proxy routes the expo
       return true;
     }, 15_000, describe);
   }
-  await f.admin.call("POST", "/v3/phalanx/services/failover", { service: "web" }, false);
+  // Through the CLI, naming the target node.
+  const target = [1, 2, 3].find((id) => id !== first.node)!;
+  const said = await phalanxCli(f, ["failover", "web", "--to", `n${target}`], true);
+  assert.match(said, new RegExp(`switching the active from node ${first.node} \\(token ${first.token}\\) to node ${target}`));
   const second = await waitFor("the switchover to finish", () => healthyActive(f, "web", first.node), 20_000, describe);
+  assert.equal(second.node, target);
   await waitFor("the proxies to route to the new active only", async () => {
     for (const id of [1, 2, 3]) for (let k = 0; k < 4; k++) if ((await servedBy(id)) !== second.instance) return false;
     return true;
@@ -184,11 +197,7 @@ test("SIGSTOP of a whole node (agent, instance, watchdogs) then SIGCONT: the res
     return s?.failover?.active === null && /held back/.test(s.failover.damping) ? s : undefined;
   }, 20_000, describe);
   assert.match(held.failover!.damping, /1 promotion\(s\).*held back for \d+ s/);
-  const out = await new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, ["--import", "tsx", fileURLToPath(new URL("../../cli/main.ts", import.meta.url)), "service", "db"], {
-      env: { ...process.env, PHALANX_ENDPOINTS: f.cluster.endpoints([1, 2, 3].filter((id) => id !== second.node)).join(","), PHALANX_TOKEN: f.cluster.token }, timeout: 30_000,
-    }, (err, stdout, stderr) => (err === null ? resolve(stdout) : reject(new Error(`${err.message}\n${stderr}`))));
-  });
+  const out = await phalanxCli(f, ["service", "db"], false, [1, 2, 3].filter((id) => id !== second.node));
   assert.match(out, /active: none/);
   assert.match(out, /damping: 1 promotion\(s\) in the last 600 s \(threshold 1 reached\): next promotion held back for \d+ s/);
   assert.match(out, /last promotion: node .* ago \(no active record/);

@@ -18,10 +18,11 @@ import { parseBody } from "../gateway-json.js";
 import type { RouteHandler } from "../http-api.js";
 import type { Replica } from "../replica.js";
 import {
-  decodeRecord, drainKey, encodeRecord, EVENT_PREFIX, eventSeq, FENCING_PREFIX, INSTANCE_PREFIX, NODE_PREFIX, rolloutKey, specKey,
+  decodeRecord, drainKey, encodeRecord, EVENT_PREFIX, eventSeq, failoverStateKey, FENCING_PREFIX, INSTANCE_PREFIX, NODE_PREFIX, rolloutKey, specKey,
   type EventRecord, type InstanceRecord, type RolloutRecord, type SpecRecord,
 } from "./layout.js";
 import { readInstanceLog } from "./log-route.js";
+import { switchoverKey } from "../../failover/active-record.js";
 import { addFailoverRoutes, failoverJson, type LocalActiveStatus } from "./failover-routes.js";
 import { readServicesView, schedulerInput, type ServicesView } from "./view.js";
 
@@ -102,7 +103,11 @@ export function addServiceRoutes(route: Route, replica: Replica, leaderOnly: () 
     const { name } = parseBody(nameBody, body);
     const spec = replica.kv.get(specKey(name));
     if (spec === undefined) throw new ServerError("not_found", `No service "${name}": \`phalanx services\` lists them`);
-    await replica.propose({ type: "txn", compares: [], success: [{ type: "delete", key: specKey(name) }, { type: "delete", key: rolloutKey(name) }], failure: [] });
+    await replica.propose({ type: "txn", compares: [], success: [
+      { type: "delete", key: specKey(name) }, { type: "delete", key: rolloutKey(name) },
+      // Not the active record: its holder releases it once its instance has stopped acting.
+      { type: "delete", key: failoverStateKey(name) }, { type: "delete", key: switchoverKey(name) },
+    ], failure: [] });
     return { deleted: name };
   });
 

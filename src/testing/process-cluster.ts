@@ -184,6 +184,8 @@ export class ProcessCluster {
       }
       await this.kill(id);
     }
-    await rm(this.root, { recursive: true, force: true });
+    // PHALANX_TEST_KEEP_DIR=1 keeps the nodes' directories (agent.log) to look at a failure.
+    if (process.env.PHALANX_TEST_KEEP_DIR === undefined) await rm(this.root, { recursive: true, force: true });
+    else process.stderr.write(`kept ${this.root}\n`);
   }
 }

@@ -102,8 +102,10 @@ test("planned switchover with hooks that hang: the demote hook is killed at its 
   await waitFor("every hanging hook killed", async () => lines.every((l) => !alive(Number(l.split(" ")[3]))), 5_000);
   const s = await service(f.reader, "db");
   assert.match(s?.failover?.lastPromotion?.reason ?? "", /planned switchover/);
-  const events = (await f.reader.call("GET", "/v3/phalanx/events?limit=1000", undefined, true)).events as { type: string; node?: number; message: string }[];
-  assert.ok(events.some((e) => e.type === "active_promoted" && e.node === second.node && /planned switchover/.test(e.message)), "phalanx events shows the promotion");
+  await waitFor("phalanx events to show the promotion", async () => {
+    const events = (await f.reader.call("GET", "/v3/phalanx/events?limit=1000", undefined, true)).events as { type: string; node?: number; message: string }[];
+    return events.some((e) => e.type === "active_promoted" && e.node === second.node && /planned switchover/.test(e.message));
+  }, 10_000);
   assert.match(s?.failover?.damping ?? "", /not damped/);
   assert.equal(existsSync(join(f.dir, `${second.instance}.pid`)), true);
 });
@@ -137,6 +139,12 @@ test("warm standbys run beside the active but every node's proxy routes the expo
   // The old active was demoted (stopped) and runs again as a warm standby.
   await waitFor("3 healthy instances again", async () => healthyCurrent(await service(f.reader, "web")).length === 3, 20_000, describe);
   t.diagnostic(`active moved from ${first.instance} (token ${first.token}) to ${second.instance} (token ${second.token})`);
+  // Deleting the service: every instance stops and the holder releases the active record itself.
+  await f.admin.call("POST", "/v3/phalanx/services/delete", { name: "web" }, false);
+  await waitFor("the active record released and every instance gone", async () => {
+    const active = await f.reader.get("/phalanx/active/web");
+    return active.kvs.length === 0 && (await service(f.reader, "web")) === undefined;
+  }, 20_000, describe);
 });
 
 test("SIGSTOP of a whole node (agent, instance, watchdogs) then SIGCONT: the resumed old active is gone at once and its token is stale; flap damping then holds a promotion back and `phalanx service` says why", { timeout: 150_000 }, async (t) => {

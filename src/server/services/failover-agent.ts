@@ -268,13 +268,15 @@ export class FailoverAgent {
   private feed(e: Entry): void {
     const kv = this.o.replica.localPrefix(activeKey(e.service)).find((k) => k.key === activeKey(e.service));
     const holder = kv === undefined ? null : decodeActiveHolder(kv);
+    // The guard sees the record first: lifting the withhold while it still held the released
+    // generation would promote this node again with the old token.
+    e.guard.recordSeen(holder === null ? null : { node: holder.record.node, leaseId: holder.record.leaseId, token: holder.token });
     if (e.releaseToken !== null && holder?.token !== e.releaseToken) {
       // The released generation is gone: this node may be chosen again later.
       e.releaseToken = null;
       e.guard.withhold(false);
       if (!e.placed) return this.forget(e);
     }
-    e.guard.recordSeen(holder === null ? null : { node: holder.record.node, leaseId: holder.record.leaseId, token: holder.token });
     const sw = this.o.replica.localPrefix(switchoverKey(e.service)).find((k) => k.key === switchoverKey(e.service));
     const request = decodeSwitchover(sw);
     if (request !== null && holder !== null && holder.record.node === this.o.nodeId && request.to !== this.o.nodeId) this.withhold(e, holder.token);

@@ -26,6 +26,8 @@ import { readServicesView, type ServicesView } from "./view.js";
 export const FAILOVER_TICK_MS = 500;
 /** A switchover request not completed within this long is dropped (the target never became eligible). */
 export const SWITCHOVER_GIVE_UP_MS = 60_000;
+/** Attempts to append a promotion event when the service controller takes the same sequence number. */
+export const MAX_EVENT_ATTEMPTS = 5;
 /** Leadership moves off an active's node at most this often. */
 export const LEADERSHIP_MOVE_INTERVAL_MS = 10_000;
 
@@ -168,11 +170,14 @@ export class FailoverController {
     await this.event({ atMs: now, kind: "service", type: "active_promoted", service: name, node: c.node, message: `${name}: node ${c.node} is the active (fencing token ${r.revision}): ${reason}` });
   }
 
-  /** Appends one event for `phalanx events` (best effort: a clash with the service controller's own append drops it). */
+  /** Appends one event for `phalanx events`; the service controller appends too, so a clash on the sequence is retried (bounded). */
   private async event(e: EventRecord): Promise<void> {
-    const keys = this.o.replica.localPrefix(EVENT_PREFIX);
-    const last = keys.length === 0 ? 0 : eventSeq(keys[keys.length - 1]!.key);
-    await this.o.replica.propose({ type: "txn", ...eventsTxn(last, keys.length, [e]) }).catch(() => undefined);
+    for (let attempt = 0; attempt < MAX_EVENT_ATTEMPTS; attempt++) {
+      const keys = this.o.replica.localPrefix(EVENT_PREFIX);
+      const last = keys.length === 0 ? 0 : eventSeq(keys[keys.length - 1]!.key);
+      const r = await this.o.replica.propose({ type: "txn", ...eventsTxn(last, keys.length, [e]) }).catch(() => null);
+      if (r === null || !r.ok || (r.type === "txn" && r.succeeded)) return;
+    }
   }
 
   /** This leader holds an active: hand leadership to a voter without one (rate-limited). */

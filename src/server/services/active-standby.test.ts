@@ -110,7 +110,7 @@ test("planned switchover with hooks that hang: the demote hook is killed at its 
   assert.equal(existsSync(join(f.dir, `${second.instance}.pid`)), true);
 });
 
-test("warm standbys run beside the active but every node's proxy routes the exposed service only to the active; after a switchover, only to the new one", { timeout: 120_000 }, async (t) => {
+test("warm standbys run beside the active but every node's proxy routes the exposed service only to the active; a switchover under load loses no request of a client that retries, then routes only to the new one", { timeout: 120_000 }, async (t) => {
   const f = await startServicesFixture();
   t.after(() => f.close());
   const port = await freePort();
@@ -126,6 +126,32 @@ test("warm standbys run beside the active but every node's proxy routes the expo
       return true;
     }, 15_000, describe);
   }
+  // A client under load through node 1's proxy that retries each request (20 ms apart, for up to 10 s) until it succeeds.
+  let loading = true;
+  let done = 0;
+  let lost = 0;
+  let longestRetryMs = 0;
+  const load = (async () => {
+    while (loading) {
+      const start = Date.now();
+      for (;;) {
+        try {
+          const r = await fetch(`http://${proxyHost(1)}:${port}/`, { signal: AbortSignal.timeout(1000) });
+          await r.text();
+          if (r.status === 200) break;
+        } catch {
+          // refused or reset: retry
+        }
+        if (Date.now() - start > 10_000) {
+          lost++;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      longestRetryMs = Math.max(longestRetryMs, Date.now() - start);
+      done++;
+    }
+  })();
   // Through the CLI, naming the target node.
   const target = [1, 2, 3].find((id) => id !== first.node)!;
   const said = await phalanxCli(f, ["failover", "web", "--to", `n${target}`], true);
@@ -136,6 +162,11 @@ test("warm standbys run beside the active but every node's proxy routes the expo
     for (const id of [1, 2, 3]) for (let k = 0; k < 4; k++) if ((await servedBy(id)) !== second.instance) return false;
     return true;
   }, 15_000, describe);
+  loading = false;
+  await load;
+  assert.equal(lost, 0, "no request of the retrying client was lost");
+  assert.ok(done > 10, `the client kept sending (${done} requests)`);
+  t.diagnostic(`switchover under load: ${done} requests, none lost; the longest took ${longestRetryMs} ms with retries`);
   // The old active was demoted (stopped) and runs again as a warm standby.
   await waitFor("3 healthy instances again", async () => healthyCurrent(await service(f.reader, "web")).length === 3, 20_000, describe);
   t.diagnostic(`active moved from ${first.instance} (token ${first.token}) to ${second.instance} (token ${second.token})`);

@@ -182,8 +182,7 @@ test("SIGSTOP of a whole node (agent, instance, watchdogs) then SIGCONT: the res
   const f = await startServicesFixture();
   t.after(() => f.close());
   const app = await writeActingApp(f);
-  const damping = "    flapDamping: { threshold: 1, backoffBaseMs: 60000 }";
-  await applyText(f.admin, activeStandbyService(f, app, { extra: damping }));
+  await applyText(f.admin, activeStandbyService(f, app));
   const describe = async (): Promise<string> => `${await describeService(f.reader, "db")}\n${JSON.stringify((await service(f.reader, "db"))?.failover)}`;
   const first = await waitFor("a healthy active", () => healthyActive(f, "db"), 30_000, describe);
   const pid1 = (await actingPid(f, first.instance))!;
@@ -225,9 +224,14 @@ test("SIGSTOP of a whole node (agent, instance, watchdogs) then SIGCONT: the res
   assert.ok(old.token < second.token, `the resumed instance's token ${old.token} is stale against ${second.token}`);
   t.diagnostic(`whole-node freeze: the resumed old active was gone ${goneAfterMs} ms after SIGCONT`);
 
-  // Damping (threshold 1, 60 s): the freeze's failover used the one free promotion; the next is held back, and it says so.
+  // Damping: set the threshold to the failovers seen so far (the freeze's, and any the loaded machine
+  // caused at start) with a 60 s pause; flapDamping does not change the revision, so nothing rolls.
   const s1 = await service(f.reader, "db");
-  assert.match(s1?.failover?.damping ?? "", /1 promotion\(s\).*held back/);
+  const seen = Number(/^(\d+) promotion/.exec(s1?.failover?.damping ?? "")?.[1]);
+  assert.ok(seen >= 1, `the freeze's failover counts: ${s1?.failover?.damping}`);
+  const applied = await applyText(f.admin, activeStandbyService(f, app, { extra: `    flapDamping: { threshold: ${seen}, backoffBaseMs: 60000 }` }));
+  assert.equal(applied.applied[0]?.change, "updated (no roll-out)");
+  await waitFor("the damping line to say the next failover waits", async () => /held back/.test((await service(f.reader, "db"))?.failover?.damping ?? ""), 10_000, describe);
   const pid2 = (await actingPid(f, second.instance))!;
   await f.cluster.kill(second.node);
   await recordDeath(f, second.instance, pid2);
@@ -235,9 +239,9 @@ test("SIGSTOP of a whole node (agent, instance, watchdogs) then SIGCONT: the res
     const s = await service(f.reader, "db");
     return s?.failover?.active === null && /held back/.test(s.failover.damping) ? s : undefined;
   }, 20_000, describe);
-  assert.match(held.failover!.damping, /1 promotion\(s\).*held back for \d+ s/);
+  assert.match(held.failover!.damping, new RegExp(`${seen} promotion\\(s\\).*held back for \\d+ s`));
   const out = await phalanxCli(f, ["service", "db"], false, [1, 2, 3].filter((id) => id !== second.node));
   assert.match(out, /active: none/);
-  assert.match(out, /damping: 1 promotion\(s\) in the last 600 s \(threshold 1 reached\): next promotion held back for \d+ s/);
+  assert.match(out, new RegExp(`damping: ${seen} promotion\\(s\\) in the last 600 s \\(threshold ${seen} reached\\): next promotion held back for \\d+ s`));
   assert.match(out, /last promotion: node .* ago \(no active record/);
 });

@@ -250,8 +250,9 @@ export class FailoverAgent {
     if (token === null || e.releasing || e.acting || e.stopRequested) return;
     e.releasing = true;
     try {
-      await this.o.client.call("POST", "/v3/phalanx/agent/release", { service: e.service, token }, true);
-      this.o.logger.info({ service: e.service, token }, "active role released");
+      const r = await this.o.client.call("POST", "/v3/phalanx/agent/release", { service: e.service, token }, true);
+      // released false: the record is no longer this generation (its lease ended meanwhile): nothing left to give up.
+      this.o.logger.info({ service: e.service, token, released: r.released === true }, "active role released");
     } catch (err) {
       this.o.logger.warn({ err, service: e.service }, "cannot release the active record yet; retrying (the fencing lease ends it anyway)");
       setTimeout(() => { e.releasing = false; void this.release(e); }, 200).unref();

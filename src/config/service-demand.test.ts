@@ -24,9 +24,9 @@ test("the revision ignores key order, replicas, placement, update and expose, an
   assert.notEqual(serviceRevision(spec(`${BASE}stop: { timeoutMs: 1 }\n`)), base);
 });
 
-test("toServiceDemand carries placement, fixed ports and roll-out limits; active-standby places its warm standbys too", () => {
+test("toServiceDemand carries placement, fixed ports and roll-out limits; active-standby places its standbys too (cold ones are held unstarted by their agent)", () => {
   const d = toServiceDemand(spec(`${BASE}replicas: 3\nplacement: { labels: { role: app }, spreadBy: zone }\nupdate: { maxSurge: 2, maxUnavailable: 1 }\n`), { revision: "r9" });
   assert.deepEqual(d, { name: "web", revision: "r9", count: 3, labels: { role: "app" }, spreadBy: "zone", maxPerNode: 1, fixedPorts: [8080], maxSurge: 2, maxUnavailable: 1 });
   assert.equal(toServiceDemand(spec("name: s\nrun: { command: x }\nmode: active-standby\nstandbys: 2\n")).count, 3);
-  assert.equal(toServiceDemand(spec("name: s\nrun: { command: x }\nmode: active-standby\nstandbys: 2\nstandby: cold\n")).count, 1);
+  assert.equal(toServiceDemand(spec("name: s\nrun: { command: x }\nmode: active-standby\nstandbys: 2\nstandby: cold\n")).count, 3);
 });

@@ -20,11 +20,12 @@ export function serviceRevision(spec: ServiceSpec): string {
 
 /**
  * What the scheduler places for `spec`. An active-standby service places its active instance and
- * its warm standbys like replicas (spread, one per node); which of them is active, and cold
- * standbys, are the failover issue's (11) to decide.
+ * its standbys like replicas (spread, one per node): a warm standby's placement runs, a cold one's
+ * is held by its node's agent unstarted until promoted (server/services/failover-agent.ts); which
+ * one is active is the /phalanx/active/<service> record's (src/failover).
  */
 export function toServiceDemand(spec: ServiceSpec, options: { revision?: string; haltedRevision?: string } = {}): ServiceDemand {
-  const count = spec.mode === "active-standby" ? 1 + (spec.standby === "warm" ? spec.standbys : 0) : spec.replicas;
+  const count = spec.mode === "active-standby" ? 1 + spec.standbys : spec.replicas;
   return {
     name: spec.name,
     revision: options.revision ?? serviceRevision(spec),

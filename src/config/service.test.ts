@@ -215,3 +215,13 @@ test("loadServiceFile throws a ConfigError listing each problem; an unreadable f
   });
   await assert.rejects(loadServiceFile(join(dir, "missing.yaml")), (err: unknown) => err instanceof ConfigError && err.code === "config_unreadable");
 });
+
+test("active-standby hooks default their timeout to 5 s and, like flapDamping, are refused on an active-active service", () => {
+  const s = parseOne("name: db\nrun: { command: /usr/bin/db }\nmode: active-standby\nstandby: cold\nhooks: { promote: { command: /bin/promote }, demote: { command: /bin/demote, args: [now], timeoutMs: 700 } }\nflapDamping: { threshold: 1 }\n");
+  assert.deepEqual(s.hooks, { promote: { command: "/bin/promote", args: [], timeoutMs: SERVICE_DEFAULTS.hookTimeoutMs }, demote: { command: "/bin/demote", args: ["now"], timeoutMs: 700 } });
+  assert.deepEqual(s.flapDamping, { threshold: 1, windowMs: 600_000, backoffBaseMs: 10_000, backoffMaxMs: 300_000 });
+  const errors = errorsOf("name: web\nrun: { command: /usr/bin/web }\nhooks: { promote: { command: /bin/p } }\nflapDamping: { threshold: 1 }\n");
+  assert.ok(errors.some((e) => /hooks/.test(e) && /active-standby only/.test(e)), errors.join("\n"));
+  assert.ok(errors.some((e) => /flapDamping/.test(e) && /active-standby only/.test(e)), errors.join("\n"));
+  assert.ok(errorsOf("name: db\nrun: { command: /x }\nmode: active-standby\nhooks: { promote: { command: '' } }\n").some((e) => /Hook command must not be empty/.test(e)));
+});

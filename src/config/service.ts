@@ -19,6 +19,8 @@ export const SERVICE_DEFAULTS = {
   placement: { labels: {}, maxPerNode: 1 },
   stop: { signal: "SIGTERM", timeoutMs: 10_000 },
   update: { maxSurge: 1, maxUnavailable: 0, healthyDeadlineMs: 120_000 },
+  /** A promote/demote hook is killed (its process group) after this long; the failover goes on. */
+  hookTimeoutMs: 5_000,
   /** The first port's variable; the others get `PORT_<NAME>` (name upper-cased, '-' → '_'). */
   firstPortEnv: "PORT",
 } as const;
@@ -82,6 +84,31 @@ const updateSchema = z.object({
   healthyDeadlineMs: ms(1000, 86_400_000).default(SERVICE_DEFAULTS.update.healthyDeadlineMs),
 }).strict();
 
+/** A promote or demote hook of an active-standby service: a command run on the role change, killed at its timeout. */
+const hookSchema = z.object({
+  command: z.string().min(1, { message: "Hook command must not be empty" }),
+  args: z.array(z.string()).max(SERVICE_LIMITS.args).default([]),
+  timeoutMs: ms(1, 600_000).default(SERVICE_DEFAULTS.hookTimeoutMs),
+}).strict();
+
+const hooksSchema = z.object({
+  /** Runs when this instance becomes the active (PHALANX_ROLE=active, PHALANX_FENCING_TOKEN in its environment). */
+  promote: hookSchema.optional(),
+  /** Runs when this instance stops being the active, before it is stopped (within the fencing budget when the lease is at risk). */
+  demote: hookSchema.optional(),
+}).strict();
+
+/** Flap damping of an active-standby service (src/failover/flap-damping.ts; defaults DEFAULT_FLAP_PARAMS there). */
+const flapDampingSchema = z.object({
+  /** Failovers are remembered this long. */
+  windowMs: ms(1000, 86_400_000).default(600_000),
+  /** Failovers within the window that are free of any pause. */
+  threshold: z.number().int().min(0).max(100_000).default(3),
+  /** Pause before the first failover beyond the threshold; doubles with each further one. */
+  backoffBaseMs: ms(0, 86_400_000).default(10_000),
+  backoffMaxMs: ms(0, 86_400_000).default(300_000),
+}).strict();
+
 // The load-balancer side reuses the proxy's own field schemas, so `expose` accepts exactly what a
 // frontend and a pool accept (and the store's proxy config can be derived from it; see expose.ts).
 const frontendFields = frontendSchema.pick({ protocol: true, tls: true, timeouts: true, maxConnections: true, maxHeaderBytes: true }).shape;
@@ -114,6 +141,8 @@ export const serviceObjectSchema = z.object({
   mode: z.enum(["active-active", "active-standby"]).default(SERVICE_DEFAULTS.mode),
   standbys: z.number().int().min(1).max(SERVICE_LIMITS.standbys).optional(),
   standby: z.enum(["warm", "cold"]).optional(),
+  hooks: hooksSchema.optional(),
+  flapDamping: flapDampingSchema.optional(),
   ports: z.array(portSchema).max(SERVICE_LIMITS.ports).default([]),
   healthCheck: serviceHealthCheckSchema.optional(),
   restart: restartSchema.default({}),
@@ -148,6 +177,8 @@ function checkMode(s: RawService, at: (string | number)[], add: AddIssue): void 
   if (s.mode === "active-active") {
     if (s.standbys !== undefined) add([...at, "standbys"], "standbys applies to mode active-standby only", "set mode: active-standby, or remove standbys");
     if (s.standby !== undefined) add([...at, "standby"], "standby applies to mode active-standby only", "set mode: active-standby, or remove standby");
+    if (s.flapDamping !== undefined) add([...at, "flapDamping"], "flapDamping applies to mode active-standby only", "set mode: active-standby, or remove flapDamping");
+    if (s.hooks !== undefined) add([...at, "hooks"], "hooks (promote/demote) apply to mode active-standby only", "set mode: active-standby, or remove hooks");
     return;
   }
   if (s.replicas !== undefined && s.replicas !== 1) {

@@ -51,5 +51,5 @@ export function explainDamping(state: FlapState, nowMs: number, p: FlapParams): 
   const recent = state.promotionsAtMs.filter((t) => t > nowMs - p.windowMs).length;
   const at = nextPromotionAllowedAtMs(state, nowMs, p);
   if (at <= nowMs) return `${recent} promotion(s) in the last ${p.windowMs / 1000} s: not damped`;
-  return `${recent} promotion(s) in the last ${p.windowMs / 1000} s (more than ${p.threshold}): next promotion held back for ${Math.ceil((at - nowMs) / 1000)} s`;
+  return `${recent} promotion(s) in the last ${p.windowMs / 1000} s (threshold ${p.threshold} reached): next promotion held back for ${Math.ceil((at - nowMs) / 1000)} s`;
 }

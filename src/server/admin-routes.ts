@@ -3,6 +3,7 @@
 // API layer then relays the request to the leader. Each route states who may call it (access.ts):
 // read-only views are "client", anything that changes or exports the cluster is "admin", and the
 // join route is "public" because it checks the join token in its body.
+import type { LocalActiveStatus } from "./services/failover-routes.js";
 import { z } from "zod";
 import type { IncomingMessage } from "node:http";
 import { signNodeRequest } from "../pki/issue.js";
@@ -36,6 +37,8 @@ export interface AdminContext {
   readonly credentials: NodeTlsFiles;
   /** The node's alerting (absent in harnesses that do not run it). */
   readonly alerts?: AlertManager;
+  /** The local agent's "am I the active?" answer (GET /v3/phalanx/active); absent without services. */
+  readonly localActiveStatus?: LocalActiveStatus;
 }
 
 /** One row of `phalanx status`, as this node sees itself. */
@@ -90,7 +93,10 @@ export function adminRoutes(ctx: AdminContext): Map<string, ClusterRoute> {
   const routes = new Map<string, ClusterRoute>();
   const route = (key: string, access: Access, handler: RouteHandler): void => void routes.set(key, { access, handler });
   route("GET /v3/phalanx/status", "client", async () => nodeStatus(ctx));
-  addServiceRoutes(route, replica, leaderOnly, { logDir: ctx.config.services.enabled ? ctx.config.services.logDir : undefined });
+  addServiceRoutes(route, replica, leaderOnly, {
+    logDir: ctx.config.services.enabled ? ctx.config.services.logDir : undefined,
+    ...(ctx.localActiveStatus !== undefined ? { localActiveStatus: ctx.localActiveStatus } : {}),
+  });
   route("GET /v3/phalanx/members", "client", async () => ({ members: membersView(ctx) }));
   route("POST /v3/phalanx/members/remove", "admin", async (body) => {
     leaderOnly();

@@ -28,6 +28,9 @@ import { adminRoutes } from "./admin-routes.js";
 import { PhalanxClient } from "../client/client.js";
 import { Supervisor } from "../agent/supervisor.js";
 import { ServiceController } from "./services/controller.js";
+import { FailoverController } from "./services/failover-controller.js";
+import { DEFAULT_FAILOVER_FENCING } from "./services/failover-agent.js";
+import { checkFencingParams, type FencingParams } from "../failover/fencing.js";
 import { NodeAgent } from "./services/node-agent.js";
 import type { NodeRecord } from "./services/layout.js";
 import { PHALANX_NODE_VERSION } from "./services/version.js";
@@ -65,6 +68,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
   let forwarder: LeaderForwarder | null = null;
   let housekeeper: ClusterHousekeeper | null = null;
   let controller: ServiceController | null = null;
+  let failoverController: FailoverController | null = null;
   let nodeAgent: NodeAgent | null = null;
   let agentClient: PhalanxClient | null = null;
   let alerts: AlertManager | null = null;
@@ -98,6 +102,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       onApplied: (batch) => {
         if (batch.changedKeys.some((k) => k.startsWith(MEMBER_PREFIX))) peers.refresh(r.localPrefix(MEMBER_PREFIX));
         controller?.changed(batch.changedKeys);
+        failoverController?.changed(batch.changedKeys);
         nodeAgent?.changed(batch.changedKeys);
       },
     });
@@ -112,7 +117,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     const tlsTransport = transport;
     alerts = new AlertManager({ replica: r, config: config.alerts, channels: await createChannels(config.alerts, config.file), clusterId: config.clusterId,
       logger: log.child({ part: "alerts" }), peerLinks: () => tlsTransport.stats().peers });
-    const routes = adminRoutes({ replica: r, members, config, housekeeper, forwarder, credentials, alerts });
+    const routes = adminRoutes({ replica: r, members, config, housekeeper, forwarder, credentials, alerts, localActiveStatus: (service) => nodeAgent?.failover.status(service) ?? null });
     const handler = createClientApiHandler({ replica: r, clusterId: config.clusterId, tokens, forwarder, logger: log.child({ part: "api" }), routes,
       metrics: () => metrics.text(), onAnswered: (path, status) => metrics.request(path, status) });
     // With clientTls, a client certificate of the cluster CA authenticates on its own; the token still works too.
@@ -125,6 +130,8 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     housekeeper.start();
     controller = new ServiceController({ replica: r, logger: log.child({ part: "controller" }) });
     controller.start();
+    failoverController = new FailoverController({ replica: r, logger: log.child({ part: "failover-controller" }) });
+    failoverController.start();
     if (config.services.enabled) {
       // Short deadlines: a keep-alive slower than half the lease is as good as lost, and a stopping
       // node must not wait long on a cluster without quorum to remove its keys (the lease does it).
@@ -140,7 +147,13 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
         id, name: config.node.name, labels: config.node.labels, host: hostOf(config.node.clientAdvertise),
         clientAddress: config.node.clientAdvertise, startedAtMs: Date.now(), version: PHALANX_NODE_VERSION,
       };
-      nodeAgent = new NodeAgent({ replica: r, client: agentClient, supervisor, logger: log.child({ part: "services" }), record, leaseTtlMs: config.node.leaseTtlMs });
+      const fencing: FencingParams = {
+        ...DEFAULT_FAILOVER_FENCING, leaseTtlMs: config.services.fencingLeaseTtlMs,
+        renewIntervalMs: Math.floor(config.services.fencingLeaseTtlMs / 5), stopTimeoutMs: config.services.fencingStopTimeoutMs,
+      };
+      const fencingProblem = checkFencingParams(fencing);
+      if (fencingProblem !== null) throw new ServerError("bad_request", `services.fencingLeaseTtlMs / fencingStopTimeoutMs in ${config.file}: ${fencingProblem}`);
+      nodeAgent = new NodeAgent({ replica: r, client: agentClient, supervisor, logger: log.child({ part: "services" }), record, leaseTtlMs: config.node.leaseTtlMs, fencing });
       nodeAgent.start();
     }
     alerts.start();
@@ -151,6 +164,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     await nodeAgent?.stop().catch(() => undefined);
     await agentClient?.close();
     controller?.stop();
+    failoverController?.stop();
     alerts?.stop();
     housekeeper?.stop();
     replica?.stop();
@@ -161,7 +175,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     await storage.close().catch(() => undefined);
     throw err;
   }
-  const started = { transport, server, replica, forwarder, housekeeper, alerts, controller, nodeAgent, agentClient, fronts };
+  const started = { transport, server, replica, forwarder, housekeeper, alerts, controller, failoverController, nodeAgent, agentClient, fronts };
   return {
     id,
     replica: started.replica,
@@ -174,6 +188,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       await started.nodeAgent?.stop().catch((err: unknown) => log.error({ err }, "stopping services failed"));
       await started.agentClient?.close();
       started.controller.stop();
+      started.failoverController.stop();
       started.alerts.stop();
       started.housekeeper.stop();
       await proxy?.stop();

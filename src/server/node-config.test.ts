@@ -36,14 +36,14 @@ test("a node refuses to start when the admin token equals the client token", asy
   await assert.rejects(startNode(config, pino({ level: "silent" })), /hold the same token: the admin token must differ from the client token/);
 });
 
-test("services defaults: no labels, a 2000 ms node lease, services enabled on ports 20000-29999, instance logs in ./logs; logDir relative to the file", async (t) => {
+test("services defaults: no labels, a 2000 ms node lease, services enabled on ports 20000-29999, instance logs in ./logs, a 1000 ms fencing lease with 300 ms to stop; logDir relative to the file", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "phalanx-config-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const { configFile } = await writeApiNodeFiles(dir);
   const config = await loadNodeConfig(configFile);
   assert.deepEqual(config.node.labels, {});
   assert.equal(config.node.leaseTtlMs, 2000);
-  assert.deepEqual(config.services, { enabled: true, portRange: { from: 20_000, to: 29_999 }, logDir: join(dir, "logs") });
+  assert.deepEqual(config.services, { enabled: true, portRange: { from: 20_000, to: 29_999 }, logDir: join(dir, "logs"), fencingLeaseTtlMs: 1000, fencingStopTimeoutMs: 300 });
   await writeFile(configFile, `${await readFile(configFile, "utf8")}services:\n  logDir: ./elsewhere\n`);
   assert.equal((await loadNodeConfig(configFile)).services.logDir, join(dir, "elsewhere"));
 });

@@ -49,6 +49,14 @@ export const nodeConfigSchema = z.object({
     portRange: z.object({ from: z.number().int().min(1).max(65535), to: z.number().int().min(1).max(65535) }).strict().default({ from: 20_000, to: 29_999 }),
     /** Instance output also to DIR/SERVICE/INSTANCE.log (rotated by size: 10 MiB, 3 old files); relative to this file; default ./logs. */
     logDir: z.string().min(1).optional(),
+    /**
+     * Active-standby services (docs/failover.md): TTL of the node's fencing lease, the lease every
+     * active record of the node hangs on (kept alive every TTL/5). A takeover waits about this long.
+     * May be below the client lease minimum: an election longer than it only causes a failover.
+     */
+    fencingLeaseTtlMs: z.number().int().min(300).max(60_000).default(1000),
+    /** How long an active may take to stop once fenced (demote hook + stop); the fencing watchdog kills it after. */
+    fencingStopTimeoutMs: z.number().int().min(0).max(10_000).default(300),
   }).strict().default({}),
   /** Directory with ca.crt, node.crt, node.key (and ca.key on the first node). */
   pkiDir: z.string().min(1),

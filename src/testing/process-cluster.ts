@@ -135,6 +135,13 @@ export class ProcessCluster {
     return join(this.root, this.nodes.get(id)!.spec.name);
   }
 
+  /** The process id of a node's agent (to reach its descendants: instances, watchdogs). */
+  pid(id: number): number {
+    const pid = this.nodes.get(id)?.child?.pid;
+    if (pid === undefined) throw new Error(`Node ${id} is not running`);
+    return pid;
+  }
+
   /** Sends a signal to a node's process. */
   signal(id: number, signal: NodeJS.Signals): void {
     const child = this.nodes.get(id)?.child;
@@ -182,6 +189,8 @@ export class ProcessCluster {
       }
       await this.kill(id);
     }
-    await rm(this.root, { recursive: true, force: true });
+    // PHALANX_TEST_KEEP_DIR=1 keeps the nodes' directories (agent.log) to look at a failure.
+    if (process.env.PHALANX_TEST_KEEP_DIR === undefined) await rm(this.root, { recursive: true, force: true });
+    else process.stderr.write(`kept ${this.root}\n`);
   }
 }

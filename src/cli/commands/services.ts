@@ -1,5 +1,6 @@
 // Service commands: `phalanx apply -f FILE [--dry-run]`, `services`, `service NAME`, `delete service
-// NAME`, `drain NODE`, `undrain NODE`, `rollout status|undo NAME`, `events [--follow]`. Reading needs
+// NAME`, `drain NODE`, `undrain NODE`, `rollout status|undo NAME`, `events [--follow]`, `failover
+// SERVICE [--to NODE]` (planned switchover of an active-standby service). Reading needs
 // the client token; changing needs the admin token. The server validates and applies; the file is
 // also validated here first, so errors name the file's line and column without a round trip.
 import type { Command } from "commander";
@@ -35,6 +36,13 @@ export interface ServiceRow {
   readonly expose: string | null;
   readonly rollout: { readonly haltedRevision: string | null; readonly previousRevision: string | null; readonly current: number; readonly outdated: number };
   readonly instances: readonly InstanceRow[];
+  /** Active-standby services only: the holder of the active role, its fencing token, flap damping. */
+  readonly failover?: {
+    readonly active: { readonly node: number; readonly token: number; readonly promotedAtMs: number } | null;
+    readonly damping: string;
+    readonly lastPromotion: { readonly node: number; readonly atMs: number; readonly reason: string } | null;
+    readonly switchover: { readonly to: number } | null;
+  };
 }
 
 interface EventRow {
@@ -103,6 +111,7 @@ export function registerServices(program: Command): void {
       if (o.json) return print(s);
       process.stdout.write(`${s.name} revision ${s.revision ?? "(deleted)"}: wants ${s.replicas}, ${s.healthy} healthy; roll-out: ${rolloutText(s)}\n`);
       const now = Date.now();
+      if (s.failover !== undefined) process.stdout.write(failoverText(s, now));
       printTable(["INSTANCE", "NODE", "STATE", "HEALTH", "RESTARTS", "UPTIME", "PORT", "REVISION", "MESSAGE"], s.instances.map((i) => [
         i.id, i.nodeName ?? String(i.node), i.state, i.healthy ? "healthy" : "-", String(i.restarts),
         i.startedAtMs === null ? "-" : dur(Math.max(0, now - i.startedAtMs)), portText(i), i.revision, i.message ?? "",
@@ -125,6 +134,14 @@ export function registerServices(program: Command): void {
         process.stdout.write(cmd === "drain" ? `Node ${String(r.node)} draining: \`phalanx services\` shows the moves\n` : `Node ${String(r.node)} takes instances again\n`);
       }, "admin"));
   }
+
+  withConnectionOptions(program.command("failover").argument("<service>").option("--to <node>", "node name or id to move the active to (default: the best healthy standby elsewhere)")
+    .description("Planned switchover of an active-standby service: the active is demoted (demote hook, stop), and only once it stopped acting the standby is promoted; needs the admin token"))
+    .action(async (service: string, o: ConnectionOptions & { to?: string }) => runClientCommand(o, async (client) => {
+      const r = await client.call("POST", "/v3/phalanx/services/failover", { service, ...(o.to !== undefined ? { to: o.to } : {}) }, false);
+      if (o.json) return print(r);
+      process.stdout.write(`${service}: switching the active from node ${String(r.from)} (token ${String(r.token)}) to node ${String(r.to)}; \`phalanx service ${service}\` shows when it is done\n`);
+    }, "admin"));
 
   const rollout = program.command("rollout").description("Roll-outs of a service");
   withConnectionOptions(rollout.command("status").argument("<name>").description("Show a service's roll-out: current and outdated instances, halted revision"))
@@ -159,6 +176,19 @@ export function registerServices(program: Command): void {
         await new Promise((r) => setTimeout(r, 500));
       }
     }));
+}
+
+/** The failover lines of `phalanx service NAME`: who is active with which token, why a promotion is held back. */
+function failoverText(s: ServiceRow, now: number): string {
+  const f = s.failover!;
+  const nodeName = (id: number): string => s.instances.find((i) => i.node === id)?.nodeName ?? String(id);
+  const lines = [f.active === null
+    ? "active: none (a promotion is pending, or held back: see damping)"
+    : `active: node ${nodeName(f.active.node)}, fencing token ${f.active.token}, for ${dur(Math.max(0, now - f.active.promotedAtMs))}`];
+  if (f.lastPromotion !== null) lines.push(`last promotion: node ${nodeName(f.lastPromotion.node)} ${dur(Math.max(0, now - f.lastPromotion.atMs))} ago (${f.lastPromotion.reason})`);
+  if (f.switchover !== null) lines.push(`switchover to node ${nodeName(f.switchover.to)} in progress`);
+  lines.push(`damping: ${f.damping}`);
+  return `${lines.join("\n")}\n`;
 }
 
 function rolloutText(s: ServiceRow): string {

@@ -56,6 +56,7 @@ export class ActiveGuard {
   private armedGroup: number | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
+  private withheld = false;
 
   constructor(private readonly o: ActiveGuardOptions) {}
 
@@ -84,6 +85,20 @@ export class ActiveGuard {
   recordSeen(holder: SeenHolder | null): void {
     this.holder = holder;
     this.evaluate();
+  }
+
+  /**
+   * A planned switchover: while withheld the guard treats this node as not the holder — it demotes
+   * an active instance and never promotes — until the record is released and seen again.
+   */
+  withhold(on: boolean): void {
+    this.withheld = on;
+    this.evaluate();
+  }
+
+  /** The token the local instance acts with (null while standby). */
+  actingToken(): number | null {
+    return this.token;
   }
 
   /** The instance stopped acting (after a demote, or it died or was killed). */
@@ -116,8 +131,9 @@ export class ActiveGuard {
     const nowMs = monotonicNowMs();
     const deadlines = this.deadlines();
     const h = this.holder;
-    const isHolder = h !== null && this.leaseId !== null && h.node === this.o.nodeId && h.leaseId === this.leaseId;
-    if (this.state === "active" && this.leaseId === null) this.demote("the node lease is gone");
+    const isHolder = !this.withheld && h !== null && this.leaseId !== null && h.node === this.o.nodeId && h.leaseId === this.leaseId;
+    if (this.state === "active" && this.withheld) this.demote("planned switchover");
+    else if (this.state === "active" && this.leaseId === null) this.demote("the node lease is gone");
     else if (this.state === "active" && h !== null && !isHolder) this.demote(`the active record names node ${h.node}`);
     // Renewing is the lease keeper's: "now" as the last send keeps decideFencing from asking for it.
     const action = decideFencing({ nowMs, deadlines, lastSentMs: nowMs, acting: this.state === "active", holder: isHolder }, this.o.params);

@@ -6,6 +6,7 @@
 //   /phalanx/instances/<node>/<instance>   the agent's instance report         backends
 //   /phalanx/nodes/<node>                  the node's registration (lease)     instances of live nodes only
 //   /phalanx/drain/<node>                  { sinceMs }                         drains
+//   /phalanx/active/<service>              { node, ... } (src/failover)        an active-standby service's only backend node
 //
 // An instance stops receiving new requests in the apply that deletes its key (its node's lease
 // expired or the agent removed it) or reports it unhealthy, without waiting for any proxy-side
@@ -27,6 +28,7 @@ export const SERVICE_PREFIXES = {
   instances: "/phalanx/instances/",
   nodes: "/phalanx/nodes/",
   drain: "/phalanx/drain/",
+  active: "/phalanx/active/",
 } as const;
 
 /** Options of a service source. */
@@ -41,7 +43,7 @@ export interface ServiceSourceOptions {
 
 /** Config assembled from the services in the store. */
 export class ServiceConfigSource implements ConfigSource {
-  private readonly mirrors: { specs: PrefixMirror; instances: PrefixMirror; nodes: PrefixMirror; drain: PrefixMirror };
+  private readonly mirrors: { specs: PrefixMirror; instances: PrefixMirror; nodes: PrefixMirror; drain: PrefixMirror; active: PrefixMirror };
   private sink: ConfigSink | null = null;
   private lastJson = "";
   private started = false;
@@ -55,6 +57,7 @@ export class ServiceConfigSource implements ConfigSource {
       instances: new PrefixMirror(SERVICE_PREFIXES.instances, client, listener),
       nodes: new PrefixMirror(SERVICE_PREFIXES.nodes, client, listener),
       drain: new PrefixMirror(SERVICE_PREFIXES.drain, client, listener),
+      active: new PrefixMirror(SERVICE_PREFIXES.active, client, listener),
     };
   }
 
@@ -132,9 +135,23 @@ export class ServiceConfigSource implements ConfigSource {
       }
       listens.set(at, spec.name);
       frontends.push({ ...exposed.frontend, listen });
-      pools.push({ ...exposed.pool, backends: routableBackends({ name: spec.name, replicas: spec.replicas, port: spec.expose.port }, view) });
+      pools.push({ ...exposed.pool, backends: routableBackends({ name: spec.name, replicas: spec.replicas, port: spec.expose.port }, this.routingView(spec, view)) });
     }
     return { admin: this.options.admin ?? null, frontends, pools };
+  }
+
+  /** An active-standby service is routed only to the instance on the node its active record names (none while no record exists). */
+  private routingView(spec: ServiceSpec, view: { instances: InstanceEntry[]; nodes: Map<string, NodeEntry>; draining: Set<string> }): typeof view {
+    if (spec.mode !== "active-standby") return view;
+    let holder: string | null = null;
+    try {
+      const raw = this.mirrors.active.values.get(`${SERVICE_PREFIXES.active}${spec.name}`)?.value;
+      const node = raw === undefined ? undefined : (JSON.parse(raw) as { node?: unknown }).node;
+      if (typeof node === "number") holder = String(node);
+    } catch {
+      holder = null;
+    }
+    return { ...view, instances: view.instances.filter((e) => e.record.service !== spec.name || e.nodeId === holder) };
   }
 
   private report(key: string, value: string, detail: string): void {

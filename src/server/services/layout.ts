@@ -4,6 +4,7 @@
 import type { KeyValue } from "../../kv/store.js";
 import type { InstanceState } from "../../agent/core/types.js";
 import type { ServiceSpec } from "../../config/service.js";
+import { ACTIVE_PREFIX, SWITCHOVER_PREFIX } from "../../failover/active-record.js";
 
 export const SERVICES_PREFIX = "/phalanx/";
 export const SPEC_PREFIX = "/phalanx/specs/";
@@ -13,9 +14,14 @@ export const PLACEMENT_PREFIX = "/phalanx/placements/";
 export const INSTANCE_PREFIX = "/phalanx/instances/";
 export const EVENT_PREFIX = "/phalanx/events/";
 export const ROLLOUT_PREFIX = "/phalanx/rollouts/";
+/** Active-standby (issue 11): the role record (src/failover/active-record.ts), switchover requests, each node's fencing lease, per-service damping state. */
+export { ACTIVE_PREFIX, SWITCHOVER_PREFIX };
+export const FENCING_PREFIX = "/phalanx/fencing/";
+export const FAILOVER_PREFIX = "/phalanx/failover/";
 
 /** Every prefix of the services layout: only nodes write them (internal-keys.ts refuses clients). */
-export const SERVICE_KEY_PREFIXES: readonly string[] = [SPEC_PREFIX, NODE_PREFIX, DRAIN_PREFIX, PLACEMENT_PREFIX, INSTANCE_PREFIX, EVENT_PREFIX, ROLLOUT_PREFIX];
+export const SERVICE_KEY_PREFIXES: readonly string[] = [SPEC_PREFIX, NODE_PREFIX, DRAIN_PREFIX, PLACEMENT_PREFIX, INSTANCE_PREFIX, EVENT_PREFIX, ROLLOUT_PREFIX,
+  ACTIVE_PREFIX, SWITCHOVER_PREFIX, FENCING_PREFIX, FAILOVER_PREFIX];
 
 /** Events kept in the store; the controller deletes the oldest beyond this. */
 export const MAX_EVENTS = 1000;
@@ -82,6 +88,20 @@ export interface RolloutRecord {
   readonly previousSpec?: ServiceSpec | null;
 }
 
+/** /phalanx/fencing/<node>: the node's fencing lease (active records hang on it), attached to that lease. */
+export interface FencingLeaseRecord {
+  readonly leaseId: number;
+  readonly ttlMs: number;
+}
+
+/** /phalanx/failover/<service>: the promotions within the damping window (flap-damping.ts), written with each promotion. */
+export interface FailoverStateRecord {
+  readonly promotionsAtMs: readonly number[];
+  readonly lastPromotion: { readonly node: number; readonly atMs: number; readonly reason: string } | null;
+}
+
+export const fencingKey = (node: number): string => `${FENCING_PREFIX}${node}`;
+export const failoverStateKey = (service: string): string => `${FAILOVER_PREFIX}${service}`;
 export const specKey = (service: string): string => `${SPEC_PREFIX}${service}`;
 export const nodeKey = (node: number): string => `${NODE_PREFIX}${node}`;
 export const drainKey = (node: number): string => `${DRAIN_PREFIX}${node}`;

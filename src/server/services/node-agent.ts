@@ -17,6 +17,11 @@ import {
   type InstanceRecord, type NodeRecord, type PlacementRecord, type RolloutRecord, type SpecRecord,
 } from "./layout.js";
 import { reportHealthy } from "./view.js";
+import { DEFAULT_FAILOVER_FENCING, FailoverAgent } from "./failover-agent.js";
+import type { FencingParams } from "../../failover/fencing.js";
+
+/** The message of a cold standby's report while it waits unstarted. */
+export const COLD_STANDBY_MESSAGE = "cold standby: starts when promoted";
 
 /** One write of the agent route: put a record (on the node lease) or delete a key. */
 export type AgentWriteOp = { readonly put: string; readonly value: unknown } | { readonly delete: string };
@@ -30,6 +35,8 @@ export interface NodeAgentOptions {
   /** This node's record (labels, host, address). */
   readonly record: NodeRecord;
   readonly leaseTtlMs: number;
+  /** Fencing of active-standby services (the fencing lease's TTL and margins); DEFAULT_FAILOVER_FENCING when left out. */
+  readonly fencing?: FencingParams;
 }
 
 /** Runs services on this node. start() after the client API listens; stop() stops every instance. */
@@ -50,16 +57,28 @@ export class NodeAgent {
   private syncAgain = false;
   private syncQueued = false;
   private offStatus: (() => void) | null = null;
+  /** Cold standbys placed here and held unstarted until promoted (FailoverAgent), by instance id. */
+  private held = new Map<string, { service: string; revision: string }>();
   /** Whether an instance's spec has a health check (without one, "running" is healthy). */
   private readonly hasCheck = new Map<string, boolean>();
 
-  constructor(private readonly o: NodeAgentOptions) {}
+  /** Active-standby services: the fencing lease, one ActiveGuard per instance, hooks, switchovers. */
+  readonly failover: FailoverAgent;
+
+  constructor(private readonly o: NodeAgentOptions) {
+    this.failover = new FailoverAgent({
+      replica: o.replica, client: o.client, supervisor: o.supervisor, nodeId: o.record.id, logger: o.logger.child({ part: "failover" }),
+      params: o.fencing ?? DEFAULT_FAILOVER_FENCING, sync: () => this.sync(),
+      env: { PHALANX_ACTIVE_URL: `http://${o.record.clientAddress}/v3/phalanx/active` },
+    });
+  }
 
   start(): void {
     this.offStatus = this.o.supervisor.onStatus((s) => this.onStatus(s));
     this.keepTimer = setInterval(() => void this.keepAlive(), this.renewEveryMs());
     this.keepTimer.unref();
     void this.register();
+    this.failover.start();
     this.sync();
   }
 
@@ -67,6 +86,7 @@ export class NodeAgent {
   changed(keys: readonly string[]): void {
     const mine = `${PLACEMENT_PREFIX}${this.o.record.id}/`;
     if (keys.some((k) => k.startsWith(mine) || k.startsWith(SPEC_PREFIX))) this.sync();
+    this.failover.changed(keys);
   }
 
   /** Stops every instance, then removes this node's keys (best effort: the lease expiring does it anyway). */
@@ -75,7 +95,10 @@ export class NodeAgent {
     if (this.keepTimer !== null) clearInterval(this.keepTimer);
     this.keepTimer = null;
     await this.applying.catch(() => undefined);
+    await this.failover.stop();
     await this.o.supervisor.stopAll();
+    // Every instance has stopped acting: the records on the fencing lease may go now (a successor need not wait its TTL).
+    await this.failover.revoke().catch((err: unknown) => this.o.logger.warn({ err }, "could not revoke the fencing lease: it expires on its own"));
     this.offStatus?.();
     if (this.leaseId !== null) {
       const ops: AgentWriteOp[] = [...this.reports.keys()].map((id) => ({ delete: instanceKey(this.o.record.id, id) }));
@@ -170,6 +193,7 @@ export class NodeAgent {
       this.dirty.add(s.instanceId);
     }
     this.flush();
+    this.failover.onStatus(s);
   }
 
   /** Writes the changed reports in one request; changes meanwhile wait for the next (coalesced). */
@@ -210,6 +234,7 @@ export class NodeAgent {
           const r = await this.o.supervisor.apply([...this.desired.values()].map(({ revision: _r, ...spec }) => spec));
           if (r.started.length + r.replaced.length + r.stopped.length > 0) this.o.logger.info(r, "instances converging to placements");
           this.dropGone();
+          this.reportHeld();
         } catch (err) {
           this.o.logger.error({ err }, "cannot apply this node's placements");
         }
@@ -223,9 +248,29 @@ export class NodeAgent {
   private dropGone(): void {
     const present = new Set(this.o.supervisor.statuses().map((x) => x.instanceId));
     for (const id of this.reports.keys()) {
-      if (this.desired.has(id) || present.has(id)) continue;
+      if (this.desired.has(id) || present.has(id) || this.held.has(id)) continue;
       this.reports.delete(id);
       this.hasCheck.delete(id);
+      this.dirty.add(id);
+    }
+    this.flush();
+  }
+
+  /**
+   * A held cold standby is reported "running" and healthy with a message saying it starts when
+   * promoted: it is ready, so roll-outs and the scheduler's start bound treat it as a placed replica
+   * (the proxy routes an active-standby service to the active's node only).
+   */
+  private reportHeld(): void {
+    const present = new Set(this.o.supervisor.statuses().map((x) => x.instanceId));
+    for (const [id, h] of this.held) {
+      if (present.has(id)) continue;
+      const old = this.reports.get(id);
+      if (old?.state === "running" && old.message === COLD_STANDBY_MESSAGE && old.revision === h.revision) continue;
+      this.reports.set(id, {
+        service: h.service, instanceId: id, node: this.o.record.id, host: this.o.record.host, revision: h.revision,
+        state: "running", healthy: true, ports: {}, restarts: 0, startedAtMs: null, message: COLD_STANDBY_MESSAGE,
+      });
       this.dirty.add(id);
     }
     this.flush();
@@ -253,7 +298,10 @@ export class NodeAgent {
       next.set(p.instanceId, { ...instanceSpecFromService(spec, p.instanceId), revision: p.revision });
       this.hasCheck.set(p.instanceId, spec.healthCheck !== undefined);
     }
-    return next;
+    const placed = new Map(next);
+    const desired = this.failover.adjust(next, new Map([...specs].map(([name, rec]) => [name, rec.spec])));
+    this.held = new Map([...placed].filter(([id]) => !desired.has(id) && this.failover.isHeldCold(id)).map(([id, d]) => [id, { service: d.service, revision: d.revision }]));
+    return desired;
   }
 
   /** The spec of a placement's revision: the stored one, else the roll-out's previous one, else the stored one anyway. */

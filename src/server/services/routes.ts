@@ -18,10 +18,12 @@ import { parseBody } from "../gateway-json.js";
 import type { RouteHandler } from "../http-api.js";
 import type { Replica } from "../replica.js";
 import {
-  decodeRecord, drainKey, encodeRecord, EVENT_PREFIX, eventSeq, INSTANCE_PREFIX, NODE_PREFIX, rolloutKey, specKey,
+  decodeRecord, drainKey, encodeRecord, EVENT_PREFIX, eventSeq, failoverStateKey, FENCING_PREFIX, INSTANCE_PREFIX, NODE_PREFIX, rolloutKey, specKey,
   type EventRecord, type InstanceRecord, type RolloutRecord, type SpecRecord,
 } from "./layout.js";
 import { readInstanceLog } from "./log-route.js";
+import { switchoverKey } from "../../failover/active-record.js";
+import { addFailoverRoutes, failoverJson, type LocalActiveStatus } from "./failover-routes.js";
 import { readServicesView, schedulerInput, type ServicesView } from "./view.js";
 
 /** Most services one apply may carry: each takes two ops of one txn (MAX_TXN_OPS 128). */
@@ -38,13 +40,14 @@ const agentWriteBody = z.object({ ops: z.array(agentOp).max(100), lease: z.numbe
 type Route = (key: string, access: Access, handler: RouteHandler) => void;
 
 /** Adds the services routes to a route table. */
-export function addServiceRoutes(route: Route, replica: Replica, leaderOnly: () => void, options: { logDir?: string | undefined; nowMs?: () => number } = {}): void {
+export function addServiceRoutes(route: Route, replica: Replica, leaderOnly: () => void, options: { logDir?: string | undefined; nowMs?: () => number; localActiveStatus?: LocalActiveStatus } = {}): void {
   const nowMs = options.nowMs ?? ((): number => Date.now());
   route("GET /v3/phalanx/logs", "client", async (_body, req) => readInstanceLog(options.logDir, req));
   const view = async (): Promise<ServicesView> => {
     await replica.linearizableBarrier();
     return readServicesView((p) => replica.localPrefix(p), replica.kv.revision);
   };
+  addFailoverRoutes(route, replica, leaderOnly, view, { localStatus: options.localActiveStatus ?? (() => null), nowMs });
 
   route("POST /v3/phalanx/services/apply", "admin", async (body) => {
     leaderOnly();
@@ -71,7 +74,17 @@ export function addServiceRoutes(route: Route, replica: Replica, leaderOnly: () 
     return describePlan(input, schedule(input));
   });
 
-  route("GET /v3/phalanx/services", "client", async () => servicesJson(await view()));
+  route("GET /v3/phalanx/services", "client", async () => {
+    const v = await view();
+    const j = servicesJson(v);
+    // Active-standby services also carry their holder, token and flap damping (failover-routes.ts).
+    j.services = j.services.map((row) => {
+      const r = row as { name: string };
+      const spec = v.specs.get(r.name)?.value.spec;
+      return spec?.mode === "active-standby" ? { ...r, failover: failoverJson(replica, spec, nowMs()) } : r;
+    });
+    return j;
+  });
 
   route("GET /v3/phalanx/nodes", "client", async () => {
     const v = await view();
@@ -90,7 +103,11 @@ export function addServiceRoutes(route: Route, replica: Replica, leaderOnly: () 
     const { name } = parseBody(nameBody, body);
     const spec = replica.kv.get(specKey(name));
     if (spec === undefined) throw new ServerError("not_found", `No service "${name}": \`phalanx services\` lists them`);
-    await replica.propose({ type: "txn", compares: [], success: [{ type: "delete", key: specKey(name) }, { type: "delete", key: rolloutKey(name) }], failure: [] });
+    await replica.propose({ type: "txn", compares: [], success: [
+      { type: "delete", key: specKey(name) }, { type: "delete", key: rolloutKey(name) },
+      // Not the active record: its holder releases it once its instance has stopped acting.
+      { type: "delete", key: failoverStateKey(name) }, { type: "delete", key: switchoverKey(name) },
+    ], failure: [] });
     return { deleted: name };
   });
 
@@ -145,7 +162,7 @@ export function addServiceRoutes(route: Route, replica: Replica, leaderOnly: () 
     const w = parseBody(agentWriteBody, body);
     const ops: TxnOp[] = w.ops.map((op) => {
       const key = "put" in op ? op.put : op.delete;
-      if (!key.startsWith(NODE_PREFIX) && !key.startsWith(INSTANCE_PREFIX)) throw new ServerError("bad_request", `Agents write only under ${NODE_PREFIX} and ${INSTANCE_PREFIX}, not ${JSON.stringify(key)}`);
+      if (!key.startsWith(NODE_PREFIX) && !key.startsWith(INSTANCE_PREFIX) && !key.startsWith(FENCING_PREFIX)) throw new ServerError("bad_request", `Agents write only under ${NODE_PREFIX}, ${INSTANCE_PREFIX} and ${FENCING_PREFIX}, not ${JSON.stringify(key)}`);
       return "put" in op ? { type: "put", key, value: encodeRecord(op.value), ...(w.lease !== undefined ? { lease: w.lease } : {}) } : { type: "delete", key };
     });
     if (ops.length > 0) {

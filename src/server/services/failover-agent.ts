@@ -1,0 +1,370 @@
+// A node's side of active-standby services (issue 11, docs/failover.md): it holds the node's
+// FENCING LEASE (a short lease of its own, default 1000 ms, that every active record of this node
+// hangs on), stamps each keep-alive with its SEND time on the machine's monotonic clock and reports
+// the acknowledgements to one ActiveGuard per active-standby instance placed here; it feeds each
+// guard the /phalanx/active/<service> record as this node's store applies it; and it carries the
+// guards' promote/demote calls out: hooks (killed at their timeout), a cold standby started on
+// promotion, a demoted instance stopped through the supervisor and then reported stopped. A planned
+// switchover (/phalanx/switchover/<service>) withholds the role: demote, wait until stopped, then
+// release the record (a txn guarded by the token) so the leader's controller promotes the target.
+//
+// The node lease (node-agent.ts) stays what it was: registration and instance reports. Only the
+// fencing lease decides who may act, so its TTL can be short without touching the rest.
+import { spawn } from "node:child_process";
+import type { Logger } from "pino";
+import type { PhalanxClient } from "../../client/client.js";
+import { PhalanxError } from "../../client/errors.js";
+import type { InstanceSpec, InstanceStatus } from "../../agent/core/types.js";
+import type { Supervisor } from "../../agent/supervisor.js";
+import type { ServiceSpec } from "../../config/service.js";
+import { activeKey, decodeActiveHolder, decodeSwitchover, switchoverKey } from "../../failover/active-record.js";
+import type { FencingParams } from "../../failover/fencing.js";
+import { roleEnvironment, type ActiveStatus } from "../../failover/role.js";
+import { ActiveGuard, monotonicNowMs } from "../../failover/runtime/active-guard.js";
+import { FencingWatchdog } from "../../failover/watchdog/fencing-watchdog.js";
+import type { Replica } from "../replica.js";
+import { ACTIVE_PREFIX, fencingKey, SPEC_PREFIX, SWITCHOVER_PREFIX, type FencingLeaseRecord } from "./layout.js";
+
+/** Keep-alives of the fencing lease in flight at once (each carries its own send stamp). */
+export const MAX_FENCING_KEEPALIVES_IN_FLIGHT = 4;
+
+/** Fencing settings for the default 1000 ms fencing lease (docs/failover.md "Choosing the TTL"). */
+export const DEFAULT_FAILOVER_FENCING: FencingParams = {
+  leaseTtlMs: 1000,
+  clockRateErrorMax: 0.005,
+  safetyMarginMs: 100,
+  stopTimeoutMs: 300,
+  renewIntervalMs: 200,
+};
+
+export interface FailoverAgentOptions {
+  readonly replica: Replica;
+  /** A client of this node's own API with the admin token (writes relay to the leader). */
+  readonly client: PhalanxClient;
+  readonly supervisor: Supervisor;
+  readonly nodeId: number;
+  readonly logger: Logger;
+  readonly params: FencingParams;
+  /** Asks the node agent to converge the supervisor again (it calls adjust()). */
+  readonly sync: () => void;
+  /** Extra environment for instances and hooks (the local endpoint's address). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** One active-standby instance placed on this node. */
+interface Entry {
+  readonly service: string;
+  readonly instanceId: string;
+  spec: ServiceSpec;
+  readonly guard: ActiveGuard;
+  /** The guard promoted the instance: it acts (or is starting to). */
+  acting: boolean;
+  token: number | null;
+  /** A demote asked the supervisor to stop it; cleared when it reports stopped. */
+  stopRequested: boolean;
+  /** A planned switchover (or a failed/removed active): release the record with this token once stopped. */
+  releaseToken: number | null;
+  releasing: boolean;
+  /** Still placed on this node. */
+  placed: boolean;
+}
+
+/** Runs the active-standby side of this node's services. */
+export class FailoverAgent {
+  private readonly entries = new Map<string, Entry>();
+  private watchdog: FencingWatchdog | null = null;
+  private leaseId: number | null = null;
+  private lastAckedSendMs: number | null = null;
+  private inFlight = 0;
+  private granting = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly o: FailoverAgentOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.renew(), this.o.params.renewIntervalMs);
+    this.timer.unref();
+    void this.grant();
+  }
+
+  /** The fencing lease (null while none is granted). */
+  get fencingLeaseId(): number | null {
+    return this.leaseId;
+  }
+
+  /** The local endpoint's answer for `service`, or null when no instance of it is placed here. */
+  status(service: string): (ActiveStatus & { instance: string; node: number }) | null {
+    const e = [...this.entries.values()].find((x) => x.service === service && x.placed);
+    return e === undefined ? null : { ...e.guard.status(), instance: e.instanceId, node: this.o.nodeId };
+  }
+
+  /** A cold standby placed here, held unstarted (not promoted, not being stopped). */
+  isHeldCold(instanceId: string): boolean {
+    const e = this.entries.get(instanceId);
+    return e !== undefined && e.placed && e.spec.standby === "cold" && !e.acting && !e.stopRequested;
+  }
+
+  /** Keys of an applied batch: active records and switchover requests are fed to the guards. */
+  changed(keys: readonly string[]): void {
+    if (keys.some((k) => k.startsWith(ACTIVE_PREFIX) || k.startsWith(SWITCHOVER_PREFIX) || k.startsWith(SPEC_PREFIX))) this.refreshRecords();
+  }
+
+  /**
+   * Applies active-standby rules to the node agent's desired specs (by instance id): creates a
+   * guard per instance, holds cold standbys and stopping instances back, adds the role variables.
+   */
+  adjust(desired: Map<string, InstanceSpec & { revision: string }>, specs: ReadonlyMap<string, ServiceSpec>): Map<string, InstanceSpec & { revision: string }> {
+    const seen = new Set<string>();
+    for (const [id, d] of desired) {
+      const spec = specs.get(d.service);
+      if (spec?.mode !== "active-standby") continue;
+      seen.add(id);
+      const e = this.entry(id, spec);
+      if (e.stopRequested || (spec.standby === "cold" && !e.acting)) {
+        desired.delete(id);
+        continue;
+      }
+      const role = spec.standby === "cold" ? roleEnvironment("active", e.token) : roleEnvironment("standby", null);
+      desired.set(id, { ...d, env: { ...d.env, ...this.o.env, ...role } });
+    }
+    for (const e of this.entries.values()) {
+      if (seen.has(e.instanceId) || !e.placed) continue;
+      // No longer placed here: the supervisor stops it; an active gives the role up once stopped.
+      e.placed = false;
+      if (e.acting && e.token !== null) this.withhold(e, e.token);
+      else this.forget(e);
+    }
+    return desired;
+  }
+
+  /** Supervisor statuses: a stopped instance ends its acting; a failed active gives the role up. */
+  onStatus(s: InstanceStatus): void {
+    const e = this.entries.get(s.instanceId);
+    if (e === undefined) return;
+    const down = s.state === "stopped" || s.state === "failed" || s.state === "backoff";
+    if (s.state === "failed" && e.acting && e.token !== null && e.releaseToken === null) this.withhold(e, e.token);
+    if (down && (e.acting || e.stopRequested)) this.stoppedActing(e);
+  }
+
+  /** Stops the lease keeper and the guards (instances are stopped by the caller), then revokes the fencing lease. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    for (const e of this.entries.values()) e.guard.close();
+    this.watchdog?.close();
+  }
+
+  /** Revokes the fencing lease (its active records vanish at once: the successor need not wait a TTL). Call after every instance stopped. */
+  async revoke(): Promise<void> {
+    if (this.leaseId === null) return;
+    await this.o.client.call("POST", "/v3/phalanx/agent/write", { ops: [{ delete: fencingKey(this.o.nodeId) }], revokeLease: this.leaseId }, true);
+  }
+
+  private entry(id: string, spec: ServiceSpec): Entry {
+    const old = this.entries.get(id);
+    if (old !== undefined) {
+      old.spec = spec;
+      old.placed = true;
+      return old;
+    }
+    this.watchdog ??= new FencingWatchdog(this.o.logger.child({ part: "fencing-watchdog" }));
+    const e: Entry = {
+      service: spec.name, instanceId: id, spec, acting: false, token: null, stopRequested: false, releaseToken: null, releasing: false, placed: true,
+      guard: null as unknown as ActiveGuard,
+    };
+    (e as { guard: ActiveGuard }).guard = new ActiveGuard({
+      nodeId: this.o.nodeId,
+      params: this.o.params,
+      watchdog: this.watchdog,
+      logger: this.o.logger.child({ service: spec.name, instance: id }),
+      instance: {
+        promote: (token) => this.promote(e, token),
+        demote: (reason) => this.demote(e, reason),
+        processGroup: () => this.o.supervisor.statuses().find((x) => x.instanceId === id)?.pid ?? null,
+      },
+    });
+    this.entries.set(id, e);
+    if (this.leaseId !== null && this.lastAckedSendMs !== null) e.guard.leaseGranted(this.leaseId, this.lastAckedSendMs);
+    this.feed(e);
+    return e;
+  }
+
+  private forget(e: Entry): void {
+    e.guard.close();
+    this.entries.delete(e.instanceId);
+  }
+
+  private promote(e: Entry, token: number): void {
+    e.acting = true;
+    e.token = token;
+    this.o.logger.info({ service: e.service, instance: e.instanceId, token }, "promoted: this node's instance is the active");
+    if (e.spec.standby === "cold") this.o.sync();
+    if (e.spec.hooks?.promote !== undefined) void this.runHook(e, "promote", token, e.spec.hooks.promote.timeoutMs);
+  }
+
+  /**
+   * Demote hook and stop. A planned switchover has time: the hook runs to its end (or timeout),
+   * then the stop. Fencing has not: the hook gets at most the stop budget and runs beside the stop;
+   * the fencing watchdog kills whatever still runs at the acting deadline.
+   */
+  private demote(e: Entry, reason: string): void {
+    const token = e.token;
+    const hook = e.spec.hooks?.demote;
+    const stop = (): void => {
+      e.stopRequested = true;
+      this.o.sync();
+      const st = this.o.supervisor.statuses().find((x) => x.instanceId === e.instanceId);
+      if (st === undefined || st.pid === null) this.stoppedActing(e); // nothing runs: it stopped acting already
+    };
+    if (hook === undefined) return stop();
+    const planned = reason === "planned switchover";
+    const done = this.runHook(e, "demote", token, planned ? hook.timeoutMs : Math.min(hook.timeoutMs, this.o.params.stopTimeoutMs));
+    if (planned) void done.then(stop);
+    else stop();
+  }
+
+  private stoppedActing(e: Entry): void {
+    const wasStopping = e.stopRequested;
+    e.acting = false;
+    e.token = null;
+    e.stopRequested = false;
+    e.guard.instanceStopped();
+    if (e.releaseToken !== null) void this.release(e);
+    if (wasStopping) this.o.sync(); // a warm standby starts again as standby
+    if (!e.placed && e.releaseToken === null) this.forget(e);
+  }
+
+  /** A planned switchover, a failed active or a removed placement: stop acting, then release the record. */
+  private withhold(e: Entry, token: number): void {
+    if (e.releaseToken === token) return;
+    e.releaseToken = token;
+    this.o.logger.info({ service: e.service, token }, "giving the active role up: demoting, then releasing the record");
+    e.guard.withhold(true);
+    if (!e.acting && !e.stopRequested) void this.release(e);
+  }
+
+  private async release(e: Entry): Promise<void> {
+    const token = e.releaseToken;
+    if (token === null || e.releasing || e.acting || e.stopRequested) return;
+    e.releasing = true;
+    try {
+      const r = await this.o.client.call("POST", "/v3/phalanx/agent/release", { service: e.service, token }, true);
+      // released false: the record is no longer this generation (its lease ended meanwhile): nothing left to give up.
+      this.o.logger.info({ service: e.service, token, released: r.released === true }, "active role released");
+    } catch (err) {
+      this.o.logger.warn({ err, service: e.service }, "cannot release the active record yet; retrying (the fencing lease ends it anyway)");
+      setTimeout(() => { e.releasing = false; void this.release(e); }, 200).unref();
+      return;
+    }
+    e.releasing = false;
+  }
+
+  /** Reads every guard's record (and switchover request) from the local store. */
+  private refreshRecords(): void {
+    for (const e of this.entries.values()) this.feed(e);
+  }
+
+  private feed(e: Entry): void {
+    const kv = this.o.replica.localPrefix(activeKey(e.service)).find((k) => k.key === activeKey(e.service));
+    const holder = kv === undefined ? null : decodeActiveHolder(kv);
+    // The guard sees the record first: lifting the withhold while it still held the released
+    // generation would promote this node again with the old token.
+    e.guard.recordSeen(holder === null ? null : { node: holder.record.node, leaseId: holder.record.leaseId, token: holder.token });
+    if (e.releaseToken !== null && holder?.token !== e.releaseToken) {
+      // The released generation is gone: this node may be chosen again later.
+      e.releaseToken = null;
+      e.guard.withhold(false);
+      if (!e.placed) return this.forget(e);
+    }
+    const sw = this.o.replica.localPrefix(switchoverKey(e.service)).find((k) => k.key === switchoverKey(e.service));
+    const request = decodeSwitchover(sw);
+    if (request !== null && holder !== null && holder.record.node === this.o.nodeId && request.to !== this.o.nodeId) this.withhold(e, holder.token);
+  }
+
+  private async grant(): Promise<void> {
+    if (this.granting || this.stopped) return;
+    this.granting = true;
+    try {
+      for (let attempt = 0; !this.stopped; attempt++) {
+        try {
+          const sentMs = monotonicNowMs();
+          const r = (await this.o.client.call("POST", "/v3/phalanx/agent/fencing-lease", { ttlMs: this.o.params.leaseTtlMs }, false)) as { id: number; ttlMs: number };
+          this.leaseId = r.id;
+          this.lastAckedSendMs = sentMs;
+          const record: FencingLeaseRecord = { leaseId: r.id, ttlMs: r.ttlMs };
+          await this.o.client.call("POST", "/v3/phalanx/agent/write", { ops: [{ put: fencingKey(this.o.nodeId), value: record }], lease: r.id }, true);
+          for (const e of this.entries.values()) e.guard.leaseGranted(r.id, sentMs);
+          this.o.logger.info({ lease: r.id, ttlMs: r.ttlMs }, "fencing lease granted");
+          return;
+        } catch (err) {
+          this.leaseId = null;
+          if (attempt % 20 === 0) this.o.logger.warn({ err }, "cannot get a fencing lease yet; retrying");
+          await new Promise((res) => setTimeout(res, Math.min(1000, 50 * 2 ** Math.min(attempt, 4))));
+        }
+      }
+    } finally {
+      this.granting = false;
+    }
+  }
+
+  /** One keep-alive, stamped with its send time; acknowledged → every guard may act longer. */
+  private renew(): void {
+    const id = this.leaseId;
+    if (id === null || this.stopped || this.inFlight >= MAX_FENCING_KEEPALIVES_IN_FLIGHT) return;
+    const sentMs = monotonicNowMs();
+    this.inFlight++;
+    this.o.client.leaseKeepAlive(id).then(
+      () => {
+        if (this.leaseId !== id) return;
+        this.lastAckedSendMs = Math.max(this.lastAckedSendMs ?? -Infinity, sentMs);
+        for (const e of this.entries.values()) e.guard.keepAliveAcked(sentMs);
+      },
+      (err: unknown) => {
+        if (this.leaseId !== id || !(err instanceof PhalanxError && err.status === 404)) return;
+        this.o.logger.warn({ lease: id }, "fencing lease lost: every active instance here demotes; granting a new one");
+        this.leaseId = null;
+        this.lastAckedSendMs = null;
+        for (const e of this.entries.values()) e.guard.leaseLost();
+        void this.grant();
+      },
+    ).finally(() => {
+      this.inFlight--;
+    });
+  }
+
+  /** Runs a hook in its own process group with the instance's environment and the role; SIGKILL at the timeout. Never rejects. */
+  private runHook(e: Entry, which: "promote" | "demote", token: number | null, timeoutMs: number): Promise<void> {
+    const hook = which === "promote" ? e.spec.hooks?.promote : e.spec.hooks?.demote;
+    if (hook === undefined) return Promise.resolve();
+    const env = {
+      PATH: process.env.PATH ?? "/usr/bin:/bin", ...e.spec.env, ...this.o.env,
+      PHALANX_SERVICE: e.service, PHALANX_INSTANCE: e.instanceId,
+      ...roleEnvironment(which === "promote" ? "active" : "standby", token),
+    };
+    const log = this.o.logger.child({ service: e.service, instance: e.instanceId, hook: which });
+    return new Promise((resolve) => {
+      const child = spawn(hook.command, hook.args, { detached: true, stdio: "ignore", env, ...(e.spec.cwd !== undefined ? { cwd: e.spec.cwd } : {}) });
+      const timer = setTimeout(() => {
+        log.warn({ timeoutMs }, `${which} hook still running at its timeout: killed; the failover goes on`);
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+        } catch {
+          // exited meanwhile
+        }
+        resolve();
+      }, timeoutMs);
+      child.once("error", (err) => {
+        clearTimeout(timer);
+        log.warn({ err }, `${which} hook could not run`);
+        resolve();
+      });
+      child.once("exit", (code, signal) => {
+        clearTimeout(timer);
+        if (code !== 0) log.warn({ code, signal }, `${which} hook failed`);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,201 @@
+// The leader's side of active-standby services (issue 11, docs/failover.md): whenever an active
+// record, a fencing lease, an instance report or a switchover request changes (and every
+// FAILOVER_TICK_MS), it confirms its leadership with a ReadIndex round — so a node without a quorum
+// never promotes — then, per active-standby service, runs the pure decidePromotion
+// (src/failover/promotion.ts): never while the record exists, flap damping, the switchover target,
+// the most caught-up / preferred healthy standby. It proposes the acquire txn (absent → put on the
+// chosen node's fencing lease) together with the damping state, so the token is the put's revision
+// and the damping survives a change of leader. The node agents do the rest (failover-agent.ts).
+// It also moves Raft leadership off a node that holds an active: an active on the leader waits for
+// an election plus a whole TTL when that machine dies (src/failover/README.md, takeover figures).
+import type { Logger } from "pino";
+import type { ServiceSpec } from "../../config/service.js";
+import { activeKey, decodeActiveHolder, decodeSwitchover, encodeActiveRecord, switchoverKey } from "../../failover/active-record.js";
+import { DEFAULT_FLAP_PARAMS, nextPromotionAllowedAtMs, recordPromotion } from "../../failover/flap-damping.js";
+import { decidePromotion, type PromotionCandidate } from "../../failover/promotion.js";
+import type { Replica } from "../replica.js";
+import { fencingLeases } from "./failover-routes.js";
+import {
+  ACTIVE_PREFIX, decodeRecord, encodeRecord, EVENT_PREFIX, eventSeq, failoverStateKey, FENCING_PREFIX, INSTANCE_PREFIX, NODE_PREFIX, SPEC_PREFIX, SWITCHOVER_PREFIX,
+  type EventRecord, type FailoverStateRecord,
+} from "./layout.js";
+import { eventsTxn } from "./controller.js";
+import { readServicesView, type ServicesView } from "./view.js";
+
+/** A round also runs this often without any change. */
+export const FAILOVER_TICK_MS = 500;
+/** A switchover request not completed within this long is dropped (the target never became eligible). */
+export const SWITCHOVER_GIVE_UP_MS = 60_000;
+/** Attempts to append a promotion event when the service controller takes the same sequence number. */
+export const MAX_EVENT_ATTEMPTS = 5;
+/** Leadership moves off an active's node at most this often. */
+export const LEADERSHIP_MOVE_INTERVAL_MS = 10_000;
+
+/** Standbys (and the active) of `spec` the leader could promote, one per node. */
+export function standbyCandidates(v: ServicesView, spec: ServiceSpec, leases: ReadonlyMap<number, number>, leaderId: number): PromotionCandidate[] {
+  const byNode = new Map<number, PromotionCandidate>();
+  for (const [id, p] of v.placements) {
+    if (p.value.service !== spec.name) continue;
+    const leaseId = leases.get(p.node);
+    const report = v.instances.get(id)?.value;
+    const reported = report !== undefined && report.node === p.node ? report : undefined;
+    // A cold standby does not run until promoted: a live node is all it needs.
+    const healthy = spec.standby === "cold" ? reported?.state !== "failed" : reported?.healthy === true;
+    const c: PromotionCandidate = {
+      node: p.node, leaseId: leaseId ?? 0, nodeAlive: leaseId !== undefined && v.nodes.has(p.node) && !v.drains.has(p.node), healthy,
+      // Off the Raft leader first: if that machine dies, a takeover waits for an election too.
+      preference: p.node === leaderId ? 1 : 0,
+    };
+    const old = byNode.get(p.node);
+    if (old === undefined || (!old.healthy && c.healthy)) byNode.set(p.node, c);
+  }
+  return [...byNode.values()];
+}
+
+export interface FailoverControllerOptions {
+  readonly replica: Replica;
+  readonly logger: Logger;
+  /** Wall-clock ms (promotion times, damping). */
+  readonly nowMs?: () => number;
+}
+
+/** Promotes actives on the leader. start(), feed it changed keys, stop(). */
+export class FailoverController {
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private again = false;
+  private stopped = false;
+  private lastLeadershipMoveMs = -Infinity;
+  private readonly told = new Map<string, string>();
+  private readonly nowMs: () => number;
+
+  constructor(private readonly o: FailoverControllerOptions) {
+    this.nowMs = o.nowMs ?? (() => Date.now());
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.poke(), FAILOVER_TICK_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  changed(keys: readonly string[]): void {
+    const relevant = [ACTIVE_PREFIX, FENCING_PREFIX, SWITCHOVER_PREFIX, INSTANCE_PREFIX, NODE_PREFIX, SPEC_PREFIX];
+    if (keys.some((k) => relevant.some((p) => k.startsWith(p)))) this.poke();
+  }
+
+  poke(): void {
+    if (this.stopped || this.o.replica.status().role !== "leader") return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.round().catch((err: unknown) => this.o.logger.debug({ err }, "failover round did not finish; the next change retries"))
+      .finally(() => {
+        this.running = false;
+        if (this.again) {
+          this.again = false;
+          setImmediate(() => this.poke());
+        }
+      });
+  }
+
+  private async round(): Promise<void> {
+    const replica = this.o.replica;
+    // ReadIndex: only a leader a quorum still follows goes on (decidePromotion's hasQuorum).
+    await replica.linearizableBarrier();
+    if (replica.status().role !== "leader") return;
+    const v = readServicesView((p) => replica.localPrefix(p), replica.kv.revision);
+    const leases = fencingLeases(replica);
+    const now = this.nowMs();
+    for (const [name, s] of v.specs) {
+      if (s.value.spec.mode !== "active-standby") continue;
+      await this.consider(name, s.value.spec, v, leases, now);
+    }
+    this.moveLeadershipOffActives();
+  }
+
+  private async consider(name: string, spec: ServiceSpec, v: ServicesView, leases: ReadonlyMap<number, number>, now: number): Promise<void> {
+    const replica = this.o.replica;
+    const get = (key: string) => replica.localPrefix(key).find((k) => k.key === key);
+    const activeKv = get(activeKey(name));
+    const holder = activeKv === undefined ? null : decodeActiveHolder(activeKv);
+    const swKv = get(switchoverKey(name));
+    const request = decodeSwitchover(swKv);
+    if (swKv !== undefined && (request === null || holder?.record.node === request.to || now - request.requestedAtMs > SWITCHOVER_GIVE_UP_MS)) {
+      await replica.propose({ type: "txn", compares: [{ key: switchoverKey(name), target: "modRevision", op: "=", value: swKv.modRevision }], success: [{ type: "delete", key: switchoverKey(name) }], failure: [] });
+    }
+    const stateKv = get(failoverStateKey(name));
+    const state = (stateKv === undefined ? null : decodeRecord<FailoverStateRecord>(stateKv)) ?? { promotionsAtMs: [], lastPromotion: null };
+    const damping = spec.flapDamping ?? DEFAULT_FLAP_PARAMS;
+    const decision = decidePromotion({
+      nowMs: now, hasQuorum: true, holderNode: holder?.record.node ?? null,
+      candidates: standbyCandidates(v, spec, leases, replica.id),
+      promotionAllowedAtMs: nextPromotionAllowedAtMs(state, now, damping),
+      preferredNode: request?.to ?? null,
+    });
+    if (decision.kind === "wait") {
+      if (this.told.get(name) !== decision.reason) this.o.logger.warn({ service: name }, `no active: ${decision.reason}`);
+      this.told.set(name, decision.reason);
+      return;
+    }
+    this.told.delete(name);
+    if (decision.kind === "keep") return;
+    const c = decision.candidate;
+    const planned = request?.to === c.node;
+    const reason = planned ? "planned switchover" : "no active record (the holder's fencing lease ended or it released the role)";
+    // A planned switchover is not a flap, nor is the service's first active: neither counts towards damping.
+    const next: FailoverStateRecord = {
+      promotionsAtMs: planned || state.lastPromotion === null ? state.promotionsAtMs : recordPromotion(state, now, damping).promotionsAtMs,
+      lastPromotion: { node: c.node, atMs: now, reason },
+    };
+    const key = activeKey(name);
+    const r = await replica.propose({
+      type: "txn",
+      compares: [{ key, target: "version", op: "=", value: 0 }],
+      success: [
+        { type: "put", key, value: encodeActiveRecord({ service: name, node: c.node, leaseId: c.leaseId as never, promotedAtMs: now }), lease: c.leaseId as never },
+        { type: "put", key: failoverStateKey(name), value: encodeRecord(next) },
+      ],
+      failure: [],
+    });
+    if (!(r.ok && r.type === "txn" && r.succeeded)) return;
+    this.o.logger.info({ service: name, node: c.node, token: r.revision, reason }, "promoted a standby to active");
+    await this.event({ atMs: now, kind: "service", type: "active_promoted", service: name, node: c.node, message: `${name}: node ${c.node} is the active (fencing token ${r.revision}): ${reason}` });
+  }
+
+  /** Appends one event for `phalanx events`; the service controller appends too, so a clash on the sequence is retried (bounded). */
+  private async event(e: EventRecord): Promise<void> {
+    for (let attempt = 0; attempt < MAX_EVENT_ATTEMPTS; attempt++) {
+      const keys = this.o.replica.localPrefix(EVENT_PREFIX);
+      const last = keys.length === 0 ? 0 : eventSeq(keys[keys.length - 1]!.key);
+      const r = await this.o.replica.propose({ type: "txn", ...eventsTxn(last, keys.length, [e]) }).catch(() => null);
+      if (r === null || !r.ok || (r.type === "txn" && r.succeeded)) return;
+    }
+  }
+
+  /** This leader holds an active: hand leadership to a voter without one (rate-limited). */
+  private moveLeadershipOffActives(): void {
+    const replica = this.o.replica;
+    const now = this.nowMs();
+    if (now - this.lastLeadershipMoveMs < LEADERSHIP_MOVE_INTERVAL_MS) return;
+    const holders = new Set<number>();
+    for (const kv of replica.localPrefix(ACTIVE_PREFIX)) {
+      const h = decodeActiveHolder(kv);
+      if (h !== null) holders.add(h.record.node);
+    }
+    const status = replica.status();
+    if (!holders.has(status.id)) return;
+    const to = status.confState.voters.find((id) => id !== status.id && !holders.has(id) && status.progress?.get(id)?.match === status.lastIndex);
+    if (to === undefined) return;
+    this.lastLeadershipMoveMs = now;
+    this.o.logger.info({ to }, "moving Raft leadership off this node: it holds an active (a takeover would wait for an election too)");
+    replica.transferLeadership(to);
+  }
+}

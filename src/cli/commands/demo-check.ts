@@ -5,8 +5,6 @@ import type { PhalanxClient } from "../../client/client.js";
 import type { DemoCluster } from "./demo-cluster.js";
 import { Traffic } from "./demo-traffic.js";
 import { DEMO_SINGLETON, DEMO_WEB, DemoObserver, summaryLine } from "./demo-view.js";
-import { listServices } from "./services.js";
-import type { ServiceRow } from "./services.js";
 
 /** Bounds of the tour's waits. */
 export const DEMO_CHECK_LIMITS = {
@@ -45,16 +43,13 @@ async function until<T>(what: string, deadlineMs: number, probe: () => Promise<T
   }
 }
 
-const byName = (services: readonly ServiceRow[], name: string): ServiceRow | undefined => services.find((s) => s.name === name);
-
 /**
- * Runs the tour on a started cluster with the demo's services ready. `activeStandby` says whether
- * this build fails over active/standby services (see activeStandbyAvailable in demo.ts): without
- * it, the node killed is the one running the singleton's first instance, and the failover measured
- * is the re-placement of that instance on a surviving node.
+ * Runs the tour on a started cluster with the demo's services ready: the node killed is the one
+ * holding the singleton's active record (/phalanx/active/singleton), and the failover measured is
+ * the promotion of its standby on another node.
  */
-export async function runDemoCheck(client: PhalanxClient, cluster: DemoCluster, activeStandby: boolean, say: Say): Promise<DemoCheckResult> {
-  const observer = new DemoObserver(client, cluster, activeStandby);
+export async function runDemoCheck(client: PhalanxClient, cluster: DemoCluster, say: Say): Promise<DemoCheckResult> {
+  const observer = new DemoObserver(client, cluster);
   const steps: { name: string; held: boolean; detail: string }[] = [];
   const step = (name: string, held: boolean, detail: string): boolean => {
     steps.push({ name, held, detail });
@@ -71,45 +66,33 @@ export async function runDemoCheck(client: PhalanxClient, cluster: DemoCluster, 
     const spread = [...web.tally.byPort.entries()].map(([port, n]) => `${cluster.nodeOfPort(port)?.name ?? "?"}:${port} ${n}`).join(", ");
     step("traffic", web.tally.requests > 0 && web.tally.failed === 0 && web.tally.byPort.size >= 3, `${web.tally.requests} requests to ${DEMO_WEB}, answered by ${web.tally.byPort.size} instances (${spread}); ${single.tally.requests} to ${DEMO_SINGLETON}`);
 
-    const services = await listServices(client);
-    const holder = activeStandby ? await observer.activeHolder() : byName(services, DEMO_SINGLETON)?.instances[0]?.node ?? null;
+    const holder = await observer.activeHolder();
     if (holder === null) {
-      step("find the singleton's active node", false, activeStandby ? "no active record for the singleton" : "the singleton has no instance");
+      step("find the singleton's active node", false, "no active record for the singleton");
       return finish();
     }
     const victim = cluster.nodes.find((n) => n.id === holder)!;
-    say(`Step 2: kill -9 ${victim.name} (pid ${victim.child?.pid}): it runs the singleton's ${activeStandby ? "ACTIVE instance" : "first instance"}, a replica of ${DEMO_WEB} and a balancer`);
+    say(`Step 2: kill -9 ${victim.name} (pid ${victim.child?.pid}): it runs the singleton's ACTIVE instance, a replica of ${DEMO_WEB} and a balancer`);
     const before = summaryLine(await observer.snapshot(), cluster);
     say(`  before: ${before}`);
     const killedAt = Date.now();
     cluster.kill(victim.id);
 
-    say(`Step 3: failover of the singleton${activeStandby ? " (the standby on another node is promoted)" : " (active/standby is not in this build: its instance, and web's, are re-placed on the surviving nodes)"}`);
+    say("Step 3: failover of the singleton (the standby on another node is promoted)");
     try {
       const { value } = await until("the singleton's failover", DEMO_CHECK_LIMITS.failoverDeadlineMs, async () => {
-        if (activeStandby) {
-          const now = await observer.activeHolder();
-          if (now === null || now === victim.id) return null;
-          // The promoted instance answers through a surviving balancer (its port says its node). An
-          // instance cannot learn a promotion from its environment (fixed at start), so the port,
-          // not the app's PHALANX_ROLE, is what is checked.
-          const r = await fetch(`http://${cluster.singletonAddresses().find((a) => !a.startsWith(`${victim.proxyHost}:`))}/`, { signal: AbortSignal.timeout(1000) });
-          const body = (await r.json()) as { port?: number };
-          if (cluster.nodeOfPort(body.port ?? 0)?.id !== now) return null;
-          return `n${now}`;
-        }
-        // Without active/standby: whatever ran on the dead node runs elsewhere again, healthy (both
-        // copies of the singleton, and web's three replicas).
-        const services = await listServices(client);
-        const svc = byName(services, DEMO_SINGLETON);
-        const w = byName(services, DEMO_WEB);
-        if (svc === undefined || w === undefined || [...svc.instances, ...w.instances].some((i) => i.node === victim.id)) return null;
-        const live = svc.instances.filter((i) => i.healthy);
-        if (live.length < 2 || live.length < svc.instances.length || w.healthy < 3) return null;
-        return live.map((i) => i.nodeName ?? `n${i.node}`).join(", ");
+        const now = await observer.activeHolder();
+        if (now === null || now === victim.id) return null;
+        // The promoted instance answers through a surviving balancer (its port says its node). An
+        // instance cannot learn a promotion from its environment (fixed at start), so the port,
+        // not the app's PHALANX_ROLE, is what is checked.
+        const r = await fetch(`http://${cluster.singletonAddresses().find((a) => !a.startsWith(`${victim.proxyHost}:`))}/`, { signal: AbortSignal.timeout(1000) });
+        const body = (await r.json()) as { port?: number };
+        if (cluster.nodeOfPort(body.port ?? 0)?.id !== now) return null;
+        return `n${now}`;
       });
       failoverMs = Date.now() - killedAt;
-      step("failover", true, activeStandby ? `the active role moved to ${value} in ${failoverMs} ms` : `the singleton runs on ${value} and ${DEMO_WEB} has 3 healthy replicas again, none on ${victim.name}, ${failoverMs} ms after the kill`);
+      step("failover", true, `the active role moved to ${value} in ${failoverMs} ms`);
     } catch (err) {
       step("failover", false, (err as Error).message);
     }

@@ -19,7 +19,7 @@ export interface DemoSnapshot {
   readonly services: readonly ServiceRow[];
   /** Requests served per instance port, as each instance reports it (absent: no answer). */
   readonly served: ReadonlyMap<number, number>;
-  /** Node id holding the singleton's active role (null: none, or active/standby not available). */
+  /** Node id holding the singleton's active role (null: no active record). */
   readonly activeNode: number | null;
   readonly error: string | null;
 }
@@ -29,7 +29,7 @@ export class DemoObserver {
   private eventsAfter = 0;
   readonly events: string[] = [];
 
-  constructor(private readonly client: PhalanxClient, private readonly cluster: DemoCluster, private readonly activeStandby: boolean) {}
+  constructor(private readonly client: PhalanxClient, private readonly cluster: DemoCluster) {}
 
   /** New events since the last call (also kept in `events`, the newest DEMO_VIEW_EVENTS). */
   async newEvents(): Promise<string[]> {
@@ -68,7 +68,6 @@ export class DemoObserver {
 
   /** The node named by the singleton's active record (docs/failover.md), or null. */
   async activeHolder(): Promise<number | null> {
-    if (!this.activeStandby) return null;
     const r = await this.client.get(`/phalanx/active/${DEMO_SINGLETON}`);
     const kv = r.kvs[0];
     if (kv === undefined) return null;

@@ -19,16 +19,6 @@ export const DEMO_RESTART_AFTER_MS = 15_000;
 /** Background requests per second of the live demo (so the served counts and a failover show). */
 export const DEMO_LIVE_RATE_PER_SEC = 5;
 
-/**
- * Whether this build fails over `mode: active-standby` services (one active, promoted standby,
- * `phalanx failover`). The demo's singleton steps depend on it. TEMPORARY: the mode is being wired
- * on another branch; once it is merged this is always true and the check (and the fallback
- * branches that read it) should go.
- */
-export function activeStandbyAvailable(program: Command): boolean {
-  return program.commands.some((c) => c.name() === "failover");
-}
-
 interface DemoOptions {
   check?: boolean;
   port: string;
@@ -55,7 +45,6 @@ export function registerDemo(program: Command): void {
     .option("--keep", "keep the temporary directory (node logs, data) after stopping")
     .addHelpText("after", "\nNodes: n1-n3 on 127.0.0.1 (client API and peer ports chosen free); node N's balancer listens on 127.0.0.N.\nOne demo at a time (lock: $TMPDIR/phalanx-demo.lock). Linux only (the balancers use 127.0.0.2 and 127.0.0.3).")
     .action(async (o: DemoOptions) => {
-      const activeStandby = activeStandbyAvailable(program);
       let cluster: DemoCluster | null = null;
       let client: PhalanxClient | null = null;
       let stopping = false;
@@ -80,13 +69,13 @@ export function registerDemo(program: Command): void {
         await waitServicesReady(client, cluster);
         if (o.check) {
           const say = (line: string): void => void process.stdout.write(`${line}\n`);
-          say(intro(cluster, serviceFile, activeStandby).join("\n"));
-          const result = await runDemoCheck(client, cluster, activeStandby, say);
+          say(intro(cluster, serviceFile).join("\n"));
+          const result = await runDemoCheck(client, cluster, say);
           process.stdout.write(`${JSON.stringify(result)}\n`);
           return await stop(result.ok ? 0 : 1);
         }
-        process.stdout.write(`${[...intro(cluster, serviceFile, activeStandby), ...hints(cluster, activeStandby)].join("\n")}\n`);
-        await liveView(client, cluster, activeStandby, o.traffic);
+        process.stdout.write(`${[...intro(cluster, serviceFile), ...hints(cluster)].join("\n")}\n`);
+        await liveView(client, cluster, o.traffic);
       } catch (err) {
         const message = err instanceof DemoError ? err.message : `The demo stopped: ${(err as Error).message}`;
         process.stderr.write(`phalanx: ${message}\n`);
@@ -96,17 +85,17 @@ export function registerDemo(program: Command): void {
     });
 }
 
-function intro(cluster: DemoCluster, serviceFile: string, activeStandby: boolean): string[] {
+function intro(cluster: DemoCluster, serviceFile: string): string[] {
   return [
     `Phalanx demo: cluster ${cluster.files.clusterId}, 3 nodes, files in ${cluster.root}`,
     ...cluster.nodes.map((n) => `  ${n.name}  pid ${String(n.child?.pid).padEnd(7)} client API http://${n.clientAddress}  balancer ${n.proxyHost}  log ${n.logFile}`),
     `  ${DEMO_WEB} (3 replicas, active/active):   ${cluster.webAddresses().map((a) => `http://${a}/`).join("  ")}`,
-    `  ${DEMO_SINGLETON} (active/standby):         ${cluster.singletonAddresses().map((a) => `http://${a}/`).join("  ")}${activeStandby ? "" : "\n    (this build does not fail over active/standby yet: both copies of the singleton serve)"}`,
+    `  ${DEMO_SINGLETON} (active/standby):         ${cluster.singletonAddresses().map((a) => `http://${a}/`).join("  ")}`,
     `  services file: ${serviceFile}`,
   ];
 }
 
-function hints(cluster: DemoCluster, activeStandby: boolean): string[] {
+function hints(cluster: DemoCluster): string[] {
   const env = `export PHALANX_ENDPOINTS=${cluster.nodes.map((n) => n.clientAddress).join(",")} PHALANX_TOKEN=${cluster.files.clientToken} PHALANX_ADMIN_TOKEN=${cluster.files.adminToken}`;
   return [
     "",
@@ -114,7 +103,7 @@ function hints(cluster: DemoCluster, activeStandby: boolean): string[] {
     `  ${env}`,
     `  curl http://${cluster.webAddresses()[0]}/          # answered by one of the 3 replicas, round-robin`,
     `  kill -9 <pid of a node above>                  # a crash: watch its instances move and the app keep answering; the demo restarts it after ${DEMO_RESTART_AFTER_MS / 1000} s`,
-    ...(activeStandby ? [`  npx phalanx failover ${DEMO_SINGLETON}                  # move the singleton's active role to its standby`] : []),
+    `  npx phalanx failover ${DEMO_SINGLETON}                  # move the singleton's active role to its standby`,
     "  npx phalanx drain n2 && npx phalanx undrain n2    # move n2's instances away, then let it take some again",
     "  npx phalanx status; npx phalanx services; npx phalanx events --follow",
     "Ctrl-C stops the cluster and removes its files.",
@@ -123,8 +112,8 @@ function hints(cluster: DemoCluster, activeStandby: boolean): string[] {
 }
 
 /** Redraws the status once a second until a signal stops the demo. */
-async function liveView(client: PhalanxClient, cluster: DemoCluster, activeStandby: boolean, withTraffic: boolean): Promise<void> {
-  const observer = new DemoObserver(client, cluster, activeStandby);
+async function liveView(client: PhalanxClient, cluster: DemoCluster, withTraffic: boolean): Promise<void> {
+  const observer = new DemoObserver(client, cluster);
   const traffic = withTraffic ? new Traffic([...cluster.webAddresses()], DEMO_LIVE_RATE_PER_SEC, 1) : null;
   const tty = process.stdout.isTTY === true;
   const writer = tty ? new InPlaceWriter(process.stdout) : null;

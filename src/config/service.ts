@@ -22,7 +22,7 @@ export const SERVICE_DEFAULTS = {
   /** A promote/demote hook is killed (its process group) after this long; the failover goes on. */
   hookTimeoutMs: 5_000,
   /** The position command (how caught-up a standby is) is killed after this long and counts as failed. */
-  positionTimeoutMs: 2_000,
+  positionTimeoutMs: 1_000,
   /** The agent runs the position command this often per instance. */
   positionIntervalMs: 1_000,
   /** The first port's variable; the others get `PORT_<NAME>` (name upper-cased, '-' → '_'). */

@@ -20,6 +20,7 @@ import { reportHealthy } from "./view.js";
 import { DEFAULT_FAILOVER_FENCING, FailoverAgent } from "./failover-agent.js";
 import type { FencingParams } from "../../failover/fencing.js";
 import { PositionProber, type PositionTarget } from "./position-probe.js";
+import { instanceEnv } from "../../agent/core/ports.js";
 
 /** The message of a cold standby's report while it waits unstarted. */
 export const COLD_STANDBY_MESSAGE = "cold standby: starts when promoted";
@@ -320,7 +321,9 @@ export class NodeAgent {
     // Instances that run here (a held cold standby has nothing to ask), in the environment they run with.
     this.positions.track(new Map([...probes].flatMap(([id, t]) => {
       const d = desired.get(id);
-      return d === undefined ? [] : [[id, { ...t, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...d.env } }] as const];
+      if (d === undefined) return [];
+      const env = () => instanceEnv(d, this.reports.get(id)?.ports ?? {}, { PATH: process.env.PATH ?? "/usr/bin:/bin" });
+      return [[id, { ...t, env }] as const];
     })));
     this.held = new Map([...placed].filter(([id]) => !desired.has(id) && this.failover.isHeldCold(id)).map(([id, d]) => [id, { service: d.service, revision: d.revision }]));
     return desired;

@@ -27,13 +27,13 @@ test("runPositionCommand: the number printed, else an error saying why (exit cod
   assert.ok("error" in missing, JSON.stringify(missing));
 });
 
-test("PositionProber runs each tracked instance's command repeatedly with PHALANX_INSTANCE_ID, and stops an untracked one", async (t) => {
+test("PositionProber runs each tracked instance's command repeatedly in the environment its target gives, and stops an untracked one", async (t) => {
   const seen: [string, number | null][] = [];
   const prober = new PositionProber((id, p) => seen.push([id, p]), pino({ level: "silent" }));
   t.after(() => prober.stop());
   prober.track(new Map([
-    ["i-7", { service: "db", config: sh('echo "${PHALANX_INSTANCE_ID#i-}"'), env }],
-    ["i-8", { service: "db", config: sh("exit 1"), env }],
+    ["i-7", { service: "db", config: sh('echo "${PHALANX_INSTANCE#i-}"'), env: () => ({ ...env, PHALANX_INSTANCE: "i-7" }) }],
+    ["i-8", { service: "db", config: sh("exit 1"), env: () => env }],
   ]));
   const deadline = Date.now() + 10_000;
   while (seen.filter(([id]) => id === "i-7").length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

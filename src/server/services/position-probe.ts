@@ -1,6 +1,6 @@
 // How caught-up each active-standby instance on this node is (issue 11, Deliver 2): the service's
 // `position` command runs every intervalMs per instance, in the instance's environment (its spec's
-// env, PHALANX_ROLE, the local endpoint, PHALANX_INSTANCE_ID), in its own process group, killed at
+// env, PHALANX_ROLE, PHALANX_SERVICE, PHALANX_INSTANCE, its PORT variables), in its own process group, killed at
 // its timeout. Its stdout is one number, larger = more caught-up (docs/failover.md). The node agent
 // puts the value into the instance's report (`position`, null when the command failed), and the
 // leader's controller promotes the most caught-up healthy standby (src/failover/promotion.ts).
@@ -59,7 +59,8 @@ export function runPositionCommand(c: PositionConfig, env: Readonly<Record<strin
 export interface PositionTarget {
   readonly service: string;
   readonly config: PositionConfig;
-  readonly env: Readonly<Record<string, string>>;
+  /** Read at each run (the instance's ports are known once it started). */
+  readonly env: () => Readonly<Record<string, string>>;
   readonly cwd?: string;
 }
 
@@ -95,7 +96,7 @@ export class PositionProber {
 
   private async run(id: string, loop: { target: PositionTarget; timer: NodeJS.Timeout | null; stopped: boolean }): Promise<void> {
     const t = loop.target;
-    const r = await runPositionCommand(t.config, { ...t.env, PHALANX_INSTANCE_ID: id }, t.cwd);
+    const r = await runPositionCommand(t.config, t.env(), t.cwd);
     if (loop.stopped) return;
     if ("error" in r) this.logger.debug({ service: t.service, instance: id, error: r.error }, "position command failed: this standby ranks last for promotion");
     this.onPosition(id, "error" in r ? null : r.position);

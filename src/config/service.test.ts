@@ -225,3 +225,15 @@ test("active-standby hooks default their timeout to 5 s and, like flapDamping, a
   assert.ok(errors.some((e) => /flapDamping/.test(e) && /active-standby only/.test(e)), errors.join("\n"));
   assert.ok(errorsOf("name: db\nrun: { command: /x }\nmode: active-standby\nhooks: { promote: { command: '' } }\n").some((e) => /Hook command must not be empty/.test(e)));
 });
+
+test("active-standby position: defaults, refused on active-active, a timeout longer than the interval is an error at its field", () => {
+  const s = parseOne("name: db\nrun: { command: /usr/bin/db }\nmode: active-standby\nposition: { command: /bin/pos, args: [lsn] }\n");
+  assert.deepEqual(s.position, { command: "/bin/pos", args: ["lsn"], timeoutMs: SERVICE_DEFAULTS.positionTimeoutMs, intervalMs: SERVICE_DEFAULTS.positionIntervalMs });
+  assert.equal(parseOne("name: db\nrun: { command: /usr/bin/db }\nmode: active-standby\n").position, undefined);
+  const aa = errorsOf("name: web\nrun: { command: /usr/bin/web }\nposition: { command: /bin/pos }\n");
+  assert.ok(aa.some((e) => /position/.test(e) && /active-standby only/.test(e)), aa.join("\n"));
+  const slow = errorsOf("name: db\nrun: { command: /x }\nmode: active-standby\nposition: { command: /bin/pos, timeoutMs: 5000, intervalMs: 1000 }\n");
+  assert.ok(slow.some((e) => /position\.timeoutMs/.test(e) && /longer than its interval/.test(e)), slow.join("\n"));
+  assert.ok(errorsOf("name: db\nrun: { command: /x }\nmode: active-standby\nposition: { command: '' }\n").some((e) => /Position command must not be empty/.test(e)));
+  assert.ok(errorsOf("name: db\nrun: { command: /x }\nmode: active-standby\nposition: { command: /p, every: 3 }\n").length > 0, "unknown fields are refused");
+});

@@ -21,6 +21,10 @@ export const SERVICE_DEFAULTS = {
   update: { maxSurge: 1, maxUnavailable: 0, healthyDeadlineMs: 120_000 },
   /** A promote/demote hook is killed (its process group) after this long; the failover goes on. */
   hookTimeoutMs: 5_000,
+  /** The position command (how caught-up a standby is) is killed after this long and counts as failed. */
+  positionTimeoutMs: 1_000,
+  /** The agent runs the position command this often per instance. */
+  positionIntervalMs: 1_000,
   /** The first port's variable; the others get `PORT_<NAME>` (name upper-cased, '-' → '_'). */
   firstPortEnv: "PORT",
 } as const;
@@ -98,6 +102,19 @@ const hooksSchema = z.object({
   demote: hookSchema.optional(),
 }).strict();
 
+/**
+ * How caught-up an active-standby instance is: a command the agent runs every intervalMs in the
+ * instance's environment; its stdout is one number, LARGER = MORE CAUGHT-UP (a replication
+ * position, an applied offset — report lag as its negative). The leader promotes the healthy
+ * standby with the largest; a failing command ranks its standby last (docs/failover.md).
+ */
+const positionSchema = z.object({
+  command: z.string().min(1, { message: "Position command must not be empty" }),
+  args: z.array(z.string()).max(SERVICE_LIMITS.args).default([]),
+  timeoutMs: ms(1, 60_000).default(SERVICE_DEFAULTS.positionTimeoutMs),
+  intervalMs: ms(100, 3_600_000).default(SERVICE_DEFAULTS.positionIntervalMs),
+}).strict();
+
 /** Flap damping of an active-standby service (src/failover/flap-damping.ts; defaults DEFAULT_FLAP_PARAMS there). */
 const flapDampingSchema = z.object({
   /** Failovers are remembered this long. */
@@ -143,6 +160,7 @@ export const serviceObjectSchema = z.object({
   standby: z.enum(["warm", "cold"]).optional(),
   hooks: hooksSchema.optional(),
   flapDamping: flapDampingSchema.optional(),
+  position: positionSchema.optional(),
   ports: z.array(portSchema).max(SERVICE_LIMITS.ports).default([]),
   healthCheck: serviceHealthCheckSchema.optional(),
   restart: restartSchema.default({}),
@@ -179,7 +197,11 @@ function checkMode(s: RawService, at: (string | number)[], add: AddIssue): void 
     if (s.standby !== undefined) add([...at, "standby"], "standby applies to mode active-standby only", "set mode: active-standby, or remove standby");
     if (s.flapDamping !== undefined) add([...at, "flapDamping"], "flapDamping applies to mode active-standby only", "set mode: active-standby, or remove flapDamping");
     if (s.hooks !== undefined) add([...at, "hooks"], "hooks (promote/demote) apply to mode active-standby only", "set mode: active-standby, or remove hooks");
+    if (s.position !== undefined) add([...at, "position"], "position (how caught-up a standby is) applies to mode active-standby only", "set mode: active-standby, or remove position");
     return;
+  }
+  if (s.position !== undefined && s.position.timeoutMs > s.position.intervalMs) {
+    add([...at, "position", "timeoutMs"], `Position timeout ${s.position.timeoutMs} ms is longer than its interval ${s.position.intervalMs} ms`, "make timeoutMs at most intervalMs");
   }
   if (s.replicas !== undefined && s.replicas !== 1) {
     add([...at, "replicas"], `An active-standby service has exactly one active instance, not ${s.replicas}`, "remove replicas and set standbys: N for the copies that wait");

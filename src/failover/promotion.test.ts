@@ -47,3 +47,15 @@ test("a planned switchover's target goes first when it is eligible, else the usu
   const unhealthy = decidePromotion(input({ preferredNode: 2, candidates: [cand(1), cand(2, { healthy: false })] }));
   assert.equal(unhealthy.kind === "promote" ? unhealthy.candidate.node : null, 1);
 });
+
+test("a standby whose position command failed ranks after every other eligible one, yet is promoted when it is the only one", () => {
+  const pick = (cs: PromotionCandidate[]) => {
+    const d = decidePromotion(input({ candidates: cs }));
+    return d.kind === "promote" ? d.candidate.node : null;
+  };
+  assert.equal(pick([cand(1, { positionFailed: true }), cand(2, { position: 1 }), cand(3)]), 2, "a reported position first");
+  assert.equal(pick([cand(1, { positionFailed: true }), cand(3)]), 3, "no report yet beats a failed command, whatever the preference");
+  assert.equal(pick([cand(1, { positionFailed: true }), cand(2, { positionFailed: true })]), 1, "among failed ones, the placement preference");
+  assert.equal(pick([cand(4, { positionFailed: true })]), 4, "ranked last, not excluded");
+  assert.equal(pick([cand(1, { position: 7 }), cand(2, { position: 7 })]), 1, "a tie falls back to the preference");
+});

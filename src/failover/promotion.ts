@@ -18,6 +18,8 @@ export interface PromotionCandidate {
   readonly healthy: boolean;
   /** How far the standby has caught up (e.g. replication position), when the app reports one. */
   readonly position?: number;
+  /** The app's position command failed: this standby ranks after every other eligible one (never excluded). */
+  readonly positionFailed?: boolean;
   /** Placement preference: lower is preferred (the scheduler's order). */
   readonly preference: number;
 }
@@ -58,8 +60,15 @@ export function decidePromotion(input: PromotionInput): PromotionDecision {
   return { kind: "promote", candidate: best };
 }
 
-/** Most caught-up first (a reported position beats none), then preference, then node id (determinism). */
+/**
+ * Most caught-up first (a reported position beats none), then preference, then node id
+ * (determinism). A standby whose position command failed goes last: it may be far behind, but a
+ * stale standby beats no active at all.
+ */
 function comparePromotion(a: PromotionCandidate, b: PromotionCandidate): number {
+  const fa = a.positionFailed === true ? 1 : 0;
+  const fb = b.positionFailed === true ? 1 : 0;
+  if (fa !== fb) return fa - fb;
   const pa = a.position ?? -Infinity;
   const pb = b.position ?? -Infinity;
   if (pa !== pb) return pb - pa > 0 ? 1 : -1;

@@ -25,6 +25,8 @@ export interface InstanceRow {
   readonly ports: Readonly<Record<string, number>>;
   readonly host: string | null;
   readonly message: string | null;
+  /** Active-standby with `position`: the app's last reported position (null: its command failed). */
+  readonly position?: number | null;
 }
 
 /** A service as `GET /v3/phalanx/services` returns it. */

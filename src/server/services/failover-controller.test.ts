@@ -6,6 +6,7 @@ import type { KeyValue } from "../../kv/store.js";
 import { parseServiceFile } from "../../config/service-file.js";
 import type { ServiceSpec } from "../../config/service.js";
 import { standbyCandidates } from "./failover-controller.js";
+import { decidePromotion } from "../../failover/promotion.js";
 import { drainKey, encodeRecord, instanceKey, nodeKey, placementKey, type InstanceRecord } from "./layout.js";
 import { readServicesView } from "./view.js";
 
@@ -46,4 +47,23 @@ test("standbyCandidates: a live node needs its fencing lease and no drain; warm 
   const cold = byNode("cold");
   assert.equal(cold.get(2)!.healthy, true, "a cold standby does not run: only a failed one is excluded");
   assert.equal(cold.get(4)!.healthy, false);
+});
+
+test("standbyCandidates carries the reported position (null = the command failed): the most caught-up healthy standby wins, a failed one ranks last, none reported → preference", () => {
+  const withPos = (n: number, id: string, position: number | null | undefined, healthy = true): [string, unknown] => {
+    const [k, v] = reported(n, id, healthy ? "healthy" : "unhealthy", healthy);
+    return [k, position === undefined ? v : { ...(v as object), position }];
+  };
+  const leases = new Map([[1, 11], [2, 12], [3, 13], [4, 14]]);
+  const pick = (reports: [string, unknown][], leader = 9) => {
+    const v = viewOf([node(1), node(2), node(3), node(4), placed(1, "a"), placed(2, "b"), placed(3, "c"), placed(4, "d"), ...reports]);
+    const d = decidePromotion({ nowMs: 0, hasQuorum: true, holderNode: null, candidates: standbyCandidates(v, spec("warm"), leases, leader), promotionAllowedAtMs: 0 });
+    return d.kind === "promote" ? d.candidate.node : null;
+  };
+  assert.equal(pick([withPos(1, "a", 10), withPos(2, "b", 30), withPos(3, "c", 20), withPos(4, "d", 99, false)]), 2, "largest position among healthy ones");
+  assert.equal(pick([withPos(1, "a", null), withPos(2, "b", undefined), withPos(3, "c", 5), withPos(4, "d", undefined)]), 3);
+  assert.equal(pick([withPos(1, "a", null), withPos(2, "b", undefined), withPos(3, "c", undefined), withPos(4, "d", undefined)], 2), 3, "no positions: preference (off the leader), then node id; the failed one last");
+  assert.equal(pick([withPos(1, "a", null), withPos(2, "b", null, false), withPos(3, "c", null, false), withPos(4, "d", null, false)]), 1, "a failed command does not exclude");
+  const v = viewOf([node(1), placed(1, "a"), withPos(1, "a", null)]);
+  assert.equal(standbyCandidates(v, spec("warm"), leases, 9)[0]!.positionFailed, true);
 });

@@ -45,6 +45,9 @@ export function standbyCandidates(v: ServicesView, spec: ServiceSpec, leases: Re
       node: p.node, leaseId: leaseId ?? 0, nodeAlive: leaseId !== undefined && v.nodes.has(p.node) && !v.drains.has(p.node), healthy,
       // Off the Raft leader first: if that machine dies, a takeover waits for an election too.
       preference: p.node === leaderId ? 1 : 0,
+      // The app's `position` command (node-agent.ts / position-probe.ts): larger = more caught-up; null = it failed.
+      ...(typeof reported?.position === "number" ? { position: reported.position } : {}),
+      ...(reported?.position === null ? { positionFailed: true } : {}),
     };
     const old = byNode.get(p.node);
     if (old === undefined || (!old.healthy && c.healthy)) byNode.set(p.node, c);

@@ -67,6 +67,8 @@ export interface InstanceRecord {
   readonly restarts: number;
   readonly startedAtMs: number | null;
   readonly message: string | null;
+  /** Active-standby with `position`: the last reported position (larger = more caught-up); null when the command failed; absent before the first run. */
+  readonly position?: number | null;
 }
 
 export type EventKind = "node" | "instance" | "rollout" | "service";

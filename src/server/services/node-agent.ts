@@ -19,6 +19,8 @@ import {
 import { reportHealthy } from "./view.js";
 import { DEFAULT_FAILOVER_FENCING, FailoverAgent } from "./failover-agent.js";
 import type { FencingParams } from "../../failover/fencing.js";
+import { PositionProber, type PositionTarget } from "./position-probe.js";
+import { instanceEnv } from "../../agent/core/ports.js";
 
 /** The message of a cold standby's report while it waits unstarted. */
 export const COLD_STANDBY_MESSAGE = "cold standby: starts when promoted";
@@ -64,8 +66,11 @@ export class NodeAgent {
 
   /** Active-standby services: the fencing lease, one ActiveGuard per instance, hooks, switchovers. */
   readonly failover: FailoverAgent;
+  /** Active-standby services with `position`: how caught-up each instance here is, into its report. */
+  private readonly positions: PositionProber;
 
   constructor(private readonly o: NodeAgentOptions) {
+    this.positions = new PositionProber((id, p) => this.positionReported(id, p), o.logger.child({ part: "position" }));
     this.failover = new FailoverAgent({
       replica: o.replica, client: o.client, supervisor: o.supervisor, nodeId: o.record.id, logger: o.logger.child({ part: "failover" }),
       params: o.fencing ?? DEFAULT_FAILOVER_FENCING, sync: () => this.sync(),
@@ -92,6 +97,7 @@ export class NodeAgent {
   /** Stops every instance, then removes this node's keys (best effort: the lease expiring does it anyway). */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.positions.stop();
     if (this.keepTimer !== null) clearInterval(this.keepTimer);
     this.keepTimer = null;
     await this.applying.catch(() => undefined);
@@ -189,11 +195,21 @@ export class NodeAgent {
         restarts: s.restarts,
         startedAtMs: s.startedAtMs,
         message: s.message === "" ? null : s.message,
+        ...(old?.position !== undefined ? { position: old.position } : {}),
       });
       this.dirty.add(s.instanceId);
     }
     this.flush();
     this.failover.onStatus(s);
+  }
+
+  /** A position command's result: into the instance's report when it changed (null = the command failed). */
+  private positionReported(id: string, position: number | null): void {
+    const r = this.reports.get(id);
+    if (r === undefined || r.position === position || this.stopped) return;
+    this.reports.set(id, { ...r, position });
+    this.dirty.add(id);
+    this.flush();
   }
 
   /** Writes the changed reports in one request; changes meanwhile wait for the next (coalesced). */
@@ -284,6 +300,7 @@ export class NodeAgent {
       if (s !== null) specs.set(kv.key.slice(SPEC_PREFIX.length), s);
     }
     const next = new Map<string, InstanceSpec & { revision: string }>();
+    const probes = new Map<string, Omit<PositionTarget, "env">>();
     for (const kv of r.localPrefix(`${PLACEMENT_PREFIX}${this.o.record.id}/`)) {
       const p = decodeRecord<PlacementRecord>(kv);
       if (p === null) continue;
@@ -297,9 +314,17 @@ export class NodeAgent {
       if (spec === null) continue;
       next.set(p.instanceId, { ...instanceSpecFromService(spec, p.instanceId), revision: p.revision });
       this.hasCheck.set(p.instanceId, spec.healthCheck !== undefined);
+      if (spec.mode === "active-standby" && spec.position !== undefined) probes.set(p.instanceId, { service: p.service, config: spec.position, ...(spec.cwd !== undefined ? { cwd: spec.cwd } : {}) });
     }
     const placed = new Map(next);
     const desired = this.failover.adjust(next, new Map([...specs].map(([name, rec]) => [name, rec.spec])));
+    // Instances that run here (a held cold standby has nothing to ask), in the environment they run with.
+    this.positions.track(new Map([...probes].flatMap(([id, t]) => {
+      const d = desired.get(id);
+      if (d === undefined) return [];
+      const env = () => instanceEnv(d, this.reports.get(id)?.ports ?? {}, { PATH: process.env.PATH ?? "/usr/bin:/bin" });
+      return [[id, { ...t, env }] as const];
+    })));
     this.held = new Map([...placed].filter(([id]) => !desired.has(id) && this.failover.isHeldCold(id)).map(([id, d]) => [id, { service: d.service, revision: d.revision }]));
     return desired;
   }

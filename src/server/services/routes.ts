@@ -256,6 +256,7 @@ export function servicesJson(v: ServicesView): { services: unknown[] } {
         revision: p?.value.revision ?? r?.revision ?? "", state: r?.state ?? (v.nodes.has(node) ? "placed" : "node_down"),
         healthy: r?.healthy ?? false, restarts: r?.restarts ?? 0, startedAtMs: r?.startedAtMs ?? null,
         ports: r?.ports ?? {}, host: r?.host ?? null, message: r?.message ?? null,
+        ...(r?.position !== undefined ? { position: r.position } : {}),
       };
     });
     return {

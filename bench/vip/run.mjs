@@ -10,7 +10,7 @@
 // - The VIP mechanism alone (src/vip, test/hosts/testdata/vip-host.ts): role moved h1 ⇄ h2 by hand,
 //   time from the new holder being told to the client served by it; overlaps sampled.
 // - Phalanx: the same through `phalanx apply -f` of a `mode: active-standby` service with `vip:`.
-//   Guarded: runs only when this build accepts and wires that (see phalanxHalf).
+//   Guarded (phalanxUnavailable): skipped with the reason on a build without `vip:` wiring.
 // Prints a table on stderr; the LAST line on stdout is one JSON object. Everything created
 // (namespaces, processes in them, temp files) is removed, also on failure.
 import { spawnSync } from "node:child_process";

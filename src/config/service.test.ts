@@ -237,3 +237,14 @@ test("active-standby position: defaults, refused on active-active, a timeout lon
   assert.ok(errorsOf("name: db\nrun: { command: /x }\nmode: active-standby\nposition: { command: '' }\n").some((e) => /Position command must not be empty/.test(e)));
   assert.ok(errorsOf("name: db\nrun: { command: /x }\nmode: active-standby\nposition: { command: /p, every: 3 }\n").length > 0, "unknown fields are refused");
 });
+
+test("vip: taken on an active-standby service, refused on an active-active one and when malformed", () => {
+  const s = parseOne("name: db\nrun: { command: /usr/bin/db }\nmode: active-standby\nvip: { address: 10.0.0.100/24, interface: eth0 }\n");
+  assert.deepEqual(s.vip, { address: "10.0.0.100/24", interface: "eth0" });
+  assert.equal(parseOne("name: db\nrun: { command: /usr/bin/db }\nmode: active-standby\n").vip, undefined);
+  assert.deepEqual(errorsOf("name: web\nrun: { command: /usr/bin/web }\nvip: { address: 10.0.0.100/24, interface: eth0 }\n"), [
+    `${FILE}:3:6: vip: vip applies to mode active-standby only: an active-active service has no single holder for the address — set mode: active-standby, or remove vip`,
+  ]);
+  assert.ok(errorsOf("name: db\nrun: { command: /x }\nmode: active-standby\nvip: { address: 10.0.0.100, interface: eth0 }\n").some((e) => /vip\.address/.test(e)));
+  assert.ok(errorsOf("name: db\nrun: { command: /x }\nmode: active-standby\nvip: { address: 10.0.0.100/24, interface: eth0, extra: 1 }\n").some((e) => /vip/.test(e)));
+});

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { hostPortSchema } from "./address.js";
 import { frontendSchema, poolSettingsSchema } from "./proxy.js";
 import { serviceHealthCheckSchema } from "./service-health.js";
+import { vipSchema } from "./vip.js";
 
 /** Every default of a service spec, in one place. */
 export const SERVICE_DEFAULTS = {
@@ -168,6 +169,8 @@ export const serviceObjectSchema = z.object({
   stop: stopSchema.default({}),
   update: updateSchema.default({}),
   expose: exposeSchema.optional(),
+  /** Active-standby only: a virtual IP on the active's node (src/vip/, docs/service-spec.md). */
+  vip: vipSchema.optional(),
 }).strict();
 
 type RawService = z.output<typeof serviceObjectSchema>;
@@ -198,6 +201,7 @@ function checkMode(s: RawService, at: (string | number)[], add: AddIssue): void 
     if (s.flapDamping !== undefined) add([...at, "flapDamping"], "flapDamping applies to mode active-standby only", "set mode: active-standby, or remove flapDamping");
     if (s.hooks !== undefined) add([...at, "hooks"], "hooks (promote/demote) apply to mode active-standby only", "set mode: active-standby, or remove hooks");
     if (s.position !== undefined) add([...at, "position"], "position (how caught-up a standby is) applies to mode active-standby only", "set mode: active-standby, or remove position");
+    if (s.vip !== undefined) add([...at, "vip"], "vip applies to mode active-standby only: an active-active service has no single holder for the address", "set mode: active-standby, or remove vip");
     return;
   }
   if (s.position !== undefined && s.position.timeoutMs > s.position.intervalMs) {

@@ -37,6 +37,8 @@ export class HostAgents {
     private readonly configFiles: ReadonlyMap<string, string>,
     /** Host name → node id. */
     readonly ids: ReadonlyMap<string, number>,
+    /** For admin calls (applying services). */
+    readonly adminToken: string,
   ) {}
 
   /** Writes cluster files for an agent on each of `hosts` (default: all) and starts them. */
@@ -51,7 +53,7 @@ export class HostAgents {
     });
     const files = await writeClusterFiles(root, specs, options.raft ?? PROCESS_TEST_RAFT);
     const configs = new Map(specs.map((s) => [s.name, files.configFiles.get(s.id)!]));
-    const agents = new HostAgents(net, via, root, files.clientToken, configs, new Map(specs.map((s) => [s.name, s.id])));
+    const agents = new HostAgents(net, via, root, files.clientToken, configs, new Map(specs.map((s) => [s.name, s.id])), files.adminToken);
     try {
       for (const name of names) agents.spawn(name);
       await agents.waitLeader(names, AGENTS_START_DEADLINE_MS);
@@ -119,6 +121,16 @@ export class HostAgents {
       body: JSON.stringify({ key: b64(key), value: b64(value) }),
     });
     return r.ok ? r.status : r.error;
+  }
+
+  /** Applies a services file (YAML text) through `host`; resolves with the HTTP status and body, or the error. */
+  async apply(host: string, text: string, timeoutMs = 10_000): Promise<{ status: number; body: string } | string> {
+    const r = await this.via.http(`${this.url(host)}/v3/phalanx/services/apply`, timeoutMs, {
+      method: "POST",
+      headers: { authorization: `Bearer ${this.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ file: "services.yaml", text }),
+    });
+    return r.ok ? { status: r.status, body: r.body } : r.error;
   }
 
   /** Kills every agent (the harness's close() would too) and removes the cluster files. */

@@ -172,3 +172,24 @@ function readProcState(pid: number): string | null {
     return null;
   }
 }
+
+test("the observer sees this node's view after every evaluation: holder on its lease, the deadlines of the last acknowledged keep-alive, withheld or lost", (t) => {
+  const views: { isHolder: boolean; fenceAtMs: number | null }[] = [];
+  const guard = new ActiveGuard({
+    nodeId: 1, params: PARAMS, instance: recorder(), watchdog: null, logger: silent,
+    observer: (v) => views.push({ isHolder: v.isHolder, fenceAtMs: v.deadlines?.fenceAtMs ?? null }),
+  });
+  t.after(() => guard.close());
+  const sent = monotonicNowMs();
+  guard.leaseGranted(7, sent);
+  guard.recordSeen({ node: 1, leaseId: 7, token: 42 });
+  guard.keepAliveAcked(sent + 1);
+  guard.withhold(true);
+  guard.withhold(false);
+  guard.recordSeen({ node: 2, leaseId: 9, token: 50 });
+  guard.leaseLost();
+  assert.deepEqual(views.map((v) => v.isHolder), [false, true, true, false, true, false, false]);
+  assert.equal(views[1]!.fenceAtMs, fencingDeadlines(sent, PARAMS).fenceAtMs);
+  assert.equal(views[2]!.fenceAtMs, fencingDeadlines(sent + 1, PARAMS).fenceAtMs);
+  assert.equal(views.at(-1)!.fenceAtMs, null);
+});

@@ -39,6 +39,19 @@ export interface ActiveGuardOptions {
   /** Null only in tests that check the agent's own fencing. */
   readonly watchdog: FencingWatchdog | null;
   readonly logger: Logger;
+  /**
+   * Called at the end of every evaluation with this node's view of the role: a virtual IP
+   * (src/vip/) follows it, released at the same fencing point at which the instance is demoted.
+   */
+  readonly observer?: (view: ActiveGuardView) => void;
+}
+
+/** What an observer is told after each evaluation. */
+export interface ActiveGuardView {
+  /** The record names this node on its current lease (and no switchover withholds it). */
+  readonly isHolder: boolean;
+  /** Fencing deadlines of the last acknowledged keep-alive; null with no lease. */
+  readonly deadlines: FencingDeadlines | null;
 }
 
 /** The machine's monotonic clock in milliseconds (the time base of keep-alive send stamps). */
@@ -146,6 +159,7 @@ export class ActiveGuard {
     }
     this.feedWatchdog(deadlines);
     this.scheduleFence(deadlines, nowMs);
+    this.o.observer?.({ isHolder, deadlines });
   }
 
   private demote(reason: string): void {

@@ -23,6 +23,7 @@ import { roleEnvironment, type ActiveStatus } from "../../failover/role.js";
 import { ActiveGuard, monotonicNowMs } from "../../failover/runtime/active-guard.js";
 import { FencingWatchdog } from "../../failover/watchdog/fencing-watchdog.js";
 import type { Replica } from "../replica.js";
+import { ServiceVip } from "./service-vip.js";
 import { ACTIVE_PREFIX, fencingKey, SPEC_PREFIX, SWITCHOVER_PREFIX, type FencingLeaseRecord } from "./layout.js";
 
 /** Keep-alives of the fencing lease in flight at once (each carries its own send stamp). */
@@ -67,6 +68,8 @@ interface Entry {
   releasing: boolean;
   /** Still placed on this node. */
   placed: boolean;
+  /** The service's virtual IP, following this guard's view of the role (null without `vip:`). */
+  vip: ServiceVip | null;
 }
 
 /** Runs the active-standby side of this node's services. */
@@ -79,6 +82,9 @@ export class FailoverAgent {
   private granting = false;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
+  /** Keep-alives failed since the last acknowledged one (a recovery re-announces the VIPs). */
+  private failedRenewals = 0;
+  private lastRenewTickMs: number | null = null;
 
   constructor(private readonly o: FailoverAgentOptions) {}
 
@@ -154,6 +160,7 @@ export class FailoverAgent {
     this.timer = null;
     for (const e of this.entries.values()) e.guard.close();
     this.watchdog?.close();
+    await Promise.all([...this.entries.values()].map((e) => this.closeVip(e)));
   }
 
   /** Revokes the fencing lease (its active records vanish at once: the successor need not wait a TTL). Call after every instance stopped. */
@@ -167,18 +174,21 @@ export class FailoverAgent {
     if (old !== undefined) {
       old.spec = spec;
       old.placed = true;
+      if (JSON.stringify(old.vip?.config ?? null) !== JSON.stringify(spec.vip ?? null)) this.replaceVip(old);
       return old;
     }
     this.watchdog ??= new FencingWatchdog(this.o.logger.child({ part: "fencing-watchdog" }));
     const e: Entry = {
       service: spec.name, instanceId: id, spec, acting: false, token: null, stopRequested: false, releaseToken: null, releasing: false, placed: true,
-      guard: null as unknown as ActiveGuard,
+      guard: null as unknown as ActiveGuard, vip: null,
     };
+    if (spec.vip !== undefined) e.vip = new ServiceVip(spec.vip, this.o.params, this.o.logger.child({ service: spec.name, instance: id }));
     (e as { guard: ActiveGuard }).guard = new ActiveGuard({
       nodeId: this.o.nodeId,
       params: this.o.params,
       watchdog: this.watchdog,
       logger: this.o.logger.child({ service: spec.name, instance: id }),
+      observer: (view) => e.vip?.observe(view),
       instance: {
         promote: (token) => this.promote(e, token),
         demote: (reason) => this.demote(e, reason),
@@ -194,6 +204,33 @@ export class FailoverAgent {
   private forget(e: Entry): void {
     e.guard.close();
     this.entries.delete(e.instanceId);
+    void this.closeVip(e);
+  }
+
+  /** The service's `vip:` changed: drop the old address, follow the role with the new one. */
+  private replaceVip(e: Entry): void {
+    void this.closeVip(e);
+    if (e.spec.vip !== undefined) {
+      e.vip = new ServiceVip(e.spec.vip, this.o.params, this.o.logger.child({ service: e.service, instance: e.instanceId }));
+      e.guard.recordSeen(this.holderOf(e));
+    }
+  }
+
+  private async closeVip(e: Entry): Promise<void> {
+    const vip = e.vip;
+    e.vip = null;
+    if (vip === null) return;
+    try {
+      await vip.close();
+    } catch (err) {
+      this.o.logger.error({ err, service: e.service }, "cannot remove the virtual IP; its watchdog removes it at the fencing deadline");
+    }
+  }
+
+  private holderOf(e: Entry): { node: number; leaseId: number; token: number } | null {
+    const kv = this.o.replica.localPrefix(activeKey(e.service)).find((k) => k.key === activeKey(e.service));
+    const holder = kv === undefined ? null : decodeActiveHolder(kv);
+    return holder === null ? null : { node: holder.record.node, leaseId: holder.record.leaseId, token: holder.token };
   }
 
   private promote(e: Entry, token: number): void {
@@ -312,6 +349,11 @@ export class FailoverAgent {
   /** One keep-alive, stamped with its send time; acknowledged → every guard may act longer. */
   private renew(): void {
     const id = this.leaseId;
+    const tickMs = monotonicNowMs();
+    // The interval fired far too late: this process was frozen (SIGSTOP, a stalled VM). Any VIP it
+    // still holds (renewals permitting) is announced again: neighbours may have moved meanwhile.
+    if (this.lastRenewTickMs !== null && tickMs - this.lastRenewTickMs > 3 * this.o.params.renewIntervalMs) this.reannounceVips();
+    this.lastRenewTickMs = tickMs;
     if (id === null || this.stopped || this.inFlight >= MAX_FENCING_KEEPALIVES_IN_FLIGHT) return;
     const sentMs = monotonicNowMs();
     this.inFlight++;
@@ -320,8 +362,12 @@ export class FailoverAgent {
         if (this.leaseId !== id) return;
         this.lastAckedSendMs = Math.max(this.lastAckedSendMs ?? -Infinity, sentMs);
         for (const e of this.entries.values()) e.guard.keepAliveAcked(sentMs);
+        // Renewals came back after failing (a healed partition): the holder announces again.
+        if (this.failedRenewals > 0) this.reannounceVips();
+        this.failedRenewals = 0;
       },
       (err: unknown) => {
+        this.failedRenewals++;
         if (this.leaseId !== id || !(err instanceof PhalanxError && err.status === 404)) return;
         this.o.logger.warn({ lease: id }, "fencing lease lost: every active instance here demotes; granting a new one");
         this.leaseId = null;
@@ -332,6 +378,10 @@ export class FailoverAgent {
     ).finally(() => {
       this.inFlight--;
     });
+  }
+
+  private reannounceVips(): void {
+    for (const e of this.entries.values()) e.vip?.reannounce();
   }
 
   /** Runs a hook in its own process group with the instance's environment and the role; SIGKILL at the timeout. Never rejects. */

@@ -128,9 +128,9 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     proxy = await startNodeProxy(r, config.proxy, log);
     r.start();
     housekeeper.start();
-    controller = new ServiceController({ replica: r, logger: log.child({ part: "controller" }) });
+    controller = new ServiceController({ replica: r, logger: log.child({ part: "controller" }), alerts });
     controller.start();
-    failoverController = new FailoverController({ replica: r, logger: log.child({ part: "failover-controller" }) });
+    failoverController = new FailoverController({ replica: r, logger: log.child({ part: "failover-controller" }), alerts });
     failoverController.start();
     if (config.services.enabled) {
       // Short deadlines: a keep-alive slower than half the lease is as good as lost, and a stopping

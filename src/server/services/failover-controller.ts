@@ -21,6 +21,7 @@ import {
 } from "./layout.js";
 import { eventsTxn } from "./controller.js";
 import { readServicesView, type ServicesView } from "./view.js";
+import type { AlertSink } from "./controller-alerts.js";
 
 /** A round also runs this often without any change. */
 export const FAILOVER_TICK_MS = 500;
@@ -28,6 +29,8 @@ export const FAILOVER_TICK_MS = 500;
 export const SWITCHOVER_GIVE_UP_MS = 60_000;
 /** Attempts to append a promotion event when the service controller takes the same sequence number. */
 export const MAX_EVENT_ATTEMPTS = 5;
+/** A failover still without a new active this long after this leader saw it begin is reported failed (once). */
+export const FAILOVER_FAILED_AFTER_MS = 30_000;
 /** Leadership moves off an active's node at most this often. */
 export const LEADERSHIP_MOVE_INTERVAL_MS = 10_000;
 
@@ -60,6 +63,17 @@ export interface FailoverControllerOptions {
   readonly logger: Logger;
   /** Wall-clock ms (promotion times, damping). */
   readonly nowMs?: () => number;
+  /** Told of failovers begun, completed (with duration) and failed (the agent's AlertManager). */
+  readonly alerts?: AlertSink;
+  /** Told of each failover's end (metrics). */
+  readonly onFailoverEnded?: (outcome: "completed" | "failed", durationMs: number) => void;
+}
+
+/** A failover this leader is watching: the service lost its active after an earlier promotion. */
+interface OpenFailover {
+  readonly id: string;
+  readonly startedAtMs: number;
+  failed: boolean;
 }
 
 /** Promotes actives on the leader. start(), feed it changed keys, stop(). */
@@ -70,6 +84,8 @@ export class FailoverController {
   private stopped = false;
   private lastLeadershipMoveMs = -Infinity;
   private readonly told = new Map<string, string>();
+  /** Per service. In memory: a new leader begins again with the same id (derived from the store), which the alert rules deduplicate. */
+  private readonly open = new Map<string, OpenFailover>();
   private readonly nowMs: () => number;
 
   constructor(private readonly o: FailoverControllerOptions) {
@@ -117,6 +133,7 @@ export class FailoverController {
     const v = readServicesView((p) => replica.localPrefix(p), replica.kv.revision);
     const leases = fencingLeases(replica);
     const now = this.nowMs();
+    for (const name of [...this.open.keys()]) if (v.specs.get(name)?.value.spec.mode !== "active-standby") this.open.delete(name);
     for (const [name, s] of v.specs) {
       if (s.value.spec.mode !== "active-standby") continue;
       await this.consider(name, s.value.spec, v, leases, now);
@@ -136,6 +153,7 @@ export class FailoverController {
     }
     const stateKv = get(failoverStateKey(name));
     const state = (stateKv === undefined ? null : decodeRecord<FailoverStateRecord>(stateKv)) ?? { promotionsAtMs: [], lastPromotion: null };
+    const failover = this.track(name, holder === null ? state.lastPromotion : null, now);
     const damping = spec.flapDamping ?? DEFAULT_FLAP_PARAMS;
     const decision = decidePromotion({
       nowMs: now, hasQuorum: true, holderNode: holder?.record.node ?? null,
@@ -146,6 +164,11 @@ export class FailoverController {
     if (decision.kind === "wait") {
       if (this.told.get(name) !== decision.reason) this.o.logger.warn({ service: name }, `no active: ${decision.reason}`);
       this.told.set(name, decision.reason);
+      if (failover !== undefined && !failover.failed && now - failover.startedAtMs >= FAILOVER_FAILED_AFTER_MS) {
+        failover.failed = true;
+        this.o.alerts?.observe({ type: "failover_failed", service: name, failoverId: failover.id, reason: decision.reason });
+        this.o.onFailoverEnded?.("failed", now - failover.startedAtMs);
+      }
       return;
     }
     this.told.delete(name);
@@ -170,7 +193,31 @@ export class FailoverController {
     });
     if (!(r.ok && r.type === "txn" && r.succeeded)) return;
     this.o.logger.info({ service: name, node: c.node, token: r.revision, reason }, "promoted a standby to active");
+    if (failover !== undefined) {
+      this.open.delete(name);
+      this.o.alerts?.observe({ type: "failover_completed", service: name, failoverId: failover.id, toNode: String(c.node), durationMs: now - failover.startedAtMs });
+      if (!failover.failed) this.o.onFailoverEnded?.("completed", now - failover.startedAtMs);
+    }
     await this.event({ atMs: now, kind: "service", type: "active_promoted", service: name, node: c.node, message: `${name}: node ${c.node} is the active (fencing token ${r.revision}): ${reason}` });
+  }
+
+  /**
+   * The failover of `name` while it has no holder after an earlier promotion `lost` (null: it has a
+   * holder, or never had one — a first active is no failover). Its id names the promotion that
+   * ended, so every leader derives the same one. Tells the alerts when it begins.
+   */
+  private track(name: string, lost: FailoverStateRecord["lastPromotion"], now: number): OpenFailover | undefined {
+    if (lost === null) {
+      this.open.delete(name);
+      return undefined;
+    }
+    const id = `${name}-${lost.atMs}`;
+    const known = this.open.get(name);
+    if (known?.id === id) return known;
+    const begun: OpenFailover = { id, startedAtMs: now, failed: false };
+    this.open.set(name, begun);
+    this.o.alerts?.observe({ type: "failover_begun", service: name, failoverId: id, fromNode: String(lost.node), reason: "the active's fencing lease ended or it released the role" });
+    return begun;
   }
 
   /** Appends one event for `phalanx events`; the service controller appends too, so a clash on the sequence is retried (bounded). */

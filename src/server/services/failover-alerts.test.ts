@@ -43,5 +43,16 @@ test("kill -9 of the active's node: PhalanxFailover fires and resolves (with dur
   assert.deepEqual(seen.map((a) => a.status), ["firing", "resolved"], `one firing then one resolution: ${JSON.stringify(seen)}`);
   assert.equal(seen[0]!.labels.failover_id, seen[1]!.labels.failover_id);
   assert.match(seen[1]!.annotations.duration_ms ?? "", /^\d+$/, "the resolution carries the failover's duration");
+  // The leader that ran it counted it: one completed failover and one duration sample across the live nodes.
+  let completed = 0;
+  let durations = 0;
+  for (const id of [1, 2, 3].filter((n) => n !== first.node)) {
+    const r = await fetch(`http://${f.cluster.endpoints([id])[0]}/metrics`, { headers: { authorization: `Bearer ${f.cluster.token}` } });
+    const text = await r.text();
+    completed += Number(/^phalanx_failovers_total\{outcome="completed"\} (\d+)$/m.exec(text)?.[1] ?? "0");
+    durations += Number(/^phalanx_failover_duration_seconds_count (\d+)$/m.exec(text)?.[1] ?? "0");
+    assert.match(text, new RegExp(`^phalanx_service_fencing_token\\{service="db",node="${second.node}"\\} ${second.token}$`, "m"), `node ${id} reports the new active's token`);
+  }
+  assert.deepEqual([completed, durations], [1, 1], "one completed failover counted, with one duration sample");
   assert.equal(receiver.bodies.filter((b) => (b as { alerts: WebhookAlert[] }).alerts[0]!.labels.alertname === "PhalanxFailoverFailed").length, 0);
 });

@@ -78,6 +78,8 @@ export interface FailoverControllerOptions {
   readonly alerts?: AlertSink;
   /** Told of each failover's end (metrics). */
   readonly onFailoverEnded?: (outcome: "completed" | "failed", durationMs: number) => void;
+  /** Told of each promotion this leader committed (a new fencing token; metrics). */
+  readonly onPromoted?: () => void;
 }
 
 /** A failover this leader is watching: the service lost its active after an earlier promotion. */
@@ -203,6 +205,7 @@ export class FailoverController {
     });
     if (!(r.ok && r.type === "txn" && r.succeeded)) return;
     this.o.logger.info({ service: name, node: c.node, token: r.revision, reason }, "promoted a standby to active");
+    this.o.onPromoted?.();
     await this.event({ atMs: now, kind: "service", type: "active_promoted", service: name, node: c.node, message: `${name}: node ${c.node} is the active (fencing token ${r.revision}): ${reason}` });
   }
 

@@ -34,7 +34,7 @@ function queried(text: string): string[] {
   return [...new Set([...text.matchAll(/phalanx_[a-z0-9_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, "")))];
 }
 
-test("deploy/prometheus/phalanx-alerts.yml passes promtool check rules", (t) => {
+test("deploy/prometheus/phalanx-alerts.yml passes promtool check rules and its unit tests (promtool test rules)", (t) => {
   if (spawnSync("promtool", ["--version"]).status !== 0) {
     t.skip("promtool not installed (Debian package `prometheus`): the rules were not checked");
     return;
@@ -42,6 +42,9 @@ test("deploy/prometheus/phalanx-alerts.yml passes promtool check rules", (t) => 
   const r = spawnSync("promtool", ["check", "rules", RULES], { encoding: "utf8" });
   assert.equal(r.status, 0, `promtool check rules failed:\n${r.stdout}${r.stderr}`);
   assert.match(r.stdout, /SUCCESS: \d+ rules found/);
+  // Behaviour: no leader fires after its minute, not before; healthy series raise nothing else.
+  const u = spawnSync("promtool", ["test", "rules", join(ROOT, "deploy", "prometheus", "phalanx-alerts.test.yml")], { encoding: "utf8", cwd: join(ROOT, "deploy", "prometheus") });
+  assert.equal(u.status, 0, `promtool test rules failed:\n${u.stdout}${u.stderr}`);
 });
 
 test("the rules and the Grafana dashboard query only metrics the code defines; the dashboard is valid JSON with the etcd-style panels", () => {

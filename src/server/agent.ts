@@ -34,6 +34,9 @@ import { checkFencingParams, type FencingParams } from "../failover/fencing.js";
 import { NodeAgent } from "./services/node-agent.js";
 import type { NodeRecord } from "./services/layout.js";
 import { PHALANX_NODE_VERSION } from "./services/version.js";
+import { ACTIVE_PREFIX } from "./services/layout.js";
+import { readServicesView } from "./services/view.js";
+import { ClusterMetrics } from "./cluster-metrics.js";
 import { createChannels } from "../alerts/channels.js";
 import { AlertManager } from "../alerts/manager.js";
 import { agentRelay, startFronts } from "../fronts/runtime/start.js";
@@ -117,6 +120,15 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     const tlsTransport = transport;
     alerts = new AlertManager({ replica: r, config: config.alerts, channels: await createChannels(config.alerts, config.file), clusterId: config.clusterId,
       logger: log.child({ part: "alerts" }), peerLinks: () => tlsTransport.stats().peers });
+    const clusterMetrics = new ClusterMetrics(metrics.registry, {
+      members: () => {
+        const links = new Map(tlsTransport.stats().peers.map((p) => [p.id, p.connected]));
+        const { confState } = r.status();
+        return [...confState.voters, ...confState.learners].map((m) => ({ id: m, up: m === id || links.get(m) === true }));
+      },
+      services: () => readServicesView((p) => r.localPrefix(p), r.kv.revision),
+      actives: () => r.localPrefix(ACTIVE_PREFIX),
+    });
     const routes = adminRoutes({ replica: r, members, config, housekeeper, forwarder, credentials, alerts, localActiveStatus: (service) => nodeAgent?.failover.status(service) ?? null });
     const handler = createClientApiHandler({ replica: r, clusterId: config.clusterId, tokens, forwarder, logger: log.child({ part: "api" }), routes,
       metrics: () => metrics.text(), onAnswered: (path, status) => metrics.request(path, status) });
@@ -128,9 +140,10 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     proxy = await startNodeProxy(r, config.proxy, log);
     r.start();
     housekeeper.start();
-    controller = new ServiceController({ replica: r, logger: log.child({ part: "controller" }) });
+    controller = new ServiceController({ replica: r, logger: log.child({ part: "controller" }), alerts });
     controller.start();
-    failoverController = new FailoverController({ replica: r, logger: log.child({ part: "failover-controller" }) });
+    failoverController = new FailoverController({ replica: r, logger: log.child({ part: "failover-controller" }), alerts,
+      onFailoverEnded: (outcome, ms) => clusterMetrics.failoverEnded(outcome, ms), onPromoted: () => clusterMetrics.promoted() });
     failoverController.start();
     if (config.services.enabled) {
       // Short deadlines: a keep-alive slower than half the lease is as good as lost, and a stopping

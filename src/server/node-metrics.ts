@@ -48,8 +48,12 @@ export class NodeMetrics {
     gauge("phalanx_server_has_leader", "1 when this node knows a leader, else 0", () => (source.status().leader === NO_NODE ? 0 : 1));
     gauge("phalanx_server_is_leader", "1 when this node is the leader, else 0", () => (source.status().role === "leader" ? 1 : 0));
     gauge("phalanx_server_term", "The Raft term this node is in", () => source.status().term);
-    gauge("phalanx_server_proposals_committed_total", "Index of the last entry known committed (etcd's name; it only grows)", () => source.status().commit);
-    gauge("phalanx_server_proposals_applied_total", "Index of the last entry applied to the store (it only grows)", () => source.appliedIndex());
+    // Raft indexes only grow: counters (etcd's names; promtool wants _total only on counters), set from the replica at scrape time.
+    const counter = (name: string, help: string, read: () => number): void => {
+      new Counter({ name, help, registers, collect() { this.reset(); this.inc(read()); } });
+    };
+    counter("phalanx_server_proposals_committed_total", "Index of the last entry known committed (etcd's name)", () => source.status().commit);
+    counter("phalanx_server_proposals_applied_total", "Index of the last entry applied to the store", () => source.appliedIndex());
     gauge("phalanx_server_proposals_pending", "Proposals made here and not yet applied", () => source.pendingProposals());
     gauge("phalanx_server_apply_lag_entries", "Committed entries not yet applied here", () => Math.max(0, source.status().commit - source.appliedIndex()));
     gauge("phalanx_server_log_first_index", "Index of the first entry still in the log (older ones are in the snapshot)", () => source.status().firstIndex);

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { PhalanxClient } from "../client/client.js";
 import { ProcessCluster, PROCESS_TEST_RAFT } from "./process-cluster.js";
 import type { ServiceRow } from "../cli/commands/services.js";
+import type { ClusterFileOptions } from "../cli/cluster-files.js";
 
 /** The app: prints "serving <instance> version <v> on <port>", answers /healthz (200 unless HEALTHY=0; alternating every FLAP_MS when set) and / with its instance and VERSION. */
 export const TEST_APP = `
@@ -47,7 +48,7 @@ export function proxyHost(id: number): string {
   return `127.0.0.${id + 1}`;
 }
 
-export async function startServicesFixture(): Promise<ServicesFixture> {
+export async function startServicesFixture(options: { alerts?: ClusterFileOptions["alerts"] } = {}): Promise<ServicesFixture> {
   const dir = await mkdtemp(join(tmpdir(), "phalanx-svc-"));
   const appFile = join(dir, "app.mjs");
   await writeFile(appFile, TEST_APP);
@@ -56,6 +57,7 @@ export async function startServicesFixture(): Promise<ServicesFixture> {
   let cluster: ProcessCluster;
   try {
     cluster = await ProcessCluster.start(3, PROCESS_TEST_RAFT, {
+      ...(options.alerts !== undefined ? { alerts: options.alerts } : {}),
       // Each node's proxy on its own loopback address (127.0.0.<id + 1>), so three can serve one exposed port.
       nodeExtra: (n) => ({
         labels: { role: "app", zone: `z${n.id}` }, leaseTtlMs: TEST_NODE_LEASE_TTL_MS,

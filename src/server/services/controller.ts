@@ -12,6 +12,7 @@ import { prefixEnd } from "../../kv/store.js";
 import { schedule } from "../../scheduler/schedule.js";
 import type { Plan } from "../../scheduler/types.js";
 import type { Replica } from "../replica.js";
+import { instanceStateEvents, serviceHealthEvents, type AlertSink } from "./controller-alerts.js";
 import { changeEvents, MAX_EVENTS_PER_ROUND, planEvents, problemEvents } from "./controller-events.js";
 import {
   encodeRecord, EVENT_PREFIX, eventKey, eventSeq, MAX_EVENTS, placementKey, rolloutKey, SERVICES_PREFIX,
@@ -32,6 +33,8 @@ export interface ControllerOptions {
   readonly logger: Logger;
   /** Wall-clock ms (event times). */
   readonly nowMs?: () => number;
+  /** Told of instance state changes and service health (the agent's AlertManager). */
+  readonly alerts?: AlertSink;
 }
 
 /** Runs the scheduler on the leader. start(), then feed it changed keys; stop() when the node stops. */
@@ -42,6 +45,8 @@ export class ServiceController {
   private stopped = false;
   private lastView: ServicesView | null = null;
   private readonly toldProblems = new Set<string>();
+  /** healthy/total per service as last told to the alert rules. */
+  private readonly toldHealth = new Map<string, string>();
   private readonly failedSince = new Map<string, number>();
   private readonly backoff = new ReplacementBackoff();
   /** New instances of rolling services not healthy yet: when this leader first saw them so. */
@@ -73,6 +78,7 @@ export class ServiceController {
     if (this.stopped) return;
     if (this.o.replica.status().role !== "leader") {
       this.lastView = null; // a later term starts over from the store
+      this.toldHealth.clear();
       return;
     }
     if (this.running) {
@@ -113,6 +119,9 @@ export class ServiceController {
       }
       this.backoff.record(plan, now);
       this.o.logger.info({ start: plan.start.length, stop: plan.stop.length, forget: forget.length }, "applied a scheduler plan");
+    }
+    if (this.o.alerts !== undefined) {
+      for (const e of [...instanceStateEvents(this.lastView, view), ...serviceHealthEvents(view, this.toldHealth)]) this.o.alerts.observe(e);
     }
     const events = [...changeEvents(this.lastView, view, now), ...planEvents(plan, ids, now), ...problemEvents(plan, this.toldProblems, now)];
     this.lastView = view;

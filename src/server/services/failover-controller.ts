@@ -21,6 +21,8 @@ import {
 } from "./layout.js";
 import { eventsTxn } from "./controller.js";
 import { readServicesView, type ServicesView } from "./view.js";
+import type { AlertSink } from "./controller-alerts.js";
+import { COLD_STANDBY_MESSAGE } from "./node-agent.js";
 
 /** A round also runs this often without any change. */
 export const FAILOVER_TICK_MS = 500;
@@ -28,6 +30,8 @@ export const FAILOVER_TICK_MS = 500;
 export const SWITCHOVER_GIVE_UP_MS = 60_000;
 /** Attempts to append a promotion event when the service controller takes the same sequence number. */
 export const MAX_EVENT_ATTEMPTS = 5;
+/** A failover still without a new active this long after this leader saw it begin is reported failed (once). */
+export const FAILOVER_FAILED_AFTER_MS = 30_000;
 /** Leadership moves off an active's node at most this often. */
 export const LEADERSHIP_MOVE_INTERVAL_MS = 10_000;
 
@@ -55,11 +59,34 @@ export function standbyCandidates(v: ServicesView, spec: ServiceSpec, leases: Re
   return [...byNode.values()];
 }
 
+/** The active's instance on `node` runs and passes its checks (a cold standby's placeholder report does not count). */
+function activeHealthy(v: ServicesView, service: string, node: number): boolean {
+  for (const [id, p] of v.placements) {
+    if (p.value.service !== service || p.node !== node) continue;
+    const r = v.instances.get(id)?.value;
+    if (r !== undefined && r.node === node && r.healthy && r.message !== COLD_STANDBY_MESSAGE) return true;
+  }
+  return false;
+}
+
 export interface FailoverControllerOptions {
   readonly replica: Replica;
   readonly logger: Logger;
   /** Wall-clock ms (promotion times, damping). */
   readonly nowMs?: () => number;
+  /** Told of failovers begun, completed (with duration) and failed (the agent's AlertManager). */
+  readonly alerts?: AlertSink;
+  /** Told of each failover's end (metrics). */
+  readonly onFailoverEnded?: (outcome: "completed" | "failed", durationMs: number) => void;
+  /** Told of each promotion this leader committed (a new fencing token; metrics). */
+  readonly onPromoted?: () => void;
+}
+
+/** A failover this leader is watching: the service lost its active after an earlier promotion. */
+interface OpenFailover {
+  readonly id: string;
+  readonly startedAtMs: number;
+  failed: boolean;
 }
 
 /** Promotes actives on the leader. start(), feed it changed keys, stop(). */
@@ -70,6 +97,10 @@ export class FailoverController {
   private stopped = false;
   private lastLeadershipMoveMs = -Infinity;
   private readonly told = new Map<string, string>();
+  /** Per service. In memory: a new leader begins again with the same id (derived from the store), which the alert rules deduplicate. */
+  private readonly open = new Map<string, OpenFailover>();
+  /** Per service: the last failover this leader reported completed (not again each round). */
+  private readonly closed = new Map<string, string>();
   private readonly nowMs: () => number;
 
   constructor(private readonly o: FailoverControllerOptions) {
@@ -117,6 +148,7 @@ export class FailoverController {
     const v = readServicesView((p) => replica.localPrefix(p), replica.kv.revision);
     const leases = fencingLeases(replica);
     const now = this.nowMs();
+    for (const name of [...this.open.keys()]) if (v.specs.get(name)?.value.spec.mode !== "active-standby") this.open.delete(name);
     for (const [name, s] of v.specs) {
       if (s.value.spec.mode !== "active-standby") continue;
       await this.consider(name, s.value.spec, v, leases, now);
@@ -136,6 +168,7 @@ export class FailoverController {
     }
     const stateKv = get(failoverStateKey(name));
     const state = (stateKv === undefined ? null : decodeRecord<FailoverStateRecord>(stateKv)) ?? { promotionsAtMs: [], lastPromotion: null };
+    const failover = this.track(name, holder?.record.node ?? null, state, v, now);
     const damping = spec.flapDamping ?? DEFAULT_FLAP_PARAMS;
     const decision = decidePromotion({
       nowMs: now, hasQuorum: true, holderNode: holder?.record.node ?? null,
@@ -146,6 +179,7 @@ export class FailoverController {
     if (decision.kind === "wait") {
       if (this.told.get(name) !== decision.reason) this.o.logger.warn({ service: name }, `no active: ${decision.reason}`);
       this.told.set(name, decision.reason);
+      if (failover !== undefined) this.fail(name, failover, decision.reason, now);
       return;
     }
     this.told.delete(name);
@@ -157,6 +191,7 @@ export class FailoverController {
     const next: FailoverStateRecord = {
       promotionsAtMs: planned || state.lastPromotion === null ? state.promotionsAtMs : recordPromotion(state, now, damping).promotionsAtMs,
       lastPromotion: { node: c.node, atMs: now, reason },
+      ...(failover !== undefined ? { failoverId: failover.id } : {}),
     };
     const key = activeKey(name);
     const r = await replica.propose({
@@ -170,7 +205,52 @@ export class FailoverController {
     });
     if (!(r.ok && r.type === "txn" && r.succeeded)) return;
     this.o.logger.info({ service: name, node: c.node, token: r.revision, reason }, "promoted a standby to active");
+    this.o.onPromoted?.();
     await this.event({ atMs: now, kind: "service", type: "active_promoted", service: name, node: c.node, message: `${name}: node ${c.node} is the active (fencing token ${r.revision}): ${reason}` });
+  }
+
+  /**
+   * Follows the failover of `name`: it begins when the service has no holder after an earlier
+   * promotion (a first active is no failover) and completes when the promoted active's instance is
+   * healthy (its duration: from this leader seeing it begin). Its id names the promotion that ended
+   * and is stored with the next promotion, so every leader derives the same one: a new leader
+   * re-reports a failover it finds open or done, which the alert rules deduplicate.
+   */
+  private track(name: string, holderNode: number | null, state: FailoverStateRecord, v: ServicesView, now: number): OpenFailover | undefined {
+    const known = this.open.get(name);
+    if (holderNode === null) {
+      if (state.lastPromotion === null) {
+        this.open.delete(name);
+        return undefined;
+      }
+      const id = `${name}-${state.lastPromotion.atMs}`;
+      if (known?.id === id) return known;
+      if (known !== undefined) this.fail(name, known, "the promoted active was lost before it became healthy", now);
+      const begun: OpenFailover = { id, startedAtMs: now, failed: false };
+      this.open.set(name, begun);
+      this.o.alerts?.observe({ type: "failover_begun", service: name, failoverId: id, fromNode: String(state.lastPromotion.node), reason: "the active's fencing lease ended or it released the role" });
+      return begun;
+    }
+    const id = known?.id ?? state.failoverId;
+    if (id === undefined || this.closed.get(name) === id) return undefined;
+    const started = known?.startedAtMs ?? state.lastPromotion?.atMs ?? now;
+    if (activeHealthy(v, name, holderNode)) {
+      this.open.delete(name);
+      this.closed.set(name, id);
+      this.o.alerts?.observe({ type: "failover_completed", service: name, failoverId: id, toNode: String(holderNode), durationMs: now - started });
+      if (known !== undefined && !known.failed) this.o.onFailoverEnded?.("completed", now - started);
+    } else if (known !== undefined) {
+      this.fail(name, known, `the active on node ${holderNode} is not healthy yet`, now);
+    }
+    return undefined;
+  }
+
+  /** Reports `f` failed once, FAILOVER_FAILED_AFTER_MS after it began (or at once when `now` is past it). */
+  private fail(name: string, f: OpenFailover, reason: string, now: number): void {
+    if (f.failed || now - f.startedAtMs < FAILOVER_FAILED_AFTER_MS) return;
+    f.failed = true;
+    this.o.alerts?.observe({ type: "failover_failed", service: name, failoverId: f.id, reason });
+    this.o.onFailoverEnded?.("failed", now - f.startedAtMs);
   }
 
   /** Appends one event for `phalanx events`; the service controller appends too, so a clash on the sequence is retried (bounded). */

@@ -100,6 +100,8 @@ export interface FencingLeaseRecord {
 export interface FailoverStateRecord {
   readonly promotionsAtMs: readonly number[];
   readonly lastPromotion: { readonly node: number; readonly atMs: number; readonly reason: string } | null;
+  /** The failover this promotion ends (alerts: a new leader resolves it once the active is healthy); absent for a first active. */
+  readonly failoverId?: string;
 }
 
 export const fencingKey = (node: number): string => `${FENCING_PREFIX}${node}`;

@@ -229,7 +229,9 @@ async function phalanxFailovers(net, poller, runs) {
   const agents = await HostAgents.start(net, via, { hosts: ["h1", "h2", "h3"] });
   try {
     const file = join(agents.root, "web.yaml");
-    writeFileSync(file, `name: web\nmode: active-standby\nstandbys: 1\nrun:\n  command: ${process.execPath}\n  args: ["${HTTPD}"]\nvip:\n  address: ${VIP_CIDR}\n  interface: eth0\n`);
+    // Flap damping off: every run is a deliberate fault, and damping would hold the 4th takeover
+    // back (as in bench:failover).
+    writeFileSync(file, `name: web\nmode: active-standby\nstandbys: 1\nrun:\n  command: ${process.execPath}\n  args: ["${HTTPD}"]\nvip:\n  address: ${VIP_CIDR}\n  interface: eth0\nflapDamping: { threshold: 100000 }\n`);
     const self = selfCommand();
     const endpoints = ["h1", "h2", "h3"].map((h) => `${net.node(h).address}:2379`).join(",");
     await net.exec("c2", self.cmd, [...self.args, "apply", "-f", file, "--endpoints", endpoints, "--token", agents.token, "--admin-token-file", join(agents.root, "h1", "admin-token")]);

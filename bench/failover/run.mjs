@@ -12,13 +12,14 @@
 // (src/failover/acting-log.ts), not from Phalanx's view. Prints each run, a summary per scenario,
 // and as its LAST line one JSON object.
 import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { kill9, killAllNow, startTracked, stop, stopAll } from "../common/procs.mjs";
+import { kill9, killAllNow, stop, stopAll } from "../common/procs.mjs";
 import { pollUntil } from "../replace/poll.mjs";
+import { instancePortRangeLines, spawnPhalanxNode, waitPhalanxHealthy } from "../common/phalanx-node.mjs";
 import { stablePorts } from "../replace/ports.mjs";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
@@ -28,7 +29,6 @@ const SERVICE = "db";
 const START_DEADLINE_MS = 60_000;
 const ROUND_DEADLINE_MS = 30_000;
 const PROBE_TIMEOUT_MS = 1_000;
-const INSTANCE_PORT_BASE = 20_000;
 
 const { values: flags } = parseArgs({ options: { quick: { type: "boolean", default: false }, runs: { type: "string" } } });
 const runs = Number(flags.runs ?? (flags.quick ? 3 : 20));
@@ -77,7 +77,7 @@ class Cluster {
     // Three nodes on one machine: each its own instance port range; no proxy needed here.
     c.specs.forEach((s, i) => appendFileSync(c.configFiles.get(s.id), [
       "proxy:", "  enabled: false",
-      "services:", `  portRange: { from: ${INSTANCE_PORT_BASE + 1000 * i}, to: ${INSTANCE_PORT_BASE + 1000 * i + 999} }`, "",
+      ...instancePortRangeLines(i), "",
     ].join("\n")));
     c.procs = [];
     for (let i = 0; i < 3; i++) c.spawn(i);
@@ -87,14 +87,11 @@ class Cluster {
 
   spawn(i) {
     const s = this.specs[i];
-    this.procs[i] = startTracked(`phalanx ${s.name}`, process.execPath, [PHALANX, "agent", "--config", this.configFiles.get(s.id)], openSync(join(this.dir, s.name, "agent.log"), "a"));
+    this.procs[i] = spawnPhalanxNode(this.dir, s, this.configFiles.get(s.id));
   }
 
   waitHealthy(i) {
-    return pollUntil(`start phalanx node ${i + 1}`, async () => {
-      if (this.procs[i].exited) throw new Error(`phalanx node ${i + 1} exited with ${this.procs[i].exitCode}; see ${join(this.dir, this.specs[i].name, "agent.log")}`);
-      return (await fetch(`http://${this.specs[i].clientAdvertise}/healthz`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })).status === 200;
-    }, START_DEADLINE_MS, 50);
+    return waitPhalanxHealthy(this.dir, this.specs[i], this.procs[i], i);
   }
 
   apply(file) {

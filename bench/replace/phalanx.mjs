@@ -11,12 +11,13 @@
 //     killed node (the layout's /phalanx/instances keys);
 // then restarts the killed agent and waits for the cluster to be whole again.
 import { spawnSync } from "node:child_process";
-import { appendFileSync, openSync, writeFileSync } from "node:fs";
+import { appendFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { kill9, startTracked, stop } from "../common/procs.mjs";
+import { kill9, stop } from "../common/procs.mjs";
 import { countKinds, startLoad } from "./load.mjs";
 import { pollUntil } from "./poll.mjs";
+import { instancePortRangeLines, spawnPhalanxNode, waitPhalanxHealthy } from "../common/phalanx-node.mjs";
 import { stablePorts } from "./ports.mjs";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
@@ -31,8 +32,6 @@ const ROUND_DEADLINE_MS = 60_000;
 /** Failures up to this long after a round's measurements ended are still counted for it. */
 const TAIL_MS = 1_000;
 const PROBE_TIMEOUT_MS = 1_000;
-/** Node i's instances take ports from INSTANCE_PORT_BASE + 1000 i onwards. */
-const INSTANCE_PORT_BASE = 20_000;
 
 /** Throws unless the built CLI has the control plane (`phalanx apply`). */
 function requireControlPlane() {
@@ -68,7 +67,7 @@ class Cluster {
     // and its instances take ports from a range of their own (on separate machines they would not clash).
     c.specs.forEach((s, i) => appendFileSync(c.configFiles.get(s.id), [
       "proxy:", `  bindHost: ${c.proxyHosts[i]}`, `  admin: ${c.adminAddresses[i]}`,
-      "services:", `  portRange: { from: ${INSTANCE_PORT_BASE + 1000 * i}, to: ${INSTANCE_PORT_BASE + 1000 * i + 999} }`, "",
+      ...instancePortRangeLines(i), "",
     ].join("\n")));
     c.procs = [];
     for (let i = 0; i < 3; i++) c.spawn(i);
@@ -78,15 +77,11 @@ class Cluster {
 
   spawn(i) {
     const s = this.specs[i];
-    this.procs[i] = startTracked(`phalanx ${s.name}`, process.execPath, [PHALANX, "agent", "--config", this.configFiles.get(s.id)], openSync(join(this.dir, s.name, "agent.log"), "a"));
+    this.procs[i] = spawnPhalanxNode(this.dir, s, this.configFiles.get(s.id));
   }
 
   waitHealthy(i) {
-    return pollUntil(`start phalanx node ${i + 1}`, async () => {
-      if (this.procs[i].exited) throw new Error(`phalanx node ${i + 1} exited with ${this.procs[i].exitCode}; see ${join(this.dir, this.specs[i].name, "agent.log")}`);
-      const r = await fetch(`http://${this.specs[i].clientAdvertise}/healthz`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-      return r.status === 200;
-    }, START_DEADLINE_MS, 50);
+    return waitPhalanxHealthy(this.dir, this.specs[i], this.procs[i], i);
   }
 
   /** `phalanx apply -f file` (the control plane's CLI) against this cluster. */

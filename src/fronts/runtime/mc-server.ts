@@ -19,7 +19,7 @@ import type { McTextReply } from "../codec/memcached-text-writer.js";
 import { OutputBuffer } from "../codec/output-buffer.js";
 import { FrontStoreError } from "./front-store.js";
 import type { McExecutor, McResult } from "./mc-executor.js";
-import { TcpFront } from "./tcp-front.js";
+import { TcpFront, endAfterReplies, resumeWhenDrained, writeReplies } from "./tcp-front.js";
 
 /** The memcached version reported (clients only print it). */
 export const MC_SERVER_VERSION = "1.6.21";
@@ -84,10 +84,7 @@ class McConnection {
     } finally {
       this.busy = false;
       // A client that sends but does not read: stop reading until its replies have drained.
-      if (!this.closing) {
-        if (this.socket.writableNeedDrain) this.socket.once("drain", () => this.socket.resume());
-        else this.socket.resume();
-      }
+      if (!this.closing) resumeWhenDrained(this.socket);
     }
   }
 
@@ -240,15 +237,12 @@ class McConnection {
   }
 
   private flush(): void {
-    const out = this.out.take();
-    if (out.length > 0 && !this.socket.destroyed) this.socket.write(out);
+    writeReplies(this.socket, this.out.take());
   }
 
   private closeAfterFlush(): void {
     this.closing = true;
-    const out = this.out.take();
-    if (out.length > 0) this.socket.end(out);
-    else this.socket.end();
+    endAfterReplies(this.socket, this.out.take());
   }
 }
 

@@ -18,7 +18,7 @@ import { DEFAULT_CONFIG_ANSWERS, RespSession } from "../codec/resp-session.js";
 import { RespWriter } from "../codec/resp-writer.js";
 import { FrontStoreError } from "./front-store.js";
 import type { RespConnectionState, RespExecutor } from "./resp-executor.js";
-import { TcpFront } from "./tcp-front.js";
+import { TcpFront, endAfterReplies, resumeWhenDrained, writeReplies } from "./tcp-front.js";
 
 /** Redis version reported to clients (they enable features by it: HELLO, GETEX, SET GET need 6.2+). */
 export const RESP_SERVER_VERSION = "7.2.0";
@@ -117,10 +117,7 @@ class RespConnection {
     } finally {
       this.busy = false;
       // A client that sends but does not read: stop reading until its replies have drained.
-      if (!this.closing) {
-        if (this.socket.writableNeedDrain) this.socket.once("drain", () => this.socket.resume());
-        else this.socket.resume();
-      }
+      if (!this.closing) resumeWhenDrained(this.socket);
     }
   }
 
@@ -174,15 +171,12 @@ class RespConnection {
   }
 
   private flush(): void {
-    const out = this.writer.take();
-    if (out.length > 0 && !this.socket.destroyed) this.socket.write(out);
+    writeReplies(this.socket, this.writer.take());
   }
 
   private closeAfterFlush(): void {
     this.closing = true;
-    const out = this.writer.take();
-    if (out.length > 0) this.socket.end(out);
-    else this.socket.end();
+    endAfterReplies(this.socket, this.writer.take());
   }
 }
 

@@ -1,6 +1,7 @@
 // The TCP listener both fronts (RESP, memcached) share: bind with a precise error, track the open
 // sockets (so close() can end them and stats can count them), refuse connections beyond a bound (a
-// bound on memory) with the protocol's own error line, and hand each accepted socket to the front.
+// bound on memory) with the protocol's own error line, and hand each accepted socket to the front;
+// plus how both write a batch's replies and resume reading once they have drained.
 import { createServer } from "node:net";
 import type { AddressInfo, Server, Socket } from "node:net";
 import type { Logger } from "pino";
@@ -65,4 +66,21 @@ export abstract class TcpFront {
     socket.on("error", (err) => this.spec.logger.debug({ err }, `${this.spec.protocol} connection failed`));
     this.serve(socket);
   }
+}
+
+/** Writes a batch's replies (if any) unless the socket is already gone. */
+export function writeReplies(socket: Socket, out: Uint8Array): void {
+  if (out.length > 0 && !socket.destroyed) socket.write(out);
+}
+
+/** Ends the connection after the last replies (if any). */
+export function endAfterReplies(socket: Socket, out: Uint8Array): void {
+  if (out.length > 0) socket.end(out);
+  else socket.end();
+}
+
+/** Resumes reading once the replies written so far have drained: a client that sends but does not read stops being read. */
+export function resumeWhenDrained(socket: Socket): void {
+  if (socket.writableNeedDrain) socket.once("drain", () => socket.resume());
+  else socket.resume();
 }

@@ -12,23 +12,22 @@
 // (src/failover/acting-log.ts), not from Phalanx's view. Prints each run, a summary per scenario,
 // and as its LAST line one JSON object.
 import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { kill9, killAllNow, startTracked, stop, stopAll } from "../common/procs.mjs";
+import { kill9, killAllNow, stopAll } from "../common/procs.mjs";
 import { pollUntil } from "../replace/poll.mjs";
+import { BenchPhalanxCluster } from "../common/phalanx-node.mjs";
 import { stablePorts } from "../replace/ports.mjs";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const APP = fileURLToPath(new URL("./app.mjs", import.meta.url));
-const PHALANX = join(REPO, "bin/phalanx.mjs");
 const SERVICE = "db";
 const START_DEADLINE_MS = 60_000;
 const ROUND_DEADLINE_MS = 30_000;
 const PROBE_TIMEOUT_MS = 1_000;
-const INSTANCE_PORT_BASE = 20_000;
 
 const { values: flags } = parseArgs({ options: { quick: { type: "boolean", default: false }, runs: { type: "string" } } });
 const runs = Number(flags.runs ?? (flags.quick ? 3 : 20));
@@ -59,47 +58,22 @@ function alive(pid) {
   }
 }
 
-class Cluster {
+class Cluster extends BenchPhalanxCluster {
   static async start(root) {
-    const { writeClusterFiles } = await import(join(REPO, "dist/cli/cluster-files.js"));
     const ports = await stablePorts(6);
     const c = new Cluster();
-    c.specs = [0, 1, 2].map((i) => {
+    const specs = [0, 1, 2].map((i) => {
       const peer = `127.0.0.1:${ports[2 * i]}`;
       const client = `127.0.0.1:${ports[2 * i + 1]}`;
       return { id: i + 1, name: `n${i + 1}`, peerListen: peer, peerAdvertise: peer, clientListen: client, clientAdvertise: client };
     });
-    c.dir = join(root, "phalanx");
-    const files = await writeClusterFiles(c.dir, c.specs);
-    c.configFiles = files.configFiles;
-    c.token = files.clientToken;
-    c.adminToken = files.adminToken;
     // Three nodes on one machine: each its own instance port range; no proxy needed here.
-    c.specs.forEach((s, i) => appendFileSync(c.configFiles.get(s.id), [
-      "proxy:", "  enabled: false",
-      "services:", `  portRange: { from: ${INSTANCE_PORT_BASE + 1000 * i}, to: ${INSTANCE_PORT_BASE + 1000 * i + 999} }`, "",
-    ].join("\n")));
-    c.procs = [];
-    for (let i = 0; i < 3; i++) c.spawn(i);
-    await Promise.all(c.specs.map((_, i) => c.waitHealthy(i)));
+    await c.boot(join(root, "phalanx"), specs, () => ["proxy:", "  enabled: false"]);
     return c;
   }
 
-  spawn(i) {
-    const s = this.specs[i];
-    this.procs[i] = startTracked(`phalanx ${s.name}`, process.execPath, [PHALANX, "agent", "--config", this.configFiles.get(s.id)], openSync(join(this.dir, s.name, "agent.log"), "a"));
-  }
-
-  waitHealthy(i) {
-    return pollUntil(`start phalanx node ${i + 1}`, async () => {
-      if (this.procs[i].exited) throw new Error(`phalanx node ${i + 1} exited with ${this.procs[i].exitCode}; see ${join(this.dir, this.specs[i].name, "agent.log")}`);
-      return (await fetch(`http://${this.specs[i].clientAdvertise}/healthz`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })).status === 200;
-    }, START_DEADLINE_MS, 50);
-  }
-
   apply(file) {
-    const env = { ...process.env, PHALANX_ENDPOINTS: this.specs.map((s) => s.clientAdvertise).join(","), PHALANX_TOKEN: this.token, PHALANX_ADMIN_TOKEN: this.adminToken };
-    const r = spawnSync(process.execPath, [PHALANX, "apply", "-f", file], { env, encoding: "utf8" });
+    const r = this.runApply(file);
     if (r.status !== 0) throw new Error(`Cannot apply ${file} (exit ${r.status}): ${(r.stderr || r.stdout).trim()}`);
   }
 
@@ -108,15 +82,6 @@ class Cluster {
     const r = await fetch(`http://${this.specs[i].clientAdvertise}/v3/phalanx/services`, { headers: { authorization: `Bearer ${this.token}` }, signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
     if (r.status !== 200) return null;
     return ((await r.json()).services ?? []).find((s) => s.name === SERVICE) ?? null;
-  }
-
-  async leaderId(i) {
-    const r = await fetch(`http://${this.specs[i].clientAdvertise}/v3/phalanx/status`, { headers: { authorization: `Bearer ${this.token}` }, signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-    return r.status === 200 ? Number((await r.json()).leader) : 0;
-  }
-
-  async close() {
-    await Promise.all(this.procs.map((p) => (p ? stop(p) : undefined)));
   }
 }
 

@@ -13,7 +13,8 @@ import { parseArgs } from "node:util";
 import {
   LARGE_BODY_BYTES, SMALL_BODY, hasNginxStream, writeHaproxy, writeNginxBackend, writeNginxProxy, writePhalanx,
 } from "./configs.mjs";
-import { cpuSeconds, freePorts, killAllNow, startPinned, stopAll, waitForPort } from "./procs.mjs";
+import { cleanUpOnExit } from "../common/exit.mjs";
+import { cpuSeconds, freePorts, startPinned, stopAll, waitForPort } from "./procs.mjs";
 import { formatTable, ratio, summarize } from "./stats.mjs";
 import { runWrk, writeWrkScript } from "./wrk.mjs";
 
@@ -40,18 +41,10 @@ const connections = Number(flags.connections);
 const log = (text) => process.stderr.write(`${text}\n`);
 let dir = null;
 
-function cleanupNow() {
-  killAllNow();
+const cleanupNow = cleanUpOnExit(() => {
   if (dir !== null) rmSync(dir, { recursive: true, force: true });
   dir = null;
-}
-process.on("exit", cleanupNow);
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, () => {
-    log(`Benchmark interrupted by ${signal}: stopping every process it started`);
-    stopAll().finally(() => process.exit(130));
-  });
-}
+}, log);
 
 function ensureTools() {
   const missing = Object.keys(REQUIRED_TOOLS).filter((tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0);

@@ -11,12 +11,13 @@
 //     killed node (the layout's /phalanx/instances keys);
 // then restarts the killed agent and waits for the cluster to be whole again.
 import { spawnSync } from "node:child_process";
-import { appendFileSync, openSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { kill9, startTracked, stop } from "../common/procs.mjs";
+import { kill9 } from "../common/procs.mjs";
 import { countKinds, startLoad } from "./load.mjs";
 import { pollUntil } from "./poll.mjs";
+import { BenchPhalanxCluster } from "../common/phalanx-node.mjs";
 import { stablePorts } from "./ports.mjs";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
@@ -31,8 +32,6 @@ const ROUND_DEADLINE_MS = 60_000;
 /** Failures up to this long after a round's measurements ended are still counted for it. */
 const TAIL_MS = 1_000;
 const PROBE_TIMEOUT_MS = 1_000;
-/** Node i's instances take ports from INSTANCE_PORT_BASE + 1000 i onwards. */
-const INSTANCE_PORT_BASE = 20_000;
 
 /** Throws unless the built CLI has the control plane (`phalanx apply`). */
 function requireControlPlane() {
@@ -45,54 +44,28 @@ const unb64 = (s) => Buffer.from(s ?? "", "base64").toString("utf8");
 /** The first key after every key starting with `prefix` (etcd's range_end for a prefix). */
 const prefixEnd = (prefix) => prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 
-class Cluster {
+class Cluster extends BenchPhalanxCluster {
   static async start(dir) {
-    const { writeClusterFiles } = await import(join(REPO, "dist/cli/cluster-files.js"));
     const ports = await stablePorts(3 * 3 + 1);
     const c = new Cluster();
     c.frontendPort = ports.pop();
-    c.specs = [];
+    const specs = [];
     for (let i = 0; i < 3; i++) {
       const peer = `127.0.0.1:${ports[3 * i]}`;
       const client = `127.0.0.1:${ports[3 * i + 1]}`;
-      c.specs.push({ id: i + 1, name: `n${i + 1}`, peerListen: peer, peerAdvertise: peer, clientListen: client, clientAdvertise: client });
+      specs.push({ id: i + 1, name: `n${i + 1}`, peerListen: peer, peerAdvertise: peer, clientListen: client, clientAdvertise: client });
     }
-    c.dir = join(dir, "phalanx");
-    const files = await writeClusterFiles(c.dir, c.specs);
-    c.configFiles = files.configFiles;
-    c.token = files.clientToken;
-    c.adminToken = files.adminToken;
     // Three nodes on one machine: each proxy serves the service on its own loopback address,
-    c.proxyHosts = c.specs.map((_, i) => `127.0.0.${i + 1}`);
-    c.adminAddresses = c.specs.map((_, i) => `${c.proxyHosts[i]}:${ports[3 * i + 2]}`);
+    c.proxyHosts = specs.map((_, i) => `127.0.0.${i + 1}`);
+    c.adminAddresses = specs.map((_, i) => `${c.proxyHosts[i]}:${ports[3 * i + 2]}`);
     // and its instances take ports from a range of their own (on separate machines they would not clash).
-    c.specs.forEach((s, i) => appendFileSync(c.configFiles.get(s.id), [
-      "proxy:", `  bindHost: ${c.proxyHosts[i]}`, `  admin: ${c.adminAddresses[i]}`,
-      "services:", `  portRange: { from: ${INSTANCE_PORT_BASE + 1000 * i}, to: ${INSTANCE_PORT_BASE + 1000 * i + 999} }`, "",
-    ].join("\n")));
-    c.procs = [];
-    for (let i = 0; i < 3; i++) c.spawn(i);
-    await Promise.all(c.specs.map((_, i) => c.waitHealthy(i)));
+    await c.boot(join(dir, "phalanx"), specs, (i) => ["proxy:", `  bindHost: ${c.proxyHosts[i]}`, `  admin: ${c.adminAddresses[i]}`]);
     return c;
-  }
-
-  spawn(i) {
-    const s = this.specs[i];
-    this.procs[i] = startTracked(`phalanx ${s.name}`, process.execPath, [PHALANX, "agent", "--config", this.configFiles.get(s.id)], openSync(join(this.dir, s.name, "agent.log"), "a"));
-  }
-
-  waitHealthy(i) {
-    return pollUntil(`start phalanx node ${i + 1}`, async () => {
-      if (this.procs[i].exited) throw new Error(`phalanx node ${i + 1} exited with ${this.procs[i].exitCode}; see ${join(this.dir, this.specs[i].name, "agent.log")}`);
-      const r = await fetch(`http://${this.specs[i].clientAdvertise}/healthz`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-      return r.status === 200;
-    }, START_DEADLINE_MS, 50);
   }
 
   /** `phalanx apply -f file` (the control plane's CLI) against this cluster. */
   apply(file) {
-    const env = { ...process.env, PHALANX_ENDPOINTS: this.specs.map((s) => s.clientAdvertise).join(","), PHALANX_TOKEN: this.token, PHALANX_ADMIN_TOKEN: this.adminToken };
-    const r = spawnSync(process.execPath, [PHALANX, "apply", "-f", file], { env, encoding: "utf8" });
+    const r = this.runApply(file);
     if (r.status !== 0) {
       throw new Error(`Cannot apply ${file} with \`phalanx apply -f\` (exit ${r.status}): ${(r.stderr || r.stdout).trim()} — the Phalanx half needs the control plane (apply, controller, agents running instances) built into dist/`);
     }
@@ -118,12 +91,6 @@ class Cluster {
     });
   }
 
-  /** The leader's node id as node `i` knows it (0 when none). */
-  async leaderId(i) {
-    const r = await fetch(`http://${this.specs[i].clientAdvertise}/v3/phalanx/status`, { headers: { authorization: `Bearer ${this.token}` }, signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-    return r.status === 200 ? Number((await r.json()).leader) : 0;
-  }
-
   /** Backend id → up (1) or not (0), as node `i`'s proxy sees the service's pool. */
   async proxyBackends(i) {
     const r = await fetch(`http://${this.adminAddresses[i]}/metrics`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
@@ -134,10 +101,6 @@ class Cluster {
       if (labels.pool === SERVICE) up.set(labels.backend, Number(m[2]));
     }
     return up;
-  }
-
-  async close() {
-    await Promise.all(this.procs.map((p) => (p ? stop(p) : undefined)));
   }
 }
 

@@ -12,7 +12,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { killAllNow, stopAll } from "../common/procs.mjs";
+import { cleanUpOnExit } from "../common/exit.mjs";
+import { stopAll } from "../common/procs.mjs";
 import { runHaproxyHalf } from "./haproxy.mjs";
 import { runPhalanxHalf } from "./phalanx.mjs";
 
@@ -31,18 +32,10 @@ const concurrency = Number(flags.concurrency);
 const log = (text) => process.stderr.write(`${text}\n`);
 let dir = mkdtempSync(join(tmpdir(), "phalanx-bench-replace-"));
 
-function cleanupNow() {
-  killAllNow();
+cleanUpOnExit(() => {
   if (dir !== null && process.env.BENCH_KEEP_DIR === undefined) rmSync(dir, { recursive: true, force: true });
   dir = null;
-}
-process.on("exit", cleanupNow);
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, () => {
-    log(`Benchmark interrupted by ${signal}: stopping every process it started`);
-    stopAll().finally(() => process.exit(130));
-  });
-}
+}, log);
 
 /** HAProxy from Debian, installed with apt-get when missing (as root). */
 function ensureHaproxy() {

@@ -18,14 +18,9 @@ import { parse, stringify } from "yaml";
 import { PhalanxCluster } from "../kv/clusters.mjs";
 import { waitForPort } from "../common/procs.mjs";
 import { freePorts, killAllNow, start, stopAll } from "../kv/procs.mjs";
+import { QUICK, opt } from "../common/argv.mjs";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const argv = process.argv.slice(2);
-const QUICK = argv.includes("--quick");
-const opt = (name, fallback) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? Number(argv[i + 1]) : fallback;
-};
 const REQUESTS = opt("--requests", QUICK ? 20_000 : 200_000);
 const CONNECTIONS = 50;
 const VALUE_BYTES = 100;

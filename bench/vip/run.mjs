@@ -22,14 +22,9 @@ import { fileURLToPath } from "node:url";
 import { HostNet } from "../../test/hosts/harness.ts";
 import { namespacePids, pidAlive } from "../../test/hosts/netns.ts";
 import { OverlapSampler } from "../../test/hosts/vip-overlap.ts";
+import { QUICK, argv, opt } from "../common/argv.mjs";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const argv = process.argv.slice(2);
-const QUICK = argv.includes("--quick");
-const opt = (name, fallback) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? Number(argv[i + 1]) : fallback;
-};
 const RUNS = opt("--runs", QUICK ? 3 : 10);
 const PARTITION_S = opt("--partition-s", QUICK ? 8 : 20);
 const FAST = !argv.includes("--no-fast");

@@ -1,43 +1,16 @@
 // Instances die with their agent: the watchdog kills the groups it lists when its pipe from the
 // agent closes — on close(), and when the agent is killed with kill -9.
-import { test, type TestContext } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { pino } from "pino";
+import { isAlive, sleeper, untilTrue } from "../testing/process-groups.js";
 import { Watchdog } from "./watchdog.js";
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}
-
-async function untilTrue(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** A detached `sleep` (its own group) that the test kills if still alive at the end. */
-function sleeper(t: TestContext): number {
-  const child = spawn("sleep", ["60"], { detached: true, stdio: "ignore" });
-  child.unref();
-  const pid = child.pid ?? -1;
-  t.after(() => {
-    if (isAlive(pid)) process.kill(-pid, "SIGKILL");
-  });
-  return pid;
-}
 
 test("the watchdog kills the groups still listed when its pipe closes, and only those", async (t) => {
   const watchdog = new Watchdog(pino({ level: "silent" }));

@@ -1,5 +1,5 @@
-// Command-line pieces both simulator entry points (main.ts and kv/main.ts) share, so that
-// `npm run sim` and `npm run sim:kv` take seeds, nodes and mutants the same way and report a
+// Command-line pieces the simulator entry points (main.ts, kv/main.ts, failover/main.ts) share, so that
+// `npm run sim`, `sim:kv` and `sim:failover` take seeds, nodes and mutants the same way and report a
 // violation with the same headline. Pure (no console or process): the entry points print.
 import { InvalidArgumentError, Option } from "commander";
 import type { Command } from "commander";
@@ -38,4 +38,29 @@ export function violationHeadline(seed: number, nodes: number, mutant: string | 
 /** The `--mutant` part of a replay command. */
 export function mutantArg(mutant: string | null): string {
   return mutant === null ? "" : ` --mutant ${mutant}`;
+}
+
+/** Adds --fail-fast, --verbose and --trace, as the KV and failover simulators take them. */
+export function addRunOptions(program: Command): Command {
+  return program
+    .option("--fail-fast", "stop at the first violation", false)
+    .option("--verbose", "print one line per schedule", false)
+    .option("--trace", "print a readable trace of the schedule (with --seed)", false);
+}
+
+/** The options addSeedOptions() and addRunOptions() parse (with --seeds). */
+export interface SeedRunCli<M extends string> {
+  seeds: number;
+  seed?: number;
+  start: number;
+  nodes: 3 | 5;
+  mutant?: M;
+  failFast: boolean;
+  verbose: boolean;
+  trace: boolean;
+}
+
+/** Which seeds to run, on how many nodes, with which mutant: one seed if --seed was given. */
+export function seedRunOf<M extends string>(opts: SeedRunCli<M>): { start: number; count: number; voters: 3 | 5; mutant: M | null; stopAtFirstViolation: boolean } {
+  return { start: opts.seed ?? opts.start, count: opts.seed !== undefined ? 1 : opts.seeds, voters: opts.nodes, mutant: opts.mutant ?? null, stopAtFirstViolation: opts.failFast };
 }

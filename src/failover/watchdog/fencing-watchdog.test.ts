@@ -1,43 +1,16 @@
 // The fencing watchdog kills an active instance whose agent stops feeding it, whatever the agent's
 // state: here the agent (testdata/feeder.ts) is SIGSTOPped. Judged by the order of events (fed
 // deadlines, the stop, the death), not by timing figures.
-import { test, type TestContext } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
+import { isAlive, sleeper, untilTrue } from "../../testing/process-groups.js";
 import { FencingWatchdog, deadlineAfterMs, monotonicNowNs } from "./fencing-watchdog.js";
 
 /** How far past the last fed deadline read the kill may come (a feed not yet read, scheduling on a loaded machine). */
 const SLACK_MS = 1500;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}
-
-async function untilTrue(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-function sleeper(t: TestContext): number {
-  const child = spawn("sleep", ["60"], { detached: true, stdio: "ignore" });
-  child.unref();
-  const pid = child.pid ?? -1;
-  t.after(() => {
-    if (isAlive(pid)) process.kill(-pid, "SIGKILL");
-  });
-  return pid;
-}
 
 test("an instance whose deadline passes unfed is killed; a disarmed one is left alone", async (t) => {
   const watchdog = new FencingWatchdog(pino({ level: "silent" }));

@@ -6,7 +6,7 @@
 // unknown opcode is answered "Unknown command" and its body skipped; a value over the limit is
 // answered "Too large." and skipped, so the stream stays in sync. Bodies are checked against the
 // limits from the header alone, before any of them is buffered.
-import { InputBuffer } from "./input-buffer.js";
+import { ByteStreamParser } from "./stream-parser.js";
 import { OutputBuffer } from "./output-buffer.js";
 
 export const MC_BINARY_REQUEST_MAGIC = 0x80;
@@ -184,56 +184,19 @@ function shapeIsValid(op: McBinaryOp, h: Header): boolean {
 }
 
 /** Parses one connection's binary-protocol stream; see the file comment. */
-export class McBinaryParser {
-  private readonly input = new InputBuffer();
+export class McBinaryParser extends ByteStreamParser<McBinaryFrame> {
   private readonly limits: McBinaryLimits;
   /** The header of the packet whose body is awaited. */
   private header: Header | null = null;
-  private swallowRemaining = 0;
-  private failed = false;
 
   constructor(limits: Partial<McBinaryLimits> = {}) {
+    super();
     this.limits = { ...DEFAULT_MC_BINARY_LIMITS, ...limits };
   }
 
-  /** Unparsed bytes held. */
-  get bufferedBytes(): number {
-    return this.input.length;
-  }
-
-  /** Whether the stream was closed by an error. */
-  get isFailed(): boolean {
-    return this.failed;
-  }
-
-  /** Adds received bytes; call next() until it returns null. */
-  push(chunk: Uint8Array): void {
-    if (!this.failed) this.input.append(chunk);
-  }
-
-  /** push() then every frame now complete. */
-  feed(chunk: Uint8Array): McBinaryFrame[] {
-    this.push(chunk);
-    const out: McBinaryFrame[] = [];
-    for (let f = this.next(); f !== null; f = this.next()) out.push(f);
-    return out;
-  }
-
-  /** The next request or error, or null when more bytes are needed. */
-  next(): McBinaryFrame | null {
-    const frame = this.parse();
-    if (frame === null) this.input.detach();
-    return frame;
-  }
-
-  private parse(): McBinaryFrame | null {
+  protected parse(): McBinaryFrame | null {
     if (this.failed) return null;
-    if (this.swallowRemaining > 0) {
-      const n = Math.min(this.input.length, this.swallowRemaining);
-      this.input.consume(n);
-      this.swallowRemaining -= n;
-      if (this.swallowRemaining > 0) return null;
-    }
+    if (this.swallowing()) return null;
     if (this.header === null) {
       if (this.input.length < MC_BINARY_HEADER_BYTES) return null;
       const frame = this.parseHeader();

@@ -7,7 +7,7 @@
 // <bytes> count was read (bad key, value too large), the data block that follows is swallowed
 // without buffering it, exactly as memcached's conn_swallow does, so it is not run as commands.
 import { parseInt32, parseUint32, parseUnsigned } from "./decimal.js";
-import { InputBuffer } from "./input-buffer.js";
+import { ByteStreamParser } from "./stream-parser.js";
 
 /** Limits of one connection's text parser. */
 export interface McTextLimits {
@@ -80,55 +80,18 @@ const COMMAND_BYTES_MIN = 4;
 type PendingStore = Omit<Extract<McTextCommand, { op: "store" }>, "value"> & { valueBytes: number };
 
 /** Parses one connection's text-protocol stream; see the file comment. */
-export class McTextParser {
-  private readonly input = new InputBuffer();
+export class McTextParser extends ByteStreamParser<McTextFrame> {
   private readonly limits: McTextLimits;
   private pending: PendingStore | null = null;
-  private swallowRemaining = 0;
-  private failed = false;
 
   constructor(limits: Partial<McTextLimits> = {}) {
+    super();
     this.limits = { ...DEFAULT_MC_TEXT_LIMITS, ...limits };
   }
 
-  /** Unparsed bytes held. */
-  get bufferedBytes(): number {
-    return this.input.length;
-  }
-
-  /** Whether the stream was closed by an error. */
-  get isFailed(): boolean {
-    return this.failed;
-  }
-
-  /** Adds received bytes; call next() until it returns null. */
-  push(chunk: Uint8Array): void {
-    if (!this.failed) this.input.append(chunk);
-  }
-
-  /** push() then every frame now complete. */
-  feed(chunk: Uint8Array): McTextFrame[] {
-    this.push(chunk);
-    const out: McTextFrame[] = [];
-    for (let f = this.next(); f !== null; f = this.next()) out.push(f);
-    return out;
-  }
-
-  /** The next command or error, or null when more bytes are needed. */
-  next(): McTextFrame | null {
-    const frame = this.parse();
-    if (frame === null) this.input.detach();
-    return frame;
-  }
-
-  private parse(): McTextFrame | null {
+  protected parse(): McTextFrame | null {
     while (!this.failed) {
-      if (this.swallowRemaining > 0) {
-        const n = Math.min(this.input.length, this.swallowRemaining);
-        this.input.consume(n);
-        this.swallowRemaining -= n;
-        if (this.swallowRemaining > 0) return null;
-      }
+      if (this.swallowing()) return null;
       if (this.pending !== null) return this.parseDataBlock(this.pending);
       if (this.input.length === 0) return null;
       const frame = this.parseLine();

@@ -6,8 +6,7 @@
 // Store failures: "retry" → `SERVER_ERROR temporary failure: ...` / binary status 0x86 (nothing was
 // applied: resend); "oom" → `SERVER_ERROR out of memory storing object` / 0x82; "unknown" →
 // `SERVER_ERROR outcome unknown: ...` / 0x84.
-import { createServer } from "node:net";
-import type { AddressInfo, Server, Socket } from "node:net";
+import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { MC_BINARY_STATUS, McBinaryParser, binaryResponseWanted, writeBinaryCounter, writeBinaryError, writeBinaryGetHit, writeBinaryGetMiss, writeBinaryResponse } from "../codec/memcached-binary.js";
 import type { McBinaryRequest } from "../codec/memcached-binary.js";
@@ -20,6 +19,7 @@ import type { McTextReply } from "../codec/memcached-text-writer.js";
 import { OutputBuffer } from "../codec/output-buffer.js";
 import { FrontStoreError } from "./front-store.js";
 import type { McExecutor, McResult } from "./mc-executor.js";
+import { TcpFront, endAfterReplies, resumeWhenDrained, writeReplies } from "./tcp-front.js";
 
 /** The memcached version reported (clients only print it). */
 export const MC_SERVER_VERSION = "1.6.21";
@@ -36,44 +36,14 @@ export interface McFrontOptions {
 }
 
 /** A running memcached listener. */
-export class McFront {
-  private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
+export class McFront extends TcpFront {
   readonly startedMs = Date.now();
 
   constructor(private readonly o: McFrontOptions) {
-    this.server = createServer((socket) => this.accept(socket));
+    super({ host: o.host, port: o.port, logger: o.logger, protocol: "memcached", listenKey: "fronts.memcached.listen", connectionsMax: MC_CONNECTIONS_MAX, refusal: "SERVER_ERROR Too many open connections\r\n" });
   }
 
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once("error", (err: NodeJS.ErrnoException) => reject(new Error(`Cannot listen for memcached clients on ${this.o.host}:${this.o.port}: ${err.code ?? err.message}; choose a free port in fronts.memcached.listen`, { cause: err })));
-      this.server.listen(this.o.port, this.o.host, () => resolve());
-    });
-  }
-
-  get port(): number {
-    return (this.server.address() as AddressInfo | null)?.port ?? 0;
-  }
-
-  get connections(): number {
-    return this.sockets.size;
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((r) => this.server.close(() => r()));
-  }
-
-  private accept(socket: Socket): void {
-    if (this.sockets.size >= MC_CONNECTIONS_MAX) {
-      socket.end("SERVER_ERROR Too many open connections\r\n");
-      return;
-    }
-    this.sockets.add(socket);
-    socket.setNoDelay(true);
-    socket.on("close", () => this.sockets.delete(socket));
-    socket.on("error", (err) => this.o.logger.debug({ err }, "memcached connection failed"));
+  protected serve(socket: Socket): void {
     new McConnection(socket, this.o, this).start();
   }
 }
@@ -114,10 +84,7 @@ class McConnection {
     } finally {
       this.busy = false;
       // A client that sends but does not read: stop reading until its replies have drained.
-      if (!this.closing) {
-        if (this.socket.writableNeedDrain) this.socket.once("drain", () => this.socket.resume());
-        else this.socket.resume();
-      }
+      if (!this.closing) resumeWhenDrained(this.socket);
     }
   }
 
@@ -270,15 +237,12 @@ class McConnection {
   }
 
   private flush(): void {
-    const out = this.out.take();
-    if (out.length > 0 && !this.socket.destroyed) this.socket.write(out);
+    writeReplies(this.socket, this.out.take());
   }
 
   private closeAfterFlush(): void {
     this.closing = true;
-    const out = this.out.take();
-    if (out.length > 0) this.socket.end(out);
-    else this.socket.end();
+    endAfterReplies(this.socket, this.out.take());
   }
 }
 

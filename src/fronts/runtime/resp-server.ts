@@ -9,8 +9,7 @@
 //
 // Errors of the store: "retry" → `-TRYAGAIN <why>` (nothing was applied: resend); "unknown" →
 // `-ERR the outcome of the write is unknown ...`; "oom" → Redis's `-OOM ...` line.
-import { createServer } from "node:net";
-import type { AddressInfo, Server, Socket } from "node:net";
+import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { OutputBuffer } from "../codec/output-buffer.js";
 import { commandNameOf } from "../codec/resp-errors.js";
@@ -19,6 +18,7 @@ import { DEFAULT_CONFIG_ANSWERS, RespSession } from "../codec/resp-session.js";
 import { RespWriter } from "../codec/resp-writer.js";
 import { FrontStoreError } from "./front-store.js";
 import type { RespConnectionState, RespExecutor } from "./resp-executor.js";
+import { TcpFront, endAfterReplies, resumeWhenDrained, writeReplies } from "./tcp-front.js";
 
 /** Redis version reported to clients (they enable features by it: HELLO, GETEX, SET GET need 6.2+). */
 export const RESP_SERVER_VERSION = "7.2.0";
@@ -40,45 +40,14 @@ export interface RespFrontOptions {
 }
 
 /** A running RESP listener. */
-export class RespFront {
-  private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
+export class RespFront extends TcpFront {
   private nextClientId = 1;
 
   constructor(private readonly o: RespFrontOptions) {
-    this.server = createServer((socket) => this.accept(socket));
+    super({ host: o.host, port: o.port, logger: o.logger, protocol: "RESP", listenKey: "fronts.resp.listen", connectionsMax: RESP_CONNECTIONS_MAX, refusal: "-ERR max number of clients reached\r\n" });
   }
 
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once("error", (err: NodeJS.ErrnoException) => reject(new Error(`Cannot listen for RESP clients on ${this.o.host}:${this.o.port}: ${err.code ?? err.message}; choose a free port in fronts.resp.listen`, { cause: err })));
-      this.server.listen(this.o.port, this.o.host, () => resolve());
-    });
-  }
-
-  /** The bound port (useful with port 0). */
-  get port(): number {
-    return (this.server.address() as AddressInfo | null)?.port ?? 0;
-  }
-
-  get connections(): number {
-    return this.sockets.size;
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((r) => this.server.close(() => r()));
-  }
-
-  private accept(socket: Socket): void {
-    if (this.sockets.size >= RESP_CONNECTIONS_MAX) {
-      socket.end("-ERR max number of clients reached\r\n");
-      return;
-    }
-    this.sockets.add(socket);
-    socket.setNoDelay(true);
-    socket.on("close", () => this.sockets.delete(socket));
-    socket.on("error", (err) => this.o.logger.debug({ err }, "RESP connection failed"));
+  protected serve(socket: Socket): void {
     new RespConnection(socket, this.o, this.nextClientId++).start();
   }
 }
@@ -148,10 +117,7 @@ class RespConnection {
     } finally {
       this.busy = false;
       // A client that sends but does not read: stop reading until its replies have drained.
-      if (!this.closing) {
-        if (this.socket.writableNeedDrain) this.socket.once("drain", () => this.socket.resume());
-        else this.socket.resume();
-      }
+      if (!this.closing) resumeWhenDrained(this.socket);
     }
   }
 
@@ -205,15 +171,12 @@ class RespConnection {
   }
 
   private flush(): void {
-    const out = this.writer.take();
-    if (out.length > 0 && !this.socket.destroyed) this.socket.write(out);
+    writeReplies(this.socket, this.writer.take());
   }
 
   private closeAfterFlush(): void {
     this.closing = true;
-    const out = this.writer.take();
-    if (out.length > 0) this.socket.end(out);
-    else this.socket.end();
+    endAfterReplies(this.socket, this.writer.take());
   }
 }
 

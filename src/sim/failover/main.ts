@@ -4,22 +4,15 @@
 // {"schedules","violations","firstFailingSeed","eventsPerSecond","schedulesPerSecond"}.
 import { Command, Option } from "commander";
 import { performance } from "node:perf_hooks";
-import { FAILED_RUN_SUMMARY, addSeedOptions, mutantArg, nonNegativeInt, violationHeadline } from "../cli-options.js";
+import { FAILED_RUN_SUMMARY, addRunOptions, addSeedOptions, mutantArg, nonNegativeInt, seedRunOf, violationHeadline } from "../cli-options.js";
+import type { SeedRunCli } from "../cli-options.js";
 import { summarize } from "../runner.js";
 import { FAILOVER_MUTANTS } from "./agent.js";
 import type { FailoverMutant } from "./agent.js";
 import { runFailoverSeeds } from "./runner.js";
 import type { FailoverScenario, FailoverScheduleResult } from "./simulation.js";
 
-interface CliOptions {
-  seeds: number;
-  seed?: number;
-  start: number;
-  nodes: 3 | 5;
-  mutant?: FailoverMutant;
-  failFast: boolean;
-  verbose: boolean;
-  trace: boolean;
+interface CliOptions extends SeedRunCli<FailoverMutant> {
   scenario: FailoverScenario;
   ttl?: number;
   stopTimeout?: number;
@@ -45,13 +38,10 @@ function quantilesMs(values: readonly number[]): string {
 }
 
 function main(): void {
-  const program = addSeedOptions(new Command()
+  const program = addRunOptions(addSeedOptions(new Command()
     .name("sim:failover")
     .description("Deterministic simulation of active/standby failover (node leases, self-fencing, watchdog, promotion) with faults and checkers")
-    .option("--seeds <n>", "number of schedules to run", nonNegativeInt, 100), "machines (each a voter with an agent)", FAILOVER_MUTANTS)
-    .option("--fail-fast", "stop at the first violation", false)
-    .option("--verbose", "print one line per schedule", false)
-    .option("--trace", "print a readable trace of the schedule (with --seed)", false)
+    .option("--seeds <n>", "number of schedules to run", nonNegativeInt, 100), "machines (each a voter with an agent)", FAILOVER_MUTANTS))
     .addOption(new Option("--scenario <name>", "chaos: random faults; crash-active / freeze-active: one measured takeover per schedule").choices(["chaos", "crash-active", "freeze-active"]).default("chaos"))
     .option("--ttl <ms>", "lease TTL of the takeover scenarios (default 2000)", nonNegativeInt)
     .option("--stop-timeout <ms>", "stop timeout of the takeover scenarios (default 500)", nonNegativeInt);
@@ -67,11 +57,7 @@ function main(): void {
   const leaderTakeoversMs: number[] = [];
   const tally = { agentFences: 0, watchdogKills: 0, demotions: 0 };
   const totals = runFailoverSeeds({
-    start: opts.seed ?? opts.start,
-    count: single ? 1 : opts.seeds,
-    voters: opts.nodes,
-    mutant,
-    stopAtFirstViolation: opts.failFast,
+    ...seedRunOf(opts),
     scenario: opts.scenario,
     ...(opts.ttl === undefined ? {} : { leaseTtlMs: opts.ttl }),
     ...(opts.stopTimeout === undefined ? {} : { stopTimeoutMs: opts.stopTimeout }),

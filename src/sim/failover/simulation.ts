@@ -7,19 +7,20 @@
 // active must exist within a bound. The checkers (checkers.ts) judge the instances' own acting
 // intervals on true virtual time.
 import { nodeId } from "../../raft/raft.js";
-import type { ConfState, Message, NodeId } from "../../raft/raft.js";
+import type { ConfState, NodeId } from "../../raft/raft.js";
 import type { NodeTuning } from "../../node/node-core.js";
 import { DEFAULT_FENCING_PARAMS, checkFencingParams } from "../../failover/fencing.js";
 import type { FencingParams } from "../../failover/fencing.js";
 import type { FlapParams } from "../../failover/flap-damping.js";
 import { drawLinkParams, nemesisGapsUs } from "../link-params.js";
 import type { LinkParams } from "../link-params.js";
-import { CALM_NETWORK, Network, linksBetween } from "../network.js";
+import { CALM_NETWORK, linksBetween } from "../network.js";
 import { Nemesis } from "../nemesis.js";
 import type { NemesisAction, NemesisWorld } from "../nemesis.js";
 import { createRng } from "../rng.js";
 import type { Rng } from "../rng.js";
-import { ScheduleWorld } from "../schedule-world.js";
+import { NodeClusterWorld } from "../node-cluster-world.js";
+import type { DeliverEvent } from "../node-cluster-world.js";
 import type { ScheduleStats } from "../schedule-world.js";
 import { raftSettings } from "../sim-raft.js";
 import type { RaftKnobs } from "../sim-raft.js";
@@ -140,7 +141,7 @@ function drawParams(rng: Rng, voters: number, options: FailoverScheduleOptions):
 }
 
 type SimEvent =
-  | { readonly kind: "deliver"; readonly msg: Message }
+  | DeliverEvent
   | { readonly kind: "agentRequest"; readonly from: NodeId; readonly to: NodeId; readonly req: AgentRequest }
   | { readonly kind: "agentReply"; readonly from: NodeId; readonly to: NodeId; readonly life: number; readonly reply: AgentReply }
   | { readonly kind: "activeChanged"; readonly from: NodeId; readonly to: NodeId };
@@ -151,15 +152,13 @@ export function runFailoverSchedule(options: FailoverScheduleOptions): FailoverS
 }
 
 /** The world of one failover schedule. Use runFailoverSchedule(). */
-export class FailoverSimulation extends ScheduleWorld<FailoverNode, SimEvent> implements FailoverNodeWorld, NemesisWorld<FailoverNode> {
+export class FailoverSimulation extends NodeClusterWorld<FailoverNode, Exclude<SimEvent, DeliverEvent>> implements FailoverNodeWorld, NemesisWorld<FailoverNode> {
   readonly rng: Rng;
   readonly mutant: FailoverMutant | null;
   readonly checker = new ActingChecker();
   readonly params: FailoverParams;
   readonly fencing: FencingParams;
   readonly flap = FLAP;
-  readonly network = new Network();
-  readonly nodes = new Map<NodeId, FailoverNode>();
   readonly tracing: boolean;
   private readonly raftRng: Rng;
   private readonly faultRng: Rng;
@@ -394,15 +393,6 @@ export class FailoverSimulation extends ScheduleWorld<FailoverNode, SimEvent> im
     return least;
   }
 
-  currentLeader(): FailoverNode | null {
-    let best: FailoverNode | null = null;
-    for (const n of this.nodes.values()) {
-      const st = n.core?.status();
-      if (st !== undefined && !n.paused && n.role === "leader" && (best === null || st.term > (best.core?.status().term ?? 0))) best = n;
-    }
-    return best;
-  }
-
   onRole(node: FailoverNode): void {
     this.trace(`n${node.id} is ${node.role} (leader n${node.leader})`);
     if (node.role === "leader") this.nemesis.onBecameLeader(node);
@@ -431,12 +421,6 @@ export class FailoverSimulation extends ScheduleWorld<FailoverNode, SimEvent> im
     return [...this.nodes.keys()];
   }
 
-  send(msg: Message): void {
-    this.mix(msg.from * 16 + msg.to, msg.term);
-    if (this.network.isBlocked(msg.from, msg.to)) return;
-    for (const d of this.network.fate(this.rng)) this.agenda.push(this.agenda.nowUs + d, { kind: "deliver", msg });
-  }
-
   sendAgentRequest(from: NodeId, to: NodeId, req: AgentRequest): void {
     this.mix(0xa6, req.agent * 65536 + req.reqId);
     for (const d of this.linkDelays(from, to)) this.agenda.push(this.agenda.nowUs + d, { kind: "agentRequest", from, to, req });
@@ -455,15 +439,9 @@ export class FailoverSimulation extends ScheduleWorld<FailoverNode, SimEvent> im
 
   protected dispatch(ev: SimEvent): void {
     switch (ev.kind) {
-      case "deliver": {
-        const msg = ev.msg;
-        if (this.network.isBlocked(msg.from, msg.to)) return;
-        const node = this.nodes.get(msg.to);
-        if (node === undefined || !node.up) return;
-        this.mix(msg.to, msg.term);
-        node.receive(msg);
+      case "deliver":
+        this.deliver(ev.msg);
         return;
-      }
       case "agentRequest": {
         if (ev.from !== ev.to && this.network.isBlocked(ev.from, ev.to)) return;
         const node = this.nodes.get(ev.to);

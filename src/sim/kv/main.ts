@@ -5,23 +5,15 @@
 // (eslint.config.js lists both in PURE_CORE_SHELLS).
 import { Command } from "commander";
 import { performance } from "node:perf_hooks";
-import { FAILED_RUN_SUMMARY, addSeedOptions, mutantArg, nonNegativeInt, violationHeadline } from "../cli-options.js";
+import { FAILED_RUN_SUMMARY, addRunOptions, addSeedOptions, mutantArg, nonNegativeInt, seedRunOf, violationHeadline } from "../cli-options.js";
+import type { SeedRunCli } from "../cli-options.js";
 import { summarize } from "../runner.js";
 import { KV_MUTANTS } from "./node.js";
 import type { KvMutant } from "./node.js";
 import { runKvSeeds } from "./runner.js";
 import type { KvScheduleResult } from "./simulation.js";
 
-interface CliOptions {
-  seeds: number;
-  seed?: number;
-  start: number;
-  nodes: 3 | 5;
-  mutant?: KvMutant;
-  failFast: boolean;
-  verbose: boolean;
-  trace: boolean;
-}
+type CliOptions = SeedRunCli<KvMutant>;
 
 function describe(r: KvScheduleResult, nodes: number, mutant: KvMutant | null): string {
   const stats = `${r.events} events, ${(r.virtualUs / 1000).toFixed(1)}ms virtual, ${r.operations} register ops, ${r.acknowledged} acknowledged, ${r.timedOut} timed out, ${r.leasesExpired} leases expired, ${r.watchEvents} watch events, hash ${r.hash}`;
@@ -35,23 +27,16 @@ function describe(r: KvScheduleResult, nodes: number, mutant: KvMutant | null): 
 }
 
 function main(): void {
-  const program = addSeedOptions(new Command()
+  const program = addRunOptions(addSeedOptions(new Command()
     .name("sim:kv")
     .description("Deterministic simulation of the Phalanx KV store (leases, watches, txns) with faults and checkers")
-    .option("--seeds <n>", "number of schedules to run", nonNegativeInt, 100), "voters", KV_MUTANTS)
-    .option("--fail-fast", "stop at the first violation", false)
-    .option("--verbose", "print one line per schedule", false)
-    .option("--trace", "print a readable trace of the schedule (with --seed)", false);
+    .option("--seeds <n>", "number of schedules to run", nonNegativeInt, 100), "voters", KV_MUTANTS));
   program.parse();
   const opts = program.opts<CliOptions>();
   const mutant = opts.mutant ?? null;
   const single = opts.seed !== undefined;
   const totals = runKvSeeds({
-    start: opts.seed ?? opts.start,
-    count: single ? 1 : opts.seeds,
-    voters: opts.nodes,
-    mutant,
-    stopAtFirstViolation: opts.failFast,
+    ...seedRunOf(opts),
     ...(single && opts.trace ? { trace: (line: string) => console.log(line) } : {}),
     clockMs: () => performance.now(),
     onResult: (r) => {

@@ -7,15 +7,16 @@
 // Raft settings, slow disks, storage model and generator (../); its nemesis and node shell are
 // bound to the register simulation, so this file has its own small nemesis and node.ts its own shell.
 import { nodeId, NO_NODE } from "../../raft/raft.js";
-import type { ConfChange, ConfState, Message, NodeId } from "../../raft/raft.js";
+import type { ConfChange, ConfState, NodeId } from "../../raft/raft.js";
 import type { ApplyOutput } from "../../kv/store.js";
 import { drawLinkParams, nemesisGapsUs } from "../link-params.js";
 import type { LinkParams } from "../link-params.js";
-import { CALM_NETWORK, Network } from "../network.js";
+import { CALM_NETWORK } from "../network.js";
 import { Nemesis } from "../nemesis.js";
 import type { NemesisWorld } from "../nemesis.js";
 import { createRng } from "../rng.js";
-import { ScheduleWorld } from "../schedule-world.js";
+import { NodeClusterWorld } from "../node-cluster-world.js";
+import type { DeliverEvent } from "../node-cluster-world.js";
 import type { ScheduleStats } from "../schedule-world.js";
 import { raftSettings } from "../sim-raft.js";
 import type { RaftKnobs } from "../sim-raft.js";
@@ -114,7 +115,7 @@ function drawParams(rng: Rng, voters: number): KvParams {
 
 /** This simulator's own events on the agenda. */
 type SimEvent =
-  | { readonly kind: "deliver"; readonly msg: Message }
+  | DeliverEvent
   | { readonly kind: "request"; readonly to: NodeId; readonly req: KvRequest }
   | { readonly kind: "reply"; readonly reply: KvReply };
 
@@ -124,13 +125,11 @@ export function runKvSchedule(options: KvScheduleOptions): KvScheduleResult {
 }
 
 /** The world of one KV schedule. Use runKvSchedule(). */
-export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements KvNodeWorld, KvWorkloadWorld, NemesisWorld<KvSimNode> {
+export class KvSimulation extends NodeClusterWorld<KvSimNode, Exclude<SimEvent, DeliverEvent>> implements KvNodeWorld, KvWorkloadWorld, NemesisWorld<KvSimNode> {
   readonly rng: Rng;
   readonly mutant: KvMutant | null;
   readonly checker: KvChecker = new KvChecker();
   readonly params: KvParams;
-  readonly network = new Network();
-  readonly nodes = new Map<NodeId, KvSimNode>();
   readonly tracing: boolean;
   private readonly workload: KvWorkload;
   private readonly raftRng: Rng;
@@ -189,15 +188,9 @@ export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements 
 
   protected dispatch(ev: SimEvent): void {
     switch (ev.kind) {
-      case "deliver": {
-        const msg = ev.msg;
-        if (this.network.isBlocked(msg.from, msg.to)) return;
-        const node = this.nodes.get(msg.to);
-        if (node === undefined || !node.up) return;
-        this.mix(msg.to, msg.term);
-        node.receive(msg);
+      case "deliver":
+        this.deliver(ev.msg);
         return;
-      }
       case "request": {
         const node = this.nodes.get(ev.to);
         const req = ev.req;
@@ -321,16 +314,6 @@ export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements 
     return this.workload.watchLag(this.checker);
   }
 
-  /** The running, unpaused leader with the highest term, if any. */
-  currentLeader(): KvSimNode | null {
-    let best: KvSimNode | null = null;
-    for (const n of this.nodes.values()) {
-      const st = n.core?.status();
-      if (st !== undefined && !n.paused && n.role === "leader" && (best === null || st.term > (best.core?.status().term ?? 0))) best = n;
-    }
-    return best;
-  }
-
   // ---------------------------------------------------------------- worlds (scheduling and trace: ScheduleWorld)
 
   /** A node's role changed (for the trace). */
@@ -352,12 +335,6 @@ export class KvSimulation extends ScheduleWorld<KvSimNode, SimEvent> implements 
 
   raftRandomInt(n: number): number {
     return this.raftRng.int(n);
-  }
-
-  send(msg: Message): void {
-    this.mix(msg.from * 16 + msg.to, msg.term);
-    if (this.network.isBlocked(msg.from, msg.to)) return;
-    for (const d of this.network.fate(this.rng)) this.agenda.push(this.agenda.nowUs + d, { kind: "deliver", msg });
   }
 
   reply(reply: KvReply): void {

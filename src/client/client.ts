@@ -311,7 +311,9 @@ function startWatch(
             if (result.canceled === true) {
               const resume = num(result.resume_revision);
               if (resume > 0) next = resume;
-              else throw new PhalanxError(String(result.cancel_reason ?? "watch cancelled"), String(result.phalanx_code ?? "cancelled"), 200);
+              // The node lost its leader (etcd's "require leader"): resume on another node.
+              if (resume > 0 && result.phalanx_code === "no_leader") throw new PhalanxError(String(result.cancel_reason ?? "watch cancelled: no leader"), "no_leader", 503);
+              if (resume <= 0) throw new PhalanxError(String(result.cancel_reason ?? "watch cancelled"), String(result.phalanx_code ?? "cancelled"), 200);
             }
             const events = (result.events ?? []) as Json[];
             if (events.length === 0) continue;

@@ -89,7 +89,8 @@ export type KvErrorCode =
   | "too_many_leases"
   | "compacted"
   | "future_revision"
-  | "too_many_watchers";
+  | "too_many_watchers"
+  | "no_leader";
 
 /** An expected failure of a request. */
 export interface KvError {

@@ -49,7 +49,8 @@ export const DEFAULT_WATCHER_OPTIONS: WatcherRegistryOptions = {
 };
 
 /** Why the hub cancelled a watcher. */
-export type WatchCancelCode = "slow_watcher" | "compacted";
+/** no_leader: the node lost touch with the leader (etcd's "require leader"); resume on another node. */
+export type WatchCancelCode = "slow_watcher" | "compacted" | "no_leader";
 /** Something to send to a watcher's client. */
 export type WatchBatch =
   | { readonly type: "events"; readonly watchId: number; readonly events: readonly WatchEvent[] }
@@ -63,7 +64,7 @@ export type WatchBatch =
       readonly watchId: number;
       readonly code: WatchCancelCode;
       readonly message: string;
-      /** Watch again from here to miss nothing (slow_watcher). */
+      /** Watch again from here to miss nothing (slow_watcher, no_leader). */
       readonly resumeRevision?: Revision;
       /** For "compacted": the first revision still available. */
       readonly compactRevision?: Revision;
@@ -100,6 +101,8 @@ export class WatcherRegistry {
   private notices: WatchBatch[] = [];
   private lastWatchId = 0;
   private notified: Revision;
+  /** Set while the node has no leader contact: new watches are refused with it. */
+  private leaderless: string | null = null;
 
   constructor(
     private readonly source: WatchSource,
@@ -118,6 +121,7 @@ export class WatcherRegistry {
   watch(req: WatchRequest): WatchCreateResult {
     const bad = validateRange(req);
     if (bad) return bad;
+    if (this.leaderless !== null) return kvError("no_leader", this.leaderless);
     if (this.watchers.size >= this.options.maxWatchers) return kvError("too_many_watchers", `Cannot watch ${req.key}: ${this.options.maxWatchers} watchers are open`);
     const start = req.startRevision === undefined || req.startRevision === 0 ? this.notified + 1 : req.startRevision;
     if (!Number.isSafeInteger(start) || start < 0) return kvError("invalid_revision", `Cannot watch from revision ${req.startRevision}`);
@@ -138,6 +142,30 @@ export class WatcherRegistry {
     }
     if (!w.synced) this.ready.add(w.id);
     return { ok: true, watchId: w.id, startRevision: start };
+  }
+
+  /** Whether new watches are refused for lack of a leader (see endAllNoLeader). */
+  get suspended(): boolean {
+    return this.leaderless !== null;
+  }
+
+  /**
+   * The node lost touch with the leader: its store may fall behind for good (an orphaned learner, a
+   * cut-off follower), so every watcher ends with "no_leader" and the revision to resume from on
+   * another node, and new watches are refused until resumeNew(). Like etcd's "require leader" watches.
+   */
+  endAllNoLeader(message: string): void {
+    this.leaderless = message;
+    for (const w of [...this.watchers.values()]) {
+      // Everything below the resume revision was handed out (or did not match the range).
+      const resumeRevision = w.pending[0]?.kv.modRevision ?? (w.synced ? Math.max(w.nextRevision, this.notified + 1) : w.nextRevision);
+      this.cancelWith(w, { type: "cancelled", watchId: w.id, code: "no_leader", message: `Cancelled watch ${w.id}: ${message}; watch again from revision ${resumeRevision} on another node`, resumeRevision });
+    }
+  }
+
+  /** Leader contact is back: new watches are accepted again. */
+  resumeNew(): void {
+    this.leaderless = null;
   }
 
   /** Stops a watcher at its client's request; false if it is unknown (or already cancelled). */

@@ -44,6 +44,19 @@ export interface NodeTuning {
   readonly readTimeoutMs: number;
   readonly maxPendingProposals?: number;
   readonly maxPendingReads?: number;
+  /**
+   * A non-leader that has not heard from a leader for longer than this ends its watches with
+   * "no_leader" and refuses new ones until contact returns (its store may never catch up: an orphaned
+   * learner, a cut-off follower). Default: twice the longest election timeout, 2 × 2 × electionTicks × tickMs.
+   */
+  readonly watchLeaderlessMs?: number;
+  /** Length of one tick (the default of watchLeaderlessMs is derived from it). */
+  readonly tickMs?: number;
+}
+
+/** Default of NodeTuning.watchLeaderlessMs. */
+export function defaultWatchLeaderlessMs(electionTicks: number, tickMs: number): number {
+  return 2 * 2 * electionTicks * tickMs;
 }
 
 /** What the core tells whoever watches it (server listeners, simulator checkers). All optional. */
@@ -113,6 +126,9 @@ export class NodeCore {
   private persisted: { term: Term; vote: NodeId };
   /** Index of the last log entry made durable here (entries up to it may apply while a later write is in flight). */
   private persistedLastIndex: LogIndex;
+  /** When a leader's append, heartbeat or snapshot last arrived (or the leader changed); the core's start at first. */
+  private lastLeaderContactMs: number;
+  private readonly watchLeaderlessMs: number;
 
   constructor(options: NodeCoreOptions) {
     this.id = options.id;
@@ -132,6 +148,8 @@ export class NodeCore {
     const conf0 = restored.snapshot?.meta.confState ?? restored.bootstrap;
     this.wasMember = conf0 !== null && (conf0.voters.includes(options.id) || conf0.learners.includes(options.id));
     this.raft = createRaft({ ...options.tuning.raft, id: options.id, randomInt: (n) => this.fx.randomInt(n) }, restored);
+    this.lastLeaderContactMs = this.fx.nowMs();
+    this.watchLeaderlessMs = options.tuning.watchLeaderlessMs ?? defaultWatchLeaderlessMs(options.tuning.raft.electionTicks, options.tuning.tickMs ?? 100);
   }
 
   // ------------------------------------------------------------------ life
@@ -175,6 +193,7 @@ export class NodeCore {
   step(m: Message): void {
     if (this.lifeState !== "running") return;
     this.guard(() => {
+      if (m.from === this.leader && (m.type === "append" || m.type === "heartbeat" || m.type === "snapshot")) this.heardFromLeader();
       this.raft.step(m);
       this.kick();
     });
@@ -189,6 +208,7 @@ export class NodeCore {
       this.proposals.expire(now);
       this.reads.expire(now, this.tuning.readTimeoutMs);
       if (this.role === "leader") this.expireLeases(now);
+      this.checkLeaderContact(now);
       this.startReadRound();
       this.kick();
     });
@@ -273,6 +293,11 @@ export class NodeCore {
   /** Proposals made here and not yet answered (metrics). */
   get pendingProposals(): number {
     return this.proposals.size;
+  }
+
+  /** Milliseconds since this node last heard from a leader (0 on the leader itself). */
+  sinceLeaderContactMs(): number {
+    return this.role === "leader" ? 0 : this.fx.nowMs() - this.lastLeaderContactMs;
   }
 
   /** Current leader as this node knows it (NO_NODE when none). */
@@ -387,6 +412,7 @@ export class NodeCore {
     const leaderChanged = leader !== this.leader;
     this.leader = leader;
     if (leaderChanged) this.fx.logger.info({ leader, term: this.raft.status().term }, leader === NO_NODE ? "no leader" : `leader is ${leader}`);
+    if (leaderChanged || isLeader) this.heardFromLeader();
     this.obs.onRoleChange?.(role, leader);
     if (this.mutants.has("lease-no-promote")) return; // Mutant: a new leader keeps whatever deadlines it had.
     if (isLeader && !wasLeader) this.leases.promote(this.kv.leases(), this.fx.nowMs());
@@ -399,6 +425,23 @@ export class NodeCore {
       // on a node that has just become leader, until every lease expired (bench:replace).
       this.reads.retryRound();
     }
+  }
+
+  private heardFromLeader(): void {
+    this.lastLeaderContactMs = this.fx.nowMs();
+    if (this.watchers.suspended) this.watchers.resumeNew();
+  }
+
+  /**
+   * A non-leader cut off from the leader for too long ends its watches (etcd's "require leader"):
+   * a learner never campaigns, so without this its watch streams would stay open and silent for good.
+   */
+  private checkLeaderContact(now: number): void {
+    if (this.role === "leader" || this.watchers.suspended) return;
+    const silentMs = now - this.lastLeaderContactMs;
+    if (silentMs <= this.watchLeaderlessMs) return;
+    this.watchers.endAllNoLeader(`node ${this.id} has not heard from a leader for ${silentMs} ms`);
+    this.obs.onWatchReady?.();
   }
 
   private installSnapshot(snapshot: Snapshot): void {

@@ -86,6 +86,8 @@ export function statusOfKvError(code: KvErrorCode): ErrorStatus {
       return { http: HTTP.tooManyRequests, grpc: GRPC.resourceExhausted };
     case "lease_exists":
       return { http: HTTP.conflict, grpc: GRPC.failedPrecondition };
+    case "no_leader":
+      return { http: HTTP.unavailable, grpc: GRPC.unavailable };
     case "compacted":
     case "future_revision":
       return { http: HTTP.badRequest, grpc: GRPC.outOfRange };

@@ -113,7 +113,6 @@ export class Replica {
   private readonly changeListeners = new Set<(changedKeys: readonly string[] | null) => void>();
   private tickTimer: NodeJS.Timeout | null = null;
   private readonly startedMs: number;
-  private lastLeaderContactMs = 0;
   /** The leader last announced to listeners. */
   private leaderSeen: NodeId = NO_NODE;
 
@@ -147,6 +146,7 @@ export class Replica {
         snapshotEveryEntries: t.snapshotEveryEntries,
         proposalTimeoutMs: t.proposalTimeoutMs,
         readTimeoutMs: t.readTimeoutMs,
+        tickMs: t.tickMs,
       },
       observer: {
         onRoleChange: (_role, leader) => this.onLeader(leader),
@@ -179,7 +179,6 @@ export class Replica {
   /** Starts ticking and receiving. */
   start(): void {
     this.options.transport.onMessage((m) => {
-      if (m.from === this.core.leaderId && (m.type === "append" || m.type === "heartbeat" || m.type === "snapshot")) this.lastLeaderContactMs = this.nowMs();
       this.core.step(m);
     });
     this.tickTimer = setInterval(() => this.core.tick(), this.tuning.tickMs);
@@ -236,7 +235,7 @@ export class Replica {
 
   /** Milliseconds since this node last heard from a leader (0 on the leader itself). */
   sinceLeaderContactMs(): number {
-    return this.core.currentRole === "leader" ? 0 : this.nowMs() - this.lastLeaderContactMs;
+    return this.core.sinceLeaderContactMs();
   }
 
   /** Subscribes to "watch events may be ready" (after every apply). Returns the unsubscribe function. */
@@ -319,7 +318,6 @@ export class Replica {
     if (leader === this.leaderSeen) return;
     this.leaderSeen = leader;
     if (leader !== NO_NODE) this.options.metrics?.leaderChanged();
-    this.lastLeaderContactMs = this.nowMs();
     for (const l of this.leaderListeners) l(leader);
   }
 

@@ -274,6 +274,7 @@ export class Simulation extends ScheduleWorld<SimNode, SimEvent> implements Node
       snapshotEveryEntries: this.params.snapshotEveryEntries,
       proposalTimeoutMs: PROPOSAL_TIMEOUT_MS,
       readTimeoutMs: READ_TIMEOUT_MS,
+      tickMs: this.params.tickUs / 1000,
     };
   }
 

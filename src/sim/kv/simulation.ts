@@ -328,6 +328,7 @@ export class KvSimulation extends NodeClusterWorld<KvSimNode, Exclude<SimEvent, 
       snapshotEveryEntries: this.params.snapshotEveryEntries,
       proposalTimeoutMs: PROPOSAL_TIMEOUT_MS,
       readTimeoutMs: READ_TIMEOUT_MS,
+      tickMs: this.params.tickUs / 1000,
       maxPendingProposals: MAX_PENDING_PROPOSALS,
       maxPendingReads: MAX_PENDING_READS,
     };

@@ -19,6 +19,7 @@ import {
   type EventRecord, type PlacementRecord, type RolloutRecord,
 } from "./layout.js";
 import { ReplacementBackoff } from "./replacement-backoff.js";
+import { LeaderRounds } from "./leader-rounds.js";
 import { readServicesView, schedulerInput, type ServicesView } from "./view.js";
 
 /** A round also runs this often without any change (failed instances are forgotten on time). */
@@ -39,10 +40,7 @@ export interface ControllerOptions {
 
 /** Runs the scheduler on the leader. start(), then feed it changed keys; stop() when the node stops. */
 export class ServiceController {
-  private timer: NodeJS.Timeout | null = null;
-  private running = false;
-  private again = false;
-  private stopped = false;
+  private readonly rounds: LeaderRounds;
   private lastView: ServicesView | null = null;
   private readonly toldProblems = new Set<string>();
   /** healthy/total per service as last told to the alert rules. */
@@ -55,17 +53,25 @@ export class ServiceController {
 
   constructor(private readonly o: ControllerOptions) {
     this.nowMs = o.nowMs ?? (() => Date.now());
+    this.rounds = new LeaderRounds({
+      tickMs: CONTROLLER_TICK_MS,
+      isLeader: () => o.replica.status().role === "leader",
+      onNotLeader: () => {
+        this.lastView = null; // a later term starts over from the store
+        this.toldHealth.clear();
+      },
+      round: () => this.round(),
+      logger: o.logger,
+      what: "controller",
+    });
   }
 
   start(): void {
-    this.timer = setInterval(() => this.poke(), CONTROLLER_TICK_MS);
-    this.timer.unref();
+    this.rounds.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
+    this.rounds.stop();
   }
 
   /** Called with the keys of each applied batch: a change under /phalanx/ (events aside) starts a round. */
@@ -75,25 +81,7 @@ export class ServiceController {
 
   /** Runs a round now, or once more after the one running. */
   poke(): void {
-    if (this.stopped) return;
-    if (this.o.replica.status().role !== "leader") {
-      this.lastView = null; // a later term starts over from the store
-      this.toldHealth.clear();
-      return;
-    }
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    void this.round().catch((err: unknown) => this.o.logger.debug({ err }, "controller round did not finish; the next change retries"))
-      .finally(() => {
-        this.running = false;
-        if (this.again) {
-          this.again = false;
-          setImmediate(() => this.poke());
-        }
-      });
+    this.rounds.poke();
   }
 
   private async round(): Promise<void> {
@@ -114,7 +102,7 @@ export class ServiceController {
       }
       if (r.type !== "txn" || !r.succeeded) {
         this.o.logger.debug("the store changed while planning: planning again");
-        this.again = true;
+        this.rounds.requestAnother();
         return;
       }
       this.backoff.record(plan, now);

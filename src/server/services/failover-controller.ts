@@ -20,6 +20,7 @@ import {
   type EventRecord, type FailoverStateRecord,
 } from "./layout.js";
 import { eventsTxn } from "./controller.js";
+import { LeaderRounds } from "./leader-rounds.js";
 import { readServicesView, type ServicesView } from "./view.js";
 import type { AlertSink } from "./controller-alerts.js";
 import { COLD_STANDBY_MESSAGE } from "./node-agent.js";
@@ -91,10 +92,7 @@ interface OpenFailover {
 
 /** Promotes actives on the leader. start(), feed it changed keys, stop(). */
 export class FailoverController {
-  private timer: NodeJS.Timeout | null = null;
-  private running = false;
-  private again = false;
-  private stopped = false;
+  private readonly rounds: LeaderRounds;
   private lastLeadershipMoveMs = -Infinity;
   private readonly told = new Map<string, string>();
   /** Per service. In memory: a new leader begins again with the same id (derived from the store), which the alert rules deduplicate. */
@@ -105,17 +103,21 @@ export class FailoverController {
 
   constructor(private readonly o: FailoverControllerOptions) {
     this.nowMs = o.nowMs ?? (() => Date.now());
+    this.rounds = new LeaderRounds({
+      tickMs: FAILOVER_TICK_MS,
+      isLeader: () => o.replica.status().role === "leader",
+      round: () => this.round(),
+      logger: o.logger,
+      what: "failover",
+    });
   }
 
   start(): void {
-    this.timer = setInterval(() => this.poke(), FAILOVER_TICK_MS);
-    this.timer.unref();
+    this.rounds.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
+    this.rounds.stop();
   }
 
   changed(keys: readonly string[]): void {
@@ -124,20 +126,7 @@ export class FailoverController {
   }
 
   poke(): void {
-    if (this.stopped || this.o.replica.status().role !== "leader") return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    void this.round().catch((err: unknown) => this.o.logger.debug({ err }, "failover round did not finish; the next change retries"))
-      .finally(() => {
-        this.running = false;
-        if (this.again) {
-          this.again = false;
-          setImmediate(() => this.poke());
-        }
-      });
+    this.rounds.poke();
   }
 
   private async round(): Promise<void> {

@@ -18,6 +18,8 @@ import type { NodeConfigInput } from "../server/node-config.js";
 export interface NodeSpec {
   readonly id: number;
   readonly name: string;
+  /** Directory name under the root (default: the node's name); `init --dir ./x --name web1` differ. */
+  readonly dirName?: string;
   readonly peerListen: string;
   readonly peerAdvertise: string;
   readonly clientListen: string;
@@ -49,7 +51,7 @@ export interface ClusterFileOptions {
   readonly nodeExtra?: (node: NodeSpec) => { labels?: Record<string, string>; leaseTtlMs?: number; services?: NodeConfigInput["services"]; proxy?: NodeConfigInput["proxy"] };
 }
 
-/** Creates `root/<name>/{config.yaml,pki/,data/,token,admin-token}` for every node. */
+/** Creates `root/<dirName or name>/{config.yaml,pki/,data/,token,admin-token}` for every node. */
 export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[], raft?: NodeConfigInput["raft"], options: ClusterFileOptions = {}): Promise<ClusterFiles> {
   const clusterId = `c${randomUUID().replaceAll("-", "").slice(0, 12)}`;
   const ca: ClusterCa = await createClusterCa({ clusterId });
@@ -59,7 +61,7 @@ export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[]
   const members = nodes.map((n) => ({ id: n.id, name: n.name, peerAddress: n.peerAdvertise, clientAddress: n.clientAdvertise }));
   const configFiles = new Map<number, string>();
   for (const n of nodes) {
-    const dir = join(root, n.name);
+    const dir = join(root, n.dirName ?? n.name);
     const pki = join(dir, "pki");
     await mkdir(pki, { recursive: true, mode: 0o700 });
     const hosts = [...new Set(["localhost", hostOf(n.peerAdvertise), hostOf(n.clientAdvertise)])];

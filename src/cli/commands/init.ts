@@ -26,7 +26,7 @@ export function registerInit(program: Command): void {
       const dir = resolve(o.dir);
       const advertise = (listen: string): string => (o.advertiseHost ? `${o.advertiseHost}:${listen.slice(listen.lastIndexOf(":") + 1)}` : listen);
       const files = await writeClusterFiles(resolve(dir, ".."), [
-        { id: 1, name: dir.slice(dir.lastIndexOf("/") + 1), peerListen: o.peerListen, peerAdvertise: advertise(o.peerListen), clientListen: o.clientListen, clientAdvertise: advertise(o.clientListen) },
+        { id: 1, name: o.name, dirName: dir.slice(dir.lastIndexOf("/") + 1), peerListen: o.peerListen, peerAdvertise: advertise(o.peerListen), clientListen: o.clientListen, clientAdvertise: advertise(o.clientListen) },
       ]);
       const config = files.configFiles.get(1)!;
       process.stdout.write([

@@ -26,6 +26,7 @@ import type { Replica } from "./replica.js";
 import type { AlertManager } from "../alerts/manager.js";
 import { readFile } from "node:fs/promises";
 import { addServiceRoutes } from "./services/routes.js";
+import { drainKey } from "./services/layout.js";
 
 /** What the admin routes act on. */
 export interface AdminContext {
@@ -102,7 +103,8 @@ export function adminRoutes(ctx: AdminContext): Map<string, ClusterRoute> {
     leaderOnly();
     const id = nodeId(parseBody(idBody, body).id);
     await replica.proposeConfChange({ type: "removeNode", nodeId: id });
-    await replica.propose({ type: "delete", key: memberKey(id) });
+    // The drain mark goes with the member: a later node that reuses the id must not start drained.
+    await replica.propose({ type: "txn", compares: [], success: [{ type: "delete", key: memberKey(id) }, { type: "delete", key: drainKey(id) }], failure: [] });
     return { removed: id };
   });
   route("POST /v3/phalanx/members/promote", "admin", async (body) => {

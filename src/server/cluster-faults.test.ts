@@ -141,7 +141,11 @@ test("a node joins as a learner under load and becomes a voter when another memb
   await waitFor("n4 to be a learner", async () => (await members()).some((m) => m.name === "n4" && m.role === "learner"));
   const n4 = (await members()).find((m) => m.name === "n4")!;
   // 3 voters + 1 learner: the cluster keeps 3 voters. Removing a follower makes room for n4.
+  await admin.call("POST", "/v3/phalanx/nodes/drain", { node: victim }, false);
+  const drainMark = async (): Promise<number> => (await admin.get(`/phalanx/drain/${victim}`)).kvs.length;
+  assert.equal(await drainMark(), 1, "the victim is marked drained before its removal");
   await admin.call("POST", "/v3/phalanx/members/remove", { id: victim }, false);
+  assert.equal(await drainMark(), 0, "removing a member removes its drain mark (a node reusing the id must not start drained)");
   await waitFor("n4 to be promoted", async () => (await members()).find((m) => m.id === n4.id)?.role === "voter", 60_000);
   const acked = load.acknowledgedWrites();
   await waitFor("writes to continue", () => load.acknowledgedWrites() > acked + 10);

@@ -14,6 +14,7 @@ import type { RouteHandler } from "../http-api.js";
 import type { Replica } from "../replica.js";
 import { decodeRecord, failoverStateKey, FENCING_PREFIX, type FailoverStateRecord } from "./layout.js";
 import { standbyCandidates } from "./failover-controller.js";
+import { resolveNode } from "./view.js";
 import type { ServicesView } from "./view.js";
 
 /** Shortest fencing lease an agent may ask for: a few Raft ticks and round trips. */
@@ -114,14 +115,6 @@ export function failoverJson(replica: Replica, spec: ServiceSpec, nowMs: number)
     lastPromotion: state?.lastPromotion ?? null,
     switchover: sw === undefined ? null : decodeRecord<{ to: number }>(sw),
   };
-}
-
-function resolveNode(given: number | string, v: ServicesView): number {
-  const byName = [...v.nodes.values()].find((n) => n.value.name === String(given));
-  if (byName !== undefined) return byName.value.id;
-  const id = Number(given);
-  if (Number.isInteger(id) && id > 0) return id;
-  throw new ServerError("not_found", `No registered node named ${JSON.stringify(given)}: \`phalanx status\` lists the nodes`);
 }
 
 function isLoopback(req: IncomingMessage): boolean {

@@ -24,7 +24,7 @@ import {
 import { readInstanceLog } from "./log-route.js";
 import { switchoverKey } from "../../failover/active-record.js";
 import { addFailoverRoutes, failoverJson, type LocalActiveStatus } from "./failover-routes.js";
-import { readServicesView, schedulerInput, type ServicesView } from "./view.js";
+import { readServicesView, resolveNode, schedulerInput, type ServicesView } from "./view.js";
 
 /** Most services one apply may carry: each takes two ops of one txn (MAX_TXN_OPS 128). */
 export const MAX_SERVICES_PER_APPLY = 60;
@@ -230,14 +230,6 @@ export function applyTxn(specs: readonly ServiceSpec[], v: ServicesView, nowMs: 
     }
   }
   return { txn: { compares, success: ops, failure: [] }, changes };
-}
-
-function resolveNode(given: number | string, v: ServicesView): number {
-  const byName = [...v.nodes.values()].find((n) => n.value.name === String(given));
-  if (byName !== undefined) return byName.value.id;
-  const id = Number(given);
-  if (Number.isInteger(id) && id > 0) return id;
-  throw new ServerError("not_found", `No registered node named ${JSON.stringify(given)}: \`phalanx status\` lists the nodes`);
 }
 
 /** Every service with its spec summary, roll-out state and instances (placements joined with reports). */

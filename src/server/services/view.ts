@@ -1,6 +1,7 @@
 // What the store says about services right now, read from one node's local store, and the
 // scheduler's input built from it. The controller, the dry-run and the read-only routes share it.
 import type { KeyValue } from "../../kv/store.js";
+import { ServerError } from "../errors.js";
 import { toServiceDemand } from "../../config/service-demand.js";
 import type { InstanceView, NodeView, SchedulerInput, InstanceState as SchedulerState } from "../../scheduler/types.js";
 import type { InstanceState } from "../../agent/core/types.js";
@@ -117,4 +118,13 @@ export function schedulerInput(view: ServicesView): SchedulerInput {
     instances.push({ id, service: i.value.service, revision: i.value.revision, node: String(i.value.node), state: "stopping", healthy: false, restarts: i.value.restarts });
   }
   return { services, nodes, instances };
+}
+
+/** A node given by name or id (drain, failover --to): its id; a number is taken as an id even if not registered. */
+export function resolveNode(given: number | string, v: ServicesView): number {
+  const byName = [...v.nodes.values()].find((n) => n.value.name === String(given));
+  if (byName !== undefined) return byName.value.id;
+  const id = Number(given);
+  if (Number.isInteger(id) && id > 0) return id;
+  throw new ServerError("not_found", `No registered node named ${JSON.stringify(given)}: \`phalanx status\` lists the nodes`);
 }

@@ -4,6 +4,7 @@ import { pino } from "pino";
 import { parseVipAddress } from "./core/address.js";
 import type { VipAddress } from "./core/address.js";
 import { VipFollower } from "./vip-follower.js";
+import { UNSOLICITED_NA_SCRIPT } from "./unsolicited-na.js";
 import { VipOwner } from "./vip-owner.js";
 import type { CommandResult, CommandRunner } from "./vip-owner.js";
 
@@ -94,18 +95,21 @@ test("a failed delete is retried until the address is gone; an add of a present 
   assert.equal(host.has(), true);
 });
 
-test("IPv6: the address is added without duplicate-address detection and announced with ndsend; a missing ndsend is named", async () => {
+test("IPv6: the address is added without duplicate-address detection and announced by an unsolicited NA; a failed announcement says why", async () => {
   const calls: string[] = [];
   const v6 = parseVipAddress("fd00::c8/64") as VipAddress;
   const runner: CommandRunner = async (cmd, args) => {
-    calls.push(`${cmd} ${args.join(" ")}`);
-    if (cmd === "ndsend") throw new Error("ndsend is not installed");
+    calls.push(cmd === "perl" ? `perl ${args.slice(0, 1).join(" ")} <script> ${args.slice(2).join(" ")}` : `${cmd} ${args.join(" ")}`);
+    if (cmd === "perl") {
+      assert.equal(args[1], UNSOLICITED_NA_SCRIPT);
+      return { code: 2, stdout: "", stderr: "cannot open a raw ICMPv6 socket (needs CAP_NET_RAW): Operation not permitted\n" };
+    }
     return { code: 0, stdout: "", stderr: "" };
   };
   const owner = new VipOwner({ vip: v6, interfaceName: "eth0", runner });
   await owner.acquire();
-  await assert.rejects(owner.announce(), /ndsend is not installed/);
-  assert.deepEqual(calls, ["ip addr add fd00::c8/64 dev eth0 nodad", "ndsend fd00::c8 eth0"]);
+  await assert.rejects(owner.announce(), /perl -e <unsolicited-na.ts> fd00::c8 eth0: cannot open a raw ICMPv6 socket \(needs CAP_NET_RAW\)/);
+  assert.deepEqual(calls, ["ip addr add fd00::c8/64 dev eth0 nodad", "perl -e <script> fd00::c8 eth0"]);
 });
 
 test("close() during an acquire in flight still leaves the address removed", async () => {

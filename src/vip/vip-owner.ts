@@ -2,13 +2,14 @@
 // interface, and announcements that make the neighbours send to this host at once instead of
 // waiting for their ARP entries to time out — gratuitous ARP for IPv4 (`arping`, either Debian's
 // `arping` package by Thomas Habets or `iputils-arping`), an unsolicited neighbour advertisement
-// for IPv6 (`ndsend` from Debian's `ndisc6`). Every operation is idempotent: adding an address
+// for IPv6 (unsolicited-na.ts, sent by Perl, which every Debian host has). Every operation is idempotent: adding an address
 // that is there, or deleting one that is not, is success — a retry after an unknown outcome (a
 // timeout) must not fail. WHEN to call these is vip-follower.ts's job (decisions in core/decide.ts).
 import { execFile } from "node:child_process";
 import type { VipAddress } from "./core/address.js";
+import { UNSOLICITED_NA_SCRIPT } from "./unsolicited-na.js";
 
-/** Longest one `ip`/`arping`/`ndsend` may take. */
+/** Longest one `ip`/`arping`/`perl` (IPv6 announcement) may take. */
 export const VIP_COMMAND_TIMEOUT_MS = 5_000;
 
 /** Outcome of one command: exit code (null when killed) and what it printed. */
@@ -95,9 +96,9 @@ export class VipOwner {
     const { address, family } = this.o.vip;
     const dev = this.o.interfaceName;
     if (family === 6) {
-      // ndsend sends one unsolicited NA with the override flag for ADDRESS from DEV.
-      const r = await this.runner("ndsend", [address, dev]);
-      if (r.code !== 0) throw new VipCommandError(["ndsend", address, dev], r.stderr);
+      // One unsolicited NA with the override flag for ADDRESS from DEV (see unsolicited-na.ts).
+      const r = await this.runner("perl", ["-e", UNSOLICITED_NA_SCRIPT, address, dev]);
+      if (r.code !== 0) throw new VipCommandError(["perl", "-e", "<unsolicited-na.ts>", address, dev], r.stderr);
       return;
     }
     const flavor = this.arping ?? (this.arping = await this.detectArping());

@@ -210,9 +210,9 @@ export class HostNet {
     return run("ip", ["netns", "exec", this.node(name).namespace, cmd, ...args]);
   }
 
-  /** The IPv4 addresses (without prefix length) on node `name`'s eth0: its own, plus any added (a VIP). */
-  async addresses(name: string): Promise<string[]> {
-    const out = await run("ip", ["-n", this.node(name).namespace, "-j", "-4", "addr", "show", "dev", NODE_INTERFACE]);
+  /** The IPv4 (or IPv6) addresses, without prefix length, on node `name`'s eth0: its own, plus any added (a VIP). */
+  async addresses(name: string, family: 4 | 6 = 4): Promise<string[]> {
+    const out = await run("ip", ["-n", this.node(name).namespace, "-j", `-${family}`, "addr", "show", "dev", NODE_INTERFACE]);
     const links = JSON.parse(out) as { addr_info?: { local?: string }[] }[];
     return links.flatMap((l) => l.addr_info ?? []).map((a) => a.local).filter((a): a is string => a !== undefined);
   }

@@ -87,7 +87,7 @@ export class OverlapSampler {
     while (this.running) {
       for (const host of this.hosts) {
         const t0 = performance.now();
-        const held = (await this.net.addresses(host)).includes(this.vip);
+        const held = (await this.net.addresses(host, this.vip.includes(":") ? 6 : 4)).includes(this.vip);
         this.reads.push({ host, held, atMs: Math.round(t0 - this.started) });
         const wait = this.periodMs - (performance.now() - t0);
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));

@@ -7,90 +7,14 @@ import { test } from "node:test";
 import type { TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { HostNet } from "./harness.js";
-import type { NodeProcess } from "./harness.js";
 import { Prober } from "./probe.js";
 import { OverlapSampler } from "./vip-overlap.js";
+import { servedBy, until, VipHost } from "./vip-host-driver.js";
 
 const VIP = "10.231.0.200";
 const VIP_CIDR = `${VIP}/24`;
 const URL_VIA_VIP = `http://${VIP}:8080/`;
-const VIP_HOST = fileURLToPath(new URL("./testdata/vip-host.ts", import.meta.url));
-const ANSWER_DEADLINE_MS = 10_000;
-/** Far beyond what a test step takes: the holder must not reach its fencing point by accident. */
-const LONG_FENCE_MS = 600_000;
-
-/** One vip-host.ts process, asked over stdin. */
-class VipHost {
-  private nextId = 1;
-  private readonly pending = new Map<number, (m: { ok: boolean; value?: unknown; error?: string }) => void>();
-  private constructor(readonly name: string, readonly proc: NodeProcess) {}
-
-  static async start(net: HostNet, name: string): Promise<VipHost> {
-    const proc = net.spawn(name, process.execPath, ["--import", "tsx", VIP_HOST, name, VIP_CIDR]);
-    const host = new VipHost(name, proc);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`vip-host on ${name} not ready within 30 s: ${proc.output()}`)), 30_000);
-      createInterface({ input: proc.child.stdout! }).on("line", (line) => {
-        const m = JSON.parse(line) as { event?: string; id?: number; ok: boolean };
-        if (m.event === "ready") {
-          clearTimeout(timer);
-          resolve();
-        } else if (m.id !== undefined) host.pending.get(m.id)?.(m);
-      });
-      void proc.exited.then(() => reject(new Error(`vip-host on ${name} exited: ${proc.output()}`)));
-    });
-    return host;
-  }
-
-  async ask(cmd: string, extra: Record<string, unknown> = {}): Promise<unknown> {
-    const id = this.nextId++;
-    const answer = new Promise<{ ok: boolean; value?: unknown; error?: string }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`vip-host ${this.name}: no answer to ${cmd} within ${ANSWER_DEADLINE_MS} ms: ${this.proc.output()}`)), ANSWER_DEADLINE_MS);
-      this.pending.set(id, (m) => {
-        clearTimeout(timer);
-        resolve(m);
-      });
-    });
-    this.proc.child.stdin!.write(`${JSON.stringify({ id, cmd, ...extra })}\n`);
-    const m = await answer;
-    if (!m.ok) throw new Error(`vip-host ${this.name}: ${cmd} failed: ${m.error}`);
-    return m.value;
-  }
-
-  /** The store's view: this host holds the role until `fenceInMs` from now (null: no lease). */
-  role(holder: boolean, fenceInMs: number | null = LONG_FENCE_MS): Promise<unknown> {
-    return this.ask("role", { holder, fenceInMs });
-  }
-
-  async held(): Promise<boolean> {
-    return (await this.ask("held")) === true;
-  }
-}
-
-/** Polls `check` until it returns a value (not undefined) or `deadlineMs` passes. */
-async function until<T>(what: string, deadlineMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const end = performance.now() + deadlineMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (performance.now() > end) throw new Error(`Timed out after ${deadlineMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** The client is served through the VIP by `host` (retried: a neighbour entry may be resolving). */
-async function servedBy(client: Prober, host: string, deadlineMs: number): Promise<void> {
-  let last = "";
-  await until(`c1 served by ${host} through ${VIP} (last: ${last})`, deadlineMs, async () => {
-    const r = await client.http(URL_VIA_VIP, 1_000);
-    last = r.ok ? `served by ${r.body}` : r.error;
-    return r.ok && r.body === host ? true : undefined;
-  });
-}
-
 /** Gratuitous ARP needs `arping` (Debian `arping`, which .ci/run installs). */
 const hasArping = spawnSync("sh", ["-c", "command -v arping"]).status === 0;
 
@@ -102,7 +26,7 @@ async function setup(t: TestContext): Promise<{ net: HostNet; hosts: VipHost[]; 
   }
   const net = await HostNet.startOrSkip(t, { hosts: 3, clients: 1 });
   if (net === null) return null;
-  const hosts = await Promise.all(["h1", "h2", "h3"].map((h) => VipHost.start(net, h)));
+  const hosts = await Promise.all(["h1", "h2", "h3"].map((h) => VipHost.start(net, h, VIP_CIDR)));
   const client = await Prober.start(net, "c1");
   const sampler = new OverlapSampler(net, ["h1", "h2", "h3"], VIP);
   // The harness's close (registered first) may kill a read in flight: tests that check overlaps
@@ -124,7 +48,7 @@ test("a VIP moved h1 → h2 → h3 → h1: the client's ARP entry follows by gra
   const { net, hosts, client, sampler } = s;
   const [h1, h2, h3] = hosts as [VipHost, VipHost, VipHost];
   await h1.role(true);
-  await servedBy(client, "h1", 10_000);
+  await servedBy(client, URL_VIA_VIP, "h1", 10_000);
   assert.equal((await net.neighbour("c1", VIP))?.mac, await net.macAddress("h1"));
 
   for (const [from, to] of [[h1, h2], [h2, h3], [h3, h1]] as const) {
@@ -135,7 +59,7 @@ test("a VIP moved h1 → h2 → h3 → h1: the client's ARP entry follows by gra
     // time (15–45 s) and the probes that follow would go to `from`.
     const toMac = await net.macAddress(to.name);
     await until(`c1's neighbour entry for ${VIP} to point at ${to.name} (${toMac})`, 5_000, async () => ((await net.neighbour("c1", VIP))?.mac === toMac ? true : undefined));
-    await servedBy(client, to.name, 5_000);
+    await servedBy(client, URL_VIA_VIP, to.name, 5_000);
   }
   await sampler.waitRounds(2);
   const overlaps = await sampler.stop();
@@ -157,7 +81,7 @@ test("a holder whose keep-alives stop drops the VIP at its fencing point by itse
 
   // A successor takes it; the old holder resumes (healed) and is told it no longer holds the role.
   await h2.role(true);
-  await servedBy(client, "h2", 10_000);
+  await servedBy(client, URL_VIA_VIP, "h2", 10_000);
   await h1.role(false);
   assert.equal(await h1.held(), false);
   // The holder is told to announce again (a heal): c1's entry, pointed elsewhere meanwhile by
@@ -174,7 +98,7 @@ test("a holder killed -9 loses the VIP anyway: its watchdog removes the address 
   const { net, hosts, client, sampler } = s;
   const [h1, h2] = hosts as [VipHost, VipHost, VipHost];
   await h1.role(true, 3_000);
-  await servedBy(client, "h1", 10_000);
+  await servedBy(client, URL_VIA_VIP, "h1", 10_000);
   const watchdogPid = Number(await h1.ask("watchdog"));
   assert.ok(watchdogPid > 1, `no watchdog pid: ${watchdogPid}`);
   // The follower dies holding the address: only the watchdog (a process of its own) can remove it.
@@ -183,7 +107,7 @@ test("a holder killed -9 loses the VIP anyway: its watchdog removes the address 
   await until("h1's watchdog to remove the VIP", 10_000, async () => ((await net.addresses("h1")).includes(VIP) ? undefined : true));
   // What the successor does once the old holder's lease has expired at the leader.
   await h2.role(true);
-  await servedBy(client, "h2", 10_000);
+  await servedBy(client, URL_VIA_VIP, "h2", 10_000);
   const overlaps = await sampler.stop();
   assert.deepEqual(overlaps, [], `two hosts held ${VIP} at once: ${JSON.stringify(overlaps.slice(0, 5))}`);
 });
@@ -194,17 +118,17 @@ test("a holder frozen (SIGSTOP of its agent) loses the VIP through its watchdog 
   const { net, hosts, client, sampler } = s;
   const [h1, h2] = hosts as [VipHost, VipHost, VipHost];
   await h1.role(true, 3_000);
-  await servedBy(client, "h1", 10_000);
+  await servedBy(client, URL_VIA_VIP, "h1", 10_000);
   await net.freeze(h1.proc);
   await until("h1's watchdog to remove the VIP", 10_000, async () => ((await net.addresses("h1")).includes(VIP) ? undefined : true));
   await h2.role(true);
-  await servedBy(client, "h2", 10_000);
+  await servedBy(client, URL_VIA_VIP, "h2", 10_000);
   await net.thaw(h1.proc);
   // Thawed, h1 still believes it holds the role (no update reached it): its own fencing point has
   // passed, so the decision is "release", never "announce" or "acquire".
   assert.equal(await h1.held(), false);
   await sampler.waitRounds(3);
-  await servedBy(client, "h2", 5_000);
+  await servedBy(client, URL_VIA_VIP, "h2", 5_000);
   const overlaps = await sampler.stop();
   assert.deepEqual(overlaps, [], `two hosts held ${VIP} at once: ${JSON.stringify(overlaps.slice(0, 5))}`);
 });

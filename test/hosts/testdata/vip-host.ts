@@ -30,7 +30,8 @@ const follower = new VipFollower({ owner, params: DEFAULT_VIP_PARAMS, nowMs, log
 const reply = (msg: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(msg)}\n`);
 
 const server = createServer((_req, res) => res.end(name));
-server.listen(VIP_HTTP_PORT, "0.0.0.0", () => reply({ event: "ready" }));
+// "::" takes IPv4 too (dual stack): the same host serves an IPv4 or an IPv6 VIP.
+server.listen(VIP_HTTP_PORT, "::", () => reply({ event: "ready" }));
 
 createInterface({ input: process.stdin }).on("line", (line) => {
   const m = JSON.parse(line) as { id: number; cmd: string; holder?: boolean; fenceInMs?: number | null };

@@ -8,8 +8,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Logger } from "pino";
 
-const WATCHDOG_SCRIPT = `
-trap '' INT TERM HUP
+/**
+ * The shell lines that keep the "+PGID" / "-PGID" list read from stdin and SIGKILL every group
+ * still listed at end-of-file. Shared with the demo's cluster watchdog (cli/commands/demo-cluster.ts),
+ * which adds its own clean-up after them.
+ */
+export const GROUP_KILLER_LINES = `
 groups=" "
 while IFS= read -r line; do
   case "$line" in
@@ -21,6 +25,9 @@ while IFS= read -r line; do
 done
 for g in $groups; do kill -s KILL -- "-$g" 2>/dev/null; done
 `;
+
+const WATCHDOG_SCRIPT = `
+trap '' INT TERM HUP${GROUP_KILLER_LINES}`;
 
 /** Bound on replacing a watchdog that died while the agent lives (someone killed it). */
 const MAX_WATCHDOG_RESTARTS = 10;

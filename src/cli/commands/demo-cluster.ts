@@ -9,6 +9,7 @@
 // kill -9, the kernel closes the pipe; the watchdog SIGKILLs the nodes' groups, and each node's own
 // instance watchdog (src/agent/watchdog.ts, the same pattern) SIGKILLs that node's instances; then
 // it removes the temporary directory and the lock.
+import { GROUP_KILLER_LINES } from "../../agent/watchdog.js";
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
@@ -66,18 +67,7 @@ export interface DemoClusterOptions {
 
 const WATCHDOG_SCRIPT = `
 trap '' INT TERM HUP
-root=$1; lock=$2; owner=$3
-groups=" "
-while IFS= read -r line; do
-  case "$line" in
-    +[0-9]*) groups="$groups\${line#+} " ;;
-    -[0-9]*) id=\${line#-}; kept=" "
-             for g in $groups; do [ "$g" = "$id" ] || kept="$kept$g "; done
-             groups=$kept ;;
-  esac
-done
-for g in $groups; do kill -s KILL -- "-$g" 2>/dev/null; done
-sleep 1
+root=$1; lock=$2; owner=$3${GROUP_KILLER_LINES}sleep 1
 rm -rf -- "$root"
 [ "$(head -n 1 "$lock" 2>/dev/null)" = "$owner" ] && rm -f -- "$lock"
 `;

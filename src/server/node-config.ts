@@ -8,6 +8,7 @@ import { hostPortSchema } from "../config/address.js";
 import { loadYamlConfig } from "../config/yaml.js";
 import { TRANSPORT_LIMITS_DEFAULT } from "../transport/limits.js";
 import { frontsConfigSchema } from "../fronts/runtime/config.js";
+import { vipSchema } from "../config/vip.js";
 import { DEFAULT_REPLICA_TUNING } from "./replica.js";
 
 /** Where instance output goes unless services.logDir says otherwise (relative to the config file). */
@@ -104,7 +105,22 @@ export const nodeConfigSchema = z.object({
   alerts: alertsConfigSchema.default({}),
   /** Redis (RESP) and memcached protocol fronts for shared sessions (src/fronts/README.md); off by default. */
   fronts: frontsConfigSchema,
+  /**
+   * The cluster VIP (docs/cluster-vip.md): one address for the admin API, the balancer and the fronts,
+   * held by one node at a time through the same consensus role and fencing as a service's `vip:`.
+   * Set it on every node that may hold it, with the SAME address (the leader only hands the role to
+   * nodes that publish the address most nodes publish); the interface may differ per host.
+   */
+  clusterVip: vipSchema.optional(),
 }).strict().superRefine((c, ctx) => {
+  if (c.clusterVip !== undefined && c.services.enabled === false) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: ["clusterVip"],
+      message: "clusterVip needs services.enabled: the cluster VIP follows a role held on the services agent's fencing lease",
+      params: { hint: "remove services.enabled: false, or remove clusterVip from this node (it then never holds the cluster VIP)" },
+    });
+  }
   if (c.adminTokenFile === undefined) {
     ctx.addIssue({
       code: z.ZodIssueCode.custom,

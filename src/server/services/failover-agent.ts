@@ -24,6 +24,9 @@ import { ActiveGuard, monotonicNowMs } from "../../failover/runtime/active-guard
 import { FencingWatchdog } from "../../failover/watchdog/fencing-watchdog.js";
 import type { Replica } from "../replica.js";
 import { ServiceVip } from "./service-vip.js";
+import type { VipConfig } from "../../config/vip.js";
+import { ClusterVipRole } from "./cluster-vip-role.js";
+import { CLUSTER_VIP_KEY } from "./cluster-vip.js";
 import { ACTIVE_PREFIX, fencingKey, SPEC_PREFIX, SWITCHOVER_PREFIX, type FencingLeaseRecord } from "./layout.js";
 
 /** Keep-alives of the fencing lease in flight at once (each carries its own send stamp). */
@@ -50,6 +53,8 @@ export interface FailoverAgentOptions {
   readonly sync: () => void;
   /** Extra environment for instances and hooks (the local endpoint's address). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Node config `clusterVip:`: this node may hold the cluster VIP (cluster-vip.ts); the role follows this agent's fencing lease. */
+  readonly clusterVip?: VipConfig;
 }
 
 /** One active-standby instance placed on this node. */
@@ -85,10 +90,16 @@ export class FailoverAgent {
   /** Keep-alives failed since the last acknowledged one (a recovery re-announces the VIPs). */
   private failedRenewals = 0;
   private lastRenewTickMs: number | null = null;
+  /** The cluster VIP's role-only guard (null without `clusterVip:`). */
+  private clusterRole: ClusterVipRole | null = null;
 
   constructor(private readonly o: FailoverAgentOptions) {}
 
   start(): void {
+    if (this.o.clusterVip !== undefined) {
+      this.clusterRole = new ClusterVipRole({ nodeId: this.o.nodeId, config: this.o.clusterVip, params: this.o.params, logger: this.o.logger });
+      this.feedClusterRole();
+    }
     this.timer = setInterval(() => this.renew(), this.o.params.renewIntervalMs);
     this.timer.unref();
     void this.grant();
@@ -114,6 +125,7 @@ export class FailoverAgent {
   /** Keys of an applied batch: active records and switchover requests are fed to the guards. */
   changed(keys: readonly string[]): void {
     if (keys.some((k) => k.startsWith(ACTIVE_PREFIX) || k.startsWith(SWITCHOVER_PREFIX) || k.startsWith(SPEC_PREFIX))) this.refreshRecords();
+    if (keys.includes(CLUSTER_VIP_KEY)) this.feedClusterRole();
   }
 
   /**
@@ -160,7 +172,10 @@ export class FailoverAgent {
     this.timer = null;
     for (const e of this.entries.values()) e.guard.close();
     this.watchdog?.close();
-    await Promise.all([...this.entries.values()].map((e) => this.closeVip(e)));
+    const role = this.clusterRole;
+    this.clusterRole = null;
+    await Promise.all([...[...this.entries.values()].map((e) => this.closeVip(e)),
+      role?.close().catch((err: unknown) => this.o.logger.error({ err }, "cannot remove the cluster VIP; its watchdog removes it at the fencing deadline"))]);
   }
 
   /** Revokes the fencing lease (its active records vanish at once: the successor need not wait a TTL). Call after every instance stopped. */
@@ -332,7 +347,7 @@ export class FailoverAgent {
           this.lastAckedSendMs = sentMs;
           const record: FencingLeaseRecord = { leaseId: r.id, ttlMs: r.ttlMs };
           await this.o.client.call("POST", "/v3/phalanx/agent/write", { ops: [{ put: fencingKey(this.o.nodeId), value: record }], lease: r.id }, true);
-          for (const e of this.entries.values()) e.guard.leaseGranted(r.id, sentMs);
+          for (const g of this.guards()) g.leaseGranted(r.id, sentMs);
           this.o.logger.info({ lease: r.id, ttlMs: r.ttlMs }, "fencing lease granted");
           return;
         } catch (err) {
@@ -361,7 +376,7 @@ export class FailoverAgent {
       () => {
         if (this.leaseId !== id) return;
         this.lastAckedSendMs = Math.max(this.lastAckedSendMs ?? -Infinity, sentMs);
-        for (const e of this.entries.values()) e.guard.keepAliveAcked(sentMs);
+        for (const g of this.guards()) g.keepAliveAcked(sentMs);
         // Renewals came back after failing (a healed partition): the holder announces again.
         if (this.failedRenewals > 0) this.reannounceVips();
         this.failedRenewals = 0;
@@ -372,7 +387,7 @@ export class FailoverAgent {
         this.o.logger.warn({ lease: id }, "fencing lease lost: every active instance here demotes; granting a new one");
         this.leaseId = null;
         this.lastAckedSendMs = null;
-        for (const e of this.entries.values()) e.guard.leaseLost();
+        for (const g of this.guards()) g.leaseLost();
         void this.grant();
       },
     ).finally(() => {
@@ -382,6 +397,23 @@ export class FailoverAgent {
 
   private reannounceVips(): void {
     for (const e of this.entries.values()) e.vip?.reannounce();
+    this.clusterRole?.reannounce();
+  }
+
+  /** Every guard the fencing lease's events go to: one per active-standby instance, and the cluster VIP's. */
+  private guards(): ActiveGuard[] {
+    const out = [...this.entries.values()].map((e) => e.guard);
+    if (this.clusterRole !== null) out.push(this.clusterRole.guard);
+    return out;
+  }
+
+  /** The cluster VIP's record as this node's store applied it, to its guard. */
+  private feedClusterRole(): void {
+    const role = this.clusterRole;
+    if (role === null) return;
+    const kv = this.o.replica.localPrefix(CLUSTER_VIP_KEY).find((k) => k.key === CLUSTER_VIP_KEY);
+    const holder = kv === undefined ? null : decodeActiveHolder(kv);
+    role.recordSeen(holder === null ? null : { node: holder.record.node, leaseId: holder.record.leaseId, token: holder.token });
   }
 
   /** Runs a hook in its own process group with the instance's environment and the role; SIGKILL at the timeout. Never rejects. */

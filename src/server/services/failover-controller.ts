@@ -11,7 +11,8 @@
 import type { Logger } from "pino";
 import type { ServiceSpec } from "../../config/service.js";
 import { activeKey, decodeActiveHolder, decodeSwitchover, encodeActiveRecord, switchoverKey } from "../../failover/active-record.js";
-import { DEFAULT_FLAP_PARAMS, nextPromotionAllowedAtMs, recordPromotion } from "../../failover/flap-damping.js";
+import { DEFAULT_FLAP_PARAMS, nextPromotionAllowedAtMs, recordPromotion, type FlapParams } from "../../failover/flap-damping.js";
+import { CLUSTER_VIP_KEY, CLUSTER_VIP_ROLE, clusterVipCandidates } from "./cluster-vip.js";
 import { decidePromotion, type PromotionCandidate } from "../../failover/promotion.js";
 import type { Replica } from "../replica.js";
 import { fencingLeases } from "./failover-routes.js";
@@ -68,6 +69,14 @@ function activeHealthy(v: ServicesView, service: string, node: number): boolean 
     if (r !== undefined && r.node === node && r.healthy && r.message !== COLD_STANDBY_MESSAGE) return true;
   }
   return false;
+}
+
+/** What the controller weighs for one role: a service's standbys, or the cluster VIP's nodes. */
+interface RoleCandidates {
+  readonly candidates: readonly PromotionCandidate[];
+  readonly damping: FlapParams;
+  /** The holder serves (a failover is complete). */
+  readonly holderHealthy: (node: number) => boolean;
 }
 
 export interface FailoverControllerOptions {
@@ -140,12 +149,31 @@ export class FailoverController {
     for (const name of [...this.open.keys()]) if (v.specs.get(name)?.value.spec.mode !== "active-standby") this.open.delete(name);
     for (const [name, s] of v.specs) {
       if (s.value.spec.mode !== "active-standby") continue;
-      await this.consider(name, s.value.spec, v, leases, now);
+      const spec = s.value.spec;
+      await this.consider(name, {
+        candidates: standbyCandidates(v, spec, leases, replica.id), damping: spec.flapDamping ?? DEFAULT_FLAP_PARAMS, holderHealthy: (node) => activeHealthy(v, name, node),
+      }, now);
     }
+    await this.considerClusterVip(v, leases, now);
     this.moveLeadershipOffActives();
   }
 
-  private async consider(name: string, spec: ServiceSpec, v: ServicesView, leases: ReadonlyMap<number, number>, now: number): Promise<void> {
+  /**
+   * The cluster VIP (cluster-vip.ts): a role-only role with the live nodes that publish the
+   * agreed address as candidates, promoted by the same decision and acquire txn as a service.
+   */
+  private async considerClusterVip(v: ServicesView, leases: ReadonlyMap<number, number>, now: number): Promise<void> {
+    const c = clusterVipCandidates(v, leases, this.o.replica.id);
+    const disagree = c.disagreeing.map((d) => `node ${d.node} publishes ${d.address}`).join(", ");
+    if (disagree !== (this.told.get(`${CLUSTER_VIP_ROLE}/disagree`) ?? "")) {
+      if (disagree !== "") this.o.logger.error({ agreed: c.address }, `cluster VIP: ${disagree}, not ${c.address ?? "-"} as most nodes: those nodes never hold it; set the same clusterVip.address on every node`);
+      this.told.set(`${CLUSTER_VIP_ROLE}/disagree`, disagree);
+    }
+    if (c.address === null && this.o.replica.localPrefix(CLUSTER_VIP_KEY).length === 0) return;
+    await this.consider(CLUSTER_VIP_ROLE, { candidates: c.candidates, damping: DEFAULT_FLAP_PARAMS, holderHealthy: (node) => v.nodes.has(node) }, now);
+  }
+
+  private async consider(name: string, role: RoleCandidates, now: number): Promise<void> {
     const replica = this.o.replica;
     const get = (key: string) => replica.localPrefix(key).find((k) => k.key === key);
     const activeKv = get(activeKey(name));
@@ -157,11 +185,11 @@ export class FailoverController {
     }
     const stateKv = get(failoverStateKey(name));
     const state = (stateKv === undefined ? null : decodeRecord<FailoverStateRecord>(stateKv)) ?? { promotionsAtMs: [], lastPromotion: null };
-    const failover = this.track(name, holder?.record.node ?? null, state, v, now);
-    const damping = spec.flapDamping ?? DEFAULT_FLAP_PARAMS;
+    const failover = this.track(name, holder?.record.node ?? null, state, role, now);
+    const damping = role.damping;
     const decision = decidePromotion({
       nowMs: now, hasQuorum: true, holderNode: holder?.record.node ?? null,
-      candidates: standbyCandidates(v, spec, leases, replica.id),
+      candidates: role.candidates,
       promotionAllowedAtMs: nextPromotionAllowedAtMs(state, now, damping),
       preferredNode: request?.to ?? null,
     });
@@ -205,7 +233,7 @@ export class FailoverController {
    * and is stored with the next promotion, so every leader derives the same one: a new leader
    * re-reports a failover it finds open or done, which the alert rules deduplicate.
    */
-  private track(name: string, holderNode: number | null, state: FailoverStateRecord, v: ServicesView, now: number): OpenFailover | undefined {
+  private track(name: string, holderNode: number | null, state: FailoverStateRecord, role: RoleCandidates, now: number): OpenFailover | undefined {
     const known = this.open.get(name);
     if (holderNode === null) {
       if (state.lastPromotion === null) {
@@ -223,7 +251,7 @@ export class FailoverController {
     const id = known?.id ?? state.failoverId;
     if (id === undefined || this.closed.get(name) === id) return undefined;
     const started = known?.startedAtMs ?? state.lastPromotion?.atMs ?? now;
-    if (activeHealthy(v, name, holderNode)) {
+    if (role.holderHealthy(holderNode)) {
       this.open.delete(name);
       this.closed.set(name, id);
       this.o.alerts?.observe({ type: "failover_completed", service: name, failoverId: id, toNode: String(holderNode), durationMs: now - started });

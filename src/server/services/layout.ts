@@ -43,6 +43,8 @@ export interface NodeRecord {
   readonly clientAddress: string;
   readonly startedAtMs: number;
   readonly version: string;
+  /** The cluster VIP this node may hold (node config `clusterVip.address`, canonical ADDRESS/PREFIX); absent when it has none (cluster-vip.ts). */
+  readonly clusterVip?: string;
 }
 
 export interface DrainRecord {

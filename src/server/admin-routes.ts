@@ -26,7 +26,9 @@ import type { Replica } from "./replica.js";
 import type { AlertManager } from "../alerts/manager.js";
 import { readFile } from "node:fs/promises";
 import { addServiceRoutes } from "./services/routes.js";
-import { drainKey } from "./services/layout.js";
+import { CLUSTER_VIP_KEY, clusterVipStatus, type ClusterVipStatus } from "./services/cluster-vip.js";
+import { decodeRecord, drainKey, nodeKey, type NodeRecord } from "./services/layout.js";
+import { parseVipAddress } from "../vip/core/address.js";
 
 /** What the admin routes act on. */
 export interface AdminContext {
@@ -63,6 +65,8 @@ export interface NodeStatus {
   readonly peerAddress: string;
   readonly clientAddress: string;
   readonly health: "healthy" | "no_leader" | "lagging";
+  /** The cluster VIP as this node's store says (docs/cluster-vip.md): address, holding node, token. */
+  readonly clusterVip: ClusterVipStatus;
 }
 
 const idBody = z.object({ id: z.union([z.number(), z.string()]).transform(Number).pipe(z.number().int().positive()) });
@@ -164,7 +168,20 @@ function nodeStatus(ctx: AdminContext): NodeStatus {
     peerAddress: self?.peerAddress ?? ctx.config.node.peerAdvertise,
     clientAddress: self?.clientAddress ?? ctx.config.node.clientAdvertise,
     health,
+    clusterVip: localClusterVip(ctx),
   };
+}
+
+/** The cluster VIP's record and the nodes' published addresses, from the local store (serializable: a status is a view, not a fence). */
+function localClusterVip(ctx: AdminContext): ClusterVipStatus {
+  const replica = ctx.replica;
+  const record = replica.localPrefix(CLUSTER_VIP_KEY).find((k) => k.key === CLUSTER_VIP_KEY);
+  const nodeRecord = (node: number): NodeRecord | undefined => {
+    const kv = replica.localPrefix(nodeKey(node)).find((k) => k.key === nodeKey(node));
+    return kv === undefined ? undefined : decodeRecord<NodeRecord>(kv) ?? undefined;
+  };
+  const own = ctx.config.clusterVip === undefined ? null : parseVipAddress(ctx.config.clusterVip.address);
+  return clusterVipStatus(record, nodeRecord, own === null || "error" in own ? null : own.cidr);
 }
 
 /** Current members, plus nodes whose record is written but whose membership change is not yet applied ("joining"). */

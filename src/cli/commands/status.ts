@@ -24,8 +24,22 @@ export interface MemberRow {
   instances: number;
 }
 
+/** The cluster VIP as `phalanx status` shows it (GET /v3/phalanx/status's `clusterVip`). */
+export interface ClusterVipRow {
+  /** ADDRESS/PREFIX; null when no node configures one. */
+  address: string | null;
+  holder: number | null;
+  holderName: string | null;
+  token: number | null;
+}
+
 /** Collects every member's own view of itself; unreachable members get state "unreachable". */
 export async function clusterStatus(client: PhalanxClient): Promise<MemberRow[]> {
+  return (await clusterStatusWithVip(client)).members;
+}
+
+/** Every member's row and the cluster VIP as the leader (else the first member answering) sees it. */
+export async function clusterStatusWithVip(client: PhalanxClient): Promise<{ members: MemberRow[]; clusterVip: ClusterVipRow | null }> {
   const membersAnswer = await client.call("GET", "/v3/phalanx/members", undefined, true);
   const members = (membersAnswer.members ?? []) as { id: number; name: string; clientAddress: string; role: string }[];
   const views = await Promise.all(members.map(async (m) => {
@@ -42,7 +56,9 @@ export async function clusterStatus(client: PhalanxClient): Promise<MemberRow[]>
     return n === undefined ? { services: "unregistered", instances: 0 } : { services: n.draining ? "draining" : "up", instances: n.instances };
   };
   const leaderCommit = Math.max(0, ...views.map((v) => (v && v.role === "leader" ? Number(v.commit) : 0)));
-  return members.map((m, i): MemberRow => {
+  const vipView = views.find((v) => v?.role === "leader") ?? views.find((v) => v != null);
+  const vip = (vipView?.clusterVip ?? null) as ClusterVipRow | null;
+  const rows = members.map((m, i): MemberRow => {
     const v = views[i];
     if (!v) return { id: m.id, name: m.name, address: m.clientAddress, role: m.role, state: "unreachable", term: null, commit: null, applied: null, lag: null, uptimeMs: null, lastHeartbeatMs: null, health: "down", ...servicesOf(m.id) };
     const applied = Number(v.applied);
@@ -54,20 +70,30 @@ export async function clusterStatus(client: PhalanxClient): Promise<MemberRow[]>
       uptimeMs: Number(v.uptimeMs), lastHeartbeatMs: Number(v.sinceLeaderContactMs), health: String(v.health), ...servicesOf(m.id),
     };
   });
+  return { members: rows, clusterVip: vip };
+}
+
+/** The line under the table: where the cluster VIP is; null when no node configures one. */
+export function clusterVipLine(vip: ClusterVipRow | null): string | null {
+  if (vip === null || (vip.address === null && vip.holder === null)) return null;
+  const where = vip.holder === null ? "held by no node (no live node may take it yet)" : `on node ${vip.holder}${vip.holderName !== null ? ` (${vip.holderName})` : ""}, fencing token ${vip.token ?? "-"}`;
+  return `Cluster VIP ${vip.address ?? "?"}: ${where}`;
 }
 
 const dur = (ms: number | null): string => (ms === null ? "-" : ms < 1000 ? `${ms}ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms / 60_000)}m`);
 
 /** Adds `phalanx status`. */
 export function registerStatus(program: Command): void {
-  withConnectionOptions(program.command("status").description("Show every member: role, state, term, commit/applied index, lag, uptime, last heartbeat, health, services (node lease up/draining/unregistered) and instances"))
+  withConnectionOptions(program.command("status").description("Show every member: role, state, term, commit/applied index, lag, uptime, last heartbeat, health, services (node lease up/draining/unregistered) and instances; then which node holds the cluster VIP (node config clusterVip)"))
     .action(async (o: ConnectionOptions) => runClientCommand(o, async (client) => {
-      const rows = await clusterStatus(client);
+      const { members: rows, clusterVip } = await clusterStatusWithVip(client);
       if (o.json) {
-        process.stdout.write(`${JSON.stringify({ members: rows }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ members: rows, clusterVip }, null, 2)}\n`);
         return;
       }
       printTable(["ID", "NAME", "ADDRESS", "ROLE", "STATE", "TERM", "COMMIT", "APPLIED", "LAG", "UPTIME", "LAST HEARTBEAT", "HEALTH", "NODE", "INSTANCES"],
         rows.map((r) => [String(r.id), r.name, r.address, r.role, r.state, String(r.term ?? "-"), String(r.commit ?? "-"), String(r.applied ?? "-"), String(r.lag ?? "-"), dur(r.uptimeMs), r.role === "leader" ? "-" : dur(r.lastHeartbeatMs), r.health, r.services, String(r.instances)]));
+      const vipLine = clusterVipLine(clusterVip);
+      if (vipLine !== null) process.stdout.write(`\n${vipLine}\n`);
     }));
 }

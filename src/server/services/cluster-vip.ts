@@ -9,6 +9,7 @@ import type { PromotionCandidate } from "../../failover/promotion.js";
 import { activeKey, decodeActiveHolder } from "../../failover/active-record.js";
 import type { KeyValue } from "../../kv/store.js";
 import type { ServicesView } from "./view.js";
+import type { NodeRecord } from "./layout.js";
 
 /** The role's name in /phalanx/active/, /phalanx/failover/ and metrics; `@` keeps it apart from every service name. */
 export const CLUSTER_VIP_ROLE = "@cluster-vip";
@@ -66,9 +67,9 @@ export interface ClusterVipStatus {
 }
 
 /** The cluster VIP as this node's local store says (status route); `ownAddress`: this node's configured address. */
-export function clusterVipStatus(record: KeyValue | undefined, v: ServicesView, ownAddress: string | null): ClusterVipStatus {
+export function clusterVipStatus(record: KeyValue | undefined, nodeRecord: (node: number) => NodeRecord | undefined, ownAddress: string | null): ClusterVipStatus {
   const holder = record === undefined ? null : decodeActiveHolder(record);
-  const node = holder === null ? null : v.nodes.get(holder.record.node)?.value;
+  const node = holder === null ? undefined : nodeRecord(holder.record.node);
   return {
     address: node?.clusterVip ?? ownAddress,
     holder: holder?.record.node ?? null,

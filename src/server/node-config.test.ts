@@ -69,3 +69,30 @@ test("the proxy section defaults to on and takes a bind host and an admin addres
   await writeFile(configFile, `${base}\nproxy:\n  listen: 127.0.0.2:80\n`);
   await assert.rejects(loadNodeConfig(configFile), (err: unknown) => err instanceof ConfigError && /proxy/.test(err.message));
 });
+
+test("clusterVip: absent by default; ADDRESS/PREFIX and interface taken; a bad address, a bad interface or services off are refused at their file:line with the fix", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "phalanx-config-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const { configFile } = await writeApiNodeFiles(dir);
+  const base = await readFile(configFile, "utf8");
+  assert.equal((await loadNodeConfig(configFile)).clusterVip, undefined);
+  const vipLine = base.split("\n").length; // the line `clusterVip:` lands on below (base ends with a newline)
+  const withVip = async (section: string): Promise<void> => writeFile(configFile, `${base}clusterVip:\n${section}`);
+
+  await withVip("  address: 10.1.0.100/24\n  interface: eth0\n");
+  assert.deepEqual((await loadNodeConfig(configFile)).clusterVip, { address: "10.1.0.100/24", interface: "eth0" });
+
+  const refused = async (pattern: RegExp): Promise<void> => assert.rejects(loadNodeConfig(configFile), (err: unknown) => {
+    assert.ok(err instanceof ConfigError, String(err));
+    assert.match(err.message, pattern);
+    return true;
+  });
+  await withVip("  address: 10.1.0.100\n  interface: eth0\n");
+  await refused(new RegExp(`config\\.yaml:${vipLine + 1}:\\d+: clusterVip\\.address: .*no prefix length: write ADDRESS/PREFIX`));
+  await withVip("  address: 10.1.0.100/24\n  interface: eth0 and more\n");
+  await refused(new RegExp(`config\\.yaml:${vipLine + 2}:\\d+: clusterVip\\.interface: Interface must be a Linux interface name`));
+  await withVip("  address: 10.1.0.100/24\n");
+  await refused(/clusterVip.*interface/);
+  await writeFile(configFile, `${base}services:\n  enabled: false\nclusterVip:\n  address: 10.1.0.100/24\n  interface: eth0\n`);
+  await refused(new RegExp(`config\\.yaml:${vipLine + 3}:\\d+: clusterVip: clusterVip needs services\\.enabled[^]*remove services\\.enabled: false`));
+});

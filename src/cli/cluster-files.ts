@@ -48,7 +48,10 @@ export interface ClusterFileOptions {
   readonly clientTls?: boolean;
   readonly alerts?: NodeConfigInput["alerts"];
   /** Per node: labels, node lease TTL and the services section (tests place services on labelled nodes). */
-  readonly nodeExtra?: (node: NodeSpec) => { labels?: Record<string, string>; leaseTtlMs?: number; services?: NodeConfigInput["services"]; proxy?: NodeConfigInput["proxy"] };
+  readonly nodeExtra?: (node: NodeSpec) => {
+    labels?: Record<string, string>; leaseTtlMs?: number; services?: NodeConfigInput["services"]; proxy?: NodeConfigInput["proxy"];
+    fronts?: NodeConfigInput["fronts"]; clusterVip?: NodeConfigInput["clusterVip"];
+  };
 }
 
 /** Creates `root/<dirName or name>/{config.yaml,pki/,data/,token,admin-token}` for every node. */
@@ -80,6 +83,8 @@ export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[]
       },
       ...(extra.services !== undefined ? { services: extra.services } : {}),
       ...(extra.proxy !== undefined ? { proxy: extra.proxy } : {}),
+      ...(extra.fronts !== undefined ? { fronts: extra.fronts } : {}),
+      ...(extra.clusterVip !== undefined ? { clusterVip: extra.clusterVip } : {}),
       pkiDir: "./pki",
       tokenFile: "./token",
       adminTokenFile: "./admin-token",

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeClusterFiles } from "../../src/cli/cluster-files.js";
-import type { NodeSpec } from "../../src/cli/cluster-files.js";
+import type { ClusterFileOptions, NodeSpec } from "../../src/cli/cluster-files.js";
 import { selfCommand } from "../../src/cli/commands/dev.js";
 import type { NodeConfigInput } from "../../src/server/node-config.js";
 import { PROCESS_TEST_RAFT } from "../../src/testing/process-cluster.js";
@@ -23,6 +23,17 @@ export interface AgentHealth {
   readonly role: string;
   /** The leader's node id as this node sees it; 0 when it knows none. */
   readonly leader: number;
+}
+
+/** How HostAgents.start writes the cluster. */
+export interface HostAgentsOptions {
+  /** Hosts that run an agent (default: all). */
+  readonly hosts?: readonly string[];
+  readonly raft?: NodeConfigInput["raft"];
+  /** The client API's listen host instead of the host's address, e.g. "0.0.0.0" to answer on a cluster VIP too. */
+  readonly clientListenHost?: string;
+  /** Per-node config sections (clusterVip, fronts, proxy, services, labels). */
+  readonly nodeExtra?: ClusterFileOptions["nodeExtra"];
 }
 
 export class HostAgents {
@@ -42,16 +53,17 @@ export class HostAgents {
   ) {}
 
   /** Writes cluster files for an agent on each of `hosts` (default: all) and starts them. */
-  static async start(net: HostNet, via: Prober, options: { hosts?: readonly string[]; raft?: NodeConfigInput["raft"] } = {}): Promise<HostAgents> {
+  static async start(net: HostNet, via: Prober, options: HostAgentsOptions = {}): Promise<HostAgents> {
     const names = options.hosts ?? net.hosts.map((h) => h.name);
     const root = await mkdtemp(join(tmpdir(), "phalanx-hosts-"));
     const specs: NodeSpec[] = names.map((name, i) => {
       const address = net.node(name).address;
       const peer = `${address}:${AGENT_PEER_PORT}`;
       const client = `${address}:${AGENT_CLIENT_PORT}`;
-      return { id: i + 1, name, peerListen: peer, peerAdvertise: peer, clientListen: client, clientAdvertise: client };
+      const clientListen = options.clientListenHost === undefined ? client : `${options.clientListenHost}:${AGENT_CLIENT_PORT}`;
+      return { id: i + 1, name, peerListen: peer, peerAdvertise: peer, clientListen, clientAdvertise: client };
     });
-    const files = await writeClusterFiles(root, specs, options.raft ?? PROCESS_TEST_RAFT);
+    const files = await writeClusterFiles(root, specs, options.raft ?? PROCESS_TEST_RAFT, options.nodeExtra !== undefined ? { nodeExtra: options.nodeExtra } : {});
     const configs = new Map(specs.map((s) => [s.name, files.configFiles.get(s.id)!]));
     const agents = new HostAgents(net, via, root, files.clientToken, configs, new Map(specs.map((s) => [s.name, s.id])), files.adminToken);
     try {

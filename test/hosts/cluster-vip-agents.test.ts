@@ -1,0 +1,135 @@
+// The cluster VIP end to end on real agents (docs/cluster-vip.md): three `phalanx agent`s on hosts
+// in network namespaces, each with node config `clusterVip:` and its client API, balancer and RESP
+// front on the wildcard address. A client in its own namespace reaches, through the cluster VIP,
+// the admin/client API (GET /v3/phalanx/status names the holder), an exposed service through the
+// balancer, and the RESP front (AUTH + PING). Then:
+// - kill -9 of the holder's agent → its VipWatchdog removes the address, another node takes the
+//   role, and the client is served again through the VIP by the new holder;
+// - (the killed agent restarted) SIGSTOP of the new holder's agent → its watchdog drops the
+//   address, the VIP moves, the client is served again; after SIGCONT the old agent does not take
+//   it back.
+// An overlap sampler reads every host's addresses throughout and must see no instant with the VIP
+// on two hosts. Needs root and arping (skips otherwise, see README.md).
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { test } from "node:test";
+import { HostAgents } from "./agents.js";
+import { HostNet } from "./harness.js";
+import { Prober } from "./probe.js";
+import { OverlapSampler } from "./vip-overlap.js";
+import { until, vipHolders } from "./vip-hosts.js";
+
+const VIP = "10.231.0.100";
+const HOSTS = ["h1", "h2", "h3"];
+const BALANCER_PORT = 8080;
+const RESP_PORT = 6379;
+/** Agents elect, register, promote; a loaded CI machine included. */
+const SERVED_DEADLINE_MS = 60_000;
+
+/** An exposed active-active service: one instance per node, each answering with its host's address. */
+const SERVICE = [
+  "services:",
+  "  - name: web",
+  `    run: { command: ${JSON.stringify(process.execPath)}, args: ["-e", ${JSON.stringify('require("node:http").createServer((q, s) => s.end("web")).listen(Number(process.env.PORT), "0.0.0.0")')}] }`,
+  "    replicas: 3",
+  "    ports: [{ name: http }]",
+  `    expose: { listen: 0.0.0.0:${BALANCER_PORT}, protocol: http }`,
+  "",
+].join("\n");
+
+/** A RESP client run in the client's namespace: AUTH with the token, PING; prints what came back (or the error). */
+const RESP_PING = [
+  'const [host, port, token] = process.argv.slice(1);',
+  'const s = require("node:net").connect(Number(port), host);',
+  'let got = "";',
+  'const done = (out) => { process.stdout.write(out); s.destroy(); process.exit(0); };',
+  'setTimeout(() => done(`timeout: ${JSON.stringify(got)}`), 1000);',
+  's.on("error", (e) => done(`error: ${e.code || e.message}`));',
+  's.on("data", (d) => { got += d; if (got.includes("PONG") || got.split("\\r\\n").length > 2) done(got); });',
+  's.write(`*2\\r\\n$4\\r\\nAUTH\\r\\n$${Buffer.byteLength(token)}\\r\\n${token}\\r\\n*1\\r\\n$4\\r\\nPING\\r\\n`);',
+].join("\n");
+
+const hasArping = spawnSync("sh", ["-c", "command -v arping"]).status === 0;
+
+test("cluster VIP on real agents: admin API, balancer and RESP front served through it; kill -9 and SIGSTOP of the holder's agent move it, served again, no overlap", { timeout: 300_000 }, async (t) => {
+  if (!hasArping) {
+    if (process.env["PHALANX_HOSTS_REQUIRED"] === "1") throw new Error("VIP host tests required (PHALANX_HOSTS_REQUIRED=1) but arping is missing: apt-get install arping");
+    t.skip("needs arping for gratuitous ARP: apt-get install arping");
+    return;
+  }
+  const net = await HostNet.startOrSkip(t, { hosts: 3, clients: 1 });
+  if (net === null) return;
+  const c1 = await Prober.start(net, "c1");
+  const agents = await HostAgents.start(net, c1, {
+    clientListenHost: "0.0.0.0",
+    nodeExtra: () => ({
+      clusterVip: { address: `${VIP}/24`, interface: "eth0" },
+      fronts: { resp: { enabled: true, listen: `0.0.0.0:${RESP_PORT}` } },
+    }),
+  });
+  t.after(() => agents.close());
+  const sampler = new OverlapSampler(net, HOSTS, VIP);
+  t.after(() => sampler.stop().catch(() => undefined));
+
+  const leader = await agents.waitLeader(HOSTS, SERVED_DEADLINE_MS);
+  const applied = await agents.apply(leader, SERVICE);
+  assert.ok(typeof applied !== "string" && applied.status === 200, `apply failed: ${JSON.stringify(applied)}`);
+
+  let last = "";
+  /** The node that answers the admin API through the VIP, when it also says it holds the cluster VIP; not `notHost`. */
+  const apiThroughVip = async (notHost?: string): Promise<string | undefined> => {
+    const r = await c1.http(`http://${VIP}:2379/v3/phalanx/status`, 1_000, { headers: { authorization: `Bearer ${agents.token}` } });
+    last = r.ok ? `${r.status} ${r.body.slice(0, 300)}` : r.error;
+    if (!r.ok || r.status !== 200) return undefined;
+    const s = JSON.parse(r.body) as { name: string; id: number; clusterVip: { address: string | null; holder: number | null } };
+    if (s.clusterVip.holder !== s.id || s.clusterVip.address !== `${VIP}/24` || s.name === notHost) return undefined;
+    return s.name;
+  };
+  const balancerThroughVip = async (): Promise<true | undefined> => {
+    const r = await c1.http(`http://${VIP}:${BALANCER_PORT}/`, 1_000);
+    last = r.ok ? `${r.status} ${r.body}` : r.error;
+    return r.ok && r.status === 200 && r.body === "web" ? true : undefined;
+  };
+  const respThroughVip = async (): Promise<true | undefined> => {
+    last = await net.exec("c1", process.execPath, ["-e", RESP_PING, VIP, String(RESP_PORT), agents.token]).catch((err: unknown) => String(err));
+    return /^\+OK\r\n\+PONG\r\n/.test(last) ? true : undefined;
+  };
+  const servedEverything = async (what: string, notHost?: string): Promise<string> => {
+    const holder = await until(`${what}: the admin API through the VIP from its holder`, SERVED_DEADLINE_MS, () => apiThroughVip(notHost), () => last);
+    await until(`${what}: the balancer through the VIP`, SERVED_DEADLINE_MS, balancerThroughVip, () => last);
+    await until(`${what}: the RESP front through the VIP`, SERVED_DEADLINE_MS, respThroughVip, () => last);
+    assert.deepEqual(await vipHolders(net, HOSTS, VIP), [holder], "exactly the answering node holds the VIP");
+    return holder;
+  };
+
+  const first = await servedEverything("at start");
+  await sampler.waitRounds(5);
+
+  // kill -9 of the holder's agent: its VipWatchdog removes the address; the leader promotes another node.
+  await net.kill(agents.process(first));
+  const second = await servedEverything(`after kill -9 of ${first}'s agent`, first);
+  assert.notEqual(second, first);
+  await until(`${first} without the VIP`, 10_000, async () => ((await vipHolders(net, HOSTS, VIP)).includes(first) ? undefined : true));
+  await sampler.waitRounds(5);
+
+  // Back to three nodes (a freeze of one of two would leave no quorum), then freeze the holder's agent.
+  agents.spawn(first);
+  await agents.waitLeader(HOSTS, SERVED_DEADLINE_MS);
+  const frozen = agents.process(second);
+  await net.freeze(frozen);
+  try {
+    const third = await servedEverything(`with ${second}'s agent frozen`, second);
+    assert.notEqual(third, second);
+  } finally {
+    await net.thaw(frozen);
+  }
+  // Resumed, the old holder's agent sees the record names another node: it does not take the VIP back.
+  await agents.waitLeader(HOSTS, SERVED_DEADLINE_MS);
+  await sampler.waitRounds(20);
+  assert.ok(!(await vipHolders(net, HOSTS, VIP)).includes(second), `${second} took the VIP back after SIGCONT`);
+  assert.equal((await vipHolders(net, HOSTS, VIP)).length, 1);
+
+  const overlaps = await sampler.stop();
+  assert.ok(sampler.rounds > 20, `the sampler looked only ${sampler.rounds} times`);
+  assert.deepEqual(overlaps, [], `overlap instants: ${JSON.stringify(overlaps)}`);
+});

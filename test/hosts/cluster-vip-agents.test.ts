@@ -106,8 +106,10 @@ test("cluster VIP on real agents: admin API, balancer and RESP front served thro
   await sampler.waitRounds(5);
 
   // kill -9 of the holder's agent: its VipWatchdog removes the address; the leader promotes another node.
+  const killedAt = performance.now();
   await net.kill(agents.process(first));
   const second = await servedEverything(`after kill -9 of ${first}'s agent`, first);
+  t.diagnostic(`kill -9 of ${first}'s agent → admin API, balancer and RESP served through the VIP by ${second} after ${Math.round(performance.now() - killedAt)} ms`);
   assert.notEqual(second, first);
   await until(`${first} without the VIP`, 10_000, async () => ((await vipHolders(net, HOSTS, VIP)).includes(first) ? undefined : true));
   await sampler.waitRounds(5);
@@ -116,9 +118,11 @@ test("cluster VIP on real agents: admin API, balancer and RESP front served thro
   agents.spawn(first);
   await agents.waitLeader(HOSTS, SERVED_DEADLINE_MS);
   const frozen = agents.process(second);
+  const frozenAt = performance.now();
   await net.freeze(frozen);
   try {
     const third = await servedEverything(`with ${second}'s agent frozen`, second);
+    t.diagnostic(`SIGSTOP of ${second}'s agent → served through the VIP by ${third} after ${Math.round(performance.now() - frozenAt)} ms`);
     assert.notEqual(third, second);
   } finally {
     await net.thaw(frozen);

@@ -145,6 +145,16 @@ export class HostAgents {
     return r.ok ? { status: r.status, body: r.body } : r.error;
   }
 
+  /** An admin POST of JSON `body` to `path` on `host` (e.g. /v3/phalanx/nodes/drain on the leader); resolves with the HTTP status and body, or the error. */
+  async adminPost(host: string, path: string, body: unknown, timeoutMs = 5_000): Promise<{ status: number; body: string } | string> {
+    const r = await this.via.http(`${this.url(host)}${path}`, timeoutMs, {
+      method: "POST",
+      headers: { authorization: `Bearer ${this.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    return r.ok ? { status: r.status, body: r.body } : r.error;
+  }
+
   /** Kills every agent (the harness's close() would too) and removes the cluster files. */
   async close(): Promise<void> {
     await Promise.all([...this.running.values()].map((p) => this.net.kill(p).catch(() => undefined)));

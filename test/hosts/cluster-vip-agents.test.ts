@@ -7,7 +7,9 @@
 //   role, and the client is served again through the VIP by the new holder;
 // - (the killed agent restarted) SIGSTOP of the new holder's agent → its watchdog drops the
 //   address, the VIP moves, the client is served again; after SIGCONT the old agent does not take
-//   it back.
+//   it back;
+// - draining the holder (POST /v3/phalanx/nodes/drain) → it removes the address, releases the
+//   role, another node takes it and serves.
 // An overlap sampler reads every host's addresses throughout and must see no instant with the VIP
 // on two hosts. Needs root and arping (skips otherwise, see README.md).
 import assert from "node:assert/strict";
@@ -51,7 +53,7 @@ const RESP_PING = [
 
 const hasArping = spawnSync("sh", ["-c", "command -v arping"]).status === 0;
 
-test("cluster VIP on real agents: admin API, balancer and RESP front served through it; kill -9 and SIGSTOP of the holder's agent move it, served again, no overlap", { timeout: 300_000 }, async (t) => {
+test("cluster VIP on real agents: admin API, balancer and RESP front served through it; kill -9 and SIGSTOP of the holder's agent and a drain of its node move it, served again, no overlap", { timeout: 300_000 }, async (t) => {
   if (!hasArping) {
     if (process.env["PHALANX_HOSTS_REQUIRED"] === "1") throw new Error("VIP host tests required (PHALANX_HOSTS_REQUIRED=1) but arping is missing: apt-get install arping");
     t.skip("needs arping for gratuitous ARP: apt-get install arping");
@@ -131,7 +133,15 @@ test("cluster VIP on real agents: admin API, balancer and RESP front served thro
   await agents.waitLeader(HOSTS, SERVED_DEADLINE_MS);
   await sampler.waitRounds(20);
   assert.ok(!(await vipHolders(net, HOSTS, VIP)).includes(second), `${second} took the VIP back after SIGCONT`);
-  assert.equal((await vipHolders(net, HOSTS, VIP)).length, 1);
+  const [third] = await vipHolders(net, HOSTS, VIP);
+  assert.ok(third !== undefined, "nobody holds the VIP after the thaw");
+
+  // A planned move: draining the holder takes the address off it first, then releases the role.
+  const drainLeader = await agents.waitLeader(HOSTS, SERVED_DEADLINE_MS);
+  const drained = await agents.adminPost(drainLeader, "/v3/phalanx/nodes/drain", { node: third });
+  assert.ok(typeof drained !== "string" && drained.status === 200, `drain failed: ${JSON.stringify(drained)}`);
+  const fourth = await servedEverything(`with ${third} drained`, third);
+  assert.notEqual(fourth, third);
 
   const overlaps = await sampler.stop();
   assert.ok(sampler.rounds > 20, `the sampler looked only ${sampler.rounds} times`);

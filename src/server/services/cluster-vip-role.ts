@@ -3,26 +3,57 @@
 // follower, owner and watchdog as a service's `vip:`. The FailoverAgent feeds it exactly as it feeds
 // a service's guard (fencing-lease grants, acknowledged keep-alives, a lost lease, the record), so
 // the address is added only with headroom on the fencing lease and removed at its fencing point.
+// A drained node gives the role up: withhold (never act), remove the address and wait until it is
+// gone, THEN release the record (a txn guarded by the token), so the leader's next holder cannot
+// add the address while this host still has it.
 import type { Logger } from "pino";
 import type { VipConfig } from "../../config/vip.js";
 import type { FencingParams } from "../../failover/fencing.js";
 import { ActiveGuard, type SeenHolder } from "../../failover/runtime/active-guard.js";
+import { parseVipAddress } from "../../vip/core/address.js";
+import { VipOwner } from "../../vip/vip-owner.js";
 import { ServiceVip } from "./service-vip.js";
+
+/** A release that failed (no leader, say) is tried again this much later while the node stays drained. */
+export const CLUSTER_VIP_RELEASE_RETRY_MS = 200;
+
+export interface ClusterVipRoleOptions {
+  readonly nodeId: number;
+  readonly config: VipConfig;
+  readonly params: FencingParams;
+  readonly logger: Logger;
+  /** Releases the record if it still has `token` (POST /v3/phalanx/agent/release); rejects when the store cannot be asked. */
+  readonly release: (token: number) => Promise<void>;
+}
 
 export class ClusterVipRole {
   readonly guard: ActiveGuard;
-  private readonly vip: ServiceVip;
+  /** Null while drained (closed before the record is released). */
+  private vip: ServiceVip | null;
+  private drained = false;
+  private holder: SeenHolder | null = null;
+  private releasing = false;
+  private retry: NodeJS.Timeout | null = null;
+  private closed = false;
+  private readonly log: Logger;
+  /** Removes the address once more before a release: `ip addr del` is idempotent, and a failed close must not let the record go. */
+  private readonly owner: VipOwner;
 
-  constructor(o: { readonly nodeId: number; readonly config: VipConfig; readonly params: FencingParams; readonly logger: Logger }) {
+  constructor(private readonly o: ClusterVipRoleOptions) {
     const log = o.logger.child({ role: "cluster-vip" });
-    this.vip = new ServiceVip(o.config, o.params, log);
+    this.log = log;
+    const vip = parseVipAddress(o.config.address);
+    // The schema refused anything else already.
+    if ("error" in vip) throw new Error(`clusterVip.address ${o.config.address}: ${vip.error}`);
+    this.owner = new VipOwner({ vip, interfaceName: o.config.interface });
+    this.vip = this.newVip();
     this.guard = new ActiveGuard({
       nodeId: o.nodeId,
       params: o.params,
       // No process: nothing for the fencing watchdog to kill; the VipWatchdog covers a hung agent.
       watchdog: null,
       logger: log,
-      observer: (view) => this.vip.observe(view),
+      observer: (view) => this.vip?.observe(view),
       instance: {
         promote: (token) => log.info({ token }, "this node holds the cluster VIP"),
         // Nothing runs, so the role has stopped acting as soon as it is demoted (the address follows the observer).
@@ -35,19 +66,59 @@ export class ClusterVipRole {
     });
   }
 
-  /** The record as this node's store applied it. */
-  recordSeen(holder: SeenHolder | null): void {
+  /** The record as this node's store applied it, and whether this node is drained. */
+  seen(holder: SeenHolder | null, drained: boolean): void {
+    this.holder = holder;
+    if (drained !== this.drained) {
+      this.drained = drained;
+      // Undrained: a fresh follower before the guard may act again.
+      if (!drained && this.vip === null) this.vip = this.newVip();
+      this.guard.withhold(drained);
+    }
     this.guard.recordSeen(holder);
+    if (drained && holder?.node === this.o.nodeId) void this.giveUp(holder.token);
   }
 
   /** Announces again if holding (healed partition, resumed process). */
   reannounce(): void {
-    this.vip.reannounce();
+    this.vip?.reannounce();
   }
 
   /** Removes the address and ends the watchdog. */
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.retry !== null) clearTimeout(this.retry);
     this.guard.close();
-    await this.vip.close();
+    const vip = this.vip;
+    this.vip = null;
+    await vip?.close();
+  }
+
+  private newVip(): ServiceVip {
+    return new ServiceVip(this.o.config, this.o.params, this.log);
+  }
+
+  /** Drained holder: address off (awaited), then the record released; retried while it still names this node. */
+  private async giveUp(token: number): Promise<void> {
+    if (this.releasing || this.closed) return;
+    this.releasing = true;
+    try {
+      const vip = this.vip;
+      this.vip = null;
+      await vip?.close().catch((err: unknown) => this.log.warn({ err }, "drained: closing the cluster VIP's follower failed; removing the address again"));
+      await this.owner.release();
+      await this.o.release(token);
+      this.log.info({ token }, "drained: the cluster VIP is off this host and its record released");
+    } catch (err) {
+      this.log.warn({ err }, "drained: cannot release the cluster VIP's record yet; retrying (the address is already off)");
+      this.retry = setTimeout(() => {
+        this.retry = null;
+        const h = this.holder;
+        if (this.drained && h?.node === this.o.nodeId) void this.giveUp(h.token);
+      }, CLUSTER_VIP_RELEASE_RETRY_MS);
+      this.retry.unref();
+    } finally {
+      this.releasing = false;
+    }
   }
 }

@@ -26,8 +26,8 @@ import type { Replica } from "../replica.js";
 import { ServiceVip } from "./service-vip.js";
 import type { VipConfig } from "../../config/vip.js";
 import { ClusterVipRole } from "./cluster-vip-role.js";
-import { CLUSTER_VIP_KEY } from "./cluster-vip.js";
-import { ACTIVE_PREFIX, fencingKey, SPEC_PREFIX, SWITCHOVER_PREFIX, type FencingLeaseRecord } from "./layout.js";
+import { CLUSTER_VIP_KEY, CLUSTER_VIP_ROLE } from "./cluster-vip.js";
+import { ACTIVE_PREFIX, drainKey, fencingKey, SPEC_PREFIX, SWITCHOVER_PREFIX, type FencingLeaseRecord } from "./layout.js";
 
 /** Keep-alives of the fencing lease in flight at once (each carries its own send stamp). */
 export const MAX_FENCING_KEEPALIVES_IN_FLIGHT = 4;
@@ -97,7 +97,12 @@ export class FailoverAgent {
 
   start(): void {
     if (this.o.clusterVip !== undefined) {
-      this.clusterRole = new ClusterVipRole({ nodeId: this.o.nodeId, config: this.o.clusterVip, params: this.o.params, logger: this.o.logger });
+      this.clusterRole = new ClusterVipRole({
+        nodeId: this.o.nodeId, config: this.o.clusterVip, params: this.o.params, logger: this.o.logger,
+        release: async (token) => {
+          await this.o.client.call("POST", "/v3/phalanx/agent/release", { service: CLUSTER_VIP_ROLE, token }, true);
+        },
+      });
       this.feedClusterRole();
     }
     this.timer = setInterval(() => this.renew(), this.o.params.renewIntervalMs);
@@ -125,7 +130,7 @@ export class FailoverAgent {
   /** Keys of an applied batch: active records and switchover requests are fed to the guards. */
   changed(keys: readonly string[]): void {
     if (keys.some((k) => k.startsWith(ACTIVE_PREFIX) || k.startsWith(SWITCHOVER_PREFIX) || k.startsWith(SPEC_PREFIX))) this.refreshRecords();
-    if (keys.includes(CLUSTER_VIP_KEY)) this.feedClusterRole();
+    if (keys.includes(CLUSTER_VIP_KEY) || keys.includes(drainKey(this.o.nodeId))) this.feedClusterRole();
   }
 
   /**
@@ -407,13 +412,14 @@ export class FailoverAgent {
     return out;
   }
 
-  /** The cluster VIP's record as this node's store applied it, to its guard. */
+  /** The cluster VIP's record and this node's drain as this node's store applied them, to its role. */
   private feedClusterRole(): void {
     const role = this.clusterRole;
     if (role === null) return;
     const kv = this.o.replica.localPrefix(CLUSTER_VIP_KEY).find((k) => k.key === CLUSTER_VIP_KEY);
     const holder = kv === undefined ? null : decodeActiveHolder(kv);
-    role.recordSeen(holder === null ? null : { node: holder.record.node, leaseId: holder.record.leaseId, token: holder.token });
+    const drained = this.o.replica.localPrefix(drainKey(this.o.nodeId)).some((k) => k.key === drainKey(this.o.nodeId));
+    role.seen(holder === null ? null : { node: holder.record.node, leaseId: holder.record.leaseId, token: holder.token }, drained);
   }
 
   /** Runs a hook in its own process group with the instance's environment and the role; SIGKILL at the timeout. Never rejects. */

@@ -169,8 +169,8 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       };
       const fencingProblem = checkFencingParams(fencing);
       if (fencingProblem !== null) throw new ServerError("bad_request", `services.fencingLeaseTtlMs / fencingStopTimeoutMs in ${config.file}: ${fencingProblem}`);
-      nodeAgent = new NodeAgent({ replica: r, client: agentClient, supervisor, logger: log.child({ part: "services" }), record, leaseTtlMs: config.node.leaseTtlMs, fencing,
-        ...(config.clusterVip !== undefined ? { clusterVip: config.clusterVip } : {}) });
+      nodeAgent = new NodeAgent({ replica: r, client: agentClient, supervisor, logger: log.child({ part: "services" }), record, leaseTtlMs: config.node.leaseTtlMs, fencing });
+      if (config.clusterVip !== undefined) nodeAgent.failover.followClusterVip(config.clusterVip);
       nodeAgent.start();
     }
     alerts.start();

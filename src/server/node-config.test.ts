@@ -56,20 +56,6 @@ test("a node refuses to start with a node lease shorter than the minimum lease T
   await assert.rejects(startNode({ ...config, node: { ...config.node, leaseTtlMs: 1 } }, pino({ level: "silent" })), /node\.leaseTtlMs 1 .* is below the minimum lease TTL of \d+ ms/);
 });
 
-test("the proxy section defaults to on and takes a bind host and an admin address; unknown fields are refused", async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), "phalanx-config-"));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const { configFile } = await writeApiNodeFiles(dir);
-  const base = await readFile(configFile, "utf8");
-  const defaults = await loadNodeConfig(configFile);
-  assert.deepEqual(defaults.proxy, { enabled: true, drainGraceMs: 10_000 });
-  await writeFile(configFile, `${base}\nproxy:\n  bindHost: 127.0.0.2\n  admin: 127.0.0.2:9901\n`);
-  const set = await loadNodeConfig(configFile);
-  assert.deepEqual(set.proxy, { enabled: true, bindHost: "127.0.0.2", admin: { host: "127.0.0.2", port: 9901 }, drainGraceMs: 10_000 });
-  await writeFile(configFile, `${base}\nproxy:\n  listen: 127.0.0.2:80\n`);
-  await assert.rejects(loadNodeConfig(configFile), (err: unknown) => err instanceof ConfigError && /proxy/.test(err.message));
-});
-
 test("clusterVip: absent by default; ADDRESS/PREFIX and interface taken; a bad address, a bad interface or services off are refused at their file:line with the fix", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "phalanx-config-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
@@ -95,4 +81,18 @@ test("clusterVip: absent by default; ADDRESS/PREFIX and interface taken; a bad a
   await refused(/clusterVip.*interface/);
   await writeFile(configFile, `${base}services:\n  enabled: false\nclusterVip:\n  address: 10.1.0.100/24\n  interface: eth0\n`);
   await refused(new RegExp(`config\\.yaml:${vipLine + 3}:\\d+: clusterVip: clusterVip needs services\\.enabled[^]*remove services\\.enabled: false`));
+});
+
+test("the proxy section defaults to on and takes a bind host and an admin address; unknown fields are refused", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "phalanx-config-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const { configFile } = await writeApiNodeFiles(dir);
+  const base = await readFile(configFile, "utf8");
+  const defaults = await loadNodeConfig(configFile);
+  assert.deepEqual(defaults.proxy, { enabled: true, drainGraceMs: 10_000 });
+  await writeFile(configFile, `${base}\nproxy:\n  bindHost: 127.0.0.2\n  admin: 127.0.0.2:9901\n`);
+  const set = await loadNodeConfig(configFile);
+  assert.deepEqual(set.proxy, { enabled: true, bindHost: "127.0.0.2", admin: { host: "127.0.0.2", port: 9901 }, drainGraceMs: 10_000 });
+  await writeFile(configFile, `${base}\nproxy:\n  listen: 127.0.0.2:80\n`);
+  await assert.rejects(loadNodeConfig(configFile), (err: unknown) => err instanceof ConfigError && /proxy/.test(err.message));
 });

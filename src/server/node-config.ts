@@ -6,9 +6,9 @@ import { z } from "zod";
 import { alertsConfigSchema } from "../alerts/config.js";
 import { hostPortSchema } from "../config/address.js";
 import { loadYamlConfig } from "../config/yaml.js";
+import { vipSchema } from "../config/vip.js";
 import { TRANSPORT_LIMITS_DEFAULT } from "../transport/limits.js";
 import { frontsConfigSchema } from "../fronts/runtime/config.js";
-import { vipSchema } from "../config/vip.js";
 import { DEFAULT_REPLICA_TUNING } from "./replica.js";
 
 /** Where instance output goes unless services.logDir says otherwise (relative to the config file). */
@@ -101,26 +101,19 @@ export const nodeConfigSchema = z.object({
     drainGraceMs: z.number().int().min(0).max(600_000).default(10_000),
   }).strict().default({}),
   log: z.object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") }).strict().default({}),
-  /** Alert channels, thresholds and delivery bounds (src/alerts/config.ts); no channels: alerts are only logged. */
-  alerts: alertsConfigSchema.default({}),
-  /** Redis (RESP) and memcached protocol fronts for shared sessions (src/fronts/README.md); off by default. */
-  fronts: frontsConfigSchema,
   /**
    * The cluster VIP (docs/cluster-vip.md): one address for the admin API, the balancer and the fronts,
    * held by one node at a time through the same consensus role and fencing as a service's `vip:`.
    * Set it on every node that may hold it, with the SAME address (the leader only hands the role to
    * nodes that publish the address most nodes publish); the interface may differ per host.
+   * Needs services.enabled (checked by nodeConfigFileSchema).
    */
   clusterVip: vipSchema.optional(),
+  /** Alert channels, thresholds and delivery bounds (src/alerts/config.ts); no channels: alerts are only logged. */
+  alerts: alertsConfigSchema.default({}),
+  /** Redis (RESP) and memcached protocol fronts for shared sessions (src/fronts/README.md); off by default. */
+  fronts: frontsConfigSchema,
 }).strict().superRefine((c, ctx) => {
-  if (c.clusterVip !== undefined && c.services.enabled === false) {
-    ctx.addIssue({
-      code: z.ZodIssueCode.custom,
-      path: ["clusterVip"],
-      message: "clusterVip needs services.enabled: the cluster VIP follows a role held on the services agent's fencing lease",
-      params: { hint: "remove services.enabled: false, or remove clusterVip from this node (it then never holds the cluster VIP)" },
-    });
-  }
   if (c.adminTokenFile === undefined) {
     ctx.addIssue({
       code: z.ZodIssueCode.custom,
@@ -136,9 +129,23 @@ export type NodeConfig = Omit<z.output<typeof nodeConfigSchema>, "adminTokenFile
 /** What a config file holds before defaults and path resolution. */
 export type NodeConfigInput = z.input<typeof nodeConfigSchema>;
 
+/** Rules between sections, beside the schema's own: the cluster VIP's role lives on the services agent's fencing lease. */
+function clusterVipNeedsServices(c: { readonly clusterVip?: unknown; readonly services: { readonly enabled: boolean } }, ctx: z.RefinementCtx): void {
+  if (c.clusterVip === undefined || c.services.enabled) return;
+  ctx.addIssue({
+    code: z.ZodIssueCode.custom,
+    path: ["clusterVip"],
+    message: "clusterVip needs services.enabled: the cluster VIP follows a role held on the services agent's fencing lease",
+    params: { hint: "remove services.enabled: false, or remove clusterVip from this node (it then never holds the cluster VIP)" },
+  });
+}
+
+/** What a node config file must satisfy: the schema and the rules between its sections. */
+export const nodeConfigFileSchema = nodeConfigSchema.superRefine(clusterVipNeedsServices);
+
 /** Reads and validates a node config file; throws ConfigError naming file, line, field and fix. */
 export async function loadNodeConfig(file: string): Promise<NodeConfig> {
-  const raw = await loadYamlConfig(file, nodeConfigSchema);
+  const raw = await loadYamlConfig(file, nodeConfigFileSchema);
   const base = dirname(resolve(file));
   const adminTokenFile = raw.adminTokenFile;
   if (adminTokenFile === undefined) throw new Error(`Cannot load ${file}: adminTokenFile is missing although the schema requires it`);

@@ -53,8 +53,6 @@ export interface FailoverAgentOptions {
   readonly sync: () => void;
   /** Extra environment for instances and hooks (the local endpoint's address). */
   readonly env?: Readonly<Record<string, string>>;
-  /** Node config `clusterVip:`: this node may hold the cluster VIP (cluster-vip.ts); the role follows this agent's fencing lease. */
-  readonly clusterVip?: VipConfig;
 }
 
 /** One active-standby instance placed on this node. */
@@ -95,16 +93,22 @@ export class FailoverAgent {
 
   constructor(private readonly o: FailoverAgentOptions) {}
 
+  /**
+   * Node config `clusterVip:`: this node may hold the cluster VIP (cluster-vip.ts), a role that
+   * follows this agent's fencing lease like a service's active. Call once, before start().
+   */
+  followClusterVip(config: VipConfig): void {
+    if (this.clusterRole !== null) throw new Error("followClusterVip() called twice");
+    this.clusterRole = new ClusterVipRole({
+      nodeId: this.o.nodeId, config, params: this.o.params, logger: this.o.logger,
+      release: async (token) => {
+        await this.o.client.call("POST", "/v3/phalanx/agent/release", { service: CLUSTER_VIP_ROLE, token }, true);
+      },
+    });
+  }
+
   start(): void {
-    if (this.o.clusterVip !== undefined) {
-      this.clusterRole = new ClusterVipRole({
-        nodeId: this.o.nodeId, config: this.o.clusterVip, params: this.o.params, logger: this.o.logger,
-        release: async (token) => {
-          await this.o.client.call("POST", "/v3/phalanx/agent/release", { service: CLUSTER_VIP_ROLE, token }, true);
-        },
-      });
-      this.feedClusterRole();
-    }
+    this.feedClusterRole();
     this.timer = setInterval(() => this.renew(), this.o.params.renewIntervalMs);
     this.timer.unref();
     void this.grant();

@@ -18,7 +18,6 @@ import {
 } from "./layout.js";
 import { reportHealthy } from "./view.js";
 import { DEFAULT_FAILOVER_FENCING, FailoverAgent } from "./failover-agent.js";
-import type { VipConfig } from "../../config/vip.js";
 import type { FencingParams } from "../../failover/fencing.js";
 import { PositionProber, type PositionTarget } from "./position-probe.js";
 import { instanceEnv } from "../../agent/core/ports.js";
@@ -40,8 +39,6 @@ export interface NodeAgentOptions {
   readonly leaseTtlMs: number;
   /** Fencing of active-standby services (the fencing lease's TTL and margins); DEFAULT_FAILOVER_FENCING when left out. */
   readonly fencing?: FencingParams;
-  /** Node config `clusterVip:` (the record's `clusterVip` must carry its address). */
-  readonly clusterVip?: VipConfig;
 }
 
 /** Runs services on this node. start() after the client API listens; stop() stops every instance. */
@@ -78,7 +75,6 @@ export class NodeAgent {
       replica: o.replica, client: o.client, supervisor: o.supervisor, nodeId: o.record.id, logger: o.logger.child({ part: "failover" }),
       params: o.fencing ?? DEFAULT_FAILOVER_FENCING, sync: () => this.sync(),
       env: { PHALANX_ACTIVE_URL: `http://${o.record.clientAddress}/v3/phalanx/active` },
-      ...(o.clusterVip !== undefined ? { clusterVip: o.clusterVip } : {}),
     });
   }
 

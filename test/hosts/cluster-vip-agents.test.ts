@@ -8,8 +8,9 @@
 // - (the killed agent restarted) SIGSTOP of the new holder's agent → its watchdog drops the
 //   address, the VIP moves, the client is served again; after SIGCONT the old agent does not take
 //   it back;
-// - draining the holder (POST /v3/phalanx/nodes/drain) → it removes the address, releases the
-//   role, another node takes it and serves.
+// - a planned switchover to a chosen node (POST /v3/phalanx/services/failover, service
+//   @cluster-vip), then draining the holder (POST /v3/phalanx/nodes/drain) → each time the holder
+//   removes the address, releases the role, the next node takes it and serves.
 // - (second test) the holder's host cut off from the other two, the client with the majority → the
 //   isolated host drops the VIP at its fencing point, the majority takes it and serves; after the
 //   heal the VIP stays where it is.
@@ -119,7 +120,7 @@ async function startClusterVipHosts(t: TestContext): Promise<ClusterVipHosts | n
   return { net, agents, sampler, servedEverything };
 }
 
-test("cluster VIP on real agents: admin API, balancer and RESP front served through it; kill -9 and SIGSTOP of the holder's agent and a drain of its node move it, served again, no overlap", { timeout: 300_000 }, async (t) => {
+test("cluster VIP on real agents: admin API, balancer and RESP front served through it; kill -9 and SIGSTOP of the holder's agent, a switchover and a drain move it, served again, no overlap", { timeout: 300_000 }, async (t) => {
   const hosts = await startClusterVipHosts(t);
   if (hosts === null) return;
   const { net, agents, sampler, servedEverything } = hosts;
@@ -155,12 +156,19 @@ test("cluster VIP on real agents: admin API, balancer and RESP front served thro
   const [third] = await vipHolders(net, HOSTS, VIP);
   assert.ok(third !== undefined, "nobody holds the VIP after the thaw");
 
-  // A planned move: draining the holder takes the address off it first, then releases the role.
+  // Planned moves take the address off the holder first, then release the role: a switchover to a
+  // chosen node (`phalanx failover @cluster-vip --to NODE`), then a drain of the holder.
+  const target = HOSTS.find((h) => h !== third)!;
+  const leaderNow = await agents.waitLeader(HOSTS, SERVED_DEADLINE_MS);
+  const switched = await agents.adminPost(leaderNow, "/v3/phalanx/services/failover", { service: "@cluster-vip", to: target });
+  assert.ok(typeof switched !== "string" && switched.status === 200, `failover @cluster-vip failed: ${JSON.stringify(switched)}`);
+  assert.equal(await servedEverything(`after failover @cluster-vip --to ${target}`, third), target);
+
   const drainLeader = await agents.waitLeader(HOSTS, SERVED_DEADLINE_MS);
-  const drained = await agents.adminPost(drainLeader, "/v3/phalanx/nodes/drain", { node: third });
+  const drained = await agents.adminPost(drainLeader, "/v3/phalanx/nodes/drain", { node: target });
   assert.ok(typeof drained !== "string" && drained.status === 200, `drain failed: ${JSON.stringify(drained)}`);
-  const fourth = await servedEverything(`with ${third} drained`, third);
-  assert.notEqual(fourth, third);
+  const fifth = await servedEverything(`with ${target} drained`, target);
+  assert.notEqual(fifth, target);
 
   const overlaps = await sampler.stop();
   assert.ok(sampler.rounds > 20, `the sampler looked only ${sampler.rounds} times`);

@@ -10,6 +10,7 @@ import { ConfigError } from "../../config/errors.js";
 import { loadServiceFile } from "../../config/service-file.js";
 import { printTable, runClientCommand, withConnectionOptions } from "../client-options.js";
 import type { ConnectionOptions } from "../client-options.js";
+import { CLUSTER_VIP_ROLE } from "../../server/services/cluster-vip.js";
 
 /** An instance as `GET /v3/phalanx/services` returns it. */
 export interface InstanceRow {
@@ -138,11 +139,12 @@ export function registerServices(program: Command): void {
   }
 
   withConnectionOptions(program.command("failover").argument("<service>").option("--to <node>", "node name or id to move the active to (default: the best healthy standby elsewhere)")
-    .description("Planned switchover of an active-standby service: the active is demoted (demote hook, stop), and only once it stopped acting the standby is promoted; needs the admin token"))
+    .description("Planned switchover of an active-standby service: the active is demoted (demote hook, stop), and only once it stopped acting the standby is promoted; `phalanx failover @cluster-vip [--to NODE]` moves the cluster VIP (the address leaves its holder before another node takes it); needs the admin token"))
     .action(async (service: string, o: ConnectionOptions & { to?: string }) => runClientCommand(o, async (client) => {
       const r = await client.call("POST", "/v3/phalanx/services/failover", { service, ...(o.to !== undefined ? { to: o.to } : {}) }, false);
       if (o.json) return print(r);
-      process.stdout.write(`${service}: switching the active from node ${String(r.from)} (token ${String(r.token)}) to node ${String(r.to)}; \`phalanx service ${service}\` shows when it is done\n`);
+      if (service === CLUSTER_VIP_ROLE) process.stdout.write(`Cluster VIP: moving from node ${String(r.from)} (token ${String(r.token)}) to node ${String(r.to)}; \`phalanx status\` shows when it is done\n`);
+      else process.stdout.write(`${service}: switching the active from node ${String(r.from)} (token ${String(r.token)}) to node ${String(r.to)}; \`phalanx service ${service}\` shows when it is done\n`);
     }, "admin"));
 
   const rollout = program.command("rollout").description("Roll-outs of a service");

@@ -3,9 +3,10 @@
 // follower, owner and watchdog as a service's `vip:`. The FailoverAgent feeds it exactly as it feeds
 // a service's guard (fencing-lease grants, acknowledged keep-alives, a lost lease, the record), so
 // the address is added only with headroom on the fencing lease and removed at its fencing point.
-// A drained node gives the role up: withhold (never act), remove the address and wait until it is
-// gone, THEN release the record (a txn guarded by the token), so the leader's next holder cannot
-// add the address while this host still has it.
+// A drained holder, or the holder of a planned switchover to another node (`phalanx failover
+// @cluster-vip --to N`), gives the role up: withhold (never act), remove the address and wait until
+// it is gone, THEN release the record (a txn guarded by the token), so the leader's next holder
+// cannot add the address while this host still has it.
 import type { Logger } from "pino";
 import type { VipConfig } from "../../config/vip.js";
 import type { FencingParams } from "../../failover/fencing.js";
@@ -30,7 +31,9 @@ export class ClusterVipRole {
   readonly guard: ActiveGuard;
   /** Null while drained (closed before the record is released). */
   private vip: ServiceVip | null;
-  private drained = false;
+  private withheld = false;
+  /** The generation (token) this node gives up; cleared once the record no longer has it. */
+  private releaseToken: number | null = null;
   private holder: SeenHolder | null = null;
   private releasing = false;
   private retry: NodeJS.Timeout | null = null;
@@ -66,17 +69,30 @@ export class ClusterVipRole {
     });
   }
 
-  /** The record as this node's store applied it, and whether this node is drained. */
-  seen(holder: SeenHolder | null, drained: boolean): void {
+  /**
+   * The record as this node's store applied it, whether this node is drained, and the target of a
+   * pending switchover request (null without one).
+   */
+  seen(holder: SeenHolder | null, drained: boolean, switchoverTo: number | null): void {
     this.holder = holder;
-    if (drained !== this.drained) {
-      this.drained = drained;
-      // Undrained: a fresh follower before the guard may act again.
-      if (!drained && this.vip === null) this.vip = this.newVip();
-      this.guard.withhold(drained);
+    const mine = holder?.node === this.o.nodeId;
+    if (mine && (drained || (switchoverTo !== null && switchoverTo !== this.o.nodeId))) this.releaseToken = holder.token;
+    // The released generation is gone: this node may be chosen again (unless drained).
+    else if (this.releaseToken !== null && holder?.token !== this.releaseToken) this.releaseToken = null;
+    const withhold = drained || this.releaseToken !== null;
+    if (withhold && !this.withheld) {
+      // Withhold before the guard sees a record naming this node: it must not act on it.
+      this.withheld = true;
+      this.guard.withhold(true);
     }
     this.guard.recordSeen(holder);
-    if (drained && holder?.node === this.o.nodeId) void this.giveUp(holder.token);
+    if (!withhold && this.withheld) {
+      // Lifted only after the guard saw the record: a fresh follower, then the guard may act again.
+      this.withheld = false;
+      if (this.vip === null) this.vip = this.newVip();
+      this.guard.withhold(false);
+    }
+    if (this.releaseToken !== null && holder?.token === this.releaseToken) void this.giveUp(holder.token);
   }
 
   /** Announces again if holding (healed partition, resumed process). */
@@ -98,23 +114,23 @@ export class ClusterVipRole {
     return new ServiceVip(this.o.config, this.o.params, this.log);
   }
 
-  /** Drained holder: address off (awaited), then the record released; retried while it still names this node. */
+  /** Giving the role up: address off (awaited), then the record released; retried while it still has that token. */
   private async giveUp(token: number): Promise<void> {
     if (this.releasing || this.closed) return;
     this.releasing = true;
     try {
       const vip = this.vip;
       this.vip = null;
-      await vip?.close().catch((err: unknown) => this.log.warn({ err }, "drained: closing the cluster VIP's follower failed; removing the address again"));
+      await vip?.close().catch((err: unknown) => this.log.warn({ err }, "closing the cluster VIP's follower failed; removing the address again"));
       await this.owner.release();
       await this.o.release(token);
-      this.log.info({ token }, "drained: the cluster VIP is off this host and its record released");
+      this.log.info({ token }, "the cluster VIP is off this host and its record released (drain or planned switchover)");
     } catch (err) {
-      this.log.warn({ err }, "drained: cannot release the cluster VIP's record yet; retrying (the address is already off)");
+      this.log.warn({ err }, "cannot release the cluster VIP's record yet; retrying (the address is already off)");
       this.retry = setTimeout(() => {
         this.retry = null;
         const h = this.holder;
-        if (this.drained && h?.node === this.o.nodeId) void this.giveUp(h.token);
+        if (this.releaseToken !== null && h?.token === this.releaseToken) void this.giveUp(h.token);
       }, CLUSTER_VIP_RELEASE_RETRY_MS);
       this.retry.unref();
     } finally {

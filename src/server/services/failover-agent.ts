@@ -134,7 +134,7 @@ export class FailoverAgent {
   /** Keys of an applied batch: active records and switchover requests are fed to the guards. */
   changed(keys: readonly string[]): void {
     if (keys.some((k) => k.startsWith(ACTIVE_PREFIX) || k.startsWith(SWITCHOVER_PREFIX) || k.startsWith(SPEC_PREFIX))) this.refreshRecords();
-    if (keys.includes(CLUSTER_VIP_KEY) || keys.includes(drainKey(this.o.nodeId))) this.feedClusterRole();
+    if (keys.includes(CLUSTER_VIP_KEY) || keys.includes(drainKey(this.o.nodeId)) || keys.includes(switchoverKey(CLUSTER_VIP_ROLE))) this.feedClusterRole();
   }
 
   /**
@@ -416,14 +416,16 @@ export class FailoverAgent {
     return out;
   }
 
-  /** The cluster VIP's record and this node's drain as this node's store applied them, to its role. */
+  /** The cluster VIP's record, this node's drain and a switchover request as this node's store applied them, to its role. */
   private feedClusterRole(): void {
     const role = this.clusterRole;
     if (role === null) return;
     const kv = this.o.replica.localPrefix(CLUSTER_VIP_KEY).find((k) => k.key === CLUSTER_VIP_KEY);
     const holder = kv === undefined ? null : decodeActiveHolder(kv);
     const drained = this.o.replica.localPrefix(drainKey(this.o.nodeId)).some((k) => k.key === drainKey(this.o.nodeId));
-    role.seen(holder === null ? null : { node: holder.record.node, leaseId: holder.record.leaseId, token: holder.token }, drained);
+    const sw = this.o.replica.localPrefix(switchoverKey(CLUSTER_VIP_ROLE)).find((k) => k.key === switchoverKey(CLUSTER_VIP_ROLE));
+    const request = decodeSwitchover(sw);
+    role.seen(holder === null ? null : { node: holder.record.node, leaseId: holder.record.leaseId, token: holder.token }, drained, request?.to ?? null);
   }
 
   /** Runs a hook in its own process group with the instance's environment and the role; SIGKILL at the timeout. Never rejects. */

@@ -14,6 +14,7 @@ import type { RouteHandler } from "../http-api.js";
 import type { Replica } from "../replica.js";
 import { decodeRecord, failoverStateKey, FENCING_PREFIX, type FailoverStateRecord } from "./layout.js";
 import { standbyCandidates } from "./failover-controller.js";
+import { CLUSTER_VIP_ROLE, clusterVipCandidates } from "./cluster-vip.js";
 import { resolveNode } from "./view.js";
 import type { ServicesView } from "./view.js";
 
@@ -58,18 +59,24 @@ export function addFailoverRoutes(route: Route, replica: Replica, leaderOnly: ()
     leaderOnly();
     const req = parseBody(failoverBody, body);
     const v = await view();
-    const spec = v.specs.get(req.service)?.value.spec;
-    if (spec === undefined) throw new ServerError("not_found", `No service "${req.service}": \`phalanx services\` lists them`);
-    if (spec.mode !== "active-standby") throw new ServerError("bad_request", `Service "${req.service}" is active-active: every instance serves, there is nothing to fail over`);
     const kv = replica.localPrefix(activeKey(req.service)).find((k) => k.key === activeKey(req.service));
     const holder = kv === undefined ? null : decodeActiveHolder(kv);
+    // The cluster VIP (cluster-vip.ts) moves the same way: its candidates are the nodes that may hold it.
+    const cluster = req.service === CLUSTER_VIP_ROLE;
+    if (cluster && holder === null) throw new ServerError("bad_request", "No node holds the cluster VIP right now (a promotion is pending, or no node sets clusterVip): retry shortly");
+    const spec = cluster ? null : switchoverSpec(req.service, v);
     if (holder === null) throw new ServerError("bad_request", `Service "${req.service}" has no active right now (a promotion is pending): retry shortly`);
-    const candidates = standbyCandidates(v, spec, fencingLeases(replica), replica.id).filter((c) => c.node !== holder.record.node && c.nodeAlive && c.healthy);
+    const candidates = (spec === null ? clusterVipCandidates(v, fencingLeases(replica), replica.id).candidates : standbyCandidates(v, spec, fencingLeases(replica), replica.id))
+      .filter((c) => c.node !== holder.record.node && c.nodeAlive && c.healthy);
     let to: number;
     if (req.to !== undefined) {
       to = resolveNode(req.to, v);
       if (to === holder.record.node) throw new ServerError("bad_request", `Node ${req.to} already holds the active of "${req.service}"`);
-      if (!candidates.some((c) => c.node === to)) throw new ServerError("bad_request", `Node ${req.to} has no healthy standby of "${req.service}" on a live node: \`phalanx service ${req.service}\` shows the instances`);
+      if (!candidates.some((c) => c.node === to)) {
+        throw new ServerError("bad_request", cluster
+          ? `Node ${req.to} may not hold the cluster VIP: it is down, drained, or does not set clusterVip with the address the other nodes set`
+          : `Node ${req.to} has no healthy standby of "${req.service}" on a live node: \`phalanx service ${req.service}\` shows the instances`);
+      }
     } else {
       const best = [...candidates].sort((a, b) => a.preference - b.preference || a.node - b.node)[0];
       if (best === undefined) throw new ServerError("bad_request", `Service "${req.service}" has no healthy standby on another live node to switch over to`);
@@ -115,6 +122,14 @@ export function failoverJson(replica: Replica, spec: ServiceSpec, nowMs: number)
     lastPromotion: state?.lastPromotion ?? null,
     switchover: sw === undefined ? null : decodeRecord<{ to: number }>(sw),
   };
+}
+
+/** The active-standby service a switchover names, or why there is none. */
+function switchoverSpec(service: string, v: ServicesView): ServiceSpec {
+  const spec = v.specs.get(service)?.value.spec;
+  if (spec === undefined) throw new ServerError("not_found", `No service "${service}": \`phalanx services\` lists them (the cluster VIP is ${CLUSTER_VIP_ROLE})`);
+  if (spec.mode !== "active-standby") throw new ServerError("bad_request", `Service "${service}" is active-active: every instance serves, there is nothing to fail over`);
+  return spec;
 }
 
 function isLoopback(req: IncomingMessage): boolean {

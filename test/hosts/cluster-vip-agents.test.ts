@@ -160,9 +160,11 @@ test("cluster VIP on real agents: admin API, balancer and RESP front served thro
   // chosen node (`phalanx failover @cluster-vip --to NODE`), then a drain of the holder.
   const target = HOSTS.find((h) => h !== third)!;
   const leaderNow = await agents.waitLeader(HOSTS, SERVED_DEADLINE_MS);
+  const switchedAt = performance.now();
   const switched = await agents.adminPost(leaderNow, "/v3/phalanx/services/failover", { service: "@cluster-vip", to: target });
   assert.ok(typeof switched !== "string" && switched.status === 200, `failover @cluster-vip failed: ${JSON.stringify(switched)}`);
   assert.equal(await servedEverything(`after failover @cluster-vip --to ${target}`, third), target);
+  t.diagnostic(`failover @cluster-vip --to ${target} → served through the VIP by it after ${Math.round(performance.now() - switchedAt)} ms`);
 
   const drainLeader = await agents.waitLeader(HOSTS, SERVED_DEADLINE_MS);
   const drained = await agents.adminPost(drainLeader, "/v3/phalanx/nodes/drain", { node: target });

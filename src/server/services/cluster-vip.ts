@@ -5,6 +5,7 @@
 // (cluster-vip-role.ts). Candidates are the live nodes that publish a cluster VIP in their node
 // record (node config `clusterVip:`), not drained, with a fencing lease; only those that publish
 // the address most of them publish, so a node whose config disagrees never takes the role.
+import type { FlapParams } from "../../failover/flap-damping.js";
 import type { PromotionCandidate } from "../../failover/promotion.js";
 import { activeKey, decodeActiveHolder } from "../../failover/active-record.js";
 import type { KeyValue } from "../../kv/store.js";
@@ -13,6 +14,15 @@ import type { NodeRecord } from "./layout.js";
 
 /** The role's name in /phalanx/active/, /phalanx/failover/ and metrics; `@` keeps it apart from every service name. */
 export const CLUSTER_VIP_ROLE = "@cluster-vip";
+
+/**
+ * Flap damping of the cluster VIP, looser than a service's default (3 in 10 min, then 10 s doubling
+ * to 5 min): a service that keeps failing is better held back, but a cluster VIP held back is the
+ * whole cluster's address gone. Only live nodes with a fencing lease are candidates, so a crashing
+ * node is not promoted while down; a rolling restart of 5 nodes moves it up to 5 times, drains and
+ * restarts are counted as moves too. The pause still stops a ping-pong between two sick nodes.
+ */
+export const CLUSTER_VIP_FLAP_PARAMS: FlapParams = { windowMs: 600_000, threshold: 10, backoffBaseMs: 1_000, backoffMaxMs: 10_000 };
 
 /** The key of the cluster VIP's active record. */
 export const CLUSTER_VIP_KEY = activeKey(CLUSTER_VIP_ROLE);

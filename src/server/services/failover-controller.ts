@@ -12,7 +12,7 @@ import type { Logger } from "pino";
 import type { ServiceSpec } from "../../config/service.js";
 import { activeKey, decodeActiveHolder, decodeSwitchover, encodeActiveRecord, switchoverKey } from "../../failover/active-record.js";
 import { DEFAULT_FLAP_PARAMS, nextPromotionAllowedAtMs, recordPromotion, type FlapParams } from "../../failover/flap-damping.js";
-import { CLUSTER_VIP_KEY, CLUSTER_VIP_ROLE, clusterVipCandidates } from "./cluster-vip.js";
+import { CLUSTER_VIP_FLAP_PARAMS, CLUSTER_VIP_KEY, CLUSTER_VIP_ROLE, clusterVipCandidates } from "./cluster-vip.js";
 import { decidePromotion, type PromotionCandidate } from "../../failover/promotion.js";
 import type { Replica } from "../replica.js";
 import { fencingLeases } from "./failover-routes.js";
@@ -170,7 +170,7 @@ export class FailoverController {
       this.told.set(`${CLUSTER_VIP_ROLE}/disagree`, disagree);
     }
     if (c.address === null && this.o.replica.localPrefix(CLUSTER_VIP_KEY).length === 0) return;
-    await this.consider(CLUSTER_VIP_ROLE, { candidates: c.candidates, damping: DEFAULT_FLAP_PARAMS, holderHealthy: (node) => v.nodes.has(node) }, now);
+    await this.consider(CLUSTER_VIP_ROLE, { candidates: c.candidates, damping: CLUSTER_VIP_FLAP_PARAMS, holderHealthy: (node) => v.nodes.has(node) }, now);
   }
 
   private async consider(name: string, role: RoleCandidates, now: number): Promise<void> {

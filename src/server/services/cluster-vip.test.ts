@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import type { KeyValue } from "../../kv/store.js";
 import { decidePromotion } from "../../failover/promotion.js";
 import { encodeActiveRecord } from "../../failover/active-record.js";
-import { CLUSTER_VIP_KEY, CLUSTER_VIP_ROLE, clusterVipCandidates, clusterVipStatus } from "./cluster-vip.js";
+import { DEFAULT_FLAP_PARAMS, nextPromotionAllowedAtMs } from "../../failover/flap-damping.js";
+import { CLUSTER_VIP_FLAP_PARAMS, CLUSTER_VIP_KEY, CLUSTER_VIP_ROLE, clusterVipCandidates, clusterVipStatus } from "./cluster-vip.js";
 import { drainKey, encodeRecord, nodeKey, type NodeRecord } from "./layout.js";
 import { readServicesView } from "./view.js";
 
@@ -54,4 +55,13 @@ test("clusterVipStatus: the holder from the role's record (its token = the creat
   assert.deepEqual(clusterVipStatus(record, (n) => nodes.get(n), "10.9.9.9/24"), { address: "10.1.0.100/24", holder: 2, holderName: "n2", token: 42 });
   assert.deepEqual(clusterVipStatus(undefined, (n) => nodes.get(n), "10.1.0.100/24"), { address: "10.1.0.100/24", holder: null, holderName: null, token: null });
   assert.deepEqual(clusterVipStatus(undefined, () => undefined, null), { address: null, holder: null, holderName: null, token: null });
+});
+
+test("the cluster VIP's flap damping: after 3 moves it may move again at once (a service waits 10 s); after 10 it waits 1 s, doubling to at most 10 s", () => {
+  const moves = (n: number) => ({ promotionsAtMs: Array.from({ length: n }, (_, i) => 1_000 + i) });
+  const now = 2_000;
+  assert.equal(nextPromotionAllowedAtMs(moves(3), now, CLUSTER_VIP_FLAP_PARAMS), now);
+  assert.equal(nextPromotionAllowedAtMs(moves(3), now, DEFAULT_FLAP_PARAMS), 1_002 + 10_000, "a service's default waits");
+  assert.equal(nextPromotionAllowedAtMs(moves(10), now, CLUSTER_VIP_FLAP_PARAMS), 1_009 + 1_000);
+  assert.equal(nextPromotionAllowedAtMs(moves(30), now, CLUSTER_VIP_FLAP_PARAMS), 1_029 + 10_000);
 });

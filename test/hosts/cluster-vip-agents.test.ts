@@ -20,6 +20,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import type { TestContext } from "node:test";
+import { selfCommand } from "../../src/cli/commands/dev.js";
 import { HostAgents } from "./agents.js";
 import { HostNet } from "./harness.js";
 import { Prober } from "./probe.js";
@@ -171,6 +172,16 @@ test("cluster VIP on real agents: admin API, balancer and RESP front served thro
   assert.ok(typeof drained !== "string" && drained.status === 200, `drain failed: ${JSON.stringify(drained)}`);
   const fifth = await servedEverything(`with ${target} drained`, target);
   assert.notEqual(fifth, target);
+
+  // `phalanx status`, asked through the VIP from the client, names the holder under its table.
+  const self = selfCommand();
+  const fifthId = agents.ids.get(fifth)!;
+  let said = "";
+  const statusOut = await until("phalanx status naming the holder", SERVED_DEADLINE_MS, async () => {
+    said = await net.exec("c1", self.cmd, [...self.args, "status", "--endpoints", `${VIP}:2379`, "--token", agents.token]).catch((err: unknown) => String(err));
+    return said.includes(`Cluster VIP ${VIP}/24: on node ${fifthId} (${fifth}), fencing token`) ? said : undefined;
+  }, () => said);
+  assert.match(statusOut, /ID\s+NAME\s+ADDRESS/);
 
   const overlaps = await sampler.stop();
   assert.ok(sampler.rounds > 20, `the sampler looked only ${sampler.rounds} times`);

@@ -10,7 +10,8 @@
 //   it back;
 // - a planned switchover to a chosen node (POST /v3/phalanx/services/failover, service
 //   @cluster-vip), then draining the holder (POST /v3/phalanx/nodes/drain) → each time the holder
-//   removes the address, releases the role, the next node takes it and serves.
+//   removes the address, releases the role, the next node takes it and serves;
+// - `phalanx status` run in the client against the VIP names the holder.
 // - (second test) the holder's host cut off from the other two, the client with the majority → the
 //   isolated host drops the VIP at its fencing point, the majority takes it and serves; after the
 //   heal the VIP stays where it is.

@@ -40,7 +40,7 @@ import { ClusterMetrics } from "./cluster-metrics.js";
 import { createChannels } from "../alerts/channels.js";
 import { AlertManager } from "../alerts/manager.js";
 import { agentRelay, startFronts } from "../fronts/runtime/start.js";
-import { parseVipAddress, type VipAddress } from "../vip/core/address.js";
+import { clusterVipOfNode } from "./cluster-vip-config.js";
 import type { RunningFronts } from "../fronts/runtime/start.js";
 
 /** A running node. */
@@ -61,7 +61,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
   const tokens = await readApiTokens(config);
   const credentials = await loadNodeCredentials(config.pkiDir);
   const bootstrapVoters = config.joined ? null : { voters: config.members.map((m) => nodeId(m.id)), learners: [] };
-  const clusterVip = clusterVipAddress(config, log);
+  const clusterVip = clusterVipOfNode(config, log);
   const { storage, restored, warnings } = await openStorage(config.node.dataDir, { bootstrap: bootstrapVoters });
   for (const w of warnings) log.warn(w);
   await checkIdentity(storage, config, id);
@@ -170,7 +170,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       const fencingProblem = checkFencingParams(fencing);
       if (fencingProblem !== null) throw new ServerError("bad_request", `services.fencingLeaseTtlMs / fencingStopTimeoutMs in ${config.file}: ${fencingProblem}`);
       nodeAgent = new NodeAgent({ replica: r, client: agentClient, supervisor, logger: log.child({ part: "services" }), record, leaseTtlMs: config.node.leaseTtlMs, fencing });
-      if (config.clusterVip !== undefined) nodeAgent.failover.followClusterVip(config.clusterVip);
+      if (clusterVip !== null && config.clusterVip !== undefined) nodeAgent.failover.followClusterVip(config.clusterVip);
       nodeAgent.start();
     }
     alerts.start();
@@ -217,37 +217,6 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       await storage.close();
     },
   };
-}
-
-/**
- * The parsed cluster VIP of the config (null without one), with a warning for each listener that
- * cannot answer on it: only a wildcard (or the VIP itself) does, on whichever node holds it.
- */
-function clusterVipAddress(config: NodeConfig, log: Logger): VipAddress | null {
-  if (config.clusterVip === undefined) return null;
-  const vip = parseVipAddress(config.clusterVip.address);
-  // The schema refused anything else already.
-  if ("error" in vip) throw new ServerError("bad_request", `clusterVip.address ${config.clusterVip.address} in ${config.file}: ${vip.error}`);
-  const listeners: [string, string][] = [["node.clientListen", config.node.clientListen.host]];
-  if (config.proxy.enabled && config.proxy.bindHost !== undefined) listeners.push(["proxy.bindHost", config.proxy.bindHost]);
-  for (const [name, host] of frontListenHosts(config)) listeners.push([name, host]);
-  for (const [name, host] of listeners) {
-    if (!answersOn(host, vip.address)) log.warn({ listener: name, host, clusterVip: vip.cidr }, `${name} listens on ${host} only: it does not answer on the cluster VIP; listen on 0.0.0.0 (or ::) to serve there`);
-  }
-  return vip;
-}
-
-/** The enabled fronts' listen hosts, by config field. */
-function frontListenHosts(config: NodeConfig): [string, string][] {
-  const out: [string, string][] = [];
-  if (config.fronts.resp.enabled) out.push(["fronts.resp.listen", config.fronts.resp.listen.host]);
-  if (config.fronts.memcached.enabled) out.push(["fronts.memcached.listen", config.fronts.memcached.listen.host]);
-  return out;
-}
-
-/** A listener bound to `host` receives connections to `address` (when the address is on this host). */
-function answersOn(host: string, address: string): boolean {
-  return host === "0.0.0.0" || host === "::" || host === "" || host === address;
 }
 
 /** Keeps the transport's peer list equal to the member directory (minus this node). */

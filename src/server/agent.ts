@@ -37,6 +37,7 @@ import { PHALANX_NODE_VERSION } from "./services/version.js";
 import { ACTIVE_PREFIX } from "./services/layout.js";
 import { readServicesView } from "./services/view.js";
 import { ClusterMetrics } from "./cluster-metrics.js";
+import { knownSkews, ownSkewMs } from "./clock-skew.js";
 import { createChannels } from "../alerts/channels.js";
 import { AlertManager } from "../alerts/manager.js";
 import { agentRelay, startFronts } from "../fronts/runtime/start.js";
@@ -53,8 +54,15 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
+/** Options of startNode besides the config. */
+export interface StartNodeOptions {
+  readonly onRemoved?: () => void;
+  /** Wall clock (epoch ms) the node compares with its peers' (transport/clock.ts); tests give a node an offset. */
+  readonly wallClockMs?: () => number;
+}
+
 /** Starts a node from its config. */
-export async function startNode(config: NodeConfig, logger: Logger = pino({ level: config.log.level }), options: { onRemoved?: () => void } = {}): Promise<RunningNode> {
+export async function startNode(config: NodeConfig, logger: Logger = pino({ level: config.log.level }), options: StartNodeOptions = {}): Promise<RunningNode> {
   const id = nodeId(config.node.id);
   const log = logger.child({ node: id });
   const tokens = await readApiTokens(config);
@@ -85,6 +93,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       listenPort: config.node.peerListen.port,
       limits: { maxSnapshotBytes: config.transport.maxSnapshotBytes },
       logger: log.child({ part: "transport" }),
+      ...(options.wallClockMs === undefined ? {} : { clock: { wallMs: options.wallClockMs } }),
     });
     const members = new MemberDirectory(config.members.map((m) => ({ ...m, id: nodeId(m.id) })));
     const peers = new PeerSync(id, members, transport);
@@ -118,8 +127,9 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     forwarder = new LeaderForwarder(members, clientTls ? "https" : "http", log, clientTls ? { ca: credentials.caCertPem, cert: credentials.certPem, key: credentials.keyPem } : undefined);
     housekeeper = new ClusterHousekeeper(r, members, config, log.child({ part: "housekeeper" }));
     const tlsTransport = transport;
+    const clocks = { status: () => r.status(), clockView: () => tlsTransport.clockView() };
     alerts = new AlertManager({ replica: r, config: config.alerts, channels: await createChannels(config.alerts, config.file), clusterId: config.clusterId,
-      logger: log.child({ part: "alerts" }), peerLinks: () => tlsTransport.stats().peers });
+      logger: log.child({ part: "alerts" }), peerLinks: () => tlsTransport.stats().peers, clockSkews: () => knownSkews(clocks) });
     const clusterMetrics = new ClusterMetrics(metrics.registry, {
       members: () => {
         const links = new Map(tlsTransport.stats().peers.map((p) => [p.id, p.connected]));
@@ -128,8 +138,10 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       },
       services: () => readServicesView((p) => r.localPrefix(p), r.kv.revision),
       actives: () => r.localPrefix(ACTIVE_PREFIX),
+      clockSkews: () => knownSkews(clocks),
     });
-    const routes = adminRoutes({ replica: r, members, config, housekeeper, forwarder, credentials, alerts, localActiveStatus: (service) => nodeAgent?.failover.status(service) ?? null });
+    const routes = adminRoutes({ replica: r, members, config, housekeeper, forwarder, credentials, alerts, localActiveStatus: (service) => nodeAgent?.failover.status(service) ?? null,
+      ownClockSkewMs: () => ownSkewMs(clocks) });
     const handler = createClientApiHandler({ replica: r, clusterId: config.clusterId, tokens, forwarder, logger: log.child({ part: "api" }), routes,
       metrics: () => metrics.text(), onAnswered: (path, status) => metrics.request(path, status) });
     // With clientTls, a client certificate of the cluster CA authenticates on its own; the token still works too.

@@ -17,7 +17,7 @@ function definedMetrics(): Set<string> {
     for (const e of readdirSync(dir)) {
       const p = join(dir, e);
       if (statSync(p).isDirectory()) walk(p);
-      else if (p.endsWith(".ts") && !p.endsWith(".test.ts")) for (const m of readFileSync(p, "utf8").matchAll(/name: "(phalanx_[a-z0-9_]+)"/g)) out.add(m[1]!);
+      else if (p.endsWith(".ts") && !p.endsWith(".test.ts")) for (const m of readFileSync(p, "utf8").matchAll(/(?:name: |new Collected(?:Counter|Histogram)\()"(phalanx_[a-z0-9_]+)"/g)) out.add(m[1]!);
     }
   };
   walk(join(ROOT, "src"));

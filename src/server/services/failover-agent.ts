@@ -20,7 +20,7 @@ import type { ServiceSpec } from "../../config/service.js";
 import { activeKey, decodeActiveHolder, decodeSwitchover, switchoverKey } from "../../failover/active-record.js";
 import type { FencingParams } from "../../failover/fencing.js";
 import { roleEnvironment, type ActiveStatus } from "../../failover/role.js";
-import { ActiveGuard, monotonicNowMs } from "../../failover/runtime/active-guard.js";
+import { ActiveGuard, monotonicNowMs, type DemoteCause } from "../../failover/runtime/active-guard.js";
 import { FencingWatchdog } from "../../failover/watchdog/fencing-watchdog.js";
 import type { Replica } from "../replica.js";
 import { ServiceVip } from "./service-vip.js";
@@ -50,6 +50,8 @@ export interface FailoverAgentOptions {
   readonly sync: () => void;
   /** Extra environment for instances and hooks (the local endpoint's address). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Told each time an active instance here is demoted (fencing events, for the metrics). */
+  readonly onDemoted?: (service: string, cause: DemoteCause) => void;
 }
 
 /** One active-standby instance placed on this node. */
@@ -191,7 +193,10 @@ export class FailoverAgent {
       observer: (view) => e.vip?.observe(view),
       instance: {
         promote: (token) => this.promote(e, token),
-        demote: (reason) => this.demote(e, reason),
+        demote: (reason, cause) => {
+          this.o.onDemoted?.(e.service, cause);
+          this.demote(e, reason);
+        },
         processGroup: () => this.o.supervisor.statuses().find((x) => x.instanceId === id)?.pid ?? null,
       },
     });

@@ -316,7 +316,7 @@ export class Supervisor {
       this.watchdog ??= new Watchdog(this.logger);
       this.watchdog.add(pid);
     }
-    const log = this.logger.child({ service: spec.service, instance: spec.instanceId, pid });
+    const log = this.logger.child({ service: spec.service, instance: spec.instanceId, instancePid: pid });
     const file = this.openLogFile(spec);
     let openStreams = 2;
     const streamEnded = (): void => {
@@ -374,14 +374,14 @@ export class Supervisor {
     const before = slot.reported?.state;
     slot.reported = status;
     if (before !== status.state) {
-      this.logger.info({ service: status.service, instance: status.instanceId, state: status.state, pid: status.pid, restarts: status.restarts, message: status.message || undefined }, `instance ${status.instanceId} ${status.state}`);
+      this.logger.info({ service: status.service, instance: status.instanceId, state: status.state, instancePid: status.pid, restarts: status.restarts, message: status.message || undefined }, `instance ${status.instanceId} ${status.state}`);
     }
     for (const listener of this.listeners) {
       try {
         listener(status);
       } catch (err) {
         // A broken listener must not stop supervision; it is a bug, so it is logged loudly.
-        this.logger.error({ err, instance: status.instanceId }, "status listener threw");
+        this.logger.error({ err, service: status.service, instance: status.instanceId }, "status listener threw");
       }
     }
   }

@@ -66,7 +66,8 @@ export class TlsTransport implements Transport {
 
   constructor(private readonly options: TlsTransportOptions) {
     this.limits = transportLimits(options.limits);
-    this.logger = (options.logger ?? pino()).child({ component: "transport", node: options.nodeId });
+    // A given logger already names the node (agent.ts binds `node`): binding it again would repeat the key on every line.
+    this.logger = (options.logger ?? pino().child({ node: options.nodeId })).child({ component: "transport" });
     this.random = options.random ?? (() => randomInt(0, 1 << 30) / (1 << 30));
     this.clock = new ClockBook({ ...CLOCK_DEFAULTS, ...options.clock });
     const { credentials } = options;

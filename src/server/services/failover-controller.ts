@@ -193,7 +193,7 @@ export class FailoverController {
       failure: [],
     });
     if (!(r.ok && r.type === "txn" && r.succeeded)) return;
-    this.o.logger.info({ service: name, node: c.node, token: r.revision, reason }, "promoted a standby to active");
+    this.o.logger.info({ service: name, targetNode: c.node, token: r.revision, reason }, "promoted a standby to active");
     this.o.onPromoted?.();
     await this.event({ atMs: now, kind: "service", type: "active_promoted", service: name, node: c.node, message: `${name}: node ${c.node} is the active (fencing token ${r.revision}): ${reason}` });
   }

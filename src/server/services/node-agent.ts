@@ -73,9 +73,9 @@ export class NodeAgent {
   private readonly positions: PositionProber;
 
   constructor(private readonly o: NodeAgentOptions) {
-    this.positions = new PositionProber((id, p) => this.positionReported(id, p), o.logger.child({ part: "position" }));
+    this.positions = new PositionProber((id, p) => this.positionReported(id, p), o.logger.child({ component: "position" }));
     this.failover = new FailoverAgent({
-      replica: o.replica, client: o.client, supervisor: o.supervisor, nodeId: o.record.id, logger: o.logger.child({ part: "failover" }),
+      replica: o.replica, client: o.client, supervisor: o.supervisor, nodeId: o.record.id, logger: o.logger.child({ component: "failover" }),
       params: o.fencing ?? DEFAULT_FAILOVER_FENCING, sync: () => this.sync(),
       env: { PHALANX_ACTIVE_URL: `http://${o.record.clientAddress}/v3/phalanx/active` },
       ...(o.onDemoted === undefined ? {} : { onDemoted: o.onDemoted }),

@@ -9,7 +9,7 @@ import { applyText, healthyCurrent, service, startServicesFixture, waitFor, webS
 import { activeStandbyService, healthyActive, writeActingApp } from "../testing/failover-testkit.js";
 
 /** The top-level keys of a JSON object text in order, repeats included (JSON.parse keeps only the last). */
-export function topLevelKeys(text: string): string[] {
+function topLevelKeys(text: string): string[] {
   const keys: string[] = [];
   let depth = 0;
   let expectKey = false;

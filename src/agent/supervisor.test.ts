@@ -61,6 +61,8 @@ interface Harness {
   sup: Supervisor;
   seen: InstanceStatus[];
   logLines: Array<Record<string, unknown>>;
+  /** Every health-check result the supervisor reported (onCheck), as "instance pass|fail". */
+  checks: string[];
   /** Resolves with the first status (past or future) matching `pred`; rejects after the deadline. */
   until(pred: (s: InstanceStatus) => boolean, what: string, timeoutMs?: number): Promise<InstanceStatus>;
 }
@@ -70,7 +72,8 @@ function harness(t: TestContext, logDir?: string): Harness {
   const logger = pino({ level: "info" }, { write: (s: string) => void logLines.push(JSON.parse(s) as Record<string, unknown>) });
   // A slice of the default range per test process, so parallel test files rarely meet.
   const from = 20_000 + (process.pid % 450) * 20;
-  const sup = new Supervisor({ logger, portRange: { from, to: from + 19 }, ...(logDir !== undefined ? { logDir } : {}) });
+  const checks: string[] = [];
+  const sup = new Supervisor({ logger, portRange: { from, to: from + 19 }, ...(logDir !== undefined ? { logDir } : {}), onCheck: (_service, instance, ok) => void checks.push(`${instance} ${ok ? "pass" : "fail"}`) });
   const seen: InstanceStatus[] = [];
   const waiters = new Set<{ pred: (s: InstanceStatus) => boolean; resolve: (s: InstanceStatus) => void }>();
   sup.onStatus((s) => {
@@ -79,7 +82,7 @@ function harness(t: TestContext, logDir?: string): Harness {
   });
   t.after(() => sup.stopAll());
   return {
-    sup, seen, logLines,
+    sup, seen, logLines, checks,
     until(pred, what, timeoutMs = 15_000) {
       const past = seen.find(pred);
       if (past !== undefined) return Promise.resolve(past);
@@ -207,6 +210,8 @@ test("exec checks run with the instance's environment; a failing or overrunning 
   const hang = await h.until((s) => s.instanceId === "exec-hang" && s.state === "unhealthy", "exec-hang unhealthy");
   assert.match(hang.message, /check command did not finish within 100 ms/);
   assert.ok(isAlive(bad.pid ?? -1), "with restart policy never an unhealthy instance keeps running");
+  assert.ok(h.checks.includes("exec-ok pass") && !h.checks.includes("exec-ok fail"), "each result reaches onCheck (the health-check metric)");
+  assert.ok(h.checks.includes("exec-bad fail") && h.checks.includes("exec-hang fail"));
 });
 
 test("a changed spec replaces the process: the old one stops before the new one starts, same port", async (t) => {

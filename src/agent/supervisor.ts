@@ -35,6 +35,8 @@ export interface SupervisorOptions {
   readonly logRotation?: LogRotation;
   /** Kill the instances when the agent dies, even by kill -9 (see watchdog.ts); default true. */
   readonly watchdog?: boolean;
+  /** Told of every health-check result (for the metrics). */
+  readonly onCheck?: (service: string, instance: string, ok: boolean) => void;
 }
 
 /** Defaults: a port range below Linux's ephemeral range (32768-60999) and a minimal environment. */
@@ -94,6 +96,7 @@ export class Supervisor {
   private readonly logDir: string | null;
   private readonly logRotation: LogRotation | undefined;
   private watchdog: Watchdog | null = null;
+  private readonly onCheck: SupervisorOptions["onCheck"];
 
   constructor(options: SupervisorOptions) {
     this.logger = options.logger;
@@ -112,6 +115,7 @@ export class Supervisor {
     this.useWatchdog = options.watchdog ?? true;
     this.logDir = options.logDir ?? null;
     this.logRotation = options.logRotation;
+    this.onCheck = options.onCheck;
   }
 
   /** Calls `listener` with every status change of any instance; returns an unsubscribe function. */
@@ -312,7 +316,7 @@ export class Supervisor {
       this.watchdog ??= new Watchdog(this.logger);
       this.watchdog.add(pid);
     }
-    const log = this.logger.child({ service: spec.service, instance: spec.instanceId, pid });
+    const log = this.logger.child({ service: spec.service, instance: spec.instanceId, instancePid: pid });
     const file = this.openLogFile(spec);
     let openStreams = 2;
     const streamEnded = (): void => {
@@ -349,7 +353,10 @@ export class Supervisor {
     const spec = slot.life.spec;
     if (spec.healthCheck === undefined) return;
     const target = { port: checkPort(spec, slot.life.ports), env: instanceEnv(spec, slot.life.ports, this.inherited), cwd: spec.cwd, runAs: slot.runAs };
-    slot.checks = startInstanceChecks(spec.healthCheck, target, (r) => this.dispatch(slot, { kind: "check", ok: r.ok, detail: r.detail }));
+    slot.checks = startInstanceChecks(spec.healthCheck, target, (r) => {
+      this.onCheck?.(spec.service, spec.instanceId, r.ok);
+      this.dispatch(slot, { kind: "check", ok: r.ok, detail: r.detail });
+    });
   }
 
   private finish(slot: Slot): void {
@@ -367,14 +374,14 @@ export class Supervisor {
     const before = slot.reported?.state;
     slot.reported = status;
     if (before !== status.state) {
-      this.logger.info({ service: status.service, instance: status.instanceId, state: status.state, pid: status.pid, restarts: status.restarts, message: status.message || undefined }, `instance ${status.instanceId} ${status.state}`);
+      this.logger.info({ service: status.service, instance: status.instanceId, state: status.state, instancePid: status.pid, restarts: status.restarts, message: status.message || undefined }, `instance ${status.instanceId} ${status.state}`);
     }
     for (const listener of this.listeners) {
       try {
         listener(status);
       } catch (err) {
         // A broken listener must not stop supervision; it is a bug, so it is logged loudly.
-        this.logger.error({ err, instance: status.instanceId }, "status listener threw");
+        this.logger.error({ err, service: status.service, instance: status.instanceId }, "status listener threw");
       }
     }
   }

@@ -165,7 +165,11 @@ export class AlertDispatcher {
     if (this.removing.has(key)) return;
     this.removing.add(key);
     this.options.outbox.remove(key).then(
-      () => this.delivered.delete(key),
+      () => {
+        this.delivered.delete(key);
+        // The next item of the same fingerprint (a "resolved" behind its "firing") may go now, not at the next scan.
+        this.kick();
+      },
       (err: unknown) => this.options.logger.warn({ err, key }, "Alert delivered but its outbox entry could not be deleted yet; if leadership moves now, the next leader delivers it again"),
     ).finally(() => this.removing.delete(key));
   }

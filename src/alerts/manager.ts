@@ -4,9 +4,9 @@
 // leader it first waits for a read barrier, so its store holds every outbox item and firing alert
 // its predecessors committed, then loads the firing alerts so it does not raise them again.
 //
-// Observed today: peer links (node down/up), a long leaderless period seen by the new leader (quorum
-// lost/regained), this node's WAL fsync p99 (slow disk). The failover, flapping, service-health and
-// clock-skew rules take events from observe() once the services and failover parts emit them.
+// Observed here: peer links (node down/up), a long leaderless period seen by the new leader (quorum
+// lost/regained), this node's WAL fsync p99 (slow disk), the members' clock skews (sampled each
+// second). The failover, flapping and service-health rules take events from observe() (controllers).
 import type { Logger } from "pino";
 import type { AlertChannel } from "./channel.js";
 import { sendWithTimeout } from "./channel.js";
@@ -51,6 +51,8 @@ export interface AlertManagerOptions {
   readonly logger: Logger;
   /** The peer links as the transport sees them (TlsTransport/MemoryTransport stats().peers). */
   readonly peerLinks?: () => readonly { readonly id: number; readonly connected: boolean }[];
+  /** Each member's wall clock minus the leader's, as the leader measured it (server/clock-skew.ts). */
+  readonly clockSkews?: () => readonly { readonly node: number; readonly skewMs: number }[];
   /** Wall clock for alert times (epoch ms). */
   readonly wallMs?: () => number;
   /** Told of every delivery attempt (tests). */
@@ -217,7 +219,7 @@ export class AlertManager {
     if (changes.length > 0) this.dispatcher.kick();
   }
 
-  /** Periodic observations of the leader: peer links, the fsync window, the passing of time. */
+  /** Periodic observations of the leader: peer links, the fsync window, clock skews, the passing of time. */
   private sample(): void {
     if (this.state === null) return;
     const status = this.options.replica.status();
@@ -230,6 +232,7 @@ export class AlertManager {
     if (p99 !== undefined && this.fsyncWindow.size >= FSYNC_MIN_SAMPLES) {
       this.observe({ type: "fsync_p99", node: String(this.options.replica.id), p99Ms: p99, samples: this.fsyncWindow.size });
     }
+    for (const k of this.options.clockSkews?.() ?? []) this.observe({ type: "clock_skew", node: String(k.node), skewMs: k.skewMs });
     this.observe({ type: "tick" });
   }
 }

@@ -53,11 +53,14 @@ test("per-backend active counts, health and ejections come from the pools", asyn
   assert.match(text, /phalanx_proxy_backend_ejections_total\{pool="api",backend="a"\} 1/);
   assert.match(text, /phalanx_proxy_backend_up\{pool="api",backend="a"\} 0/);
   assert.match(text, /phalanx_proxy_backend_up\{pool="api",backend="b"\} 1/);
+  assert.match(text, /phalanx_proxy_backend_ejected\{pool="api",backend="a"\} 1/);
+  assert.match(text, /phalanx_proxy_backend_ejected\{pool="api",backend="b"\} 0/);
   assert.match(text, /phalanx_proxy_backend_active\{pool="api",backend="b"\} 1/);
   now = 1000;
   pool.pick({ clientIp: "x" });
   open("success", 1);
   const later = await metrics.text();
   assert.match(later, /phalanx_proxy_backend_up\{pool="api",backend="a"\} 1/);
+  assert.match(later, /phalanx_proxy_backend_ejected\{pool="api",backend="a"\} 0/);
   assert.match(later, /phalanx_proxy_backend_active\{pool="api",backend="b"\} 0/);
 });

@@ -71,6 +71,16 @@ export class PrometheusProxyMetrics implements ProxyMetrics, PoolObserver {
         }
       },
     });
+    new Gauge({
+      name: "phalanx_proxy_backend_ejected",
+      help: "1 while outlier detection keeps a backend out of rotation, else 0",
+      labelNames: ["pool", "backend"],
+      registers,
+      collect() {
+        this.reset();
+        for (const pool of pools()) for (const m of pool.snapshot()) this.set({ pool: pool.name, backend: m.id }, m.ejected ? 1 : 0);
+      },
+    });
   }
 
   /** Tells the per-backend gauges where to read pool state at scrape time. */

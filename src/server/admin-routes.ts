@@ -42,6 +42,8 @@ export interface AdminContext {
   readonly alerts?: AlertManager;
   /** The local agent's "am I the active?" answer (GET /v3/phalanx/active); absent without services. */
   readonly localActiveStatus?: LocalActiveStatus;
+  /** This node's wall clock minus the leader's (clock-skew.ts), null when unknown; absent: never known. */
+  readonly ownClockSkewMs?: () => number | null;
 }
 
 /** One row of `phalanx status`, as this node sees itself. */
@@ -65,6 +67,10 @@ export interface NodeStatus {
   readonly peerAddress: string;
   readonly clientAddress: string;
   readonly health: "healthy" | "no_leader" | "lagging";
+  /** This node's wall clock minus the leader's, ms (0 on the leader); null when not measured (yet). */
+  readonly clockSkewMs: number | null;
+  /** Beyond this |clockSkewMs| the node's clock is reported as skewed (alerts.thresholds.clockSkewMs). */
+  readonly clockSkewThresholdMs: number;
   /** The cluster VIP as this node's store says (docs/cluster-vip.md): address, holding node, token. */
   readonly clusterVip: ClusterVipStatus;
 }
@@ -168,6 +174,8 @@ function nodeStatus(ctx: AdminContext): NodeStatus {
     peerAddress: self?.peerAddress ?? ctx.config.node.peerAdvertise,
     clientAddress: self?.clientAddress ?? ctx.config.node.clientAdvertise,
     health,
+    clockSkewMs: ctx.ownClockSkewMs?.() ?? null,
+    clockSkewThresholdMs: ctx.config.alerts.thresholds.clockSkewMs,
     clusterVip: localClusterVip(ctx),
   };
 }

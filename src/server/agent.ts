@@ -37,6 +37,8 @@ import { PHALANX_NODE_VERSION } from "./services/version.js";
 import { ACTIVE_PREFIX } from "./services/layout.js";
 import { readServicesView } from "./services/view.js";
 import { ClusterMetrics } from "./cluster-metrics.js";
+import { knownSkews, ownSkewMs } from "./clock-skew.js";
+import { AgentMetrics } from "./agent-metrics.js";
 import { createChannels } from "../alerts/channels.js";
 import { AlertManager } from "../alerts/manager.js";
 import { agentRelay, startFronts } from "../fronts/runtime/start.js";
@@ -51,11 +53,20 @@ export interface RunningNode {
   readonly peerAddress: string;
   /** The load balancer for exposed services; null when `proxy.enabled` is false. */
   readonly proxy: NodeProxy | null;
+  /** The session fronts; null when both are off. */
+  readonly fronts: RunningFronts | null;
   stop(): Promise<void>;
 }
 
+/** Options of startNode besides the config. */
+export interface StartNodeOptions {
+  readonly onRemoved?: () => void;
+  /** Wall clock (epoch ms) the node compares with its peers' (transport/clock.ts); tests give a node an offset. */
+  readonly wallClockMs?: () => number;
+}
+
 /** Starts a node from its config. */
-export async function startNode(config: NodeConfig, logger: Logger = pino({ level: config.log.level }), options: { onRemoved?: () => void } = {}): Promise<RunningNode> {
+export async function startNode(config: NodeConfig, logger: Logger = pino({ level: config.log.level }), options: StartNodeOptions = {}): Promise<RunningNode> {
   const id = nodeId(config.node.id);
   const log = logger.child({ node: id });
   const tokens = await readApiTokens(config);
@@ -87,6 +98,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       listenPort: config.node.peerListen.port,
       limits: { maxSnapshotBytes: config.transport.maxSnapshotBytes },
       logger: log.child({ part: "transport" }),
+      ...(options.wallClockMs === undefined ? {} : { clock: { wallMs: options.wallClockMs } }),
     });
     const members = new MemberDirectory(config.members.map((m) => ({ ...m, id: nodeId(m.id) })));
     const peers = new PeerSync(id, members, transport);
@@ -120,8 +132,9 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     forwarder = new LeaderForwarder(members, clientTls ? "https" : "http", log, clientTls ? { ca: credentials.caCertPem, cert: credentials.certPem, key: credentials.keyPem } : undefined);
     housekeeper = new ClusterHousekeeper(r, members, config, log.child({ part: "housekeeper" }));
     const tlsTransport = transport;
+    const clocks = { status: () => r.status(), clockView: () => tlsTransport.clockView() };
     alerts = new AlertManager({ replica: r, config: config.alerts, channels: await createChannels(config.alerts, config.file), clusterId: config.clusterId,
-      logger: log.child({ part: "alerts" }), peerLinks: () => tlsTransport.stats().peers });
+      logger: log.child({ part: "alerts" }), peerLinks: () => tlsTransport.stats().peers, clockSkews: () => knownSkews(clocks) });
     const clusterMetrics = new ClusterMetrics(metrics.registry, {
       members: () => {
         const links = new Map(tlsTransport.stats().peers.map((p) => [p.id, p.connected]));
@@ -130,10 +143,14 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       },
       services: () => readServicesView((p) => r.localPrefix(p), r.kv.revision),
       actives: () => r.localPrefix(ACTIVE_PREFIX),
+      clockSkews: () => knownSkews(clocks),
     });
-    const routes = adminRoutes({ replica: r, members, config, housekeeper, forwarder, credentials, alerts, localActiveStatus: (service) => nodeAgent?.failover.status(service) ?? null });
+    const agentMetrics = new AgentMetrics(metrics.registry);
+    const routes = adminRoutes({ replica: r, members, config, housekeeper, forwarder, credentials, alerts, localActiveStatus: (service) => nodeAgent?.failover.status(service) ?? null,
+      ownClockSkewMs: () => ownSkewMs(clocks) });
     const handler = createClientApiHandler({ replica: r, clusterId: config.clusterId, tokens, forwarder, logger: log.child({ part: "api" }), routes,
-      metrics: () => metrics.text(), onAnswered: (path, status) => metrics.request(path, status) });
+      // The balancer's series live in the proxy's own registry; one /metrics serves both.
+      metrics: async () => (await metrics.text()) + (proxy === null ? "" : await proxy.runtime.metrics.text()), onAnswered: (path, status) => metrics.request(path, status) });
     // With clientTls, a client certificate of the cluster CA authenticates on its own; the token still works too.
     server = clientTls
       ? createHttpsServer({ keepAliveTimeout: 65_000, ca: credentials.caCertPem, cert: credentials.certPem, key: credentials.keyPem, requestCert: true, rejectUnauthorized: false }, handler)
@@ -157,7 +174,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
         token: tokens.admin ?? "",
         ...(clientTls ? { tls: { ca: credentials.caCertPem, cert: credentials.certPem, key: credentials.keyPem } } : {}),
       });
-      const supervisor = new Supervisor({ logger: log.child({ part: "supervisor" }), portRange: config.services.portRange, ...(config.services.logDir !== undefined ? { logDir: config.services.logDir } : {}) });
+      const supervisor = new Supervisor({ logger: log.child({ part: "supervisor" }), portRange: config.services.portRange, onCheck: agentMetrics.checked, ...(config.services.logDir !== undefined ? { logDir: config.services.logDir } : {}) });
       const record: NodeRecord = {
         id, name: config.node.name, labels: config.node.labels, host: hostOf(config.node.clientAdvertise),
         clientAddress: config.node.clientAdvertise, startedAtMs: Date.now(), version: PHALANX_NODE_VERSION,
@@ -169,12 +186,12 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       };
       const fencingProblem = checkFencingParams(fencing);
       if (fencingProblem !== null) throw new ServerError("bad_request", `services.fencingLeaseTtlMs / fencingStopTimeoutMs in ${config.file}: ${fencingProblem}`);
-      nodeAgent = new NodeAgent({ replica: r, client: agentClient, supervisor, logger: log.child({ part: "services" }), record, leaseTtlMs: config.node.leaseTtlMs, fencing });
+      nodeAgent = new NodeAgent({ replica: r, client: agentClient, supervisor, logger: log.child({ part: "services" }), record, leaseTtlMs: config.node.leaseTtlMs, fencing, onDemoted: agentMetrics.demoted });
       if (clusterVip !== null && config.clusterVip !== undefined) nodeAgent.failover.followClusterVip(config.clusterVip);
       nodeAgent.start();
     }
     alerts.start();
-    fronts = await startFronts(config.fronts, { replica: r, relay: agentRelay(forwarder, tokens.client), clientToken: tokens.client, adminToken: tokens.admin, logger: log });
+    fronts = await startFronts(config.fronts, { replica: r, relay: agentRelay(forwarder, tokens.client), clientToken: tokens.client, adminToken: tokens.admin, logger: log, onCommand: agentMetrics.frontCommand });
     log.info({ peer: transport.address(), client: addressOf(server), members: members.all().length }, "node started");
   } catch (err) {
     await fronts?.stop();
@@ -199,6 +216,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     clientAddress: addressOf(started.server),
     peerAddress: started.transport.address(),
     proxy,
+    fronts: started.fronts,
     async stop() {
       await started.fronts?.stop();
       // Instances first, while the API can still remove this node's keys.

@@ -9,6 +9,7 @@ import type { Registry } from "prom-client";
 import type { KeyValue } from "../kv/store.js";
 import { decodeActiveHolder } from "../failover/active-record.js";
 import type { ServicesView } from "./services/view.js";
+import type { NodeSkew } from "./clock-skew.js";
 
 /** Failover durations from a hot standby taking over (50 ms) to a stuck one (2 min). */
 export const FAILOVER_BUCKETS_SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120];
@@ -21,6 +22,8 @@ export interface ClusterMetricsSource {
   services(): ServicesView;
   /** The active records (/phalanx/active/...) of the local store. */
   actives(): readonly KeyValue[];
+  /** Clock skews to the leader this node knows (clock-skew.ts): all members on the leader, itself on a follower. */
+  clockSkews(): readonly NodeSkew[];
 }
 
 /** Registers the cluster series in `registry`; failoverEnded/promoted are called by the leader's FailoverController. */
@@ -71,6 +74,13 @@ export class ClusterMetrics {
           const h = decodeActiveHolder(kv);
           if (h !== null) this.set({ service: h.record.service, node: String(h.record.node) }, Number(h.token));
         }
+      },
+    });
+    new Gauge({
+      name: "phalanx_clock_skew_seconds", help: "Wall clock of the node minus the leader's, measured over the Raft heartbeats (all members on the leader, itself on a follower)", labelNames: ["node"], registers,
+      collect() {
+        this.reset();
+        for (const k of source.clockSkews()) this.set({ node: String(k.node) }, k.skewMs / 1000);
       },
     });
     this.failovers = new Counter({ name: "phalanx_failovers_total", help: "Failovers this node ran as leader, by outcome (completed: the new active is healthy; failed: none after 30 s)", labelNames: ["outcome"], registers });

@@ -8,6 +8,7 @@ import type { TransportLimits } from "./limits.js";
 import {
   KIND_SNAPSHOT_ACK, KIND_SNAPSHOT_BEGIN, KIND_SNAPSHOT_CHUNK, KIND_SNAPSHOT_END, SNAPSHOT_ACK_FRAME_BOUND, SNAPSHOT_END_FRAME_BOUND,
 } from "./snapshot-frames.js";
+import { CLOCK_FRAME_BOUND, FEATURE_CLOCK_PROBES, KIND_CLOCK_ECHO, KIND_CLOCK_PROBE } from "./clock.js";
 
 /** What a hello says: who is speaking to whom. */
 export interface Hello {
@@ -17,7 +18,8 @@ export interface Hello {
 }
 
 const HELLO_BODY_BYTES = 2 + 8 + 8;
-const ACK_BODY_BYTES = 2;
+/** Version, then a feature byte (a dialer of protocol 2 reads only the kind, so the byte is compatible). */
+const ACK_BODY_BYTES = 3;
 /** Largest control frame (kind + body). */
 const CONTROL_FRAME_BOUND = 64;
 /** Largest refusal frame: a reason for a person to read. */
@@ -45,12 +47,18 @@ export function decodeHello(body: Buffer): Hello | null {
   return { version, from: from as NodeId, to: to as NodeId };
 }
 
-/** The hello-ack frame. */
+/** The hello-ack frame; its feature byte says this acceptor answers clock probes. */
 export function encodeHelloAck(): Buffer {
   const buf = Buffer.alloc(FRAME_HEADER_BYTES + ACK_BODY_BYTES);
   writeFrameHeader(buf, 0, KIND_HELLO_ACK, ACK_BODY_BYTES);
   buf.writeUInt16BE(PROTOCOL_VERSION, 5);
+  buf[7] = FEATURE_CLOCK_PROBES;
   return buf;
+}
+
+/** Whether a hello-ack body announces clock probes (an acceptor without the feature byte does not). */
+export function ackAnswersClockProbes(body: Buffer): boolean {
+  return body.length >= 3 && (body[2]! & FEATURE_CLOCK_PROBES) !== 0;
 }
 
 /** The refusal frame carrying `reason` (cut to the refusal bound). */
@@ -76,6 +84,8 @@ export function frameBoundOf(limits: TransportLimits): FrameBound {
       case KIND_SNAPSHOT_CHUNK: return limits.maxFrameBytes;
       case KIND_SNAPSHOT_END: return SNAPSHOT_END_FRAME_BOUND;
       case KIND_SNAPSHOT_ACK: return SNAPSHOT_ACK_FRAME_BOUND;
+      case KIND_CLOCK_PROBE:
+      case KIND_CLOCK_ECHO: return CLOCK_FRAME_BOUND;
       default: return messageTypeOfKind(kind) === null ? null : limits.maxFrameBytes;
     }
   };

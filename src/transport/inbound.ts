@@ -2,7 +2,7 @@
 // to the cluster CA and is in date (rejectUnauthorized); here we check who it names: a node of our
 // cluster, not ourselves, and the same node as the hello and every message claims to come from.
 // Any violation closes the connection with a logged reason. The acceptor sends nothing but the
-// hello-ack and the acks of snapshot transfers (snapshot-receiver.ts).
+// hello-ack, the acks of snapshot transfers (snapshot-receiver.ts) and the echoes of clock probes (clock.ts).
 import type { TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import { describeIdentity, identityFromSubjectAltName } from "../pki/identity.js";
@@ -14,6 +14,7 @@ import { decodeHello, encodeHelloAck, encodeRefusal, frameBoundOf } from "./hand
 import type { TransportLimits } from "./limits.js";
 import { KIND_SNAPSHOT_BEGIN, KIND_SNAPSHOT_CHUNK, KIND_SNAPSHOT_END } from "./snapshot-frames.js";
 import { SnapshotReceiver, type SnapshotFrameResult } from "./snapshot-receiver.js";
+import { decodeClockProbe, encodeClockEcho, KIND_CLOCK_PROBE, type ClockBook } from "./clock.js";
 
 /** How long a refused connection may take to receive the refusal before it is cut. */
 export const REFUSAL_LINGER_MS = 1000;
@@ -28,6 +29,8 @@ export interface InboundOptions {
   /** Called once the hello is accepted: the peer's connection is now live. */
   readonly onGreeted: () => void;
   readonly onClose: () => void;
+  /** Answers clock probes with this clock and records the offset they report; without it probes are refused. */
+  readonly clock?: ClockBook;
 }
 
 /**
@@ -111,6 +114,14 @@ export function serveInbound(socket: TLSSocket, peerId: NodeId, options: Inbound
         options.onGreeted();
         clearTimeout(helloTimer);
         socket.write(encodeHelloAck());
+        return true;
+      }
+      if (frame.kind === KIND_CLOCK_PROBE && options.clock !== undefined) {
+        const received = options.clock.options.wallMs();
+        const probe = decodeClockProbe(frame.body);
+        if (probe === null) return refuse("malformed clock probe");
+        socket.write(encodeClockEcho(probe.t1, received, options.clock.options.wallMs()));
+        options.clock.reportedBy(peerId, probe.reportedOffsetMs);
         return true;
       }
       if (frame.kind === KIND_SNAPSHOT_BEGIN || frame.kind === KIND_SNAPSHOT_CHUNK || frame.kind === KIND_SNAPSHOT_END) {

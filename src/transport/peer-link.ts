@@ -14,7 +14,8 @@ import { parseHostPort } from "./address.js";
 import { backoffDelayMs } from "./backoff.js";
 import { encodeMessages, KIND_HELLO_ACK, KIND_REFUSE } from "./codec.js";
 import { readFrames } from "./framed-socket.js";
-import { encodeHello, frameBoundOf } from "./handshake.js";
+import { ackAnswersClockProbes, encodeHello, frameBoundOf } from "./handshake.js";
+import { decodeClockEcho, encodeClockProbe, KIND_CLOCK_ECHO, type ClockBook } from "./clock.js";
 import type { TransportLimits } from "./limits.js";
 import { SendQueue } from "./send-queue.js";
 import { decodeSnapshotAck, KIND_SNAPSHOT_ACK } from "./snapshot-frames.js";
@@ -41,6 +42,8 @@ export interface PeerLinkOptions {
   readonly random: () => number;
   /** Called for messages dropped after send() accepted them (snapshots displaced, refused, abandoned). */
   readonly onDroppedLater?: (count: number) => void;
+  /** Where clock samples go; without it the link sends no clock probes. */
+  readonly clock?: ClockBook;
 }
 
 type LinkState = "connecting" | "handshaking" | "open" | "backoff" | "closed";
@@ -61,6 +64,9 @@ export class PeerLink {
   private sentMessages = 0;
   private droppedMessages = 0;
   private connects = 0;
+  /** The acceptor of the current connection answers clock probes (its hello-ack said so). */
+  private peerAnswersProbes = false;
+  private lastProbeMonoMs = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: PeerLinkOptions) {
     this.queue = new SendQueue(options.limits);
@@ -149,10 +155,20 @@ export class PeerLink {
           this.snapshotAcked(socket, frame.body);
           return this.socket === socket;
         }
+        if (frame.kind === KIND_CLOCK_ECHO && this.state === "open") {
+          const echo = decodeClockEcho(frame.body);
+          if (echo === null) {
+            this.fail(socket, "malformed clock echo from the acceptor");
+            return false;
+          }
+          this.options.clock?.echoed(this.options.peerId, echo.t1, echo.t2, echo.t3);
+          return true;
+        }
         if (frame.kind !== KIND_HELLO_ACK || this.state !== "handshaking") {
           this.fail(socket, `unexpected frame of kind ${frame.kind} from the acceptor`);
           return false;
         }
+        this.peerAnswersProbes = ackAnswersClockProbes(frame.body);
         this.opened(socket);
         return true;
       },
@@ -201,6 +217,8 @@ export class PeerLink {
         const batch = this.queue.take(this.options.limits.maxWriteBytes);
         this.sentMessages += batch.messages.length;
         buf = encodeMessages(batch.messages, batch.frameBytes);
+        const probe = this.clockProbeAfter(batch.messages);
+        if (probe !== null) buf = Buffer.concat([buf, probe]);
       } else {
         // One snapshot frame at a time, and only when the queue is empty: a heartbeat queued
         // meanwhile waits behind one chunk at most, never behind the whole snapshot.
@@ -209,6 +227,20 @@ export class PeerLink {
       }
       if (!socket.write(buf)) this.waitingDrain = true;
     }
+  }
+
+  /**
+   * A clock probe to write right after `messages` when they hold a heartbeat (only a leader sends
+   * those) and the last probe is older than the probe interval; else null.
+   */
+  private clockProbeAfter(messages: readonly Message[]): Buffer | null {
+    const clock = this.options.clock;
+    if (clock === undefined || !this.peerAnswersProbes) return null;
+    const now = clock.options.monoMs();
+    if (now - this.lastProbeMonoMs < clock.options.probeIntervalMs || !messages.some((m) => m.type === "heartbeat")) return null;
+    this.lastProbeMonoMs = now;
+    const measured = clock.offsetOf(this.options.peerId);
+    return encodeClockProbe(clock.options.wallMs(), measured === null ? null : measured.offsetMs);
   }
 
   private dropLater(count: number): void {

@@ -13,6 +13,7 @@ import { peerNodeIdOf, REFUSAL_LINGER_MS, serveInbound } from "./inbound.js";
 import { transportLimits, type TransportLimits } from "./limits.js";
 import { describeSocketError, PeerLink, type TlsCredentials } from "./peer-link.js";
 import type { MessageHandler, Transport, TransportStats } from "./types.js";
+import { CLOCK_DEFAULTS, ClockBook, type ClockOptions, type ClockView } from "./clock.js";
 
 /** Options of createTlsTransport. */
 export interface TlsTransportOptions {
@@ -26,6 +27,8 @@ export interface TlsTransportOptions {
   readonly logger?: Logger;
   /** Draws from [0, 1) for reconnection jitter; tests pass a seeded generator. */
   readonly random?: () => number;
+  /** Clock comparison with peers (clock.ts); the wall clock is injected in tests to fake a skewed node. */
+  readonly clock?: Partial<ClockOptions>;
 }
 
 /** A TLS listener could not be started. */
@@ -59,11 +62,14 @@ export class TlsTransport implements Transport {
   private receivedMessages = 0;
   private droppedMessages = 0;
   private closed = false;
+  private readonly clock: ClockBook;
 
   constructor(private readonly options: TlsTransportOptions) {
     this.limits = transportLimits(options.limits);
-    this.logger = (options.logger ?? pino()).child({ component: "transport", node: options.nodeId });
+    // A given logger already names the node (agent.ts binds `node`): binding it again would repeat the key on every line.
+    this.logger = (options.logger ?? pino().child({ node: options.nodeId })).child({ component: "transport" });
     this.random = options.random ?? (() => randomInt(0, 1 << 30) / (1 << 30));
+    this.clock = new ClockBook({ ...CLOCK_DEFAULTS, ...options.clock });
     const { credentials } = options;
     this.clientContext = createSecureContext({
       ca: credentials.caCertPem,
@@ -157,6 +163,7 @@ export class TlsTransport implements Transport {
       logger: this.logger,
       random: this.random,
       onDroppedLater: (count) => (this.droppedMessages += count),
+      clock: this.clock,
     });
     this.links.set(id, link);
     link.start();
@@ -168,6 +175,12 @@ export class TlsTransport implements Transport {
     this.droppedMessages += link.stats().queuedMessages;
     link.close();
     this.links.delete(id);
+    this.clock.forget(id);
+  }
+
+  /** Offsets of the peers this node probes (as leader) and its own as the leader reported it. */
+  clockView(): ClockView {
+    return this.clock.view();
   }
 
   stats(): TransportStats {
@@ -211,6 +224,7 @@ export class TlsTransport implements Transport {
       clusterId: this.options.clusterId,
       limits: this.limits,
       logger: this.logger,
+      clock: this.clock,
       deliver: (m) => {
         if (this.closed) return;
         this.receivedMessages++;

@@ -22,10 +22,12 @@ export function registerAgent(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const logger = pino({ level: config.log.level });
+      const base = pino({ level: config.log.level });
+      // startNode binds `node` on its own lines; the lines logged here name it too (JSON lines with the node on every one).
+      const logger = base.child({ node: config.node.id });
       let node: RunningNode | undefined;
       try {
-        node = await startNode(config, logger, {
+        node = await startNode(config, base, {
           // A removed member stops (as etcd's does) instead of serving a view that no longer changes.
           onRemoved: () => {
             logger.warn("removed from the cluster: stopping");

@@ -22,6 +22,10 @@ export interface MemberRow {
   services: string;
   /** Instances this node reports. */
   instances: number;
+  /** Wall clock minus the leader's, ms, as the node reports it; null when unknown. */
+  clockSkewMs: number | null;
+  /** The node's threshold for a skewed clock (alerts.thresholds.clockSkewMs); null when unreachable. */
+  clockSkewThresholdMs: number | null;
 }
 
 /** The cluster VIP as `phalanx status` shows it (GET /v3/phalanx/status's `clusterVip`). */
@@ -60,7 +64,7 @@ export async function clusterStatusWithVip(client: PhalanxClient): Promise<{ mem
   const vip = (vipView?.clusterVip ?? null) as ClusterVipRow | null;
   const rows = members.map((m, i): MemberRow => {
     const v = views[i];
-    if (!v) return { id: m.id, name: m.name, address: m.clientAddress, role: m.role, state: "unreachable", term: null, commit: null, applied: null, lag: null, uptimeMs: null, lastHeartbeatMs: null, health: "down", ...servicesOf(m.id) };
+    if (!v) return { id: m.id, name: m.name, address: m.clientAddress, role: m.role, state: "unreachable", term: null, commit: null, applied: null, lag: null, uptimeMs: null, lastHeartbeatMs: null, health: "down", ...servicesOf(m.id), clockSkewMs: null, clockSkewThresholdMs: null };
     const applied = Number(v.applied);
     return {
       id: m.id, name: m.name, address: m.clientAddress,
@@ -68,6 +72,8 @@ export async function clusterStatusWithVip(client: PhalanxClient): Promise<{ mem
       term: Number(v.term), commit: Number(v.commit), applied,
       lag: leaderCommit > 0 ? Math.max(0, leaderCommit - applied) : null,
       uptimeMs: Number(v.uptimeMs), lastHeartbeatMs: Number(v.sinceLeaderContactMs), health: String(v.health), ...servicesOf(m.id),
+      clockSkewMs: typeof v.clockSkewMs === "number" ? v.clockSkewMs : null,
+      clockSkewThresholdMs: typeof v.clockSkewThresholdMs === "number" ? v.clockSkewThresholdMs : null,
     };
   });
   return { members: rows, clusterVip: vip };
@@ -82,17 +88,38 @@ export function clusterVipLine(vip: ClusterVipRow | null): string | null {
 
 const dur = (ms: number | null): string => (ms === null ? "-" : ms < 1000 ? `${ms}ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms / 60_000)}m`);
 
+/** Default skew threshold when a node does not say its own (alerts.thresholds.clockSkewMs). */
+export const DEFAULT_CLOCK_SKEW_THRESHOLD_MS = 500;
+
+/** One warning line per member whose clock is further from the leader's than its threshold. */
+export function clockSkewWarnings(rows: readonly MemberRow[]): string[] {
+  return rows.flatMap((r) => {
+    const threshold = r.clockSkewThresholdMs ?? DEFAULT_CLOCK_SKEW_THRESHOLD_MS;
+    if (r.clockSkewMs === null || Math.abs(r.clockSkewMs) <= threshold) return [];
+    const side = r.clockSkewMs > 0 ? "ahead of" : "behind";
+    return [`WARNING: the clock of node ${r.id} (${r.name}) is ${dur(Math.round(Math.abs(r.clockSkewMs)))} ${side} the leader's (threshold ${threshold} ms): check NTP on that host. Leases and fencing do not depend on it; logs, alert and event times and the session fronts' TTLs do.`];
+  });
+}
+
+const skew = (ms: number | null): string => (ms === null ? "-" : `${ms >= 0 ? "+" : "-"}${dur(Math.round(Math.abs(ms)))}`);
+
+/** The table and the warnings `phalanx status` prints. */
+export function renderStatus(rows: readonly MemberRow[], print: (headers: string[], rows: string[][]) => void = printTable): string[] {
+  print(["ID", "NAME", "ADDRESS", "ROLE", "STATE", "TERM", "COMMIT", "APPLIED", "LAG", "UPTIME", "LAST HEARTBEAT", "HEALTH", "NODE", "INSTANCES", "CLOCK SKEW"],
+    rows.map((r) => [String(r.id), r.name, r.address, r.role, r.state, String(r.term ?? "-"), String(r.commit ?? "-"), String(r.applied ?? "-"), String(r.lag ?? "-"), dur(r.uptimeMs), r.role === "leader" ? "-" : dur(r.lastHeartbeatMs), r.health, r.services, String(r.instances), skew(r.clockSkewMs)]));
+  return clockSkewWarnings(rows);
+}
+
 /** Adds `phalanx status`. */
 export function registerStatus(program: Command): void {
-  withConnectionOptions(program.command("status").description("Show every member: role, state, term, commit/applied index, lag, uptime, last heartbeat, health, services (node lease up/draining/unregistered) and instances; then which node holds the cluster VIP (node config clusterVip)"))
+  withConnectionOptions(program.command("status").description("Show every member: role, state, term, commit/applied index, lag, uptime, last heartbeat, health, services (node lease up/draining/unregistered), instances and clock skew to the leader (a warning beyond alerts.thresholds.clockSkewMs); then which node holds the cluster VIP (node config clusterVip)"))
     .action(async (o: ConnectionOptions) => runClientCommand(o, async (client) => {
       const { members: rows, clusterVip } = await clusterStatusWithVip(client);
       if (o.json) {
         process.stdout.write(`${JSON.stringify({ members: rows, clusterVip }, null, 2)}\n`);
         return;
       }
-      printTable(["ID", "NAME", "ADDRESS", "ROLE", "STATE", "TERM", "COMMIT", "APPLIED", "LAG", "UPTIME", "LAST HEARTBEAT", "HEALTH", "NODE", "INSTANCES"],
-        rows.map((r) => [String(r.id), r.name, r.address, r.role, r.state, String(r.term ?? "-"), String(r.commit ?? "-"), String(r.applied ?? "-"), String(r.lag ?? "-"), dur(r.uptimeMs), r.role === "leader" ? "-" : dur(r.lastHeartbeatMs), r.health, r.services, String(r.instances)]));
+      for (const warning of renderStatus(rows)) process.stdout.write(`${warning}\n`);
       const vipLine = clusterVipLine(clusterVip);
       if (vipLine !== null) process.stdout.write(`\n${vipLine}\n`);
     }));

@@ -14,12 +14,15 @@ import type { ActiveStatus } from "../role.js";
 import { monotonicNowNs } from "../watchdog/fencing-watchdog.js";
 import type { FencingWatchdog } from "../watchdog/fencing-watchdog.js";
 
+/** Why an active is demoted, as a metric label: a planned switchover, its node lease gone, another node named active, or self-fencing (keep-alives unanswered). */
+export type DemoteCause = "planned" | "lease_lost" | "superseded" | "self_fenced";
+
 /** The local instance of the service, as the supervisor runs it. */
 export interface GuardedInstance {
   /** Start acting as active with `token` (promote hook, role environment). */
   promote(token: number): void;
   /** Stop acting (demote hook, stop signal, SIGKILL at the stop timeout); then call instanceStopped(). */
-  demote(reason: string): void;
+  demote(reason: string, cause: DemoteCause): void;
   /** The instance's process group, for the watchdog; null when it is not running. */
   processGroup(): number | null;
 }
@@ -145,12 +148,12 @@ export class ActiveGuard {
     const deadlines = this.deadlines();
     const h = this.holder;
     const isHolder = !this.withheld && h !== null && this.leaseId !== null && h.node === this.o.nodeId && h.leaseId === this.leaseId;
-    if (this.state === "active" && this.withheld) this.demote("planned switchover");
-    else if (this.state === "active" && this.leaseId === null) this.demote("the node lease is gone");
-    else if (this.state === "active" && h !== null && !isHolder) this.demote(`the active record names node ${h.node}`);
+    if (this.state === "active" && this.withheld) this.demote("planned switchover", "planned");
+    else if (this.state === "active" && this.leaseId === null) this.demote("the node lease is gone", "lease_lost");
+    else if (this.state === "active" && h !== null && !isHolder) this.demote(`the active record names node ${h.node}`, "superseded");
     // Renewing is the lease keeper's: "now" as the last send keeps decideFencing from asking for it.
     const action = decideFencing({ nowMs, deadlines, lastSentMs: nowMs, acting: this.state === "active", holder: isHolder }, this.o.params);
-    if (action.kind === "fence") this.demote(action.reason);
+    if (action.kind === "fence") this.demote(action.reason, "self_fenced");
     else if (action.kind === "resume" && this.state === "standby" && h !== null) {
       this.state = "active";
       this.token = h.token;
@@ -162,11 +165,11 @@ export class ActiveGuard {
     this.o.observer?.({ isHolder, deadlines });
   }
 
-  private demote(reason: string): void {
+  private demote(reason: string, cause: DemoteCause): void {
     if (this.state !== "active") return;
     this.state = "stopping";
-    this.o.logger.warn({ reason, token: this.token }, "demoting the local instance");
-    this.o.instance.demote(reason);
+    this.o.logger.warn({ reason, cause, token: this.token }, "demoting the local instance");
+    this.o.instance.demote(reason, cause);
   }
 
   /** Arms (or feeds) the watchdog with the acting deadline while the instance may act. */

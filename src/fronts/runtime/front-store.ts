@@ -14,6 +14,12 @@ import type { Replica } from "../../server/replica.js";
 /** Why a store call failed, as a front reports it. */
 export type FrontFailureKind = "retry" | "unknown" | "invalid" | "oom";
 
+/**
+ * Told of each data command a front ran: the front, the command (a fixed set per protocol) and its
+ * outcome ("ok", a memcached result kind or status, or a FrontFailureKind; "bug" for anything else).
+ */
+export type FrontCommandObserver = (front: "redis" | "memcached", command: string, outcome: string) => void;
+
 /** A failed store call; `message` says what happened and what the client should do. */
 export class FrontStoreError extends Error {
   override readonly name = "FrontStoreError";

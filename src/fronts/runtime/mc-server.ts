@@ -17,7 +17,7 @@ import type { McTextCommand } from "../codec/memcached-text.js";
 import { McTextWriter, memcachedProtocolOf } from "../codec/memcached-text-writer.js";
 import type { McTextReply } from "../codec/memcached-text-writer.js";
 import { OutputBuffer } from "../codec/output-buffer.js";
-import { FrontStoreError } from "./front-store.js";
+import { FrontStoreError, type FrontCommandObserver } from "./front-store.js";
 import type { McExecutor, McResult } from "./mc-executor.js";
 import { TcpFront, endAfterReplies, resumeWhenDrained, writeReplies } from "./tcp-front.js";
 
@@ -33,6 +33,8 @@ export interface McFrontOptions {
   readonly port: number;
   readonly executor: McExecutor;
   readonly logger: Logger;
+  /** Told of every data command and its outcome (for metrics). */
+  readonly onCommand?: FrontCommandObserver;
 }
 
 /** A running memcached listener. */
@@ -127,7 +129,7 @@ class McConnection {
     }
     let r: McResult;
     try {
-      r = await this.o.executor.run(op as DataOp);
+      r = await this.runData(op as DataOp);
     } catch (err) {
       if (!(err instanceof FrontStoreError)) throw err;
       return reply(textErrorOf(err));
@@ -194,7 +196,7 @@ class McConnection {
     }
     let r: McResult;
     try {
-      r = await this.o.executor.run(op as DataOp);
+      r = await this.runData(op as DataOp);
     } catch (err) {
       if (!(err instanceof FrontStoreError)) throw err;
       return fail(BINARY_ERROR[err.kind]);
@@ -224,6 +226,19 @@ class McConnection {
   }
 
   // -------------------------------------------------------------------------------------- shared
+
+  /** Runs a data operation, telling the observer its outcome (the result kind or status, or the failure kind). */
+  private async runData(op: DataOp): Promise<McResult> {
+    const command = op.op !== "store" ? op.op : op.casUnique !== null ? "cas" : op.mode;
+    try {
+      const r = await this.o.executor.run(op);
+      this.o.onCommand?.("memcached", command, r.kind === "status" ? r.status : r.kind === "hits" ? (r.hits.length > 0 ? "hit" : "miss") : r.kind);
+      return r;
+    } catch (err) {
+      this.o.onCommand?.("memcached", command, err instanceof FrontStoreError ? err.kind : "bug");
+      throw err;
+    }
+  }
 
   private stats(stat: (name: string, value: string | number) => void): void {
     const usage = this.o.executor.usage();

@@ -16,7 +16,7 @@ import { commandNameOf } from "../codec/resp-errors.js";
 import { RespRequestParser } from "../codec/resp-parser.js";
 import { DEFAULT_CONFIG_ANSWERS, RespSession } from "../codec/resp-session.js";
 import { RespWriter } from "../codec/resp-writer.js";
-import { FrontStoreError } from "./front-store.js";
+import { FrontStoreError, type FrontCommandObserver } from "./front-store.js";
 import type { RespConnectionState, RespExecutor } from "./resp-executor.js";
 import { TcpFront, endAfterReplies, resumeWhenDrained, writeReplies } from "./tcp-front.js";
 
@@ -37,6 +37,8 @@ export interface RespFrontOptions {
   readonly adminToken: string | null;
   readonly executor: RespExecutor;
   readonly logger: Logger;
+  /** Told of every data command and its outcome (for metrics). */
+  readonly onCommand?: FrontCommandObserver;
 }
 
 /** A running RESP listener. */
@@ -164,7 +166,9 @@ class RespConnection {
   private async execute(name: string, args: Uint8Array[], state: RespConnectionState, w: RespWriter): Promise<void> {
     try {
       await this.o.executor.run(name, args, state, w);
+      this.o.onCommand?.("redis", name, "ok");
     } catch (err) {
+      this.o.onCommand?.("redis", name, err instanceof FrontStoreError ? err.kind : "bug");
       if (!(err instanceof FrontStoreError)) throw err;
       w.error(respErrorLine(err));
     }

@@ -5,7 +5,7 @@ import type { LeaderForwarder } from "../../server/forward.js";
 import type { Replica } from "../../server/replica.js";
 import type { FrontsConfig } from "./config.js";
 import { ReplicaFrontStore } from "./front-store.js";
-import type { FrontStore, LeaderTxnRelay } from "./front-store.js";
+import type { FrontCommandObserver, FrontStore, LeaderTxnRelay } from "./front-store.js";
 import { httpLeaderRelay } from "./http-relay.js";
 import { Keyspace } from "./keyspace.js";
 import { McFront } from "./mc-server.js";
@@ -25,6 +25,8 @@ export interface FrontsDeps {
   readonly logger: Logger;
   /** Wall-clock Unix ms; injected in tests. */
   readonly nowMs?: () => number;
+  /** Told of every data command (the node's metrics). */
+  readonly onCommand?: FrontCommandObserver;
 }
 
 /** Running fronts. */
@@ -60,11 +62,11 @@ export async function startFrontsOn(store: FrontStore, config: FrontsConfig, dep
   try {
     if (config.resp.enabled) {
       const executor = new RespExecutor(keyspace, { version: RESP_SERVER_VERSION, port: () => resp?.port ?? 0, connectedClients: () => resp?.connections ?? 0, startedMs, expiredKeys: () => sweeper.expiredKeys });
-      resp = new RespFront({ host: config.resp.listen.host, port: config.resp.listen.port, clientToken: deps.clientToken, adminToken: deps.adminToken, executor, logger: log });
+      resp = new RespFront({ host: config.resp.listen.host, port: config.resp.listen.port, clientToken: deps.clientToken, adminToken: deps.adminToken, executor, logger: log, ...(deps.onCommand === undefined ? {} : { onCommand: deps.onCommand }) });
       await resp.listen();
     }
     if (config.memcached.enabled) {
-      memcached = new McFront({ host: config.memcached.listen.host, port: config.memcached.listen.port, executor: new McExecutor(keyspace, { allowFlushAll: config.memcached.allowFlushAll }), logger: log });
+      memcached = new McFront({ host: config.memcached.listen.host, port: config.memcached.listen.port, executor: new McExecutor(keyspace, { allowFlushAll: config.memcached.allowFlushAll }), logger: log, ...(deps.onCommand === undefined ? {} : { onCommand: deps.onCommand }) });
       await memcached.listen();
     }
   } catch (err) {

@@ -9,6 +9,8 @@ import type { ServicesView } from "./view.js";
 /** Where alert events go (AlertManager.observe on the agent; ignored on a follower). */
 export interface AlertSink {
   observe(event: ClusterEvent): void;
+  /** Resolves once the events observed so far are recorded (in the replicated outbox). */
+  settled?(): Promise<void>;
 }
 
 /** The instance_state events between two views (null: everything is new). */

@@ -173,7 +173,7 @@ export class ServiceController {
     const keys = this.o.replica.localPrefix(EVENT_PREFIX);
     const last = keys.length === 0 ? 0 : eventSeq(keys[keys.length - 1]!.key);
     await this.o.replica.propose({ type: "txn", ...eventsTxn(last, keys.length, events) });
-    for (const e of events) this.o.logger.info({ event: e.type, service: e.service, node: e.node, instance: e.instance }, e.message);
+    for (const e of events) this.o.logger.info({ event: e.type, service: e.service, targetNode: e.node, instance: e.instance }, e.message);
   }
 }
 

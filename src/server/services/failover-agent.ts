@@ -20,7 +20,7 @@ import type { ServiceSpec } from "../../config/service.js";
 import { activeKey, decodeActiveHolder, decodeSwitchover, switchoverKey } from "../../failover/active-record.js";
 import type { FencingParams } from "../../failover/fencing.js";
 import { roleEnvironment, type ActiveStatus } from "../../failover/role.js";
-import { ActiveGuard, monotonicNowMs } from "../../failover/runtime/active-guard.js";
+import { ActiveGuard, monotonicNowMs, type DemoteCause } from "../../failover/runtime/active-guard.js";
 import { FencingWatchdog } from "../../failover/watchdog/fencing-watchdog.js";
 import type { Replica } from "../replica.js";
 import { ServiceVip } from "./service-vip.js";
@@ -53,6 +53,8 @@ export interface FailoverAgentOptions {
   readonly sync: () => void;
   /** Extra environment for instances and hooks (the local endpoint's address). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Told each time an active instance here is demoted (fencing events, for the metrics). */
+  readonly onDemoted?: (service: string, cause: DemoteCause) => void;
 }
 
 /** One active-standby instance placed on this node. */
@@ -201,7 +203,7 @@ export class FailoverAgent {
       if (JSON.stringify(old.vip?.config ?? null) !== JSON.stringify(spec.vip ?? null)) this.replaceVip(old);
       return old;
     }
-    this.watchdog ??= new FencingWatchdog(this.o.logger.child({ part: "fencing-watchdog" }));
+    this.watchdog ??= new FencingWatchdog(this.o.logger.child({ watchdog: "fencing" }));
     const e: Entry = {
       service: spec.name, instanceId: id, spec, acting: false, token: null, stopRequested: false, releaseToken: null, releasing: false, placed: true,
       guard: null as unknown as ActiveGuard, vip: null,
@@ -215,7 +217,10 @@ export class FailoverAgent {
       observer: (view) => e.vip?.observe(view),
       instance: {
         promote: (token) => this.promote(e, token),
-        demote: (reason) => this.demote(e, reason),
+        demote: (reason, cause) => {
+          this.o.onDemoted?.(e.service, cause);
+          this.demote(e, reason);
+        },
         processGroup: () => this.o.supervisor.statuses().find((x) => x.instanceId === id)?.pid ?? null,
       },
     });
@@ -247,7 +252,7 @@ export class FailoverAgent {
     try {
       await vip.close();
     } catch (err) {
-      this.o.logger.error({ err, service: e.service }, "cannot remove the virtual IP; its watchdog removes it at the fencing deadline");
+      this.o.logger.error({ err, service: e.service, instance: e.instanceId }, "cannot remove the virtual IP; its watchdog removes it at the fencing deadline");
     }
   }
 
@@ -301,7 +306,7 @@ export class FailoverAgent {
   private withhold(e: Entry, token: number): void {
     if (e.releaseToken === token) return;
     e.releaseToken = token;
-    this.o.logger.info({ service: e.service, token }, "giving the active role up: demoting, then releasing the record");
+    this.o.logger.info({ service: e.service, instance: e.instanceId, token }, "giving the active role up: demoting, then releasing the record");
     e.guard.withhold(true);
     if (!e.acting && !e.stopRequested) void this.release(e);
   }
@@ -313,9 +318,9 @@ export class FailoverAgent {
     try {
       const r = await this.o.client.call("POST", "/v3/phalanx/agent/release", { service: e.service, token }, true);
       // released false: the record is no longer this generation (its lease ended meanwhile): nothing left to give up.
-      this.o.logger.info({ service: e.service, token, released: r.released === true }, "active role released");
+      this.o.logger.info({ service: e.service, instance: e.instanceId, token, released: r.released === true }, "active role released");
     } catch (err) {
-      this.o.logger.warn({ err, service: e.service }, "cannot release the active record yet; retrying (the fencing lease ends it anyway)");
+      this.o.logger.warn({ err, service: e.service, instance: e.instanceId }, "cannot release the active record yet; retrying (the fencing lease ends it anyway)");
       setTimeout(() => { e.releasing = false; void this.release(e); }, 200).unref();
       return;
     }

@@ -221,7 +221,7 @@ export class FailoverController {
       failure: [],
     });
     if (!(r.ok && r.type === "txn" && r.succeeded)) return;
-    this.o.logger.info({ service: name, node: c.node, token: r.revision, reason }, "promoted a standby to active");
+    this.o.logger.info({ service: name, targetNode: c.node, token: r.revision, reason }, "promoted a standby to active");
     this.o.onPromoted?.();
     await this.event({ atMs: now, kind: "service", type: "active_promoted", service: name, node: c.node, message: `${name}: node ${c.node} is the active (fencing token ${r.revision}): ${reason}` });
   }
@@ -249,17 +249,43 @@ export class FailoverController {
       return begun;
     }
     const id = known?.id ?? state.failoverId;
-    if (id === undefined || this.closed.get(name) === id) return undefined;
+    if (id === undefined || this.closed.get(name) === id || state.completedFailoverId === id) return undefined;
     const started = known?.startedAtMs ?? state.lastPromotion?.atMs ?? now;
     if (role.holderHealthy(holderNode)) {
       this.open.delete(name);
       this.closed.set(name, id);
       this.o.alerts?.observe({ type: "failover_completed", service: name, failoverId: id, toNode: String(holderNode), durationMs: now - started });
       if (known !== undefined && !known.failed) this.o.onFailoverEnded?.("completed", now - started);
+      void this.markCompleted(name, id);
     } else if (known !== undefined) {
       this.fail(name, known, `the active on node ${holderNode} is not healthy yet`, now);
     }
     return undefined;
+  }
+
+  /**
+   * Records in the service's failover state that failover `id` was reported completed, once its
+   * alert is in the outbox (not before: a leader dying in between must leave it to the next one to
+   * report). Without it every later leader would report the completion again, and the rules, which
+   * keep only firing alerts, would send the receivers a second "resolved".
+   */
+  private async markCompleted(name: string, id: string): Promise<void> {
+    try {
+      await this.o.alerts?.settled?.();
+      const key = failoverStateKey(name);
+      const kv = this.o.replica.localPrefix(key).find((k) => k.key === key);
+      const state = kv === undefined ? null : decodeRecord<FailoverStateRecord>(kv);
+      if (kv === undefined || state === null || state.failoverId !== id || state.completedFailoverId === id) return;
+      await this.o.replica.propose({
+        type: "txn",
+        compares: [{ key, target: "modRevision", op: "=", value: kv.modRevision }],
+        success: [{ type: "put", key, value: encodeRecord({ ...state, completedFailoverId: id }) }],
+        failure: [],
+      });
+    } catch (err) {
+      // Not recorded: the next leader reports the completion once more (at least once).
+      this.o.logger.debug({ err, service: name, failoverId: id }, "cannot record the failover's completion yet");
+    }
   }
 
   /** Reports `f` failed once, FAILOVER_FAILED_AFTER_MS after it began (or at once when `now` is past it). */

@@ -104,6 +104,8 @@ export interface FailoverStateRecord {
   readonly lastPromotion: { readonly node: number; readonly atMs: number; readonly reason: string } | null;
   /** The failover this promotion ends (alerts: a new leader resolves it once the active is healthy); absent for a first active. */
   readonly failoverId?: string;
+  /** The failover whose completion was reported and recorded in the alert outbox: a later leader does not report it again. */
+  readonly completedFailoverId?: string;
 }
 
 export const fencingKey = (node: number): string => `${FENCING_PREFIX}${node}`;

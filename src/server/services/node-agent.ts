@@ -19,6 +19,7 @@ import {
 import { reportHealthy } from "./view.js";
 import { DEFAULT_FAILOVER_FENCING, FailoverAgent } from "./failover-agent.js";
 import type { FencingParams } from "../../failover/fencing.js";
+import type { DemoteCause } from "../../failover/runtime/active-guard.js";
 import { PositionProber, type PositionTarget } from "./position-probe.js";
 import { instanceEnv } from "../../agent/core/ports.js";
 
@@ -39,6 +40,8 @@ export interface NodeAgentOptions {
   readonly leaseTtlMs: number;
   /** Fencing of active-standby services (the fencing lease's TTL and margins); DEFAULT_FAILOVER_FENCING when left out. */
   readonly fencing?: FencingParams;
+  /** Told each time an active instance here is demoted (fencing events, for the metrics). */
+  readonly onDemoted?: (service: string, cause: DemoteCause) => void;
 }
 
 /** Runs services on this node. start() after the client API listens; stop() stops every instance. */
@@ -70,11 +73,12 @@ export class NodeAgent {
   private readonly positions: PositionProber;
 
   constructor(private readonly o: NodeAgentOptions) {
-    this.positions = new PositionProber((id, p) => this.positionReported(id, p), o.logger.child({ part: "position" }));
+    this.positions = new PositionProber((id, p) => this.positionReported(id, p), o.logger.child({ component: "position" }));
     this.failover = new FailoverAgent({
-      replica: o.replica, client: o.client, supervisor: o.supervisor, nodeId: o.record.id, logger: o.logger.child({ part: "failover" }),
+      replica: o.replica, client: o.client, supervisor: o.supervisor, nodeId: o.record.id, logger: o.logger.child({ component: "failover" }),
       params: o.fencing ?? DEFAULT_FAILOVER_FENCING, sync: () => this.sync(),
       env: { PHALANX_ACTIVE_URL: `http://${o.record.clientAddress}/v3/phalanx/active` },
+      ...(o.onDemoted === undefined ? {} : { onDemoted: o.onDemoted }),
     });
   }
 

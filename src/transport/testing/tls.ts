@@ -5,6 +5,7 @@ import { createClusterCa, type ClusterCa } from "../../pki/ca.js";
 import { issueNodeCertificate } from "../../pki/issue.js";
 import type { NodeId } from "../../raft/types.js";
 import type { TransportLimits } from "../limits.js";
+import type { ClockOptions } from "../clock.js";
 import type { TlsCredentials } from "../peer-link.js";
 import { createTlsTransport, type TlsTransport } from "../tls-transport.js";
 import type { TransportHarness } from "./conformance.js";
@@ -43,7 +44,7 @@ export class TestPki {
 }
 
 /** Starts a TLS transport for node `id` on 127.0.0.1 (port 0 unless given). */
-export async function startNode(pki: TestPki, id: number, options: { limits?: Partial<TransportLimits>; logger?: Logger; port?: number } = {}): Promise<TlsTransport> {
+export async function startNode(pki: TestPki, id: number, options: { limits?: Partial<TransportLimits>; logger?: Logger; port?: number; clock?: Partial<ClockOptions> } = {}): Promise<TlsTransport> {
   return createTlsTransport({
     nodeId: id as NodeId,
     clusterId: pki.ca.clusterId,
@@ -53,6 +54,7 @@ export async function startNode(pki: TestPki, id: number, options: { limits?: Pa
     limits: { reconnect: { initialDelayMs: 10, maxDelayMs: 100, multiplier: 2, jitterRatio: 0.5 }, ...options.limits },
     logger: options.logger ?? captureLogger().logger,
     random: seededRandom(id),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
 }
 

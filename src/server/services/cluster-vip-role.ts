@@ -29,7 +29,7 @@ export interface ClusterVipRoleOptions {
 
 export class ClusterVipRole {
   readonly guard: ActiveGuard;
-  /** Null while drained (closed before the record is released). */
+  /** Null while giving the role up (closed before the record is released) until the withhold lifts. */
   private vip: ServiceVip | null;
   private withheld = false;
   /** The generation (token) this node gives up; cleared once the record no longer has it. */

@@ -65,6 +65,8 @@ interface ClusterVipHosts {
   readonly net: HostNet;
   readonly agents: HostAgents;
   readonly sampler: OverlapSampler;
+  /** The client's probe (c1). */
+  readonly probe: Prober;
   /** Waits until the admin API (from the VIP's holder, not `notHost`), the balancer and the RESP front all answer through the VIP; returns the holder. */
   servedEverything(what: string, notHost?: string): Promise<string>;
 }
@@ -119,13 +121,13 @@ async function startClusterVipHosts(t: TestContext): Promise<ClusterVipHosts | n
     assert.deepEqual(await vipHolders(net, HOSTS, VIP), [holder], "exactly the answering node holds the VIP");
     return holder;
   };
-  return { net, agents, sampler, servedEverything };
+  return { net, agents, sampler, probe: c1, servedEverything };
 }
 
 test("cluster VIP on real agents: admin API, balancer and RESP front served through it; kill -9 and SIGSTOP of the holder's agent, a switchover and a drain move it, served again, no overlap", { timeout: 300_000 }, async (t) => {
   const hosts = await startClusterVipHosts(t);
   if (hosts === null) return;
-  const { net, agents, sampler, servedEverything } = hosts;
+  const { net, agents, sampler, probe, servedEverything } = hosts;
   const first = await servedEverything("at start");
   await sampler.waitRounds(5);
 
@@ -137,6 +139,23 @@ test("cluster VIP on real agents: admin API, balancer and RESP front served thro
   assert.notEqual(second, first);
   await until(`${first} without the VIP`, 10_000, async () => ((await vipHolders(net, HOSTS, VIP)).includes(first) ? undefined : true));
   await sampler.waitRounds(5);
+
+  // Recorded like a service's promotion: an event (`phalanx events`) and the holder's token in /metrics.
+  const secondId = agents.ids.get(second)!;
+  const auth = { headers: { authorization: `Bearer ${agents.token}` } };
+  let seen = "";
+  await until(`an @cluster-vip promotion event naming node ${secondId}`, 10_000, async () => {
+    const r = await probe.http(`http://${VIP}:2379/v3/phalanx/events?limit=1000`, 2_000, auth);
+    seen = r.ok ? r.body.slice(-500) : r.error;
+    if (!r.ok || r.status !== 200) return undefined;
+    const events = (JSON.parse(r.body) as { events: { type: string; service?: string; node?: number }[] }).events;
+    return events.some((e) => e.type === "active_promoted" && e.service === "@cluster-vip" && e.node === secondId) ? true : undefined;
+  }, () => seen);
+  await until(`/metrics through the VIP with the cluster VIP's token on node ${secondId}`, 10_000, async () => {
+    const r = await probe.http(`http://${VIP}:2379/metrics`, 2_000, auth);
+    seen = r.ok ? `${r.status}` : r.error;
+    return r.ok && new RegExp(`^phalanx_service_fencing_token\\{service="@cluster-vip",node="${secondId}"\\} \\d+$`, "m").test(r.body) ? true : undefined;
+  }, () => seen);
 
   // Back to three nodes (a freeze of one of two would leave no quorum), then freeze the holder's agent.
   agents.spawn(first);

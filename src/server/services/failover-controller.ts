@@ -146,7 +146,8 @@ export class FailoverController {
     const v = readServicesView((p) => replica.localPrefix(p), replica.kv.revision);
     const leases = fencingLeases(replica);
     const now = this.nowMs();
-    for (const name of [...this.open.keys()]) if (v.specs.get(name)?.value.spec.mode !== "active-standby") this.open.delete(name);
+    // A failover followed for a service gone or no longer active-standby is forgotten (the cluster VIP has no spec: kept).
+    for (const name of [...this.open.keys()]) if (name !== CLUSTER_VIP_ROLE && v.specs.get(name)?.value.spec.mode !== "active-standby") this.open.delete(name);
     for (const [name, s] of v.specs) {
       if (s.value.spec.mode !== "active-standby") continue;
       const spec = s.value.spec;

@@ -26,6 +26,7 @@ import type { Replica } from "./replica.js";
 import type { AlertManager } from "../alerts/manager.js";
 import { readFile } from "node:fs/promises";
 import { addServiceRoutes } from "./services/routes.js";
+import { appendEvent } from "./services/event-log.js";
 
 /** What the admin routes act on. */
 export interface AdminContext {
@@ -114,6 +115,8 @@ export function adminRoutes(ctx: AdminContext): Map<string, ClusterRoute> {
   route("POST /v3/phalanx/transfer", "admin", async (body) => {
     leaderOnly();
     const to = nodeId(parseBody(transferBody, body).to);
+    // Recorded first: a leader refuses proposals while it hands over, and cannot write once it has.
+    await appendEvent(replica, { atMs: Date.now(), kind: "node", type: "leadership_transfer", node: to, message: `Leadership transfer from node ${replica.id} to node ${to} requested by an admin` });
     replica.transferLeadership(to);
     return { transferring: to };
   });
@@ -137,7 +140,8 @@ export function adminRoutes(ctx: AdminContext): Map<string, ClusterRoute> {
   return routes;
 }
 
-function nodeStatus(ctx: AdminContext): NodeStatus {
+/** This node's row of `phalanx status`. */
+export function nodeStatus(ctx: Pick<AdminContext, "replica" | "members" | "config">): NodeStatus {
   const s = ctx.replica.status();
   const self = ctx.members.get(ctx.replica.id);
   const matchIndex: Record<string, number> = {};

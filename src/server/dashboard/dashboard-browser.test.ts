@@ -1,10 +1,12 @@
 // The dashboard in a real browser (headless Debian Chromium through playwright-core) against a real
 // 3-node cluster of agent processes running an active-active and an active-standby service: wrong
-// tokens are refused and the page says so; the page shows the nodes and services; a drain clicked
-// (and confirmed) on the page moves the instances; kill -9 of the node holding the active shows the
-// node down and the failover in the event feed without a reload, and the delay from "new active
-// healthy" (seen through the API) to "shown on the page" is printed. Skips without Chromium unless
-// PHALANX_BROWSER_REQUIRED=1. PHALANX_SCREENSHOTS=1 saves the main views under docs/dashboard/.
+// tokens are refused and the page says so; the page shows the nodes and services; a drain, a
+// leadership transfer and a planned failover clicked (and confirmed) on the page take effect and
+// show up in the event feed; kill -9 of the node holding the active shows the node down and the
+// failover in the feed without a reload, and the delay from "new active healthy" (seen through the
+// API) to "shown on the page" is printed; with the last other node killed, the page (still served)
+// says its node has lost the leader. Skips without Chromium unless PHALANX_BROWSER_REQUIRED=1.
+// PHALANX_SCREENSHOTS=1 saves the main views under docs/dashboard/.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
@@ -50,7 +52,7 @@ async function openDashboard(browser: Browser, endpoint: string, token: string):
   return page;
 }
 
-test("the dashboard in a browser: tokens, nodes, services, a drain from the page, kill -9 of the active's node seen live", { skip: browserSkip(), timeout: 240_000 }, async (t) => {
+test("the dashboard in a browser: tokens, nodes, services, every action from the page, kill -9 of the active's node seen live, a node that lost the leader", { skip: browserSkip(), timeout: 240_000 }, async (t) => {
   const f: ServicesFixture = await startServicesFixture();
   t.after(() => f.close());
   const browser = await launchBrowser();
@@ -114,6 +116,17 @@ test("the dashboard in a browser: tokens, nodes, services, a drain from the page
     await waitFor("db: the active and two standbys healthy again", async () => (await service(f.reader, "db"))?.instances.filter((i) => i.healthy).length === 3, 30_000, () => describeService(f.reader, "db"));
   });
 
+  await t.test("a leadership transfer clicked on the page moves the leader and is an event", async () => {
+    const from = await f.cluster.leader();
+    const to = [1, 2, 3].find((id) => id !== from && id !== first.node)!;
+    await page.click(`#nodes button[data-action="transfer"][data-node="${to}"]`);
+    assert.match(await page.locator("#confirm-text").innerText(), new RegExp(`Transfer Raft leadership to node n${to}`));
+    await page.click("#confirm-ok");
+    await page.locator(`#events li[data-type="leadership_transfer"][data-node="${to}"]`).waitFor({ timeout: PAGE_DEADLINE_MS });
+    await page.locator(`#nodes tr[data-node="${to}"][data-raft="leader"]`).waitFor({ timeout: PAGE_DEADLINE_MS });
+    assert.equal(await f.cluster.leader(), to);
+  });
+
   await t.test("kill -9 of the active's node: the page shows the node down and the failover without a reload", async () => {
     await page.evaluate(() => (window.notReloaded = true));
     const lastSeq = await page.evaluate(() => Math.max(0, ...[...document.querySelectorAll("#events li")].map((li) => Number(li.getAttribute("data-seq")))));
@@ -140,5 +153,28 @@ test("the dashboard in a browser: tokens, nodes, services, a drain from the page
     assert.notEqual(api.active.node, victim);
     process.stdout.write(`# dashboard: new active healthy (API poll) ${api.at - killedAt} ms after kill -9, shown on the page ${shownAt - killedAt} ms after; page delay after healthy ${shownAt - api.at} ms (negative: the page saw it before the API poll did)\n`);
     await screenshot(page, "failover");
+  });
+
+  await t.test("a planned failover clicked on the page moves the active and is an event", async () => {
+    const before = await waitFor("db: a healthy active", () => healthyActive(f, "db"), 30_000, () => describeService(f.reader, "db"));
+    await waitFor("db: a healthy standby on the other surviving node", async () => (await service(f.reader, "db"))?.instances.some((i) => i.node !== before.node && i.node !== first.node && i.healthy), 30_000, () => describeService(f.reader, "db"));
+    await page.click('#services button[data-action="failover"][data-service="db"]');
+    await page.click("#confirm-ok");
+    await page.locator('#events li[data-type="switchover_requested"][data-service="db"]').waitFor({ timeout: PAGE_DEADLINE_MS });
+    await page.waitForFunction((from) => {
+      const active = document.querySelector('#services tr[data-service="db"]')?.getAttribute("data-active-node");
+      return active !== undefined && active !== null && active !== "" && active !== String(from);
+    }, before.node, { timeout: 30_000 });
+    const after = await waitFor("db: the new active healthy", () => healthyActive(f, "db", before.node), 30_000, () => describeService(f.reader, "db"));
+    assert.ok(after.token > before.token, `the fencing token grows (${before.token} → ${after.token})`);
+  });
+
+  await t.test("the last other node killed: the page, still served, says this node has lost the leader", async () => {
+    const other = [1, 2, 3].find((id) => id !== pageNode && id !== first.node)!;
+    await f.cluster.kill(other);
+    await page.locator("#banner-leader-lost").waitFor({ state: "visible", timeout: PAGE_DEADLINE_MS });
+    assert.match(await page.locator("#banner-leader-lost").innerText(), /has lost the leader/);
+    await page.waitForFunction(() => document.getElementById("verdict")?.getAttribute("data-level") === "critical", undefined, { timeout: PAGE_DEADLINE_MS });
+    await screenshot(page, "leader-lost");
   });
 });

@@ -13,7 +13,8 @@ import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { browserSkip, launchBrowser } from "../../testing/browser.js";
-import { applyText, describeService, service, startServicesFixture, waitFor, webService, type ServicesFixture } from "../../testing/services-testkit.js";
+import { applyText, describeService, proxyHost, service, startServicesFixture, waitFor, webService, type ServicesFixture } from "../../testing/services-testkit.js";
+import { freePort } from "../../cli/commands/dev.js";
 import { activeStandbyService, healthyActive, writeActingApp } from "../../testing/failover-testkit.js";
 import { COLD_STANDBY_MESSAGE } from "../services/node-agent.js";
 import { waitUntil } from "../../testing/wait.js";
@@ -59,7 +60,8 @@ test("the dashboard in a browser: tokens, nodes, services, every action from the
   t.after(() => browser.close());
 
   const app = await writeActingApp(f);
-  await applyText(f.admin, webService(f, { replicas: 2 }) + activeStandbyService(f, app).replace(/^services:\n/, ""));
+  const port = await freePort();
+  await applyText(f.admin, webService(f, { replicas: 2, extra: `    expose: { listen: 127.0.0.1:${port}, protocol: http }` }) + activeStandbyService(f, app).replace(/^services:\n/, ""));
   await waitFor("web: 2 healthy instances", async () => (await service(f.reader, "web"))?.healthy === 2, 30_000, () => describeService(f.reader, "web"));
   const first = await waitFor("db: a healthy active", () => healthyActive(f, "db"), 30_000, () => describeService(f.reader, "db"));
   const leader = await f.cluster.leader();
@@ -89,6 +91,14 @@ test("the dashboard in a browser: tokens, nodes, services, every action from the
     await page.locator('#services tr[data-service="web"]').waitFor({ timeout: PAGE_DEADLINE_MS });
     await page.waitForFunction((node) => document.querySelector('#services tr[data-service="db"]')?.getAttribute("data-active-node") === String(node), first.node, { timeout: PAGE_DEADLINE_MS });
     await page.waitForFunction(() => document.querySelectorAll('#instances tr[data-service="web"][data-healthy="true"]').length === 2, undefined, { timeout: PAGE_DEADLINE_MS });
+    // Requests through this node's proxy show up in its load balancer table.
+    const entry = `http://${proxyHost(pageNode)}:${port}/`;
+    await waitFor(`node ${pageNode}'s proxy to serve web`, async () => (await fetch(entry, { signal: AbortSignal.timeout(1000) })).status === 200, 20_000);
+    for (let k = 0; k < 20; k++) assert.equal((await fetch(entry)).status, 200);
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('#backends tr[data-backend]')];
+      return rows.length === 2 && rows.every((r) => r.getAttribute("data-health") === "up") && rows.reduce((n, r) => n + Number(r.getAttribute("data-requests")), 0) >= 20;
+    }, undefined, { timeout: PAGE_DEADLINE_MS });
     assert.match(await page.locator("#served").innerText(), new RegExp(`node ${pageNode}\\b`));
     assert.equal(await page.locator("#banner-leader-lost").isVisible(), false);
     await screenshot(page, "overview");

@@ -21,7 +21,8 @@ export class LeaderHistory {
   constructor(private readonly replica: Replica, private readonly wallMs: () => number = Date.now) {}
 
   start(): void {
-    this.record(this.replica.leaderId);
+    // A node that starts knows no leader yet: that is not a loss worth a line.
+    if (this.replica.leaderId !== 0) this.record(this.replica.leaderId);
     this.unsubscribe = this.replica.onLeaderChange((leader) => this.record(leader));
   }
 
@@ -36,6 +37,7 @@ export class LeaderHistory {
   }
 
   private record(leader: number): void {
+    if (leader === 0 && this.changes.length === 0) return;
     // Raft's own term: Replica.term is the durable one, which may trail at the moment of the change.
     const term = this.replica.status().term;
     if (this.changes[0]?.leader === leader && this.changes[0]?.term === term) return;

@@ -7,8 +7,10 @@ import type { LeaderForwarder } from "../forward.js";
 import type { NodeId } from "../../raft/raft.js";
 import { NODE_PREFIX } from "../services/layout.js";
 
-/** Longest a follower waits for the leader's part before showing its previous copy as stale. */
+/** Longest a follower waits for the leader's part when it holds no copy yet. */
 export const LEADER_PART_TIMEOUT_MS = 1000;
+/** Longest a follower waits for a fresher copy than the one it holds (a LAN round trip is far less). */
+export const LEADER_PART_REFRESH_WAIT_MS = 100;
 /** The leader's part of the dashboard route. */
 export const LEADER_PART_PATH = "/v3/phalanx/dashboard/leader";
 
@@ -56,8 +58,8 @@ export class LeaderPartSource {
 
   /**
    * The freshest copy held, or null. On a follower it starts a refresh (at most one request to the
-   * leader at a time) and waits for it only while it holds no copy at all, so a slow or dead leader
-   * never delays the page by more than LEADER_PART_TIMEOUT_MS, once.
+   * leader at a time) and waits for it up to LEADER_PART_REFRESH_WAIT_MS (LEADER_PART_TIMEOUT_MS
+   * while it holds no copy at all), so a slow or dead leader delays a state by that much at most.
    */
   async current(): Promise<HeldLeaderPart | null> {
     const local = leaderPart(this.o.replica);
@@ -67,9 +69,9 @@ export class LeaderPartSource {
     }
     const leader = this.o.replica.leaderId;
     if (leader !== 0 && this.inFlight === null) this.inFlight = this.fetch(leader).finally(() => (this.inFlight = null));
-    if (this.held === null && this.inFlight !== null) {
+    if (this.inFlight !== null) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.inFlight, new Promise((r) => (timer = setTimeout(r, LEADER_PART_TIMEOUT_MS)))]);
+      await Promise.race([this.inFlight, new Promise((r) => (timer = setTimeout(r, this.held === null ? LEADER_PART_TIMEOUT_MS : LEADER_PART_REFRESH_WAIT_MS)))]);
       clearTimeout(timer);
     }
     return this.held === null ? null : { part: this.held.part, ageMs: Math.round(this.monoMs() - this.held.atMs) };

@@ -42,11 +42,17 @@ function showLogin(error) {
   document.getElementById("token").focus();
 }
 
+/** How long an action's answer stays on screen (its effect stays in the event feed). */
+const NOTICE_MS = 10_000;
+let noticeTimer = null;
+
 function notify(result) {
   const box = document.getElementById("action-result");
   box.hidden = false;
   box.className = `banner ${result.ok ? "info" : "critical"}`;
   box.textContent = result.message;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => (box.hidden = true), NOTICE_MS);
 }
 
 async function act(name, target) {

@@ -160,7 +160,7 @@ function renderProxy(p) {
   for (const pool of p.pools) {
     for (const b of pool.backends) {
       const c = counts.get(b.id) ?? { requests: 0, errors: 0 };
-      rows.push(el("tr", { "data-backend": b.id },
+      rows.push(el("tr", { "data-backend": b.id, "data-health": b.health, "data-requests": c.requests },
         el("td", { text: pool.name }), el("td", { text: b.id }),
         el("td", { class: b.health === "up" ? "state-ok" : "state-crit", text: b.health }),
         el("td", { class: b.ejected ? "state-crit" : "", text: b.ejected ? "ejected" : "no" }),

@@ -4,11 +4,12 @@
 // same way. With the admin token the stream sends a state at once.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ProcessCluster } from "../../testing/process-cluster.js";
+import { PROCESS_TEST_RAFT, ProcessCluster } from "../../testing/process-cluster.js";
 import { DASHBOARD_FILES } from "./assets.js";
 
 test("dashboard routes: public shell without data, admin token for state, stream, leader part and actions", { timeout: 120_000 }, async (t) => {
-  const cluster = await ProcessCluster.start(1);
+  // With both session fronts on (ephemeral ports), so the state carries their statistics.
+  const cluster = await ProcessCluster.start(1, PROCESS_TEST_RAFT, { configExtra: () => ({ fronts: { resp: { enabled: true, listen: "127.0.0.1:0" }, memcached: { enabled: true, listen: "127.0.0.1:0" } } }) });
   t.after(() => cluster.close());
   const base = `http://${cluster.endpoints()[0]}`;
   const as = (token: string | null): Record<string, string> => (token === null ? {} : { authorization: `Bearer ${token}` });
@@ -53,8 +54,9 @@ test("dashboard routes: public shell without data, admin token for state, stream
   await t.test("with the admin token: the state names the serving node, the stream sends a state at once", async () => {
     const r = await fetch(`${base}/v3/phalanx/dashboard/state`, { headers: as(cluster.adminToken) });
     assert.equal(r.status, 200);
-    const state = (await r.json()) as { served: { id: number; leaderLost: boolean }; nodes: { id: number; raft: string }[]; verdict: { level: string } };
+    const state = (await r.json()) as { served: { id: number; leaderLost: boolean }; nodes: { id: number; raft: string }[]; fronts: { resp: { port: number } | null; memcached: { port: number } | null } | null };
     assert.equal(state.served.id, 1);
+    assert.ok((state.fronts?.resp?.port ?? 0) > 0 && (state.fronts?.memcached?.port ?? 0) > 0, `fronts in the state: ${JSON.stringify(state.fronts)}`);
     assert.equal(state.served.leaderLost, false);
     assert.deepEqual(state.nodes.map((n) => [n.id, n.raft]), [[1, "leader"]]);
     const stream = new AbortController();

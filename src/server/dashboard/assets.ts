@@ -43,9 +43,9 @@ export class DashboardAssets {
 
   constructor(private readonly dir: string = DASHBOARD_STATIC_DIR) {}
 
-  /** Request paths served: "/dashboard" (index.html) and "/dashboard/<file>". */
+  /** Request paths served: "/dashboard" and "/dashboard/" (index.html) and "/dashboard/<file>". */
   static paths(): string[] {
-    return [DASHBOARD_PATH, ...DASHBOARD_FILES.map((f) => `${DASHBOARD_PATH}/${f}`)];
+    return [DASHBOARD_PATH, ...DASHBOARD_FILES.map((f) => `${DASHBOARD_PATH}/${f}`), `${DASHBOARD_PATH}/`];
   }
 
   /** Answers one GET for `path` (a key of paths()). */
@@ -73,7 +73,10 @@ export class DashboardAssets {
         }
         const asset = { body, contentType: CONTENT_TYPES[extname(name)] ?? "application/octet-stream" };
         out.set(`${DASHBOARD_PATH}/${name}`, asset);
-        if (name === "index.html") out.set(DASHBOARD_PATH, asset);
+        if (name === "index.html") {
+          out.set(DASHBOARD_PATH, asset);
+          out.set(`${DASHBOARD_PATH}/`, asset);
+        }
       }
       return out;
     })();

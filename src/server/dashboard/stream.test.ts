@@ -1,7 +1,7 @@
 // DashboardStream over a real HTTP socket with a stand-in replica (its change and leader
 // listeners, its event keys): a page gets a state at once, a burst of applied changes makes one
-// build rather than one each, new events go out as feed messages, and pages beyond the bound are
-// refused with 503.
+// build rather than one each, new events go out as feed messages, pages beyond the bound are
+// refused with 503, and pages that go away are forgotten.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
@@ -12,6 +12,7 @@ import type { Replica } from "../replica.js";
 import { encodeRecord, eventKey, type EventRecord } from "../services/layout.js";
 import type { DashboardState } from "./state.js";
 import { DashboardStream, MAX_DASHBOARD_STREAMS } from "./stream.js";
+import { waitUntil } from "../../testing/wait.js";
 
 class FakeReplica {
   readonly applied = new Set<(keys: readonly string[] | null) => void>();
@@ -109,4 +110,9 @@ test("DashboardStream: a state at once, one build for a burst of changes, events
   const refused = await open();
   assert.equal(refused.status, 503);
   assert.match(await refused.text(), /already streams to 32 dashboards/);
+
+  // Pages that go away are forgotten (and with the last one the hub stops building).
+  assert.equal(stream.openPages, MAX_DASHBOARD_STREAMS);
+  aborts.forEach((a) => a.abort());
+  await waitUntil("every page forgotten", () => stream.openPages === 0, 5000);
 });

@@ -39,7 +39,7 @@ export class DashboardStream {
   constructor(private readonly o: { replica: Replica; build: () => Promise<DashboardState>; logger: Logger }) {}
 
   /** Serves one page's stream until it goes away. */
-  async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async serve(_req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (this.pages.size >= MAX_DASHBOARD_STREAMS) {
       res.writeHead(503, { "content-type": "application/json", "retry-after": "5" });
       res.end(JSON.stringify({ error: `This node already streams to ${MAX_DASHBOARD_STREAMS} dashboards: close one, or open the dashboard on another node` }));
@@ -49,10 +49,16 @@ export class DashboardStream {
     res.write("retry: 1000\n\n");
     const page: Page = { res, writable: true };
     res.on("drain", () => (page.writable = true));
-    req.on("close", () => this.leave(page));
+    // Fires when the page's socket goes away or the node ends the stream.
+    res.on("close", () => this.leave(page));
     if (this.pages.size === 0) this.begin();
     this.pages.add(page);
     this.trigger();
+  }
+
+  /** Pages streamed to now. */
+  get openPages(): number {
+    return this.pages.size;
   }
 
   /** Ends every stream (node stopping). */

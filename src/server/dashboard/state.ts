@@ -13,6 +13,7 @@ import type { Replica } from "../replica.js";
 import { readServicesView, type ServicesView } from "../services/view.js";
 import { localEvents, nodesJson, servicesWithFailover } from "../services/routes.js";
 import type { EventRecord } from "../services/layout.js";
+import { COLD_STANDBY_MESSAGE } from "../services/node-agent.js";
 import type { LeaderChange, LeaderHistory } from "./leader-history.js";
 import type { HeldLeaderPart, LeaderPartSource } from "./leader-part.js";
 import { clusterVerdict, quorumOf, type Verdict } from "./verdict.js";
@@ -95,7 +96,7 @@ export async function buildDashboardState(s: DashboardSources): Promise<Dashboar
   const status = nodeStatus({ replica, members: s.members, config: s.config });
   const view = readServicesView((p) => replica.localPrefix(p), replica.kv.revision);
   const now = wallMs();
-  const services = servicesWithFailover(replica, view, now).services;
+  const services = withActiveHealth(servicesWithFailover(replica, view, now).services);
   const nodes = nodeRows(s, view, held, now);
   const voters = status.voters.length;
   const reachable = status.voters.filter((id) => nodes.find((n) => n.id === id)?.linkUp === true).length;
@@ -162,14 +163,25 @@ interface ServiceRowLike {
   readonly instances: readonly { readonly node: number; readonly healthy: boolean; readonly message: string | null }[];
 }
 
+/**
+ * Active-standby rows get `activeHealthy`: the active's node runs a healthy instance that is not a
+ * cold standby's placeholder (healthy while it waits, before the promotion starts the real one).
+ */
+function withActiveHealth(rows: readonly unknown[]): unknown[] {
+  return (rows as readonly ServiceRowLike[]).map((row) => {
+    if (row.failover === undefined) return row;
+    const active = row.failover.active;
+    return { ...row, activeHealthy: active !== null && row.instances.some((i) => i.node === active.node && i.healthy && i.message !== COLD_STANDBY_MESSAGE) };
+  });
+}
+
 /** Services below their healthy count, and with nothing healthy (active-standby: the active's instance). */
 function serviceHealth(rows: readonly unknown[]): { degraded: string[]; down: string[] } {
   const degraded: string[] = [];
   const down: string[] = [];
-  for (const row of rows as readonly ServiceRowLike[]) {
+  for (const row of rows as readonly (ServiceRowLike & { activeHealthy?: boolean })[]) {
     if (row.failover !== undefined) {
-      const active = row.failover.active;
-      if (active === null || !row.instances.some((i) => i.node === active.node && i.healthy)) down.push(row.name);
+      if (row.activeHealthy !== true) down.push(row.name);
       continue;
     }
     if (row.replicas > 0 && row.healthy === 0) down.push(row.name);

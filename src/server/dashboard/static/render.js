@@ -116,7 +116,7 @@ function renderServices(s, act) {
       b.addEventListener("click", () => act("failover", { service: svc.name, label: nodeName(s, active.node) }));
       actions.append(b);
     }
-    const healthyActive = active !== null && svc.instances.some((i) => i.node === active.node && i.healthy);
+    const healthyActive = svc.activeHealthy === true;
     const good = failover !== undefined ? healthyActive : svc.healthy >= svc.replicas;
     const bad = failover !== undefined ? !healthyActive : svc.healthy === 0 && svc.replicas > 0;
     serviceRows.push(el("tr", { "data-service": svc.name, "data-active-node": active?.node ?? "", "data-healthy": svc.healthy },

@@ -118,6 +118,11 @@ export class PrometheusProxyMetrics implements ProxyMetrics, PoolObserver {
     s.latency.observe(durationMs / 1000);
   }
 
+  /** Requests and 5xx answers so far per frontend and backend ("none": no backend reached), for status pages. */
+  requestTotals(): { frontend: string; backend: string; requests: number; errors: number }[] {
+    return [...this.allSeries()].map((s) => ({ ...s.labels, requests: s.byClass.reduce((a, b) => a + b, 0), errors: s.errors }));
+  }
+
   private *allSeries(): Iterable<RequestSeries> {
     for (const byBackend of this.series.values()) yield* byBackend.values();
   }

@@ -3,7 +3,8 @@
 //   client — the client token, or a client certificate of the cluster CA (KV, leases, watches,
 //            read-only views of the cluster: status, members, metrics);
 //   admin  — the admin token (cluster operations: members remove/promote, leadership transfer,
-//            snapshot download). The admin token also authorizes every client call.
+//            snapshot download; the dashboard's data, server/dashboard/routes.ts). The admin token
+//            also authorizes every client call.
 // The join token is as strong as the admin token: a joining node receives both tokens (a member may
 // become leader, which reads the CA from the store).
 // Certificates authenticate at the client level only: the admin token is the one key to cluster

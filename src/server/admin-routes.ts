@@ -29,6 +29,7 @@ import { addServiceRoutes } from "./services/routes.js";
 import { CLUSTER_VIP_KEY, clusterVipStatus, type ClusterVipStatus } from "./services/cluster-vip.js";
 import { decodeRecord, drainKey, nodeKey, type NodeRecord } from "./services/layout.js";
 import { parseVipAddress } from "../vip/core/address.js";
+import { appendEvent } from "./services/event-log.js";
 
 /** What the admin routes act on. */
 export interface AdminContext {
@@ -126,6 +127,8 @@ export function adminRoutes(ctx: AdminContext): Map<string, ClusterRoute> {
   route("POST /v3/phalanx/transfer", "admin", async (body) => {
     leaderOnly();
     const to = nodeId(parseBody(transferBody, body).to);
+    // Recorded first: a leader refuses proposals while it hands over, and cannot write once it has.
+    await appendEvent(replica, { atMs: Date.now(), kind: "node", type: "leadership_transfer", node: to, message: `Leadership transfer from node ${replica.id} to node ${to} requested by an admin` });
     replica.transferLeadership(to);
     return { transferring: to };
   });
@@ -149,7 +152,8 @@ export function adminRoutes(ctx: AdminContext): Map<string, ClusterRoute> {
   return routes;
 }
 
-function nodeStatus(ctx: AdminContext): NodeStatus {
+/** This node's row of `phalanx status`. */
+export function nodeStatus(ctx: Pick<AdminContext, "replica" | "members" | "config" | "ownClockSkewMs">): NodeStatus {
   const s = ctx.replica.status();
   const self = ctx.members.get(ctx.replica.id);
   const matchIndex: Record<string, number> = {};
@@ -181,7 +185,7 @@ function nodeStatus(ctx: AdminContext): NodeStatus {
 }
 
 /** The cluster VIP's record and the nodes' published addresses, from the local store (serializable: a status is a view, not a fence). */
-function localClusterVip(ctx: AdminContext): ClusterVipStatus {
+function localClusterVip(ctx: Pick<AdminContext, "replica" | "config">): ClusterVipStatus {
   const replica = ctx.replica;
   const record = replica.localPrefix(CLUSTER_VIP_KEY).find((k) => k.key === CLUSTER_VIP_KEY);
   const nodeRecord = (node: number): NodeRecord | undefined => {

@@ -43,6 +43,7 @@ import { createChannels } from "../alerts/channels.js";
 import { AlertManager } from "../alerts/manager.js";
 import { agentRelay, startFronts } from "../fronts/runtime/start.js";
 import { clusterVipOfNode } from "./cluster-vip-config.js";
+import { createDashboard, type Dashboard } from "./dashboard/routes.js";
 import type { RunningFronts } from "../fronts/runtime/start.js";
 
 /** A running node. */
@@ -89,6 +90,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
   let agentClient: PhalanxClient | null = null;
   let alerts: AlertManager | null = null;
   let fronts: RunningFronts | null = null;
+  let dashboard: Dashboard | null = null;
   try {
     transport = await createTlsTransport({
       nodeId: id,
@@ -148,7 +150,10 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     const agentMetrics = new AgentMetrics(metrics.registry);
     const routes = adminRoutes({ replica: r, members, config, housekeeper, forwarder, credentials, alerts, localActiveStatus: (service) => nodeAgent?.failover.status(service) ?? null,
       ownClockSkewMs: () => ownSkewMs(clocks) });
-    const handler = createClientApiHandler({ replica: r, clusterId: config.clusterId, tokens, forwarder, logger: log.child({ part: "api" }), routes,
+    dashboard = createDashboard({ replica: r, members, config, peerLinks: () => tlsTransport.stats().peers, alerts, proxy: () => proxy?.runtime ?? null,
+      fronts: () => fronts, forwarder, adminToken: tokens.admin, logger: log.child({ part: "dashboard" }) });
+    for (const [key, route] of dashboard.routes) routes.set(key, route);
+    const handler = createClientApiHandler({ replica: r, clusterId: config.clusterId, tokens, forwarder, logger: log.child({ part: "api" }), routes, pages: dashboard.pages,
       // The balancer's series live in the proxy's own registry; one /metrics serves both.
       metrics: async () => (await metrics.text()) + (proxy === null ? "" : await proxy.runtime.metrics.text()), onAnswered: (path, status) => metrics.request(path, status) });
     // With clientTls, a client certificate of the cluster CA authenticates on its own; the token still works too.
@@ -158,6 +163,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     await listen(server, config.node.clientListen.host, config.node.clientListen.port);
     proxy = await startNodeProxy(r, config.proxy, log);
     r.start();
+    dashboard.start();
     housekeeper.start();
     controller = new ServiceController({ replica: r, logger: log.child({ part: "controller" }), alerts });
     controller.start();
@@ -194,6 +200,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     fronts = await startFronts(config.fronts, { replica: r, relay: agentRelay(forwarder, tokens.client), clientToken: tokens.client, adminToken: tokens.admin, logger: log, onCommand: agentMetrics.frontCommand });
     log.info({ peer: transport.address(), client: addressOf(server), members: members.all().length }, "node started");
   } catch (err) {
+    dashboard?.stop();
     await fronts?.stop();
     await nodeAgent?.stop().catch(() => undefined);
     await agentClient?.close();
@@ -209,7 +216,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     await storage.close().catch(() => undefined);
     throw err;
   }
-  const started = { transport, server, replica, forwarder, housekeeper, alerts, controller, failoverController, nodeAgent, agentClient, fronts };
+  const started = { transport, server, replica, forwarder, housekeeper, alerts, controller, failoverController, nodeAgent, agentClient, fronts, dashboard };
   return {
     id,
     replica: started.replica,
@@ -218,6 +225,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     proxy,
     fronts: started.fronts,
     async stop() {
+      started.dashboard.stop();
       await started.fronts?.stop();
       // Instances first, while the API can still remove this node's keys.
       await started.nodeAgent?.stop().catch((err: unknown) => log.error({ err }, "stopping services failed"));

@@ -37,6 +37,15 @@ export interface ClusterRoute {
 }
 
 /**
+ * A route that writes its own response (HTML, scripts, a server-sent event stream) instead of
+ * returning JSON; same access levels as a ClusterRoute.
+ */
+export interface PageRoute {
+  readonly access: Access;
+  readonly serve: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+}
+
+/**
  * Routes served here besides the agent's ClusterRoutes, with who may call them (see access.ts).
  * The etcd gateway routes are all POST.
  */
@@ -58,6 +67,8 @@ export interface ClientApiOptions {
   readonly logger: Logger;
   /** The agent's routes: "GET /v3/phalanx/status" → { access, handler }. */
   readonly routes?: ReadonlyMap<string, ClusterRoute>;
+  /** Routes answering with their own response body: "GET /dashboard" → { access, serve }. */
+  readonly pages?: ReadonlyMap<string, PageRoute>;
   /** Prometheus text for /metrics. */
   readonly metrics?: () => Promise<string>;
   /** Told the path and status of every answered request (metrics by route and code). */
@@ -88,8 +99,10 @@ class ClientApi {
       if (path === "/healthz") return this.healthz(res);
       const routeKey = `${req.method} ${path}`;
       const cluster = this.o.routes?.get(routeKey);
+      const page = this.o.pages?.get(routeKey);
       // An unknown route needs a client credential before it is told so: no probing for routes.
-      this.authorize(req, routeKey, cluster?.access ?? BUILTIN_ROUTES.get(routeKey) ?? "client");
+      this.authorize(req, routeKey, cluster?.access ?? page?.access ?? BUILTIN_ROUTES.get(routeKey) ?? "client");
+      if (page) return await page.serve(req, res);
       if (path === "/metrics" && this.o.metrics) return send(res, HTTP.ok, await this.o.metrics(), "text/plain; version=0.0.4");
       if (cluster) return await this.cluster(cluster.handler, req, res);
       if (req.method !== "POST") throw new ServerError("not_found", `No route ${req.method} ${path}: the client API takes POST /v3/kv/*, /v3/lease/*, /v3/watch and /v3/phalanx/*`);

@@ -106,6 +106,7 @@ function hints(cluster: DemoCluster): string[] {
     `  npx phalanx failover ${DEMO_SINGLETON}                  # move the singleton's active role to its standby`,
     "  npx phalanx drain n2 && npx phalanx undrain n2    # move n2's instances away, then let it take some again",
     "  npx phalanx status; npx phalanx services; npx phalanx events --follow",
+    `  open http://${cluster.nodes[0]!.clientAddress}/dashboard   # the web dashboard (any node): sign in with the PHALANX_ADMIN_TOKEN above`,
     "Ctrl-C stops the cluster and removes its files.",
     "",
   ];

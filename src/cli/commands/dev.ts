@@ -93,6 +93,7 @@ export function registerDev(program: Command): void {
         "Try it (in another terminal):",
         `  export PHALANX_ENDPOINTS=${endpoints} PHALANX_TOKEN=${files.clientToken} PHALANX_ADMIN_TOKEN=${files.adminToken}`,
         "  phalanx status",
+        `  open http://${specs[0]!.clientAdvertise}/dashboard   # the web dashboard (any node): sign in with the admin token`,
         "  phalanx kv put greeting hello && phalanx kv get greeting",
         "  phalanx snapshot save ./store.snap     # cluster operations use PHALANX_ADMIN_TOKEN",
         `  curl -s -H "Authorization: Bearer ${files.clientToken}" http://${specs[0]!.clientAdvertise}/v3/kv/range -d '{"key":"Z3JlZXRpbmc="}'`,

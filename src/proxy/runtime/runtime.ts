@@ -39,6 +39,13 @@ export interface ApplyResult {
   readonly failures: readonly FrontendFailure[];
 }
 
+/** What ProxyRuntime.stats() reports. */
+export interface ProxyStats {
+  readonly frontends: readonly { name: string; protocol: string; listen: ListenAddress | null; pools: readonly string[] }[];
+  readonly pools: readonly { name: string; backends: ReturnType<Pool["snapshot"]> }[];
+  readonly requests: ReturnType<PrometheusProxyMetrics["requestTotals"]>;
+}
+
 /** A config refused before anything changed (a protocol without a frontend implementation). */
 export class ConfigRejectedError extends Error {
   override readonly name = "ConfigRejectedError";
@@ -89,6 +96,16 @@ export class ProxyRuntime {
   /** Where the admin listener listens, when there is one. */
   adminAddress(): ListenAddress | undefined {
     return this.admin?.address;
+  }
+
+  /** Frontends (where they listen, which pools they route to) and pools (each backend's state), for status pages. */
+  stats(): ProxyStats {
+    const frontends = (this.current?.frontends ?? []).map((f) => ({
+      name: f.name, protocol: f.protocol, listen: this.frontends.get(f.name)?.address ?? null,
+      pools: f.pool !== undefined ? [f.pool] : [...new Set((f.routes ?? []).map((r) => r.pool))],
+    }));
+    const pools = [...this.pools.values()].map((p) => ({ name: p.name, backends: p.snapshot() }));
+    return { frontends, pools, requests: this.metrics.requestTotals() };
   }
 
   /** A pool by name (for status and tests). */

@@ -16,6 +16,7 @@ import { decodeRecord, failoverStateKey, FENCING_PREFIX, type FailoverStateRecor
 import { standbyCandidates } from "./failover-controller.js";
 import { CLUSTER_VIP_ROLE, clusterVipCandidates } from "./cluster-vip.js";
 import { resolveNode } from "./view.js";
+import { appendEvent } from "./event-log.js";
 import type { ServicesView } from "./view.js";
 
 /** Shortest fencing lease an agent may ask for: a few Raft ticks and round trips. */
@@ -83,6 +84,7 @@ export function addFailoverRoutes(route: Route, replica: Replica, leaderOnly: ()
       to = best.node;
     }
     await replica.propose({ type: "put", key: switchoverKey(req.service), value: encodeSwitchover({ to, requestedAtMs: o.nowMs() }) });
+    await appendEvent(replica, { atMs: o.nowMs(), kind: "service", type: "switchover_requested", service: req.service, node: to, message: `${req.service}: planned switchover from node ${holder.record.node} to node ${to} requested by an admin` });
     return { service: req.service, from: holder.record.node, to, token: holder.token };
   });
 

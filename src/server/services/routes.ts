@@ -19,7 +19,7 @@ import type { RouteHandler } from "../http-api.js";
 import type { Replica } from "../replica.js";
 import {
   decodeRecord, drainKey, encodeRecord, EVENT_PREFIX, eventSeq, failoverStateKey, FENCING_PREFIX, INSTANCE_PREFIX, NODE_PREFIX, rolloutKey, specKey,
-  type EventRecord, type InstanceRecord, type RolloutRecord, type SpecRecord,
+  type EventRecord, type InstanceRecord, type NodeRecord, type RolloutRecord, type SpecRecord,
 } from "./layout.js";
 import { readInstanceLog } from "./log-route.js";
 import { switchoverKey } from "../../failover/active-record.js";
@@ -74,29 +74,9 @@ export function addServiceRoutes(route: Route, replica: Replica, leaderOnly: () 
     return describePlan(input, schedule(input));
   });
 
-  route("GET /v3/phalanx/services", "client", async () => {
-    const v = await view();
-    const j = servicesJson(v);
-    // Active-standby services also carry their holder, token and flap damping (failover-routes.ts).
-    j.services = j.services.map((row) => {
-      const r = row as { name: string };
-      const spec = v.specs.get(r.name)?.value.spec;
-      return spec?.mode === "active-standby" ? { ...r, failover: failoverJson(replica, spec, nowMs()) } : r;
-    });
-    return j;
-  });
+  route("GET /v3/phalanx/services", "client", async () => servicesWithFailover(replica, await view(), nowMs()));
 
-  route("GET /v3/phalanx/nodes", "client", async () => {
-    const v = await view();
-    return {
-      nodes: [...v.nodes.values()].map((n) => ({
-        ...n.value,
-        draining: v.drains.has(n.value.id),
-        instances: [...v.instances.values()].filter((i) => i.value.node === n.value.id).length,
-        placements: [...v.placements.values()].filter((p) => p.node === n.value.id).length,
-      })),
-    };
-  });
+  route("GET /v3/phalanx/nodes", "client", async () => nodesJson(await view()));
 
   route("POST /v3/phalanx/services/delete", "admin", async (body) => {
     leaderOnly();
@@ -146,14 +126,7 @@ export function addServiceRoutes(route: Route, replica: Replica, leaderOnly: () 
   route("GET /v3/phalanx/events", "client", async (_body, req) => {
     await replica.linearizableBarrier();
     const q = query(req);
-    const after = Number(q.get("after") ?? 0);
-    const limit = Math.min(MAX_EVENTS_PER_READ, Math.max(1, Number(q.get("limit") ?? 100)));
-    const all = replica.localPrefix(EVENT_PREFIX).filter((kv) => eventSeq(kv.key) > after);
-    const events = all.slice(-limit).flatMap((kv) => {
-      const e = decodeRecord<EventRecord>(kv);
-      return e === null ? [] : [{ seq: eventSeq(kv.key), ...e }];
-    });
-    return { events };
+    return { events: localEvents(replica, Number(q.get("after") ?? 0), Number(q.get("limit") ?? 100)) };
   });
 
   // The agents' writes: their node record and instance reports (on their node lease), nothing else.
@@ -171,6 +144,39 @@ export function addServiceRoutes(route: Route, replica: Replica, leaderOnly: () 
     }
     if (w.revokeLease !== undefined) await replica.propose({ type: "leaseRevoke", id: w.revokeLease as never });
     return { written: ops.length };
+  });
+}
+
+/** The services rows of `GET /v3/phalanx/services`: active-standby ones also carry their holder, token and flap damping (failover-routes.ts). */
+export function servicesWithFailover(replica: Replica, v: ServicesView, nowMs: number): { services: unknown[] } {
+  const j = servicesJson(v);
+  j.services = j.services.map((row) => {
+    const r = row as { name: string };
+    const spec = v.specs.get(r.name)?.value.spec;
+    return spec?.mode === "active-standby" ? { ...r, failover: failoverJson(replica, spec, nowMs) } : r;
+  });
+  return j;
+}
+
+/** The registered nodes of `GET /v3/phalanx/nodes`, with drain state and instance counts. */
+export function nodesJson(v: ServicesView): { nodes: (NodeRecord & { draining: boolean; instances: number; placements: number })[] } {
+  return {
+    nodes: [...v.nodes.values()].map((n) => ({
+      ...n.value,
+      draining: v.drains.has(n.value.id),
+      instances: [...v.instances.values()].filter((i) => i.value.node === n.value.id).length,
+      placements: [...v.placements.values()].filter((p) => p.node === n.value.id).length,
+    })),
+  };
+}
+
+/** The newest `limit` events after sequence `after`, from this node's store (read after a barrier for a current answer). */
+export function localEvents(replica: Pick<Replica, "localPrefix">, after: number, limit: number): (EventRecord & { seq: number })[] {
+  const bounded = Math.min(MAX_EVENTS_PER_READ, Math.max(1, Number.isFinite(limit) ? limit : 100));
+  const all = replica.localPrefix(EVENT_PREFIX).filter((kv) => eventSeq(kv.key) > (Number.isFinite(after) ? after : 0));
+  return all.slice(-bounded).flatMap((kv) => {
+    const e = decodeRecord<EventRecord>(kv);
+    return e === null ? [] : [{ seq: eventSeq(kv.key), ...e }];
   });
 }
 

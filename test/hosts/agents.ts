@@ -42,7 +42,7 @@ export class HostAgents {
   ) {}
 
   /** Writes cluster files for an agent on each of `hosts` (default: all) and starts them. */
-  static async start(net: HostNet, via: Prober, options: { hosts?: readonly string[]; raft?: NodeConfigInput["raft"] } = {}): Promise<HostAgents> {
+  static async start(net: HostNet, via: Prober, options: { hosts?: readonly string[]; raft?: NodeConfigInput["raft"]; profile?: NodeConfigInput["profile"] } = {}): Promise<HostAgents> {
     const names = options.hosts ?? net.hosts.map((h) => h.name);
     const root = await mkdtemp(join(tmpdir(), "phalanx-hosts-"));
     const specs: NodeSpec[] = names.map((name, i) => {
@@ -51,7 +51,9 @@ export class HostAgents {
       const client = `${address}:${AGENT_CLIENT_PORT}`;
       return { id: i + 1, name, peerListen: peer, peerAdvertise: peer, clientListen: client, clientAdvertise: client };
     });
-    const files = await writeClusterFiles(root, specs, options.raft ?? PROCESS_TEST_RAFT);
+    // A timing profile sets the Raft timings too: the tests' own only without one.
+    const raft = options.raft ?? (options.profile === undefined ? PROCESS_TEST_RAFT : undefined);
+    const files = await writeClusterFiles(root, specs, raft, options.profile !== undefined ? { profile: options.profile } : {});
     const configs = new Map(specs.map((s) => [s.name, files.configFiles.get(s.id)!]));
     const agents = new HostAgents(net, via, root, files.clientToken, configs, new Map(specs.map((s) => [s.name, s.id])), files.adminToken);
     try {

@@ -75,6 +75,8 @@ export interface FailoverControllerOptions {
   readonly logger: Logger;
   /** Wall-clock ms (promotion times, damping). */
   readonly nowMs?: () => number;
+  /** A round also runs this often without any change (default FAILOVER_TICK_MS; the node config's profile sets it). */
+  readonly tickMs?: number;
   /** Told of failovers begun, completed (with duration) and failed (the agent's AlertManager). */
   readonly alerts?: AlertSink;
   /** Told of each failover's end (metrics). */
@@ -104,7 +106,7 @@ export class FailoverController {
   constructor(private readonly o: FailoverControllerOptions) {
     this.nowMs = o.nowMs ?? (() => Date.now());
     this.rounds = new LeaderRounds({
-      tickMs: FAILOVER_TICK_MS,
+      tickMs: o.tickMs ?? FAILOVER_TICK_MS,
       isLeader: () => o.replica.status().role === "leader",
       round: () => this.round(),
       logger: o.logger,
@@ -216,6 +218,7 @@ export class FailoverController {
       if (known?.id === id) return known;
       if (known !== undefined) this.fail(name, known, "the promoted active was lost before it became healthy", now);
       const begun: OpenFailover = { id, startedAtMs: now, failed: false };
+      this.o.logger.info({ service: name, from: state.lastPromotion.node }, "the active record is gone: choosing a new active");
       this.open.set(name, begun);
       this.o.alerts?.observe({ type: "failover_begun", service: name, failoverId: id, fromNode: String(state.lastPromotion.node), reason: "the active's fencing lease ended or it released the role" });
       return begun;

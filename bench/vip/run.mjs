@@ -1,4 +1,4 @@
-// `npm run bench:vip [-- --quick] [-- --runs N] [-- --partition-s S] [-- --no-fast] [-- --phalanx-only]`: virtual-IP
+// `npm run bench:vip [-- --quick] [-- --runs N] [-- --partition-s S] [-- --no-fast] [-- --phalanx-only] [-- --fast-only]`: virtual-IP
 // failover on real network stacks (test/hosts' namespaces on a bridge: hosts h1, h2, client c1),
 // Keepalived beside Phalanx, serving the same client.
 // - Keepalived (Debian `keepalived`, installed if missing): VRRP unicast between h1 and h2,
@@ -31,7 +31,8 @@ const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const RUNS = opt("--runs", QUICK ? 3 : 10);
 const PARTITION_S = opt("--partition-s", QUICK ? 8 : 20);
 const FAST = !argv.includes("--no-fast");
-// Iterating on Phalanx's timings: Keepalived and the VIP-move half are left out (their fields null).
+// Iterating on Phalanx's timings: Keepalived and the VIP-move half are left out (their fields
+// null); --fast-only also leaves out Phalanx's default profile.
 const PHALANX_ONLY = argv.includes("--phalanx-only");
 const VIP = "10.231.0.200";
 const VIP_CIDR = `${VIP}/24`;
@@ -238,13 +239,11 @@ function logTimes(output, msg, t0) {
  * kill -9 of the holder's agent, `runs` times, with the node config's timing `profile`. Each run's
  * breakdown (ms after the kill): the old host's VIP gone (its VipWatchdog, from the sampler's
  * reads), the leader seeing the active record gone (the fencing lease expired there), the acquire
- * txn committed, the new holder's `ip addr add` done, the client served.
+ * txn committed, the new holder's `ip addr add` done, its first gratuitous ARP sent, the client served.
  */
-async function phalanxFailovers(net, poller, runs, profile) {
-  const { Prober } = await import("../../test/hosts/probe.ts");
+async function phalanxFailovers(net, poller, via, runs, profile) {
   const { HostAgents } = await import("../../test/hosts/agents.ts");
   const { selfCommand } = await import("../../src/cli/commands/dev.ts");
-  const via = await Prober.start(net, "c2");
   const hosts = ["h1", "h2", "h3"];
   const agents = await HostAgents.start(net, via, { hosts, profile });
   try {
@@ -286,10 +285,11 @@ async function phalanxFailovers(net, poller, runs, profile) {
         recordGoneMs: after(logTimes(leaderOut, "the active record is gone: choosing a new active", t0)[0]),
         promotedMs: after(logTimes(leaderOut, "promoted a standby to active", t0)[0]),
         vipAddedMs: after(logTimes(agents.process(to).output(), "virtual IP acquired", t0)[0]),
+        announcedMs: after(logTimes(agents.process(to).output(), "virtual IP announced", t0)[0]),
         servedMs: t - t0,
       };
       breakdowns.push(b);
-      log(`  phalanx (${profile}) run ${i + 1}/${runs}: ${t - t0} ms (from ${holder}${b.holderWasLeader ? ", the Raft leader" : ""} to ${to}: VIP off ${holder} ${b.vipGoneMs}, record gone at the leader ${b.recordGoneMs}, promoted ${b.promotedMs}, VIP added on ${to} ${b.vipAddedMs}, served ${b.servedMs})`);
+      log(`  phalanx (${profile}) run ${i + 1}/${runs}: ${t - t0} ms (from ${holder}${b.holderWasLeader ? ", the Raft leader" : ""} to ${to}: VIP off ${holder} ${b.vipGoneMs}, record gone at the leader ${b.recordGoneMs}, promoted ${b.promotedMs}, VIP added on ${to} ${b.vipAddedMs}, announced ${b.announcedMs}, served ${b.servedMs})`);
       agents.spawn(holder);
       await agents.waitLeader(hosts, 60_000);
     }
@@ -391,11 +391,16 @@ async function main() {
     }
     out.phalanxSkipped = await phalanxUnavailable();
     if (out.phalanxSkipped === null) {
-      log(`phalanx (profile default): ${RUNS} failovers`);
-      out.phalanx = await phalanxFailovers(net, poller, RUNS, "default");
+      const { Prober } = await import("../../test/hosts/probe.ts");
+      // One probe in c2 for both clusters (it listens on a fixed port there).
+      const via = await Prober.start(net, "c2");
+      if (!argv.includes("--fast-only")) {
+        log(`phalanx (profile default): ${RUNS} failovers`);
+        out.phalanx = await phalanxFailovers(net, poller, via, RUNS, "default");
+      }
       if (FAST) {
         log(`phalanx (profile fast): ${RUNS} failovers`);
-        out.phalanxFast = await phalanxFailovers(net, poller, RUNS, "fast");
+        out.phalanxFast = await phalanxFailovers(net, poller, via, RUNS, "fast");
       }
     } else log(`phalanx half NOT run: ${out.phalanxSkipped}`);
   } finally {
@@ -418,7 +423,7 @@ async function main() {
   for (const r of [out.phalanx, out.phalanxFast]) {
     if (r === null) continue;
     const med = (k) => pct(r.breakdowns.map((b) => b[k]).filter((x) => x !== null), 50);
-    log(`phalanx (profile ${r.breakdowns[0]?.profile}) median ms after the kill: VIP off the old host ${med("vipGoneMs")}, record gone at the leader ${med("recordGoneMs")}, promoted ${med("promotedMs")}, VIP added on the new host ${med("vipAddedMs")}, client served ${med("servedMs")}; holder was the Raft leader in ${r.breakdowns.filter((b) => b.holderWasLeader).length}/${r.breakdowns.length}`);
+    log(`phalanx (profile ${r.breakdowns[0]?.profile}) median ms after the kill: VIP off the old host ${med("vipGoneMs")}, record gone at the leader ${med("recordGoneMs")}, promoted ${med("promotedMs")}, VIP added on the new host ${med("vipAddedMs")}, announced ${med("announcedMs")}, client served ${med("servedMs")}; holder was the Raft leader in ${r.breakdowns.filter((b) => b.holderWasLeader).length}/${r.breakdowns.length}`);
   }
   if (out.keepalived) log(`keepalived: dead holder still had the VIP after failover in ${out.keepalived.deadKeptVip}/${out.keepalived.times.length} runs${out.fast ? ` (advert_int 0.1: ${out.fast.deadKeptVip}/${out.fast.times.length})` : ""}`);
   if (out.partition) log(`keepalived partition h1|h2 ${PARTITION_S} s: ${out.partition.overlaps} overlap instants over ${out.partition.overlapSpanMs} ms (${out.partition.rounds} sampler rounds), client saw ${out.partition.clientChanges} changes of server`);
@@ -434,7 +439,7 @@ async function main() {
     // The fast profile against Keepalived's advert_int 0.1.
     fast_ratio_p50: ratio(pf50, f50),
     // Both profiles' failovers: must be 0.
-    phalanx_overlaps: out.phalanx ? out.phalanx.overlaps + (out.phalanxFast?.overlaps ?? 0) : null,
+    phalanx_overlaps: out.phalanx || out.phalanxFast ? (out.phalanx?.overlaps ?? 0) + (out.phalanxFast?.overlaps ?? 0) : null,
     keepalived_overlaps: out.partition ? out.partition.overlaps : null,
     keepalived_overlap_span_ms: out.partition ? out.partition.overlapSpanMs : null,
     keepalived_dead_holder_kept_vip: out.keepalived ? out.keepalived.deadKeptVip : null,

@@ -90,6 +90,19 @@ export class VipOwner {
     return links.some((l) => (l.addr_info ?? []).some((a) => a.local === this.o.vip.address));
   }
 
+  /**
+   * Finds out which arping is installed ahead of the first announcement, so that a takeover's
+   * first gratuitous ARP costs one command, not two. Never rejects (announce() detects again).
+   */
+  async prepare(): Promise<void> {
+    if (this.o.vip.family === 6 || this.arping !== null) return;
+    try {
+      this.arping = await this.detectArping();
+    } catch {
+      // arping missing: announce() reports it when it is needed.
+    }
+  }
+
   /** One announcement: a gratuitous ARP (IPv4) or an unsolicited neighbour advertisement (IPv6). */
   async announce(): Promise<void> {
     const { address, family } = this.o.vip;

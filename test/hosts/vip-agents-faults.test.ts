@@ -8,7 +8,8 @@
 //   → the isolated host drops the VIP at its fencing point, the majority side takes it, the client
 //   is served; heal → the VIP stays where it is (no holder change in an observation window).
 // An overlap sampler reads every host's addresses throughout and must see no instant with the VIP
-// on two hosts. Needs root and arping (skips otherwise, see README.md).
+// on two hosts. The partition runs with the harness's timings and with `profile: fast`. Needs root
+// and arping (skips otherwise, see README.md).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";
@@ -87,7 +88,7 @@ interface VipCluster {
 }
 
 /** Builds the hosts, the agents, the service with its VIP and the sampler; null when skipped. */
-async function startVipCluster(t: TestContext): Promise<VipCluster | null> {
+async function startVipCluster(t: TestContext, profile?: "fast"): Promise<VipCluster | null> {
   if (!hasArping) {
     if (process.env["PHALANX_HOSTS_REQUIRED"] === "1") throw new Error("VIP host tests required (PHALANX_HOSTS_REQUIRED=1) but arping is missing: apt-get install arping");
     t.skip("needs arping for gratuitous ARP: apt-get install arping");
@@ -96,7 +97,7 @@ async function startVipCluster(t: TestContext): Promise<VipCluster | null> {
   const net = await HostNet.startOrSkip(t, { hosts: 3, clients: 1 });
   if (net === null) return null;
   const c1 = await Prober.start(net, "c1");
-  const agents = await HostAgents.start(net, c1);
+  const agents = await HostAgents.start(net, c1, profile === undefined ? {} : { profile });
   t.after(() => agents.close());
   const sampler = new OverlapSampler(net, HOSTS, VIP);
   t.after(() => sampler.stop().catch(() => undefined));
@@ -158,38 +159,41 @@ test("agents with a service's vip: SIGSTOP of the holder's agent → its watchdo
   assert.deepEqual(overlaps, [], `overlap instants: ${JSON.stringify(overlaps)}`);
 });
 
-test("agents with a service's vip: the holder's host partitioned from the other two drops the VIP, the majority takes it and serves the client, no overlap; heal → no flapping", { timeout: 240_000 }, async (t) => {
-  const c = await startVipCluster(t);
-  if (c === null) return;
-  const { net, sampler, holders, first } = c;
-  const majority = HOSTS.filter((h) => h !== first);
+// With the harness's timings, then with the node config's `profile: fast`.
+for (const profile of [undefined, "fast"] as const) {
+  test(`agents with a service's vip${profile === undefined ? "" : ` (profile ${profile})`}: the holder's host partitioned from the other two drops the VIP, the majority takes it and serves the client, no overlap; heal → no flapping`, { timeout: 240_000 }, async (t) => {
+    const c = await startVipCluster(t, profile);
+    if (c === null) return;
+    const { net, sampler, holders, first } = c;
+    const majority = HOSTS.filter((h) => h !== first);
 
-  const beforeCut = sampler.reads.length;
-  // The client stays with the majority: it must be served there, and cannot reach the isolated host.
-  await net.partition([first], [...majority, "c1"]);
-  await until(`${first} (isolated) without the VIP`, SERVED_DEADLINE_MS, async () => ((await holders()).includes(first) ? undefined : true));
-  const second = await until(`the client served through the VIP by a host of ${majority.join(", ")}`, SERVED_DEADLINE_MS, () => c.servedThroughVip(first), c.lastServed);
-  assert.ok(majority.includes(second));
-  assert.deepEqual(await holders(), [second]);
-  // The minority side never takes it back while cut off.
-  const duringCut = sampler.reads.length;
-  await sampler.waitRounds(20);
-  assert.equal(holderChanges(sampler, duringCut).changes, 0, "the VIP moved while the partition lasted");
+    const beforeCut = sampler.reads.length;
+    // The client stays with the majority: it must be served there, and cannot reach the isolated host.
+    await net.partition([first], [...majority, "c1"]);
+    await until(`${first} (isolated) without the VIP`, SERVED_DEADLINE_MS, async () => ((await holders()).includes(first) ? undefined : true));
+    const second = await until(`the client served through the VIP by a host of ${majority.join(", ")}`, SERVED_DEADLINE_MS, () => c.servedThroughVip(first), c.lastServed);
+    assert.ok(majority.includes(second));
+    assert.deepEqual(await holders(), [second]);
+    // The minority side never takes it back while cut off.
+    const duringCut = sampler.reads.length;
+    await sampler.waitRounds(20);
+    assert.equal(holderChanges(sampler, duringCut).changes, 0, "the VIP moved while the partition lasted");
 
-  // The change counter used below sees a move (so its 0 after the heal means something).
-  assert.ok(holderChanges(sampler, beforeCut).changes >= 1, "the sampler saw no move of the VIP");
-  await net.heal();
-  const afterHeal = sampler.reads.length;
-  const end = performance.now() + STABLE_WINDOW_MS;
-  while (performance.now() < end) await sampler.waitRounds(1); // the observation window (see STABLE_WINDOW_MS)
-  const { changes, sets } = holderChanges(sampler, afterHeal);
-  assert.ok(sets.length > 10, `the sampler looked only ${sets.length} times after the heal`);
-  assert.equal(changes, 0, `the VIP moved after the heal: ${sets.join(" | ")}`);
-  assert.equal(sets.at(-1), second, `the VIP is not on ${second} alone after the heal`);
-  // Served by the holder after the heal too (the first attempt may meet a neighbour entry that failed during the cut).
-  await until(`the client served through the VIP by ${second} after the heal`, 10_000, async () => ((await c.servedThroughVip()) === second ? true : undefined), c.lastServed);
+    // The change counter used below sees a move (so its 0 after the heal means something).
+    assert.ok(holderChanges(sampler, beforeCut).changes >= 1, "the sampler saw no move of the VIP");
+    await net.heal();
+    const afterHeal = sampler.reads.length;
+    const end = performance.now() + STABLE_WINDOW_MS;
+    while (performance.now() < end) await sampler.waitRounds(1); // the observation window (see STABLE_WINDOW_MS)
+    const { changes, sets } = holderChanges(sampler, afterHeal);
+    assert.ok(sets.length > 10, `the sampler looked only ${sets.length} times after the heal`);
+    assert.equal(changes, 0, `the VIP moved after the heal: ${sets.join(" | ")}`);
+    assert.equal(sets.at(-1), second, `the VIP is not on ${second} alone after the heal`);
+    // Served by the holder after the heal too (the first attempt may meet a neighbour entry that failed during the cut).
+    await until(`the client served through the VIP by ${second} after the heal`, 10_000, async () => ((await c.servedThroughVip()) === second ? true : undefined), c.lastServed);
 
-  const overlaps = await sampler.stop();
-  assert.ok(sampler.rounds > 20, `the sampler looked only ${sampler.rounds} times`);
-  assert.deepEqual(overlaps, [], `overlap instants: ${JSON.stringify(overlaps)}`);
-});
+    const overlaps = await sampler.stop();
+    assert.ok(sampler.rounds > 20, `the sampler looked only ${sampler.rounds} times`);
+    assert.deepEqual(overlaps, [], `overlap instants: ${JSON.stringify(overlaps)}`);
+  });
+}

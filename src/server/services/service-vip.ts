@@ -25,8 +25,11 @@ export class ServiceVip {
     this.config = config;
     const log = logger.child({ vip: vip.cidr, dev: config.interface });
     this.watchdog = new VipWatchdog(vip, config.interface, log);
+    const owner = new VipOwner({ vip, interfaceName: config.interface });
+    // A standby's first announcement is on a takeover's critical path: detect arping now.
+    void owner.prepare();
     this.follower = new VipFollower({
-      owner: new VipOwner({ vip, interfaceName: config.interface }),
+      owner,
       // Taking the address needs the same headroom as ActiveGuard's resume (one keep-alive interval).
       params: { ...DEFAULT_VIP_PARAMS, acquireHeadroomMs: params.renewIntervalMs },
       nowMs: monotonicNowMs,

@@ -116,7 +116,7 @@ test("an unknown profile and fencing timings that cannot fence safely are refuse
   await writeFile(configFile, `${base}\nprofile: fast\nservices:\n  fencingStopTimeoutMs: 200\n`);
   await assert.rejects(loadNodeConfig(configFile), (err: unknown) => {
     assert.ok(err instanceof ConfigError);
-    assert.match(err.message, /services\.fencingLeaseTtlMs 300, fencingRenewIntervalMs 25, fencingStopTimeoutMs 200 \(profile fast\): Fencing would start -?\d+ ms after a keep-alive/);
+    assert.match(err.message, /services\.fencingLeaseTtlMs 300, fencingRenewIntervalMs 50, fencingStopTimeoutMs 200 \(profile fast\): Fencing would start -?\d+ ms after a keep-alive/);
     return true;
   });
 });

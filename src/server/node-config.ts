@@ -31,7 +31,7 @@ export interface TimingProfile {
 
 /**
  * `profile: default | fast`. Fast: a takeover in about a third of the time, for more heartbeat
- * traffic (Raft heartbeats every 20 ms, fencing keep-alives every 25 ms) and a holder that fences itself after
+ * traffic (Raft heartbeats every 20 ms, fencing keep-alives every 50 ms) and a holder that fences itself after
  * about 150 ms without an acknowledged keep-alive — an overloaded host (CPU starvation, GC, swap)
  * can demote a healthy active. The safety margins are derived as for the default (fencing.ts).
  */
@@ -46,15 +46,14 @@ export const TIMING_PROFILES: Readonly<Record<"default" | "fast", TimingProfile>
   },
   fast: {
     // Heartbeats every 20 ms, elections 200-400 ms (the client lease minimum, 1.5 longest election
-    // timeouts, is then 600 ms); a 10 ms tick checks lease expiry on the leader that often.
-    raft: { tickMs: 10, heartbeatTicks: 2, electionTicks: 20 },
+    // timeouts, is then 600 ms); the leader checks lease expiry on every tick.
+    raft: { tickMs: 20, heartbeatTicks: 1, electionTicks: 10 },
     nodeLeaseTtlMs: 1000,
     // The shortest the leader grants (MIN_FENCING_LEASE_TTL_MS). Acting ends 197 ms after the send
     // of the last acknowledged keep-alive (100 ms safety margin, 0.5 % clock rate error, as default).
     fencingLeaseTtlMs: 300,
-    // Short: the last keep-alive a killed agent sent may renew the lease at the leader without its
-    // acknowledgement ever arriving; the holder's deadlines count from the last acknowledged one.
-    fencingRenewIntervalMs: 25,
+    // Each keep-alive is a ReadIndex round on the leader: every 50 ms per node, three per fence window.
+    fencingRenewIntervalMs: 50,
     // A fenced active gets 50 ms to stop (demote hook included) before the watchdog's SIGKILL; the
     // holder then fences itself 147 ms after the send of its last acknowledged keep-alive.
     fencingStopTimeoutMs: 50,
@@ -104,7 +103,7 @@ const nodeConfigObjectSchema = z.object({
      * Default from `profile` (1000 ms; fast: 300 ms).
      */
     fencingLeaseTtlMs: z.number().int().min(300).max(60_000).optional(),
-    /** How often the agent renews the fencing lease; default from `profile` (200 ms; fast: 25 ms). */
+    /** How often the agent renews the fencing lease; default from `profile` (200 ms; fast: 50 ms). */
     fencingRenewIntervalMs: z.number().int().min(10).max(30_000).optional(),
     /** How long an active may take to stop once fenced (demote hook + stop); the fencing watchdog kills it after. Default from `profile` (300 ms; fast: 50 ms). */
     fencingStopTimeoutMs: z.number().int().min(0).max(10_000).optional(),
@@ -130,7 +129,7 @@ const nodeConfigObjectSchema = z.object({
    */
   profile: z.enum(["default", "fast"]).default("default"),
   raft: z.object({
-    /** tickMs, heartbeatTicks, electionTicks: default from `profile` (50 ms, 1, 10; fast: 10 ms, 2, 20). */
+    /** tickMs, heartbeatTicks, electionTicks: default from `profile` (50 ms, 1, 10; fast: 20 ms, 1, 10). */
     tickMs: z.number().int().min(1).max(10_000).optional(),
     heartbeatTicks: z.number().int().min(1).optional(),
     electionTicks: z.number().int().min(2).optional(),

@@ -7,6 +7,7 @@
 // timeout) must not fail. WHEN to call these is vip-follower.ts's job (decisions in core/decide.ts).
 import { execFile } from "node:child_process";
 import type { VipAddress } from "./core/address.js";
+import type { GarpSender } from "./garp-sender.js";
 
 /** Longest one `ip`/`arping`/`ndsend` may take. */
 export const VIP_COMMAND_TIMEOUT_MS = 5_000;
@@ -49,6 +50,8 @@ export interface VipOwnerOptions {
   readonly runner?: CommandRunner;
   /** Detected from `arping --help` on first use when left out. */
   readonly arping?: ArpingFlavor;
+  /** A resident gratuitous-ARP helper (garp-sender.ts) tried before arping for IPv4; none: arping only. */
+  readonly garp?: GarpSender | null;
 }
 
 export class VipOwner {
@@ -91,11 +94,14 @@ export class VipOwner {
   }
 
   /**
-   * Finds out which arping is installed ahead of the first announcement, so that a takeover's
-   * first gratuitous ARP costs one command, not two. Never rejects (announce() detects again).
+   * Starts the resident gratuitous-ARP helper and finds out which arping is installed, ahead of the
+   * first announcement, so that a takeover's first gratuitous ARP costs no command start-up (with
+   * the helper) or one command, not two. Never rejects (announce() detects again).
    */
   async prepare(): Promise<void> {
-    if (this.o.vip.family === 6 || this.arping !== null) return;
+    if (this.o.vip.family === 6) return;
+    await this.o.garp?.start();
+    if (this.arping !== null) return;
     try {
       this.arping = await this.detectArping();
     } catch {
@@ -112,6 +118,14 @@ export class VipOwner {
       const r = await this.runner("ndsend", [address, dev]);
       if (r.code !== 0) throw new VipCommandError(["ndsend", address, dev], r.stderr);
       return;
+    }
+    const garp = this.o.garp;
+    if (garp?.usable === true) {
+      try {
+        return await garp.announce();
+      } catch {
+        // The helper died or its socket failed: arping below still announces.
+      }
     }
     const flavor = this.arping ?? (this.arping = await this.detectArping());
     // habets: -U sends a request with source = target = ADDRESS; nobody answers a gratuitous ARP,

@@ -115,8 +115,12 @@ async function startVipCluster(t: TestContext, profile?: "fast"): Promise<VipClu
     const host = HOSTS.find((h) => net.node(h).address === r.body);
     return host !== undefined && host !== notBy ? host : undefined;
   };
-  const first = await until("the client served through the VIP", SERVED_DEADLINE_MS, () => servedThroughVip(), () => lastServed);
-  assert.deepEqual(await holders(), [first], "exactly the serving host holds the VIP");
+  // Served by the host that alone holds the VIP (polled: a holder on a loaded host with the fast
+  // profile may fence itself for a moment and come back — no overlap, but not yet stable).
+  const first = await until("the client served through the VIP by its only holder", SERVED_DEADLINE_MS, async () => {
+    const by = await servedThroughVip();
+    return by !== undefined && JSON.stringify(await holders()) === JSON.stringify([by]) ? by : undefined;
+  }, () => lastServed);
   await sampler.waitRounds(5);
   return { net, agents, sampler, holders, servedThroughVip, lastServed: () => lastServed, first };
 }
@@ -136,7 +140,7 @@ test("agents with a service's vip: SIGSTOP of the holder's agent → its watchdo
   // The frozen agent cannot remove the address itself: only its VipWatchdog can.
   await until(`${first} without the VIP while its agent is frozen`, SERVED_DEADLINE_MS, async () => ((await holders()).includes(first) ? undefined : true));
   const second = await until(`the client served through the VIP by a host other than ${first}`, SERVED_DEADLINE_MS, () => c.servedThroughVip(first), c.lastServed);
-  assert.deepEqual(await holders(), [second]);
+  await until(`${second} alone holding the VIP`, 10_000, async () => (JSON.stringify(await holders()) === JSON.stringify([second]) ? true : undefined));
   await sampler.waitRounds(5);
 
   // The change counter used below sees a move (so its 0 after the thaw means something).
@@ -173,7 +177,7 @@ for (const profile of [undefined, "fast"] as const) {
     await until(`${first} (isolated) without the VIP`, SERVED_DEADLINE_MS, async () => ((await holders()).includes(first) ? undefined : true));
     const second = await until(`the client served through the VIP by a host of ${majority.join(", ")}`, SERVED_DEADLINE_MS, () => c.servedThroughVip(first), c.lastServed);
     assert.ok(majority.includes(second));
-    assert.deepEqual(await holders(), [second]);
+    await until(`${second} alone holding the VIP`, 10_000, async () => (JSON.stringify(await holders()) === JSON.stringify([second]) ? true : undefined));
     // The minority side never takes it back while cut off.
     const duringCut = sampler.reads.length;
     await sampler.waitRounds(20);

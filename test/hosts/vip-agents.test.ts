@@ -80,8 +80,12 @@ for (const profile of [undefined, "fast"] as const) {
       return host !== undefined && host !== notBy ? host : undefined;
     };
 
-    const first = await until("the client served through the VIP", SERVED_DEADLINE_MS, () => servedThroughVip(), () => lastServed);
-    assert.deepEqual(await holders(), [first], "exactly the serving host holds the VIP");
+    // Served by the host that alone holds the VIP (polled: a holder on a loaded host with the fast
+    // profile may fence itself for a moment and come back — no overlap, but not yet stable).
+    const first = await until("the client served through the VIP by its only holder", SERVED_DEADLINE_MS, async () => {
+      const by = await servedThroughVip();
+      return by !== undefined && JSON.stringify(await holders()) === JSON.stringify([by]) ? by : undefined;
+    }, () => lastServed);
     await sampler.waitRounds(5);
 
     await net.kill(agents.process(first));
@@ -89,7 +93,7 @@ for (const profile of [undefined, "fast"] as const) {
     assert.notEqual(second, first);
     // The dead agent's VipWatchdog took the address off its host.
     await until(`${first} without the VIP`, 10_000, async () => ((await holders()).includes(first) ? undefined : true));
-    assert.deepEqual(await holders(), [second]);
+    await until(`${second} alone holding the VIP`, 10_000, async () => (JSON.stringify(await holders()) === JSON.stringify([second]) ? true : undefined));
     await sampler.waitRounds(5);
 
     const overlaps = await sampler.stop();

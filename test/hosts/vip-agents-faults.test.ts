@@ -62,6 +62,17 @@ async function until<T>(what: string, deadlineMs: number, check: () => Promise<T
 }
 
 /**
+ * With the harness's timings the VIP must not change at all during a window (checked by the
+ * caller); with `profile: fast` a holder on this loaded machine may fence itself for a moment and
+ * come back (its documented cost, docs/failover.md "Timing profiles"), so only this is required:
+ * no other host ever holds it (every set seen is `host` or empty).
+ */
+function assertStaysOn(sets: readonly string[], host: string, when: string): void {
+  const others = sets.filter((s) => s !== "" && s !== host);
+  assert.deepEqual(others, [], `the VIP was on another host than ${host} ${when}: ${sets.join(" | ")}`);
+}
+
+/**
  * The holder sets the sampler saw, one per complete round from read index `from` on, and how many
  * times that set changed from one round to the next.
  */
@@ -178,10 +189,13 @@ for (const profile of [undefined, "fast"] as const) {
     const second = await until(`the client served through the VIP by a host of ${majority.join(", ")}`, SERVED_DEADLINE_MS, () => c.servedThroughVip(first), c.lastServed);
     assert.ok(majority.includes(second));
     await until(`${second} alone holding the VIP`, 10_000, async () => (JSON.stringify(await holders()) === JSON.stringify([second]) ? true : undefined));
-    // The minority side never takes it back while cut off.
+    // The minority side never takes it back while cut off (with the fast profile the holder may
+    // fence itself for a moment under load; another host never holds it).
     const duringCut = sampler.reads.length;
     await sampler.waitRounds(20);
-    assert.equal(holderChanges(sampler, duringCut).changes, 0, "the VIP moved while the partition lasted");
+    const cut = holderChanges(sampler, duringCut);
+    if (profile === undefined) assert.equal(cut.changes, 0, `the VIP moved while the partition lasted: ${cut.sets.join(" | ")}`);
+    assertStaysOn(cut.sets, second, "while the partition lasted");
 
     // The change counter used below sees a move (so its 0 after the heal means something).
     assert.ok(holderChanges(sampler, beforeCut).changes >= 1, "the sampler saw no move of the VIP");
@@ -191,8 +205,9 @@ for (const profile of [undefined, "fast"] as const) {
     while (performance.now() < end) await sampler.waitRounds(1); // the observation window (see STABLE_WINDOW_MS)
     const { changes, sets } = holderChanges(sampler, afterHeal);
     assert.ok(sets.length > 10, `the sampler looked only ${sets.length} times after the heal`);
-    assert.equal(changes, 0, `the VIP moved after the heal: ${sets.join(" | ")}`);
-    assert.equal(sets.at(-1), second, `the VIP is not on ${second} alone after the heal`);
+    if (profile === undefined) assert.equal(changes, 0, `the VIP moved after the heal: ${sets.join(" | ")}`);
+    assertStaysOn(sets, second, "after the heal");
+    await until(`${second} alone holding the VIP after the heal`, 10_000, async () => (JSON.stringify(await holders()) === JSON.stringify([second]) ? true : undefined));
     // Served by the holder after the heal too (the first attempt may meet a neighbour entry that failed during the cut).
     await until(`the client served through the VIP by ${second} after the heal`, 10_000, async () => ((await c.servedThroughVip()) === second ? true : undefined), c.lastServed);
 

@@ -37,6 +37,8 @@ const PHALANX_ONLY = argv.includes("--phalanx-only");
 const VIP = "10.231.0.200";
 const VIP_CIDR = `${VIP}/24`;
 const FAILOVER_DEADLINE_MS = 30_000;
+/** Longest a Phalanx run waits for the controller to move Raft leadership off the VIP holder. */
+const LEADER_OFF_HOLDER_WAIT_MS = 15_000;
 const log = (line) => process.stderr.write(`${line}\n`);
 const HTTPD = fileURLToPath(new URL("./httpd.mjs", import.meta.url));
 const POLLER = fileURLToPath(new URL("./poller.mjs", import.meta.url));
@@ -265,7 +267,15 @@ async function phalanxFailovers(net, poller, via, runs, profile) {
         return undefined;
       });
       await until(`c1 served by ${holder}`, 15_000, async () => poller.current === net.node(holder).address);
-      const leader = await agents.waitLeader(hosts, 60_000);
+      // The steady state the failover controller keeps: Raft leadership off the holder's node (an
+      // active on the leader waits for an election as well). Bounded: under load an election can
+      // put it back; such a run is counted (holderWasLeader), not skipped.
+      let leader = await agents.waitLeader(hosts, 60_000);
+      const steadyBy = Date.now() + LEADER_OFF_HOLDER_WAIT_MS;
+      while (leader === holder && Date.now() < steadyBy) {
+        await sleep(100);
+        leader = await agents.waitLeader(hosts, 60_000);
+      }
       const t0 = Date.now();
       // kill -9 of the holder's agent alone, as Keepalived's processes alone are killed: its
       // instance and watchdogs live on; the VIP must leave that host before another takes it.

@@ -8,8 +8,9 @@
 //   → the isolated host drops the VIP at its fencing point, the majority side takes it, the client
 //   is served; heal → the VIP stays where it is (no holder change in an observation window).
 // An overlap sampler reads every host's addresses throughout and must see no instant with the VIP
-// on two hosts. The partition runs with the harness's timings and with `profile: fast`. Needs root
-// and arping (skips otherwise, see README.md).
+// on two hosts. The partition runs with the harness's timings and with `profile: fast` (with fast,
+// the majority's holder may fence itself for a moment under load — the profile's documented cost —
+// but no other host may ever hold the VIP). Needs root and arping (skips otherwise, see README.md).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";

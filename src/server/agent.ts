@@ -141,7 +141,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     housekeeper.start();
     controller = new ServiceController({ replica: r, logger: log.child({ part: "controller" }), alerts });
     controller.start();
-    failoverController = new FailoverController({ replica: r, logger: log.child({ part: "failover-controller" }), alerts, tickMs: config.services.failoverTickMs,
+    failoverController = new FailoverController({ replica: r, logger: log.child({ part: "failover-controller" }), alerts, tickMs: config.services.failoverTickMs, confirmLeadership: config.services.failoverConfirmLeadership,
       onFailoverEnded: (outcome, ms) => clusterMetrics.failoverEnded(outcome, ms), onPromoted: () => clusterMetrics.promoted() });
     failoverController.start();
     if (config.services.enabled) {

@@ -45,7 +45,7 @@ test("services defaults: no labels, a 2000 ms node lease, services enabled on po
   const config = await loadNodeConfig(configFile);
   assert.deepEqual(config.node.labels, {});
   assert.equal(config.node.leaseTtlMs, 2000);
-  assert.deepEqual(config.services, { enabled: true, portRange: { from: 20_000, to: 29_999 }, logDir: join(dir, "logs"), fencingLeaseTtlMs: 1000, fencingRenewIntervalMs: 200, fencingStopTimeoutMs: 300, failoverTickMs: 500 });
+  assert.deepEqual(config.services, { enabled: true, portRange: { from: 20_000, to: 29_999 }, logDir: join(dir, "logs"), fencingLeaseTtlMs: 1000, fencingRenewIntervalMs: 200, fencingStopTimeoutMs: 300, failoverTickMs: 500, failoverConfirmLeadership: true });
   assert.equal(config.profile, "default");
   await writeFile(configFile, `${await readFile(configFile, "utf8")}services:\n  logDir: ./elsewhere\n`);
   assert.equal((await loadNodeConfig(configFile)).services.logDir, join(dir, "elsewhere"));
@@ -86,8 +86,8 @@ test("profile: fast sets every failover timing the file leaves unset; a field se
   assert.equal(fast.node.leaseTtlMs, p.nodeLeaseTtlMs);
   assert.deepEqual([fast.raft.tickMs, fast.raft.heartbeatTicks, fast.raft.electionTicks], [p.raft.tickMs, p.raft.heartbeatTicks, p.raft.electionTicks]);
   assert.deepEqual(
-    [fast.services.fencingLeaseTtlMs, fast.services.fencingRenewIntervalMs, fast.services.fencingStopTimeoutMs, fast.services.failoverTickMs],
-    [p.fencingLeaseTtlMs, p.fencingRenewIntervalMs, p.fencingStopTimeoutMs, p.failoverTickMs],
+    [fast.services.fencingLeaseTtlMs, fast.services.fencingRenewIntervalMs, fast.services.fencingStopTimeoutMs, fast.services.failoverTickMs, fast.services.failoverConfirmLeadership],
+    [p.fencingLeaseTtlMs, p.fencingRenewIntervalMs, p.fencingStopTimeoutMs, p.failoverTickMs, false],
   );
   assert.ok(fast.services.fencingLeaseTtlMs < TIMING_PROFILES.default.fencingLeaseTtlMs);
   // The safety margin and the clock-rate bound are the default's: only TTL, cadence and stop time change.

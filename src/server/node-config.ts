@@ -27,6 +27,8 @@ export interface TimingProfile {
   readonly fencingStopTimeoutMs: number;
   /** The leader's failover controller also runs a round this often without any change. */
   readonly failoverTickMs: number;
+  /** The failover controller confirms leadership (a ReadIndex round) before deciding; the acquire commits through a quorum either way. */
+  readonly failoverConfirmLeadership: boolean;
 }
 
 /**
@@ -43,6 +45,7 @@ export const TIMING_PROFILES: Readonly<Record<"default" | "fast", TimingProfile>
     fencingRenewIntervalMs: 200,
     fencingStopTimeoutMs: 300,
     failoverTickMs: 500,
+    failoverConfirmLeadership: true,
   },
   fast: {
     // Heartbeats every 20 ms, elections 200-400 ms (the client lease minimum, 1.5 longest election
@@ -58,6 +61,8 @@ export const TIMING_PROFILES: Readonly<Record<"default" | "fast", TimingProfile>
     // holder then fences itself 147 ms after the send of its last acknowledged keep-alive.
     fencingStopTimeoutMs: 50,
     failoverTickMs: 100,
+    // Promotes in the round the expiry's apply starts, without a ReadIndex round first.
+    failoverConfirmLeadership: false,
   },
 };
 
@@ -191,6 +196,7 @@ function applyTimingProfile(c: ParsedConfig) {
       fencingRenewIntervalMs: c.services.fencingRenewIntervalMs ?? p.fencingRenewIntervalMs,
       fencingStopTimeoutMs: c.services.fencingStopTimeoutMs ?? p.fencingStopTimeoutMs,
       failoverTickMs: p.failoverTickMs,
+      failoverConfirmLeadership: p.failoverConfirmLeadership,
     },
     raft: {
       ...c.raft,

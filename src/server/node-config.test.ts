@@ -119,4 +119,11 @@ test("an unknown profile and fencing timings that cannot fence safely are refuse
     assert.match(err.message, /services\.fencingLeaseTtlMs 300, fencingRenewIntervalMs 50, fencingStopTimeoutMs 200 \(profile fast\): Fencing would start -?\d+ ms after a keep-alive/);
     return true;
   });
+  // A heartbeat as slow as the election timeout, from the profile's election ticks and the file's heartbeat.
+  await writeFile(configFile, `${base.replace(/^raft:\n(?: {2}.*\n)+/m, "")}\nprofile: fast\nraft:\n  heartbeatTicks: 10\n`);
+  await assert.rejects(loadNodeConfig(configFile), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.match(err.message, /raft\.heartbeatTicks 10 must be below raft\.electionTicks 10 \(profile fast\)/);
+    return true;
+  });
 });

@@ -1,4 +1,4 @@
-// `npm run bench:vip [-- --quick] [-- --runs N] [-- --partition-s S] [-- --no-fast]`: virtual-IP
+// `npm run bench:vip [-- --quick] [-- --runs N] [-- --partition-s S] [-- --no-fast] [-- --phalanx-only] [-- --fast-only]`: virtual-IP
 // failover on real network stacks (test/hosts' namespaces on a bridge: hosts h1, h2, client c1),
 // Keepalived beside Phalanx, serving the same client.
 // - Keepalived (Debian `keepalived`, installed if missing): VRRP unicast between h1 and h2,
@@ -9,7 +9,10 @@
 //   both hosts' addresses throughout (test/hosts/vip-overlap.ts).
 // - The VIP mechanism alone (src/vip, test/hosts/testdata/vip-host.ts): role moved h1 ⇄ h2 by hand,
 //   time from the new holder being told to the client served by it; overlaps sampled.
-// - Phalanx: the same through `phalanx apply -f` of a `mode: active-standby` service with `vip:`.
+// - Phalanx: the same through `phalanx apply -f` of a `mode: active-standby` service with `vip:`,
+//   once with the node config's default timing profile and once with `profile: fast` (unless
+//   --no-fast), each run with its breakdown (VIP off the old host, record gone at the leader,
+//   promoted, VIP added on the new host, served).
 //   Guarded (phalanxUnavailable): skipped with the reason on a build without `vip:` wiring.
 // Prints a table on stderr; the LAST line on stdout is one JSON object. Everything created
 // (namespaces, processes in them, temp files) is removed, also on failure.
@@ -28,9 +31,14 @@ const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const RUNS = opt("--runs", QUICK ? 3 : 10);
 const PARTITION_S = opt("--partition-s", QUICK ? 8 : 20);
 const FAST = !argv.includes("--no-fast");
+// Iterating on Phalanx's timings: Keepalived and the VIP-move half are left out (their fields
+// null); --fast-only also leaves out Phalanx's default profile.
+const PHALANX_ONLY = argv.includes("--phalanx-only");
 const VIP = "10.231.0.200";
 const VIP_CIDR = `${VIP}/24`;
 const FAILOVER_DEADLINE_MS = 30_000;
+/** Longest a Phalanx run waits for the controller to move Raft leadership off the VIP holder. */
+const LEADER_OFF_HOLDER_WAIT_MS = 15_000;
 const log = (line) => process.stderr.write(`${line}\n`);
 const HTTPD = fileURLToPath(new URL("./httpd.mjs", import.meta.url));
 const POLLER = fileURLToPath(new URL("./poller.mjs", import.meta.url));
@@ -216,29 +224,58 @@ async function phalanxUnavailable() {
   return null;
 }
 
-async function phalanxFailovers(net, poller, runs) {
-  const { Prober } = await import("../../test/hosts/probe.ts");
+/** pino lines of `output` at or after `t0` (epoch ms) whose msg matches. */
+function logTimes(output, msg, t0) {
+  const out = [];
+  for (const line of output.split("\n")) {
+    if (!line.includes(msg)) continue;
+    try {
+      const j = JSON.parse(line);
+      if (j.msg === msg && j.time >= t0) out.push(j.time);
+    } catch { /* a partial first line of the kept tail */ }
+  }
+  return out;
+}
+
+/**
+ * kill -9 of the holder's agent, `runs` times, with the node config's timing `profile`. Each run's
+ * breakdown (ms after the kill): the old host's VIP gone (its VipWatchdog, from the sampler's
+ * reads), the leader seeing the active record gone (the fencing lease expired there), the acquire
+ * txn committed, the new holder's `ip addr add` done, its first gratuitous ARP sent, the client served.
+ */
+async function phalanxFailovers(net, poller, via, runs, profile) {
   const { HostAgents } = await import("../../test/hosts/agents.ts");
   const { selfCommand } = await import("../../src/cli/commands/dev.ts");
-  const via = await Prober.start(net, "c2");
-  const agents = await HostAgents.start(net, via, { hosts: ["h1", "h2", "h3"] });
+  const hosts = ["h1", "h2", "h3"];
+  const agents = await HostAgents.start(net, via, { hosts, profile });
   try {
     const file = join(agents.root, "web.yaml");
     // Flap damping off: every run is a deliberate fault, and damping would hold the 4th takeover
     // back (as in bench:failover).
     writeFileSync(file, `name: web\nmode: active-standby\nstandbys: 1\nrun:\n  command: ${process.execPath}\n  args: ["${HTTPD}"]\nvip:\n  address: ${VIP_CIDR}\n  interface: eth0\nflapDamping: { threshold: 100000 }\n`);
     const self = selfCommand();
-    const endpoints = ["h1", "h2", "h3"].map((h) => `${net.node(h).address}:2379`).join(",");
+    const endpoints = hosts.map((h) => `${net.node(h).address}:2379`).join(",");
     await net.exec("c2", self.cmd, [...self.args, "apply", "-f", file, "--endpoints", endpoints, "--token", agents.token, "--admin-token-file", join(agents.root, "h1", "admin-token")]);
     const times = [];
+    const breakdowns = [];
     // Watches every failover: Phalanx must never show two holders (phalanx_overlaps).
-    const sampler = new OverlapSampler(net, ["h1", "h2", "h3"], VIP, 10);
+    const sampler = new OverlapSampler(net, hosts, VIP, 10);
+    const samplerEpochMs = Date.now();
     for (let i = 0; i < runs; i++) {
       const holder = await until("a host to hold the VIP", 60_000, async () => {
-        for (const h of ["h1", "h2", "h3"]) if ((await net.addresses(h)).includes(VIP)) return h;
+        for (const h of hosts) if ((await net.addresses(h)).includes(VIP)) return h;
         return undefined;
       });
       await until(`c1 served by ${holder}`, 15_000, async () => poller.current === net.node(holder).address);
+      // The steady state the failover controller keeps: Raft leadership off the holder's node (an
+      // active on the leader waits for an election as well). Bounded: under load an election can
+      // put it back; such a run is counted (holderWasLeader), not skipped.
+      let leader = await agents.waitLeader(hosts, 60_000);
+      const steadyBy = Date.now() + LEADER_OFF_HOLDER_WAIT_MS;
+      while (leader === holder && Date.now() < steadyBy) {
+        await sleep(100);
+        leader = await agents.waitLeader(hosts, 60_000);
+      }
       const t0 = Date.now();
       // kill -9 of the holder's agent alone, as Keepalived's processes alone are killed: its
       // instance and watchdogs live on; the VIP must leave that host before another takes it.
@@ -248,12 +285,26 @@ async function phalanxFailovers(net, poller, runs) {
         return e?.t;
       });
       times.push(t - t0);
-      log(`  phalanx run ${i + 1}/${runs}: ${t - t0} ms (from ${holder})`);
+      const to = hosts.find((h) => net.node(h).address === poller.events.find((ev) => ev.t >= t0 && ev.by !== null && ev.by !== net.node(holder).address).by);
+      const after = (ms) => (ms === undefined ? null : Math.round(ms - t0));
+      const readAt = (host, held) => sampler.reads.find((r) => r.host === host && r.held === held && samplerEpochMs + r.atMs >= t0);
+      const leaderOut = leader === holder ? "" : agents.process(leader).output();
+      const b = {
+        profile, from: holder, to, holderWasLeader: leader === holder,
+        vipGoneMs: after(readAt(holder, false) && samplerEpochMs + readAt(holder, false).atMs),
+        recordGoneMs: after(logTimes(leaderOut, "the active record is gone: choosing a new active", t0)[0]),
+        promotedMs: after(logTimes(leaderOut, "promoted a standby to active", t0)[0]),
+        vipAddedMs: after(logTimes(agents.process(to).output(), "virtual IP acquired", t0)[0]),
+        announcedMs: after(logTimes(agents.process(to).output(), "virtual IP announced", t0)[0]),
+        servedMs: t - t0,
+      };
+      breakdowns.push(b);
+      log(`  phalanx (${profile}) run ${i + 1}/${runs}: ${t - t0} ms (from ${holder}${b.holderWasLeader ? ", the Raft leader" : ""} to ${to}: VIP off ${holder} ${b.vipGoneMs}, record gone at the leader ${b.recordGoneMs}, promoted ${b.promotedMs}, VIP added on ${to} ${b.vipAddedMs}, announced ${b.announcedMs}, served ${b.servedMs})`);
       agents.spawn(holder);
-      await agents.waitLeader(["h1", "h2", "h3"], 60_000);
+      await agents.waitLeader(hosts, 60_000);
     }
     const overlaps = (await sampler.stop()).length;
-    return { times, overlaps };
+    return { times, overlaps, breakdowns };
   } finally {
     await agents.close();
   }
@@ -311,13 +362,28 @@ async function vipMoves(net, poller, runs) {
   return { times, overlaps };
 }
 
+/** Keepalived's half: failovers with advert_int 1, a partition, failovers with advert_int 0.1. */
+async function keepalivedPart(net, dir, poller, out) {
+  log(`keepalived: ${RUNS} failovers with advert_int 1`);
+  out.keepalived = await keepalivedFailovers(net, dir, poller, 1, RUNS);
+  log(`keepalived: partition h1 | h2 for ${PARTITION_S} s`);
+  out.partition = await keepalivedPartition(net, dir, poller, 1, PARTITION_S);
+  if (FAST) {
+    log(`keepalived: ${RUNS} failovers with advert_int 0.1 (VRRPv3)`);
+    out.fast = await keepalivedFailovers(net, dir, poller, 0.1, RUNS);
+  }
+  for (const h of ["h1", "h2"]) await killKeepalived(net, h);
+  // From here on others serve :8080 (vip-host.ts, then Phalanx's service instance).
+  for (const h of ["h1", "h2"]) await net.exec(h, "ip", ["addr", "del", VIP_CIDR, "dev", "eth0"]).catch(() => undefined);
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
   ensureTools();
   const dir = mkdtempSync(join(tmpdir(), "phalanx-bench-vip-"));
   const net = await HostNet.start({ hosts: 3, clients: 2 });
-  const out = { keepalived: null, fast: null, partition: null, move: null, phalanx: null, phalanxSkipped: null };
+  const out = { keepalived: null, fast: null, partition: null, move: null, phalanx: null, phalanxFast: null, phalanxSkipped: null };
   try {
     const httpds = [];
     for (const h of ["h1", "h2", "h3"]) {
@@ -327,40 +393,50 @@ async function main() {
       await until(`httpd on ${h}`, 15_000, async () => httpd.output().includes("ready"));
     }
     const poller = new Poller(net);
-    log(`keepalived: ${RUNS} failovers with advert_int 1`);
-    out.keepalived = await keepalivedFailovers(net, dir, poller, 1, RUNS);
-    log(`keepalived: partition h1 | h2 for ${PARTITION_S} s`);
-    out.partition = await keepalivedPartition(net, dir, poller, 1, PARTITION_S);
-    if (FAST) {
-      log(`keepalived: ${RUNS} failovers with advert_int 0.1 (VRRPv3)`);
-      out.fast = await keepalivedFailovers(net, dir, poller, 0.1, RUNS);
-    }
-    for (const h of ["h1", "h2"]) await killKeepalived(net, h);
-    for (const h of ["h1", "h2"]) await net.exec(h, "ip", ["addr", "del", VIP_CIDR, "dev", "eth0"]).catch(() => undefined);
-    // From here on others serve :8080 (vip-host.ts, then Phalanx's service instance).
+    if (!PHALANX_ONLY) await keepalivedPart(net, dir, poller, out);
     for (const p of httpds) await net.kill(p);
-    log(`VIP mechanism alone (src/vip): ${RUNS} moves h1 ⇄ h2`);
-    out.move = await vipMoves(net, poller, RUNS);
+    if (!PHALANX_ONLY) {
+      log(`VIP mechanism alone (src/vip): ${RUNS} moves h1 ⇄ h2`);
+      out.move = await vipMoves(net, poller, RUNS);
+    }
     out.phalanxSkipped = await phalanxUnavailable();
-    if (out.phalanxSkipped === null) out.phalanx = await phalanxFailovers(net, poller, RUNS);
-    else log(`phalanx half NOT run: ${out.phalanxSkipped}`);
+    if (out.phalanxSkipped === null) {
+      const { Prober } = await import("../../test/hosts/probe.ts");
+      // One probe in c2 for both clusters (it listens on a fixed port there).
+      const via = await Prober.start(net, "c2");
+      if (!argv.includes("--fast-only")) {
+        log(`phalanx (profile default): ${RUNS} failovers`);
+        out.phalanx = await phalanxFailovers(net, poller, via, RUNS, "default");
+      }
+      if (FAST) {
+        log(`phalanx (profile fast): ${RUNS} failovers`);
+        out.phalanxFast = await phalanxFailovers(net, poller, via, RUNS, "fast");
+      }
+    } else log(`phalanx half NOT run: ${out.phalanxSkipped}`);
   } finally {
     await net.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  const k50 = pct(out.keepalived.times, 50);
+  const k50 = out.keepalived ? pct(out.keepalived.times, 50) : null;
   const f50 = out.fast ? pct(out.fast.times, 50) : null;
   const p50 = out.phalanx ? pct(out.phalanx.times, 50) : null;
+  const pf50 = out.phalanxFast ? pct(out.phalanxFast.times, 50) : null;
   const row = (name, r) => (r ? `${name.padEnd(34)} ${String(r.times.length).padStart(4)} ${String(pct(r.times, 50)).padStart(8)} ${String(pct(r.times, 90)).padStart(8)} ${String(Math.max(...r.times)).padStart(8)}` : `${name.padEnd(34)} not run`);
   log("");
   log(`${"failover: kill -9 → client served by the other host".padEnd(34)}`);
   log(`${"".padEnd(34)} runs  p50 ms   p90 ms   max ms`);
   log(row("keepalived advert_int 1", out.keepalived));
   log(row("keepalived advert_int 0.1 (VRRPv3)", out.fast));
-  log(row("phalanx", out.phalanx));
+  log(row("phalanx (profile default)", out.phalanx));
+  log(row("phalanx (profile fast)", out.phalanxFast));
   log(row("src/vip move alone (no lease expiry)", out.move));
-  log(`keepalived: dead holder still had the VIP after failover in ${out.keepalived.deadKeptVip}/${out.keepalived.times.length} runs${out.fast ? ` (advert_int 0.1: ${out.fast.deadKeptVip}/${out.fast.times.length})` : ""}`);
-  log(`keepalived partition h1|h2 ${PARTITION_S} s: ${out.partition.overlaps} overlap instants over ${out.partition.overlapSpanMs} ms (${out.partition.rounds} sampler rounds), client saw ${out.partition.clientChanges} changes of server`);
+  for (const r of [out.phalanx, out.phalanxFast]) {
+    if (r === null) continue;
+    const med = (k) => pct(r.breakdowns.map((b) => b[k]).filter((x) => x !== null), 50);
+    log(`phalanx (profile ${r.breakdowns[0]?.profile}) median ms after the kill: VIP off the old host ${med("vipGoneMs")}, record gone at the leader ${med("recordGoneMs")}, promoted ${med("promotedMs")}, VIP added on the new host ${med("vipAddedMs")}, announced ${med("announcedMs")}, client served ${med("servedMs")}; holder was the Raft leader in ${r.breakdowns.filter((b) => b.holderWasLeader).length}/${r.breakdowns.length}`);
+  }
+  if (out.keepalived) log(`keepalived: dead holder still had the VIP after failover in ${out.keepalived.deadKeptVip}/${out.keepalived.times.length} runs${out.fast ? ` (advert_int 0.1: ${out.fast.deadKeptVip}/${out.fast.times.length})` : ""}`);
+  if (out.partition) log(`keepalived partition h1|h2 ${PARTITION_S} s: ${out.partition.overlaps} overlap instants over ${out.partition.overlapSpanMs} ms (${out.partition.rounds} sampler rounds), client saw ${out.partition.clientChanges} changes of server`);
   if (out.move) log(`src/vip moves: ${out.move.overlaps} overlap instants (release, then acquire + gratuitous ARP)`);
   if (out.phalanxSkipped) log(`phalanx: not run: ${out.phalanxSkipped}`);
   const ratio = (a, b) => (a === null || b === null ? null : Math.round((a / b) * 100) / 100);
@@ -368,12 +444,15 @@ async function main() {
     phalanx_p50_ms: p50,
     keepalived_p50_ms: k50,
     keepalived_fast_p50_ms: f50,
+    phalanx_fast_p50_ms: pf50,
     ratio_p50: ratio(p50, k50),
-    fast_ratio_p50: ratio(p50, f50),
-    phalanx_overlaps: out.phalanx ? out.phalanx.overlaps : null,
-    keepalived_overlaps: out.partition.overlaps,
-    keepalived_overlap_span_ms: out.partition.overlapSpanMs,
-    keepalived_dead_holder_kept_vip: out.keepalived.deadKeptVip,
+    // The fast profile against Keepalived's advert_int 0.1.
+    fast_ratio_p50: ratio(pf50, f50),
+    // Both profiles' failovers: must be 0.
+    phalanx_overlaps: out.phalanx || out.phalanxFast ? (out.phalanx?.overlaps ?? 0) + (out.phalanxFast?.overlaps ?? 0) : null,
+    keepalived_overlaps: out.partition ? out.partition.overlaps : null,
+    keepalived_overlap_span_ms: out.partition ? out.partition.overlapSpanMs : null,
+    keepalived_dead_holder_kept_vip: out.keepalived ? out.keepalived.deadKeptVip : null,
     vip_move_p50_ms: out.move ? pct(out.move.times, 50) : null,
     vip_move_overlaps: out.move ? out.move.overlaps : null,
     runs: RUNS,

@@ -47,6 +47,8 @@ function hostOf(address: string): string {
 export interface ClusterFileOptions {
   readonly clientTls?: boolean;
   readonly alerts?: NodeConfigInput["alerts"];
+  /** The node config's timing profile (`profile:`); left out of the file when not given. */
+  readonly profile?: NodeConfigInput["profile"];
   /** Per node: labels, node lease TTL and the services section (tests place services on labelled nodes). */
   readonly nodeExtra?: (node: NodeSpec) => {
     labels?: Record<string, string>; leaseTtlMs?: number; services?: NodeConfigInput["services"]; proxy?: NodeConfigInput["proxy"];
@@ -77,6 +79,7 @@ export async function writeClusterFiles(root: string, nodes: readonly NodeSpec[]
     const extra = options.nodeExtra?.(n) ?? {};
     const config: NodeConfigInput = {
       clusterId,
+      ...(options.profile !== undefined ? { profile: options.profile } : {}),
       node: {
         id: n.id, name: n.name, dataDir: "./data", peerListen: n.peerListen, peerAdvertise: n.peerAdvertise, clientListen: n.clientListen, clientAdvertise: n.clientAdvertise, ...(options.clientTls ? { clientTls: true } : {}),
         ...(extra.labels !== undefined ? { labels: extra.labels } : {}), ...(extra.leaseTtlMs !== undefined ? { leaseTtlMs: extra.leaseTtlMs } : {}),

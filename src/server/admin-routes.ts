@@ -234,5 +234,6 @@ async function join(ctx: AdminContext, body: unknown, _req: IncomingMessage, lea
     joinTokenHash: ctx.config.joinTokenHash,
     members: [...ctx.members.all(), record],
     raft: ctx.config.raft,
+    profile: ctx.config.profile,
   };
 }

@@ -21,7 +21,7 @@ import { startNodeProxy, type NodeProxy } from "./node-proxy.js";
 import { createClientApiHandler } from "./http-api.js";
 import type { ApiTokens } from "./access.js";
 import { MEMBER_PREFIX, MemberDirectory } from "./members.js";
-import type { NodeConfig } from "./node-config.js";
+import { fencingParamsOf, type NodeConfig } from "./node-config.js";
 import { NodeMetrics } from "./node-metrics.js";
 import { ClusterHousekeeper } from "./housekeeper.js";
 import { adminRoutes } from "./admin-routes.js";
@@ -29,7 +29,6 @@ import { PhalanxClient } from "../client/client.js";
 import { Supervisor } from "../agent/supervisor.js";
 import { ServiceController } from "./services/controller.js";
 import { FailoverController } from "./services/failover-controller.js";
-import { DEFAULT_FAILOVER_FENCING } from "./services/failover-agent.js";
 import { checkFencingParams, type FencingParams } from "../failover/fencing.js";
 import { NodeAgent } from "./services/node-agent.js";
 import type { NodeRecord } from "./services/layout.js";
@@ -167,7 +166,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     housekeeper.start();
     controller = new ServiceController({ replica: r, logger: log.child({ part: "controller" }), alerts });
     controller.start();
-    failoverController = new FailoverController({ replica: r, logger: log.child({ part: "failover-controller" }), alerts,
+    failoverController = new FailoverController({ replica: r, logger: log.child({ part: "failover-controller" }), alerts, tickMs: config.services.failoverTickMs, confirmLeadership: config.services.failoverConfirmLeadership,
       onFailoverEnded: (outcome, ms) => clusterMetrics.failoverEnded(outcome, ms), onPromoted: () => clusterMetrics.promoted() });
     failoverController.start();
     if (config.services.enabled) {
@@ -186,12 +185,9 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
         clientAddress: config.node.clientAdvertise, startedAtMs: Date.now(), version: PHALANX_NODE_VERSION,
         ...(clusterVip !== null ? { clusterVip: clusterVip.cidr } : {}),
       };
-      const fencing: FencingParams = {
-        ...DEFAULT_FAILOVER_FENCING, leaseTtlMs: config.services.fencingLeaseTtlMs,
-        renewIntervalMs: Math.floor(config.services.fencingLeaseTtlMs / 5), stopTimeoutMs: config.services.fencingStopTimeoutMs,
-      };
+      const fencing: FencingParams = fencingParamsOf(config.services);
       const fencingProblem = checkFencingParams(fencing);
-      if (fencingProblem !== null) throw new ServerError("bad_request", `services.fencingLeaseTtlMs / fencingStopTimeoutMs in ${config.file}: ${fencingProblem}`);
+      if (fencingProblem !== null) throw new ServerError("bad_request", `services.fencingLeaseTtlMs / fencingRenewIntervalMs / fencingStopTimeoutMs (profile ${config.profile}) in ${config.file}: ${fencingProblem}`);
       nodeAgent = new NodeAgent({ replica: r, client: agentClient, supervisor, logger: log.child({ part: "services" }), record, leaseTtlMs: config.node.leaseTtlMs, fencing, onDemoted: agentMetrics.demoted });
       if (clusterVip !== null && config.clusterVip !== undefined) nodeAgent.failover.followClusterVip(config.clusterVip);
       nodeAgent.start();

@@ -9,7 +9,9 @@ import { pino } from "pino";
 import { ConfigError } from "../config/errors.js";
 import { startNode } from "./agent.js";
 import { writeApiNodeFiles } from "../testing/api-testing.js";
-import { loadNodeConfig } from "./node-config.js";
+import { checkFencingParams } from "../failover/fencing.js";
+import { fencingParamsOf, loadNodeConfig, TIMING_PROFILES } from "./node-config.js";
+import { DEFAULT_FAILOVER_FENCING } from "./services/failover-agent.js";
 
 test("a config without adminTokenFile (written before the admin token) is refused with what to add", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "phalanx-config-"));
@@ -43,7 +45,8 @@ test("services defaults: no labels, a 2000 ms node lease, services enabled on po
   const config = await loadNodeConfig(configFile);
   assert.deepEqual(config.node.labels, {});
   assert.equal(config.node.leaseTtlMs, 2000);
-  assert.deepEqual(config.services, { enabled: true, portRange: { from: 20_000, to: 29_999 }, logDir: join(dir, "logs"), fencingLeaseTtlMs: 1000, fencingStopTimeoutMs: 300 });
+  assert.deepEqual(config.services, { enabled: true, portRange: { from: 20_000, to: 29_999 }, logDir: join(dir, "logs"), fencingLeaseTtlMs: 1000, fencingRenewIntervalMs: 200, fencingStopTimeoutMs: 300, failoverTickMs: 500, failoverConfirmLeadership: true });
+  assert.equal(config.profile, "default");
   await writeFile(configFile, `${await readFile(configFile, "utf8")}services:\n  logDir: ./elsewhere\n`);
   assert.equal((await loadNodeConfig(configFile)).services.logDir, join(dir, "elsewhere"));
 });
@@ -95,4 +98,59 @@ test("the proxy section defaults to on and takes a bind host and an admin addres
   assert.deepEqual(set.proxy, { enabled: true, bindHost: "127.0.0.2", admin: { host: "127.0.0.2", port: 9901 }, drainGraceMs: 10_000 });
   await writeFile(configFile, `${base}\nproxy:\n  listen: 127.0.0.2:80\n`);
   await assert.rejects(loadNodeConfig(configFile), (err: unknown) => err instanceof ConfigError && /proxy/.test(err.message));
+});
+
+test("profile: fast sets every failover timing the file leaves unset; a field set in the file wins", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "phalanx-config-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const { configFile } = await writeApiNodeFiles(dir);
+  // The test files set Raft timings of their own: left out here so that the profile decides them.
+  const base = (await readFile(configFile, "utf8")).replace(/^raft:\n(?: {2}.*\n)+/m, "");
+  assert.doesNotMatch(base, /tickMs/);
+  await writeFile(configFile, `${base}\nprofile: fast\n`);
+  const fast = await loadNodeConfig(configFile);
+  const p = TIMING_PROFILES.fast;
+  assert.equal(fast.node.leaseTtlMs, p.nodeLeaseTtlMs);
+  assert.deepEqual([fast.raft.tickMs, fast.raft.heartbeatTicks, fast.raft.electionTicks], [p.raft.tickMs, p.raft.heartbeatTicks, p.raft.electionTicks]);
+  assert.deepEqual(
+    [fast.services.fencingLeaseTtlMs, fast.services.fencingRenewIntervalMs, fast.services.fencingStopTimeoutMs, fast.services.failoverTickMs, fast.services.failoverConfirmLeadership],
+    [p.fencingLeaseTtlMs, p.fencingRenewIntervalMs, p.fencingStopTimeoutMs, p.failoverTickMs, false],
+  );
+  assert.ok(fast.services.fencingLeaseTtlMs < TIMING_PROFILES.default.fencingLeaseTtlMs);
+  // The safety margin and the clock-rate bound are the default's: only TTL, cadence and stop time change.
+  assert.deepEqual(fencingParamsOf(fast.services), { ...DEFAULT_FAILOVER_FENCING, leaseTtlMs: p.fencingLeaseTtlMs, renewIntervalMs: p.fencingRenewIntervalMs, stopTimeoutMs: p.fencingStopTimeoutMs });
+  assert.equal(checkFencingParams(fencingParamsOf(fast.services)), null);
+  await writeFile(configFile, `${base}\nprofile: fast\nservices:\n  fencingLeaseTtlMs: 600\nraft:\n  tickMs: 25\n`);
+  const mixed = await loadNodeConfig(configFile);
+  assert.equal(mixed.services.fencingLeaseTtlMs, 600);
+  assert.equal(mixed.services.fencingRenewIntervalMs, p.fencingRenewIntervalMs);
+  assert.equal(mixed.raft.tickMs, 25);
+  assert.equal(mixed.raft.electionTicks, p.raft.electionTicks);
+});
+
+test("an unknown profile and fencing timings that cannot fence safely are refused with the field and the fix", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "phalanx-config-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const { configFile } = await writeApiNodeFiles(dir);
+  const base = await readFile(configFile, "utf8");
+  await writeFile(configFile, `${base}\nprofile: fastest\n`);
+  await assert.rejects(loadNodeConfig(configFile), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.match(err.message, /config\.yaml:\d+:\d+: profile: Invalid value "fastest" — use one of: default, fast/);
+    return true;
+  });
+  // The fast profile's 300 ms lease with a 200 ms stop leaves no room for two keep-alives.
+  await writeFile(configFile, `${base}\nprofile: fast\nservices:\n  fencingStopTimeoutMs: 200\n`);
+  await assert.rejects(loadNodeConfig(configFile), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.match(err.message, /services\.fencingLeaseTtlMs 300, fencingRenewIntervalMs 50, fencingStopTimeoutMs 200 \(profile fast\): Fencing would start -?\d+ ms after a keep-alive/);
+    return true;
+  });
+  // A heartbeat as slow as the election timeout, from the profile's election ticks and the file's heartbeat.
+  await writeFile(configFile, `${base.replace(/^raft:\n(?: {2}.*\n)+/m, "")}\nprofile: fast\nraft:\n  heartbeatTicks: 10\n`);
+  await assert.rejects(loadNodeConfig(configFile), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.match(err.message, /raft\.heartbeatTicks 10 must be below raft\.electionTicks 10 \(profile fast\)/);
+    return true;
+  });
 });

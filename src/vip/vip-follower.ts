@@ -120,9 +120,12 @@ export class VipFollower {
         this.announcesOwed = 0;
         logger.warn({ vip: owner.vip.cidr, reason: action.reason }, "virtual IP released");
       } else {
+        const first = this.announcesOwed === this.o.params.announceRepeats;
         this.lastAnnounceMs = this.o.nowMs();
         this.announcesOwed--;
         await owner.announce();
+        // The first one redirects the neighbours: a takeover's last step (bench:vip times it).
+        if (first) logger.info({ vip: owner.vip.cidr }, "virtual IP announced");
       }
     } catch (err) {
       logger.error({ err, vip: owner.vip.cidr, action: action.kind }, "virtual IP operation failed");

@@ -8,6 +8,7 @@
 import { execFile } from "node:child_process";
 import type { VipAddress } from "./core/address.js";
 import { UNSOLICITED_NA_SCRIPT } from "./unsolicited-na.js";
+import type { GarpSender } from "./garp-sender.js";
 
 /** Longest one `ip`/`arping`/`perl` (IPv6 announcement) may take. */
 export const VIP_COMMAND_TIMEOUT_MS = 5_000;
@@ -50,6 +51,8 @@ export interface VipOwnerOptions {
   readonly runner?: CommandRunner;
   /** Detected from `arping --help` on first use when left out. */
   readonly arping?: ArpingFlavor;
+  /** A resident gratuitous-ARP helper (garp-sender.ts) tried before arping for IPv4; none: arping only. */
+  readonly garp?: GarpSender | null;
 }
 
 export class VipOwner {
@@ -91,6 +94,22 @@ export class VipOwner {
     return links.some((l) => (l.addr_info ?? []).some((a) => a.local === this.o.vip.address));
   }
 
+  /**
+   * Starts the resident gratuitous-ARP helper and finds out which arping is installed, ahead of the
+   * first announcement, so that a takeover's first gratuitous ARP costs no command start-up (with
+   * the helper) or one command, not two. Never rejects (announce() detects again).
+   */
+  async prepare(): Promise<void> {
+    if (this.o.vip.family === 6) return;
+    await this.o.garp?.start();
+    if (this.arping !== null) return;
+    try {
+      this.arping = await this.detectArping();
+    } catch {
+      // arping missing: announce() reports it when it is needed.
+    }
+  }
+
   /** One announcement: a gratuitous ARP (IPv4) or an unsolicited neighbour advertisement (IPv6). */
   async announce(): Promise<void> {
     const { address, family } = this.o.vip;
@@ -100,6 +119,14 @@ export class VipOwner {
       const r = await this.runner("perl", ["-e", UNSOLICITED_NA_SCRIPT, address, dev]);
       if (r.code !== 0) throw new VipCommandError(["perl", "-e", "<unsolicited-na.ts>", address, dev], r.stderr);
       return;
+    }
+    const garp = this.o.garp;
+    if (garp?.usable === true) {
+      try {
+        return await garp.announce();
+      } catch {
+        // The helper died or its socket failed: arping below still announces.
+      }
     }
     const flavor = this.arping ?? (this.arping = await this.detectArping());
     // habets: -U sends a request with source = target = ADDRESS; nobody answers a gratuitous ARP,

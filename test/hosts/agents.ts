@@ -34,6 +34,8 @@ export interface HostAgentsOptions {
   readonly clientListenHost?: string;
   /** Per-node config sections (clusterVip, fronts, proxy, services, labels). */
   readonly nodeExtra?: ClusterFileOptions["nodeExtra"];
+  /** The nodes' timing profile (node config `profile:`); without one the tests' fast Raft timings. */
+  readonly profile?: NodeConfigInput["profile"];
 }
 
 export class HostAgents {
@@ -63,7 +65,9 @@ export class HostAgents {
       const clientListen = options.clientListenHost === undefined ? client : `${options.clientListenHost}:${AGENT_CLIENT_PORT}`;
       return { id: i + 1, name, peerListen: peer, peerAdvertise: peer, clientListen, clientAdvertise: client };
     });
-    const files = await writeClusterFiles(root, specs, options.raft ?? PROCESS_TEST_RAFT, options.nodeExtra !== undefined ? { nodeExtra: options.nodeExtra } : {});
+    // A timing profile sets the Raft timings too: the tests' own only without one.
+    const raft = options.raft ?? (options.profile === undefined ? PROCESS_TEST_RAFT : undefined);
+    const files = await writeClusterFiles(root, specs, raft, { ...(options.profile !== undefined ? { profile: options.profile } : {}), ...(options.nodeExtra !== undefined ? { nodeExtra: options.nodeExtra } : {}) });
     const configs = new Map(specs.map((s) => [s.name, files.configFiles.get(s.id)!]));
     const agents = new HostAgents(net, via, root, files.clientToken, configs, new Map(specs.map((s) => [s.name, s.id])), files.adminToken);
     try {

@@ -8,7 +8,9 @@
 //   → the isolated host drops the VIP at its fencing point, the majority side takes it, the client
 //   is served; heal → the VIP stays where it is (no holder change in an observation window).
 // An overlap sampler reads every host's addresses throughout and must see no instant with the VIP
-// on two hosts. Needs root and arping (skips otherwise, see README.md).
+// on two hosts. The partition runs with the harness's timings and with `profile: fast` (with fast,
+// the majority's holder may fence itself for a moment under load — the profile's documented cost —
+// but no other host may ever hold the VIP). Needs root and arping (skips otherwise, see README.md).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";
@@ -61,6 +63,17 @@ async function until<T>(what: string, deadlineMs: number, check: () => Promise<T
 }
 
 /**
+ * With the harness's timings the VIP must not change at all during a window (checked by the
+ * caller); with `profile: fast` a holder on this loaded machine may fence itself for a moment and
+ * come back (its documented cost, docs/failover.md "Timing profiles"), so only this is required:
+ * no other host ever holds it (every set seen is `host` or empty).
+ */
+function assertStaysOn(sets: readonly string[], host: string, when: string): void {
+  const others = sets.filter((s) => s !== "" && s !== host);
+  assert.deepEqual(others, [], `the VIP was on another host than ${host} ${when}: ${sets.join(" | ")}`);
+}
+
+/**
  * The holder sets the sampler saw, one per complete round from read index `from` on, and how many
  * times that set changed from one round to the next.
  */
@@ -87,7 +100,7 @@ interface VipCluster {
 }
 
 /** Builds the hosts, the agents, the service with its VIP and the sampler; null when skipped. */
-async function startVipCluster(t: TestContext): Promise<VipCluster | null> {
+async function startVipCluster(t: TestContext, profile?: "fast"): Promise<VipCluster | null> {
   if (!hasArping) {
     if (process.env["PHALANX_HOSTS_REQUIRED"] === "1") throw new Error("VIP host tests required (PHALANX_HOSTS_REQUIRED=1) but arping is missing: apt-get install arping");
     t.skip("needs arping for gratuitous ARP: apt-get install arping");
@@ -96,7 +109,7 @@ async function startVipCluster(t: TestContext): Promise<VipCluster | null> {
   const net = await HostNet.startOrSkip(t, { hosts: 3, clients: 1 });
   if (net === null) return null;
   const c1 = await Prober.start(net, "c1");
-  const agents = await HostAgents.start(net, c1);
+  const agents = await HostAgents.start(net, c1, profile === undefined ? {} : { profile });
   t.after(() => agents.close());
   const sampler = new OverlapSampler(net, HOSTS, VIP);
   t.after(() => sampler.stop().catch(() => undefined));
@@ -114,8 +127,12 @@ async function startVipCluster(t: TestContext): Promise<VipCluster | null> {
     const host = HOSTS.find((h) => net.node(h).address === r.body);
     return host !== undefined && host !== notBy ? host : undefined;
   };
-  const first = await until("the client served through the VIP", SERVED_DEADLINE_MS, () => servedThroughVip(), () => lastServed);
-  assert.deepEqual(await holders(), [first], "exactly the serving host holds the VIP");
+  // Served by the host that alone holds the VIP (polled: a holder on a loaded host with the fast
+  // profile may fence itself for a moment and come back — no overlap, but not yet stable).
+  const first = await until("the client served through the VIP by its only holder", SERVED_DEADLINE_MS, async () => {
+    const by = await servedThroughVip();
+    return by !== undefined && JSON.stringify(await holders()) === JSON.stringify([by]) ? by : undefined;
+  }, () => lastServed);
   await sampler.waitRounds(5);
   return { net, agents, sampler, holders, servedThroughVip, lastServed: () => lastServed, first };
 }
@@ -135,7 +152,7 @@ test("agents with a service's vip: SIGSTOP of the holder's agent → its watchdo
   // The frozen agent cannot remove the address itself: only its VipWatchdog can.
   await until(`${first} without the VIP while its agent is frozen`, SERVED_DEADLINE_MS, async () => ((await holders()).includes(first) ? undefined : true));
   const second = await until(`the client served through the VIP by a host other than ${first}`, SERVED_DEADLINE_MS, () => c.servedThroughVip(first), c.lastServed);
-  assert.deepEqual(await holders(), [second]);
+  await until(`${second} alone holding the VIP`, 10_000, async () => (JSON.stringify(await holders()) === JSON.stringify([second]) ? true : undefined));
   await sampler.waitRounds(5);
 
   // The change counter used below sees a move (so its 0 after the thaw means something).
@@ -158,38 +175,45 @@ test("agents with a service's vip: SIGSTOP of the holder's agent → its watchdo
   assert.deepEqual(overlaps, [], `overlap instants: ${JSON.stringify(overlaps)}`);
 });
 
-test("agents with a service's vip: the holder's host partitioned from the other two drops the VIP, the majority takes it and serves the client, no overlap; heal → no flapping", { timeout: 240_000 }, async (t) => {
-  const c = await startVipCluster(t);
-  if (c === null) return;
-  const { net, sampler, holders, first } = c;
-  const majority = HOSTS.filter((h) => h !== first);
+// With the harness's timings, then with the node config's `profile: fast`.
+for (const profile of [undefined, "fast"] as const) {
+  test(`agents with a service's vip${profile === undefined ? "" : ` (profile ${profile})`}: the holder's host partitioned from the other two drops the VIP, the majority takes it and serves the client, no overlap; heal → no flapping`, { timeout: 240_000 }, async (t) => {
+    const c = await startVipCluster(t, profile);
+    if (c === null) return;
+    const { net, sampler, holders, first } = c;
+    const majority = HOSTS.filter((h) => h !== first);
 
-  const beforeCut = sampler.reads.length;
-  // The client stays with the majority: it must be served there, and cannot reach the isolated host.
-  await net.partition([first], [...majority, "c1"]);
-  await until(`${first} (isolated) without the VIP`, SERVED_DEADLINE_MS, async () => ((await holders()).includes(first) ? undefined : true));
-  const second = await until(`the client served through the VIP by a host of ${majority.join(", ")}`, SERVED_DEADLINE_MS, () => c.servedThroughVip(first), c.lastServed);
-  assert.ok(majority.includes(second));
-  assert.deepEqual(await holders(), [second]);
-  // The minority side never takes it back while cut off.
-  const duringCut = sampler.reads.length;
-  await sampler.waitRounds(20);
-  assert.equal(holderChanges(sampler, duringCut).changes, 0, "the VIP moved while the partition lasted");
+    const beforeCut = sampler.reads.length;
+    // The client stays with the majority: it must be served there, and cannot reach the isolated host.
+    await net.partition([first], [...majority, "c1"]);
+    await until(`${first} (isolated) without the VIP`, SERVED_DEADLINE_MS, async () => ((await holders()).includes(first) ? undefined : true));
+    const second = await until(`the client served through the VIP by a host of ${majority.join(", ")}`, SERVED_DEADLINE_MS, () => c.servedThroughVip(first), c.lastServed);
+    assert.ok(majority.includes(second));
+    await until(`${second} alone holding the VIP`, 10_000, async () => (JSON.stringify(await holders()) === JSON.stringify([second]) ? true : undefined));
+    // The minority side never takes it back while cut off (with the fast profile the holder may
+    // fence itself for a moment under load; another host never holds it).
+    const duringCut = sampler.reads.length;
+    await sampler.waitRounds(20);
+    const cut = holderChanges(sampler, duringCut);
+    if (profile === undefined) assert.equal(cut.changes, 0, `the VIP moved while the partition lasted: ${cut.sets.join(" | ")}`);
+    assertStaysOn(cut.sets, second, "while the partition lasted");
 
-  // The change counter used below sees a move (so its 0 after the heal means something).
-  assert.ok(holderChanges(sampler, beforeCut).changes >= 1, "the sampler saw no move of the VIP");
-  await net.heal();
-  const afterHeal = sampler.reads.length;
-  const end = performance.now() + STABLE_WINDOW_MS;
-  while (performance.now() < end) await sampler.waitRounds(1); // the observation window (see STABLE_WINDOW_MS)
-  const { changes, sets } = holderChanges(sampler, afterHeal);
-  assert.ok(sets.length > 10, `the sampler looked only ${sets.length} times after the heal`);
-  assert.equal(changes, 0, `the VIP moved after the heal: ${sets.join(" | ")}`);
-  assert.equal(sets.at(-1), second, `the VIP is not on ${second} alone after the heal`);
-  // Served by the holder after the heal too (the first attempt may meet a neighbour entry that failed during the cut).
-  await until(`the client served through the VIP by ${second} after the heal`, 10_000, async () => ((await c.servedThroughVip()) === second ? true : undefined), c.lastServed);
+    // The change counter used below sees a move (so its 0 after the heal means something).
+    assert.ok(holderChanges(sampler, beforeCut).changes >= 1, "the sampler saw no move of the VIP");
+    await net.heal();
+    const afterHeal = sampler.reads.length;
+    const end = performance.now() + STABLE_WINDOW_MS;
+    while (performance.now() < end) await sampler.waitRounds(1); // the observation window (see STABLE_WINDOW_MS)
+    const { changes, sets } = holderChanges(sampler, afterHeal);
+    assert.ok(sets.length > 10, `the sampler looked only ${sets.length} times after the heal`);
+    if (profile === undefined) assert.equal(changes, 0, `the VIP moved after the heal: ${sets.join(" | ")}`);
+    assertStaysOn(sets, second, "after the heal");
+    await until(`${second} alone holding the VIP after the heal`, 10_000, async () => (JSON.stringify(await holders()) === JSON.stringify([second]) ? true : undefined));
+    // Served by the holder after the heal too (the first attempt may meet a neighbour entry that failed during the cut).
+    await until(`the client served through the VIP by ${second} after the heal`, 10_000, async () => ((await c.servedThroughVip()) === second ? true : undefined), c.lastServed);
 
-  const overlaps = await sampler.stop();
-  assert.ok(sampler.rounds > 20, `the sampler looked only ${sampler.rounds} times`);
-  assert.deepEqual(overlaps, [], `overlap instants: ${JSON.stringify(overlaps)}`);
-});
+    const overlaps = await sampler.stop();
+    assert.ok(sampler.rounds > 20, `the sampler looked only ${sampler.rounds} times`);
+    assert.deepEqual(overlaps, [], `overlap instants: ${JSON.stringify(overlaps)}`);
+  });
+}

@@ -34,6 +34,8 @@ interface JoinAnswer {
   joinTokenHash: string;
   members: { id: number; name: string; peerAddress: string; clientAddress: string }[];
   raft: NodeConfigInput["raft"];
+  /** The cluster's timing profile (absent from nodes older than profiles: default). */
+  profile?: NodeConfigInput["profile"];
 }
 
 /** Adds `phalanx join`. */
@@ -99,6 +101,8 @@ async function joinCluster(address: string, o: JoinOptions): Promise<string> {
     members: body.members,
     joined: true,
     raft: body.raft,
+    // The fencing lease and the failover controller's timings follow the cluster's profile too.
+    ...(body.profile !== undefined ? { profile: body.profile } : {}),
   };
   const file = join(dir, "config.yaml");
   await writeFileAtomic(file, renderNodeConfig(config), { mode: KEY_FILE_MODE });

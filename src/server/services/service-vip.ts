@@ -9,6 +9,7 @@ import type { ActiveGuardView } from "../../failover/runtime/active-guard.js";
 import { monotonicNowMs } from "../../failover/runtime/active-guard.js";
 import { parseVipAddress } from "../../vip/core/address.js";
 import { DEFAULT_VIP_PARAMS } from "../../vip/core/decide.js";
+import { GarpSender } from "../../vip/garp-sender.js";
 import { VipFollower } from "../../vip/vip-follower.js";
 import { VipOwner } from "../../vip/vip-owner.js";
 import { VipWatchdog } from "../../vip/vip-watchdog.js";
@@ -17,6 +18,7 @@ export class ServiceVip {
   readonly config: VipConfig;
   private readonly follower: VipFollower;
   private readonly watchdog: VipWatchdog;
+  private readonly garp: GarpSender | null;
 
   constructor(config: VipConfig, params: FencingParams, logger: Logger) {
     const vip = parseVipAddress(config.address);
@@ -25,8 +27,13 @@ export class ServiceVip {
     this.config = config;
     const log = logger.child({ vip: vip.cidr, dev: config.interface });
     this.watchdog = new VipWatchdog(vip, config.interface, log);
+    // A standby's first announcement is on a takeover's critical path: the resident helper (or at
+    // least the arping flavour) is ready before the role arrives.
+    this.garp = vip.family === 4 ? new GarpSender({ interfaceName: config.interface, address: vip.address }) : null;
+    const owner = new VipOwner({ vip, interfaceName: config.interface, garp: this.garp });
+    void owner.prepare();
     this.follower = new VipFollower({
-      owner: new VipOwner({ vip, interfaceName: config.interface }),
+      owner,
       // Taking the address needs the same headroom as ActiveGuard's resume (one keep-alive interval).
       params: { ...DEFAULT_VIP_PARAMS, acquireHeadroomMs: params.renewIntervalMs },
       nowMs: monotonicNowMs,
@@ -51,6 +58,7 @@ export class ServiceVip {
       await this.follower.close();
     } finally {
       this.watchdog.close();
+      this.garp?.close();
     }
   }
 }

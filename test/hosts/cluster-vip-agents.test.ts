@@ -18,7 +18,6 @@
 // An overlap sampler reads every host's addresses throughout and must see no instant with the VIP
 // on two hosts. Needs root and arping (skips otherwise, see README.md).
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import type { TestContext } from "node:test";
 import { selfCommand } from "../../src/cli/commands/dev.js";
@@ -26,7 +25,7 @@ import { HostAgents } from "./agents.js";
 import { HostNet } from "./harness.js";
 import { Prober } from "./probe.js";
 import { OverlapSampler } from "./vip-overlap.js";
-import { until, vipHolders } from "./vip-hosts.js";
+import { arpingOrSkip, until, vipHolders } from "./vip-hosts.js";
 
 const VIP = "10.231.0.100";
 const HOSTS = ["h1", "h2", "h3"];
@@ -58,8 +57,6 @@ const RESP_PING = [
   's.write(`*2\\r\\n$4\\r\\nAUTH\\r\\n$${Buffer.byteLength(token)}\\r\\n${token}\\r\\n*1\\r\\n$4\\r\\nPING\\r\\n`);',
 ].join("\n");
 
-const hasArping = spawnSync("sh", ["-c", "command -v arping"]).status === 0;
-
 /** Three agents with the cluster VIP, the service applied, a sampler running; null when skipped. */
 interface ClusterVipHosts {
   readonly net: HostNet;
@@ -72,11 +69,7 @@ interface ClusterVipHosts {
 }
 
 async function startClusterVipHosts(t: TestContext): Promise<ClusterVipHosts | null> {
-  if (!hasArping) {
-    if (process.env["PHALANX_HOSTS_REQUIRED"] === "1") throw new Error("VIP host tests required (PHALANX_HOSTS_REQUIRED=1) but arping is missing: apt-get install arping");
-    t.skip("needs arping for gratuitous ARP: apt-get install arping");
-    return null;
-  }
+  if (!arpingOrSkip(t)) return null;
   const net = await HostNet.startOrSkip(t, { hosts: 3, clients: 1 });
   if (net === null) return null;
   const c1 = await Prober.start(net, "c1");

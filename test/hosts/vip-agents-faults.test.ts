@@ -12,55 +12,17 @@
 // the majority's holder may fence itself for a moment under load — the profile's documented cost —
 // but no other host may ever hold the VIP). Needs root and arping (skips otherwise, see README.md).
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { test } from "node:test";
-import type { TestContext } from "node:test";
-import { HostAgents } from "./agents.js";
-import { HostNet } from "./harness.js";
-import { Prober } from "./probe.js";
 import { OverlapSampler } from "./vip-overlap.js";
+import { until } from "./vip-hosts.js";
+import { HOSTS, SERVED_DEADLINE_MS, startVipCluster } from "./vip-service-cluster.js";
 
-const VIP = "10.231.0.200";
-const HOSTS = ["h1", "h2", "h3"];
-/** Agents elect, place, promote; a loaded CI machine included. */
-const SERVED_DEADLINE_MS = 60_000;
 /**
  * After a thaw or a heal, how long the test watches for the VIP moving (it must not). Not a
  * synchronisation: this window is the property checked — "no change during it" — and it spans
  * several keep-alive intervals and the announcements that follow a resume.
  */
 const STABLE_WINDOW_MS = 5_000;
-
-/** The app: answers every request with its host's own eth0 address (the VIP left out). */
-const APP = [
-  'const os = require("node:os");',
-  `const me = (os.networkInterfaces().eth0 || []).map((a) => a.address).filter((a) => a !== ${JSON.stringify(VIP)} && !a.includes(":"))[0];`,
-  'require("node:http").createServer((q, s) => s.end(String(me))).listen(8080, "0.0.0.0");',
-].join("\n");
-
-const SERVICE = [
-  "services:",
-  "  - name: web",
-  `    run: { command: ${JSON.stringify(process.execPath)}, args: ["-e", ${JSON.stringify(APP)}] }`,
-  "    mode: active-standby",
-  "    standbys: 2",
-  "    standby: warm",
-  `    vip: { address: ${VIP}/24, interface: eth0 }`,
-  "",
-].join("\n");
-
-const hasArping = spawnSync("sh", ["-c", "command -v arping"]).status === 0;
-
-/** Polls `check` until it returns a value (not undefined) or the deadline passes. */
-async function until<T>(what: string, deadlineMs: number, check: () => Promise<T | undefined>, last: () => string = () => ""): Promise<T> {
-  const end = performance.now() + deadlineMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (performance.now() > end) throw new Error(`Timed out after ${deadlineMs} ms waiting for ${what}${last() ? ` (last: ${last()})` : ""}`);
-    await new Promise((r) => setTimeout(r, 50)); // poll interval, bounded by the deadline above
-  }
-}
 
 /**
  * With the harness's timings the VIP must not change at all during a window (checked by the
@@ -86,55 +48,6 @@ function holderChanges(sampler: OverlapSampler, from: number): { changes: number
   let changes = 0;
   for (let i = 1; i < sets.length; i++) if (sets[i] !== sets[i - 1]) changes++;
   return { changes, sets };
-}
-
-interface VipCluster {
-  net: HostNet;
-  agents: HostAgents;
-  sampler: OverlapSampler;
-  holders: () => Promise<string[]>;
-  servedThroughVip: (notBy?: string) => Promise<string | undefined>;
-  lastServed: () => string;
-  /** The host serving the client through the VIP once the service is up (the only holder). */
-  first: string;
-}
-
-/** Builds the hosts, the agents, the service with its VIP and the sampler; null when skipped. */
-async function startVipCluster(t: TestContext, profile?: "fast"): Promise<VipCluster | null> {
-  if (!hasArping) {
-    if (process.env["PHALANX_HOSTS_REQUIRED"] === "1") throw new Error("VIP host tests required (PHALANX_HOSTS_REQUIRED=1) but arping is missing: apt-get install arping");
-    t.skip("needs arping for gratuitous ARP: apt-get install arping");
-    return null;
-  }
-  const net = await HostNet.startOrSkip(t, { hosts: 3, clients: 1 });
-  if (net === null) return null;
-  const c1 = await Prober.start(net, "c1");
-  const agents = await HostAgents.start(net, c1, profile === undefined ? {} : { profile });
-  t.after(() => agents.close());
-  const sampler = new OverlapSampler(net, HOSTS, VIP);
-  t.after(() => sampler.stop().catch(() => undefined));
-
-  const leader = await agents.waitLeader(HOSTS, SERVED_DEADLINE_MS);
-  const applied = await agents.apply(leader, SERVICE);
-  assert.ok(typeof applied !== "string" && applied.status === 200, `apply failed: ${JSON.stringify(applied)}`);
-
-  const holders = async (): Promise<string[]> => (await Promise.all(HOSTS.map(async (h) => ((await net.addresses(h)).includes(VIP) ? h : null)))).filter((h): h is string => h !== null);
-  let lastServed = "";
-  const servedThroughVip = async (notBy?: string): Promise<string | undefined> => {
-    const r = await c1.http(`http://${VIP}:8080/`, 1_000);
-    lastServed = r.ok ? `${r.status} ${r.body}` : r.error;
-    if (!r.ok || r.status !== 200) return undefined;
-    const host = HOSTS.find((h) => net.node(h).address === r.body);
-    return host !== undefined && host !== notBy ? host : undefined;
-  };
-  // Served by the host that alone holds the VIP (polled: a holder on a loaded host with the fast
-  // profile may fence itself for a moment and come back — no overlap, but not yet stable).
-  const first = await until("the client served through the VIP by its only holder", SERVED_DEADLINE_MS, async () => {
-    const by = await servedThroughVip();
-    return by !== undefined && JSON.stringify(await holders()) === JSON.stringify([by]) ? by : undefined;
-  }, () => lastServed);
-  await sampler.waitRounds(5);
-  return { net, agents, sampler, holders, servedThroughVip, lastServed: () => lastServed, first };
 }
 
 test("agents with a service's vip: SIGSTOP of the holder's agent → its watchdog drops the VIP, another host serves, no overlap; SIGCONT → it does not take the VIP back", { timeout: 240_000 }, async (t) => {

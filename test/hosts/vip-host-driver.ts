@@ -5,6 +5,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { HostNet, NodeProcess } from "./harness.js";
 import type { Prober } from "./probe.js";
+import { until } from "./vip-hosts.js";
 
 const VIP_HOST = fileURLToPath(new URL("./testdata/vip-host.ts", import.meta.url));
 const ANSWER_DEADLINE_MS = 10_000;
@@ -59,23 +60,12 @@ export class VipHost {
   }
 }
 
-/** Polls `check` until it returns a value (not undefined) or `deadlineMs` passes. */
-export async function until<T>(what: string, deadlineMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const end = performance.now() + deadlineMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (performance.now() > end) throw new Error(`Timed out after ${deadlineMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** The client is served through the VIP by `host` (retried: a neighbour entry may be resolving). */
 export async function servedBy(client: Prober, url: string, host: string, deadlineMs: number): Promise<void> {
   let last = "";
-  await until(`c1 served by ${host} through ${url} (last: ${last})`, deadlineMs, async () => {
+  await until(`c1 served by ${host} through ${url}`, deadlineMs, async () => {
     const r = await client.http(url, 1_000);
     last = r.ok ? `served by ${r.body}` : r.error;
     return r.ok && r.body === host ? true : undefined;
-  });
+  }, () => last);
 }

@@ -9,7 +9,8 @@ import { spawnSync } from "node:child_process";
 import { HostNet } from "./harness.js";
 import { Prober } from "./probe.js";
 import { OverlapSampler } from "./vip-overlap.js";
-import { servedBy, until, VipHost } from "./vip-host-driver.js";
+import { servedBy, VipHost } from "./vip-host-driver.js";
+import { until } from "./vip-hosts.js";
 
 const VIP = "fd00:231::200";
 const VIP_CIDR = `${VIP}/64`;

@@ -6,24 +6,17 @@
 import { test } from "node:test";
 import type { TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { HostNet } from "./harness.js";
 import { Prober } from "./probe.js";
 import { OverlapSampler } from "./vip-overlap.js";
-import { servedBy, until, VipHost } from "./vip-host-driver.js";
+import { servedBy, VipHost } from "./vip-host-driver.js";
+import { arpingOrSkip, until } from "./vip-hosts.js";
 
 const VIP = "10.231.0.200";
 const VIP_CIDR = `${VIP}/24`;
 const URL_VIA_VIP = `http://${VIP}:8080/`;
-/** Gratuitous ARP needs `arping` (Debian `arping`, which .ci/run installs). */
-const hasArping = spawnSync("sh", ["-c", "command -v arping"]).status === 0;
-
 async function setup(t: TestContext): Promise<{ net: HostNet; hosts: VipHost[]; client: Prober; sampler: OverlapSampler } | null> {
-  if (!hasArping) {
-    if (process.env["PHALANX_HOSTS_REQUIRED"] === "1") throw new Error("VIP host tests required (PHALANX_HOSTS_REQUIRED=1) but arping is missing: apt-get install arping");
-    t.skip("needs arping for gratuitous ARP: apt-get install arping");
-    return null;
-  }
+  if (!arpingOrSkip(t)) return null;
   const net = await HostNet.startOrSkip(t, { hosts: 3, clients: 1 });
   if (net === null) return null;
   const hosts = await Promise.all(["h1", "h2", "h3"].map((h) => VipHost.start(net, h, VIP_CIDR)));

@@ -5,7 +5,7 @@
 // show up in the event feed; kill -9 of the node holding the active shows the node down and the
 // failover in the feed without a reload, and the delay from "new active healthy" (seen through the
 // API) to "shown on the page" is printed; with the last other node killed, the page (still served)
-// says its node has lost the leader. Skips without Chromium unless PHALANX_BROWSER_REQUIRED=1.
+// says its node has lost the leader. An instance's "log" link shows its output, relayed from its node. Skips without Chromium unless PHALANX_BROWSER_REQUIRED=1.
 // PHALANX_SCREENSHOTS=1 saves the main views under docs/dashboard/.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -132,6 +132,26 @@ test("the dashboard in a browser: tokens, nodes, services, every action from the
     assert.match(await page.locator("#served").innerText(), new RegExp(`node ${pageNode}\\b`));
     assert.equal(await page.locator("#banner-leader-lost").isVisible(), false);
     await screenshot(page, "overview");
+  });
+
+  await t.test("an instance's log link shows the records `phalanx logs` prints, also from another node", async () => {
+    const web = (await service(f.reader, "web"))!;
+    // At most one of web's two instances is on the page's node: the other's log is relayed by it.
+    const instances = [...web.instances].sort((a, b) => Number(a.node === pageNode) - Number(b.node === pageNode));
+    assert.notEqual(instances[0]!.node, pageNode);
+    for (const i of instances) {
+      await page.click(`#instances button[data-log="${i.id}"]`);
+      await pageShows(page, `the log of ${i.id} (node ${i.node})`, (id) => {
+        const panel = document.getElementById("log-panel");
+        return panel?.getAttribute("data-instance") === id && panel.getAttribute("data-loaded") === "true" && (document.getElementById("log-text")?.textContent ?? "").includes(`serving ${id} `);
+      }, i.id);
+      assert.match(await page.locator("#log-status").innerText(), new RegExp(`read from node ${i.node}\\b`));
+    }
+    await page.click("#log-refresh");
+    await pageShows(page, "the log read again", () => document.getElementById("log-panel")?.getAttribute("data-loaded") === "true", null);
+    await screenshot(page, "instance-log");
+    await page.click("#log-close");
+    assert.equal(await page.locator("#log-panel").isVisible(), false);
   });
 
   await t.test("a drain clicked on the page moves the instances off the node", async () => {

@@ -138,11 +138,19 @@ function renderServices(s, act) {
         el("td", { text: role }),
         el("td", { class: i.restarts > 0 ? "state-warn" : "", text: i.restarts }),
         el("td", { text: i.startedAtMs === null ? "—" : duration(s.generatedAtMs - i.startedAtMs) }),
-        el("td", { class: "wrap muted", text: i.message ?? "" })));
+        el("td", { class: "wrap muted", text: i.message ?? "" }),
+        el("td", {}, logButton(i, svc.name, act))));
     }
   }
   fill("#services", serviceRows, "no services applied", 7);
-  fill("#instances", instanceRows, "no instances", 9);
+  fill("#instances", instanceRows, "no instances", 10);
+}
+
+/** The "log" button of an instance row: opens the log panel (logs.js) through act("log", …). */
+function logButton(i, service, act) {
+  const b = el("button", { type: "button", "data-log": i.id, text: "log" });
+  b.addEventListener("click", () => act("log", { node: i.node, nodeName: i.nodeName ?? `node ${i.node}`, service, instance: i.id }));
+  return b;
 }
 
 function renderProxy(p) {

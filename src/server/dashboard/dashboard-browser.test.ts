@@ -129,6 +129,10 @@ test("the dashboard in a browser: tokens, nodes, services, every action from the
       const rows = [...document.querySelectorAll('#backends tr[data-backend]')];
       return rows.some((r) => r.getAttribute("data-health") === "up") && rows.reduce((n, r) => n + Number(r.getAttribute("data-requests")), 0) >= 20;
     }, null);
+    // One clock on this machine: every node's skew is measured and none is highlighted; no node sets a cluster VIP.
+    await pageShows(page, "a clock skew within the threshold on all 3 nodes", () =>
+      [...document.querySelectorAll("#nodes td.skew")].filter((td) => td.getAttribute("data-skewed") === "false" && /^[+−]\d/.test(td.textContent ?? "")).length === 3, null);
+    assert.match(await page.locator("#cluster-vip").innerText(), /not configured/);
     assert.match(await page.locator("#served").innerText(), new RegExp(`node ${pageNode}\\b`));
     assert.equal(await page.locator("#banner-leader-lost").isVisible(), false);
     await screenshot(page, "overview");

@@ -36,7 +36,7 @@ export interface Dashboard {
 /** Builds the dashboard's routes over a node's state. */
 export function createDashboard(deps: DashboardDeps): Dashboard {
   const history = new LeaderHistory(deps.replica, deps.wallMs);
-  const leaderPartSource = new LeaderPartSource({ replica: deps.replica, forwarder: deps.forwarder, adminToken: deps.adminToken });
+  const leaderPartSource = new LeaderPartSource({ replica: deps.replica, forwarder: deps.forwarder, adminToken: deps.adminToken, ...(deps.clockSkews ? { clockSkews: deps.clockSkews } : {}) });
   const sources: DashboardSources = { ...deps, leaderPart: leaderPartSource, history };
   const build = (): ReturnType<typeof buildDashboardState> => buildDashboardState(sources);
   const stream = new DashboardStream({ replica: deps.replica, build, logger: deps.logger });
@@ -51,7 +51,7 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
   routes.set(`POST ${LEADER_PART_PATH}`, {
     access: "admin",
     handler: async () => {
-      const part = leaderPart(deps.replica);
+      const part = leaderPart(deps.replica, deps.clockSkews);
       // Not relayed: a follower asks the leader it knows, and shows its older copy if that fails.
       if (part === null) throw new ServerError("no_leader", `Node ${deps.replica.id} is not the leader: ask the leader for its part`);
       return { part };

@@ -152,7 +152,7 @@ function renderServices(s, act) {
         el("td", { text: role }),
         el("td", { class: i.restarts > 0 ? "state-warn" : "", text: i.restarts }),
         el("td", { text: i.startedAtMs === null ? "—" : duration(s.generatedAtMs - i.startedAtMs) }),
-        el("td", { class: "wrap muted", text: i.message ?? "" }),
+        el("td", { class: "wrap muted message", text: i.message ?? "" }),
         el("td", {}, logButton(i, svc.name, act))));
     }
   }

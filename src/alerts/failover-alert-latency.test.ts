@@ -8,78 +8,26 @@
 // resolution exactly once. Speed is reported, not asserted (DESIGN: no timing in tests).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { SmtpReceiver, WebhookReceiver } from "../testing/alert-receivers.js";
-import { activeStandbyService, healthyActive, writeActingApp } from "../testing/failover-testkit.js";
+import { AlertChannels, CHANNELS, newerThan, outboxDrained, statusesByFingerprint, type ChannelName, type Delivery } from "../testing/alert-channels.js";
+import { activeStandbyService, healthyActive, newActiveHealthy, writeActingApp } from "../testing/failover-testkit.js";
 import { applyText, describeService, startServicesFixture, waitFor } from "../testing/services-testkit.js";
 import type { ServicesFixture } from "../testing/services-testkit.js";
-
-/** One delivery as a channel saw it. */
-interface Seen {
-  readonly status: string;
-  readonly fingerprint: string;
-  readonly atMs: number;
-}
-
-const CHANNELS = ["webhook", "exec", "smtp"] as const;
-type ChannelName = (typeof CHANNELS)[number];
-
-/** The new active once healthy, polled every 10 ms; returns it and the wall time it was first seen. */
-async function newActiveHealthy(f: ServicesFixture, notOn: number): Promise<{ node: number; atMs: number }> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const a = await healthyActive(f, "db", notOn).catch(() => undefined);
-    if (a !== undefined) return { node: a.node, atMs: Date.now() };
-    if (Date.now() > deadline) throw new Error(`No healthy active off node ${notOn} after 60 s\n${await describeService(f.reader, "db")}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function leaderOf(f: ServicesFixture, among: readonly number[]): Promise<number> {
   return f.cluster.leader(30_000, among);
 }
 
 test("kill -9 of the active's node: each alert channel gets the completed failover once; delays from the new active healthy are reported", { timeout: 240_000 }, async (t) => {
-  const webhook = await WebhookReceiver.start();
-  t.after(() => webhook.close());
-  const dir = await mkdtemp(join(tmpdir(), "phalanx-alert-latency-"));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const smtp = await SmtpReceiver.start(dir);
-  t.after(() => smtp.close());
-  const execLog = join(dir, "exec.log");
-  const script = join(dir, "notify.sh");
-  await writeFile(script, `#!/bin/sh\necho "$PHALANX_ALERT_NAME $PHALANX_ALERT_SERVICE $PHALANX_ALERT_STATUS $PHALANX_ALERT_FINGERPRINT $(date +%s%3N)" >> "${execLog}"\n`);
-  await chmod(script, 0o755);
-  await writeFile(execLog, "");
+  const channels = await AlertChannels.start();
+  t.after(() => channels.close());
   // Default delivery settings: the figure is what an operator gets.
-  const f = await startServicesFixture({
-    alerts: { channels: [{ type: "webhook", name: "hook", url: webhook.url }, { type: "exec", name: "script", command: script }, smtp.channel("mail")] },
-  });
+  const f = await startServicesFixture({ alerts: { channels: channels.config } });
   t.after(() => f.close());
 
   // Failovers before the test's kills (a fencing lease lost on a starved machine) are left out of the figures.
   const before = new Set<string>();
-  const seen = async (): Promise<Record<ChannelName, Seen[]>> => {
-    const all = await seenAll();
-    return { webhook: all.webhook.filter((x) => !before.has(x.fingerprint)), exec: all.exec.filter((x) => !before.has(x.fingerprint)), smtp: all.smtp.filter((x) => !before.has(x.fingerprint)) };
-  };
-  const seenAll = async (): Promise<Record<ChannelName, Seen[]>> => {
-    const hook = webhook.bodies.flatMap((b, i) => (b as { alerts: { status: string; fingerprint: string; labels: Record<string, string> }[] }).alerts
-      .filter((a) => a.labels.alertname === "PhalanxFailover" && a.labels.service === "db")
-      .map((a) => ({ status: a.status, fingerprint: a.fingerprint, atMs: webhook.receivedAtMs[i]! })));
-    const exec = (await readFile(execLog, "utf8")).split("\n").filter((l) => l.startsWith("PhalanxFailover db ")).map((l) => {
-      const [, , status = "", fingerprint = "", at = "0"] = l.split(" ");
-      return { status, fingerprint, atMs: Number(at) };
-    });
-    const mail = smtp.mails.filter((m) => /Subject: .*Failover of service db/.test(m.data)).map((m) => ({
-      status: /X-Phalanx-Status: (\w+)/.exec(m.data)?.[1] ?? "",
-      fingerprint: /X-Phalanx-Fingerprint: (\w+)/.exec(m.data)?.[1] ?? "",
-      atMs: m.receivedAtMs,
-    }));
-    return { webhook: hook, exec, smtp: mail };
-  };
+  const seenAll = (): Promise<Record<ChannelName, Delivery[]>> => channels.deliveries("PhalanxFailover", "db");
+  const seen = async (): Promise<Record<ChannelName, Delivery[]>> => newerThan(await seenAll(), before);
 
   const app = await writeActingApp(f);
   await applyText(f.admin, activeStandbyService(f, app));
@@ -94,7 +42,7 @@ test("kill -9 of the active's node: each alert channel gets the completed failov
   const round = async (label: string, killed: number, resolvedBefore: number): Promise<number> => {
     const leaderBefore = await leaderOf(f, [1, 2, 3].filter((n) => n !== killed).concat(killed));
     await f.cluster.kill(killed);
-    const healthy = await newActiveHealthy(f, killed);
+    const healthy = await newActiveHealthy(f, "db", killed);
     const arrived = await waitFor(`the completed failover at every channel (${label})`, async () => {
       const s = await seen();
       const resolved = CHANNELS.map((c) => s[c].filter((x) => x.status === "resolved"));
@@ -122,19 +70,9 @@ test("kill -9 of the active's node: each alert channel gets the completed failov
   await outboxDrained(f, second);
   const final = await seen();
   for (const c of CHANNELS) {
-    const byFingerprint = new Map<string, string[]>();
-    for (const x of final[c]) byFingerprint.set(x.fingerprint, [...(byFingerprint.get(x.fingerprint) ?? []), x.status]);
+    const byFingerprint = statusesByFingerprint(final[c]);
     assert.equal(byFingerprint.size, 2, `${c}: two failovers, each its own alert: ${JSON.stringify(final[c])}`);
     for (const statuses of byFingerprint.values()) assert.deepEqual(statuses, ["firing", "resolved"], `${c}: each failover fired and resolved once, in order`);
   }
   process.stdout.write(`${lines.join("\n")}\n`);
 });
-
-/** Waits until the leader's alert outbox is empty (every delivery done and its deletion committed). */
-async function outboxDrained(f: ServicesFixture, down?: number): Promise<void> {
-  await waitFor("the outbox drained", async () => {
-    const leader = await leaderOf(f, [1, 2, 3].filter((n) => n !== down));
-    const r = await fetch(`http://${f.cluster.endpoints([leader])[0]}/v3/phalanx/alerts`, { headers: { authorization: `Bearer ${f.cluster.token}` } });
-    return r.status === 200 && ((await r.json()) as { pending: unknown[] }).pending.length === 0 ? true : undefined;
-  }, 30_000);
-}

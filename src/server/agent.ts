@@ -150,7 +150,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     const routes = adminRoutes({ replica: r, members, config, housekeeper, forwarder, credentials, alerts, localActiveStatus: (service) => nodeAgent?.failover.status(service) ?? null,
       ownClockSkewMs: () => ownSkewMs(clocks) });
     dashboard = createDashboard({ replica: r, members, config, peerLinks: () => tlsTransport.stats().peers, alerts, proxy: () => proxy?.runtime ?? null,
-      fronts: () => fronts, forwarder, adminToken: tokens.admin, logger: log.child({ part: "dashboard" }) });
+      fronts: () => fronts, forwarder, adminToken: tokens.admin, logger: log.child({ part: "dashboard" }), clockSkews: () => knownSkews(clocks), ownClockSkewMs: () => ownSkewMs(clocks) });
     for (const [key, route] of dashboard.routes) routes.set(key, route);
     const handler = createClientApiHandler({ replica: r, clusterId: config.clusterId, tokens, forwarder, logger: log.child({ part: "api" }), routes, pages: dashboard.pages,
       // The balancer's series live in the proxy's own registry; one /metrics serves both.

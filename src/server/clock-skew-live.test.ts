@@ -1,6 +1,6 @@
 // A node whose wall clock runs 2 s ahead, in a 3-node cluster of full nodes in this process: the
 // leader measures it over its heartbeats and reports it on /metrics, `phalanx status` warns, the
-// clock_skew alert fires at the webhook; once the clock is set right the alert resolves.
+// clock_skew alert fires at the webhook, the dashboard's node table highlights it; once the clock is set right the alert resolves.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PhalanxClient } from "../client/client.js";
@@ -44,6 +44,18 @@ test("a node 2 s ahead shows in the leader's metrics, as a status warning and as
     return values.size === 3 ? values : undefined;
   }, 20_000, "the leader to report the skew of all three nodes");
   for (const [id, ms] of expected) assert.ok(Math.abs(metrics.get(id)! * 1000 - ms) < 200, `node ${id}: ${metrics.get(id)} s, expected ${ms / 1000} s`);
+
+  // The dashboard's node table, served by a follower: the skewed node's row is highlighted, the others not.
+  const follower = [1, 2, 3].find((id) => id !== leader)!;
+  const rows = await until(async () => {
+    const r = await fetch(`http://${cluster.nodes.get(follower)!.clientAddress}/v3/phalanx/dashboard/state`, { headers: { authorization: `Bearer ${cluster.files.adminToken}` } });
+    const state = (await r.json()) as { nodes: { id: number; clockSkewMs: number | null; clockSkewed: boolean }[] };
+    return state.nodes.length === 3 && state.nodes.every((n) => n.clockSkewMs !== null) ? state.nodes : undefined;
+  }, 20_000, "the dashboard to show the skew of all three nodes");
+  for (const n of rows) {
+    assert.ok(Math.abs(n.clockSkewMs! - expected.get(n.id)!) < 200, `dashboard, node ${n.id}: ${n.clockSkewMs} ms, expected ${expected.get(n.id)} ms`);
+    assert.equal(n.clockSkewed, skewed.includes(n.id), `dashboard, node ${n.id}: highlighted only beyond the threshold`);
+  }
 
   const client = new PhalanxClient({ endpoints: cluster.endpoints(), token });
   t.after(() => client.close());

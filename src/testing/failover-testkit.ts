@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { judgeActingLog, type ActingReport } from "../failover/acting-log.js";
-import { service, type ServicesFixture } from "./services-testkit.js";
+import { describeService, service, type ServicesFixture } from "./services-testkit.js";
 import type { ServiceRow } from "../cli/commands/services.js";
 import { COLD_STANDBY_MESSAGE } from "../server/services/node-agent.js";
 
@@ -70,6 +70,20 @@ export async function healthyActive(f: ServicesFixture, name: string, notOn?: nu
   // A cold standby's placeholder report (healthy, "starts when promoted") is not the started instance.
   const inst = s!.instances.find((i) => i.node === a.node && i.healthy && i.message !== COLD_STANDBY_MESSAGE);
   return inst === undefined ? undefined : { node: a.node, token: a.token, instance: inst.id };
+}
+
+/**
+ * The new active off node `notOn` once healthy, polled every 10 ms (each poll a linearizable read);
+ * returns it and the wall time it was first seen. The yardstick of the failover delay figures.
+ */
+export async function newActiveHealthy(f: ServicesFixture, name: string, notOn: number, deadlineMs = 60_000): Promise<{ node: number; token: number; atMs: number }> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const a = await healthyActive(f, name, notOn).catch(() => undefined);
+    if (a !== undefined) return { node: a.node, token: a.token, atMs: Date.now() };
+    if (Date.now() > deadline) throw new Error(`No healthy active of ${name} off node ${notOn} after ${deadlineMs} ms\n${await describeService(f.reader, name)}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 /** The pid an acting instance wrote, or null. */

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import type { IncomingMessage, ServerResponse } from "node:http";
 
 /** The files of ./static/ served (a test checks the folder holds exactly these). */
-export const DASHBOARD_FILES: readonly string[] = ["index.html", "style.css", "app.js", "render.js", "stream.js", "actions.js", "favicon.svg"];
+export const DASHBOARD_FILES: readonly string[] = ["index.html", "style.css", "app.js", "render.js", "stream.js", "actions.js", "logs.js", "favicon.svg"];
 /** Where the static files are. */
 export const DASHBOARD_STATIC_DIR = fileURLToPath(new URL("../../../src/server/dashboard/static/", import.meta.url));
 /** The page's address; its files are under it. */

@@ -35,6 +35,7 @@ test("dashboard routes: public shell without data, admin token for state, stream
     ["GET", "/v3/phalanx/dashboard/state", undefined],
     ["GET", "/v3/phalanx/dashboard/stream", undefined],
     ["POST", "/v3/phalanx/dashboard/leader", {}],
+    ["POST", "/v3/phalanx/dashboard/logs", { node: 1, service: "db", instance: "db-1" }],
     ["POST", "/v3/phalanx/nodes/drain", { node: 1 }],
     ["POST", "/v3/phalanx/nodes/undrain", { node: 1 }],
     ["POST", "/v3/phalanx/services/failover", { service: "db" }],

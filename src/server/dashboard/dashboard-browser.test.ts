@@ -5,13 +5,12 @@
 // show up in the event feed; kill -9 of the node holding the active shows the node down and the
 // failover in the feed without a reload, and the delay from "new active healthy" (seen through the
 // API) to "shown on the page" is printed; with the last other node killed, the page (still served)
-// says its node has lost the leader. Skips without Chromium unless PHALANX_BROWSER_REQUIRED=1.
+// says its node has lost the leader. An instance's "log" link shows its output, relayed from its
+// node. Skips without Chromium unless PHALANX_BROWSER_REQUIRED=1.
 // PHALANX_SCREENSHOTS=1 saves the main views under docs/dashboard/.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
-import type { Browser, Page } from "playwright-core";
+import { eventAfter, newestSeq, openDashboard, openDashboardShowingNodes, pageShows, PAGE_DEADLINE_MS, screenshot, type PageDocument } from "../../testing/dashboard-page.js";
 import { browserSkip, launchBrowser } from "../../testing/browser.js";
 import { applyText, describeService, proxyHost, service, startServicesFixture, waitFor, webService, type ServicesFixture } from "../../testing/services-testkit.js";
 import { freePort } from "../../cli/commands/dev.js";
@@ -19,63 +18,9 @@ import { activeStandbyService, healthyActive, writeActingApp } from "../../testi
 import { COLD_STANDBY_MESSAGE } from "../services/node-agent.js";
 import { waitUntil } from "../../testing/wait.js";
 
-// The functions given to page.waitForFunction/evaluate run in the browser; these are the few DOM
-// names they use (the project's TypeScript lib has no DOM).
-interface PageElement {
-  getAttribute(name: string): string | null;
-  readonly textContent: string | null;
-  readonly lastElementChild: PageElement | null;
-}
-declare const document: {
-  querySelector(selector: string): PageElement | null;
-  querySelectorAll(selector: string): ArrayLike<PageElement> & Iterable<PageElement>;
-  getElementById(id: string): PageElement | null;
-};
+// The functions given to page.waitForFunction/evaluate run in the browser (dashboard-page.ts).
+declare const document: PageDocument;
 declare const window: Record<string, unknown>;
-
-const SCREENSHOTS = process.env.PHALANX_SCREENSHOTS === "1";
-const SCREENSHOT_DIR = fileURLToPath(new URL("../../../docs/dashboard/", import.meta.url));
-/** Longest the page may take to show a change the cluster has made (the issue asks for 2 s; slow CI gets more). */
-const PAGE_DEADLINE_MS = 10_000;
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  if (!SCREENSHOTS) return;
-  await mkdir(SCREENSHOT_DIR, { recursive: true });
-  await page.screenshot({ path: `${SCREENSHOT_DIR}${name}.png`, fullPage: true });
-}
-
-/**
- * Waits until `predicate` (run in the page) holds; on timeout the error names what was awaited and
- * carries the page's text, so a failure shows what the page showed instead.
- */
-async function pageShows<A>(page: Page, what: string, predicate: (arg: A) => boolean, arg: A, timeoutMs = PAGE_DEADLINE_MS): Promise<void> {
-  try {
-    // The argument crosses to the page as JSON (numbers, strings, plain objects here).
-    await page.waitForFunction(predicate as (arg: unknown) => boolean, arg as unknown, { timeout: timeoutMs });
-  } catch (err) {
-    const text = await page.locator("body").innerText().catch(() => "(page unreadable)");
-    throw new Error(`The page did not show ${what} within ${timeoutMs} ms (${(err as Error).message.split("\n")[0]})\n--- the page ---\n${text.slice(0, 5000)}`);
-  }
-}
-
-/** The newest event sequence number the page lists. */
-function newestSeq(page: Page): Promise<number> {
-  return page.evaluate(() => Math.max(0, ...[...document.querySelectorAll("#events li")].map((li) => Number(li.getAttribute("data-seq")))));
-}
-
-/** True in the page when an event matching `selector` newer than `after` is listed. */
-function eventAfter({ selector, after }: { selector: string; after: number }): boolean {
-  return [...document.querySelectorAll(`#events li${selector}`)].some((li) => Number(li.getAttribute("data-seq")) > after);
-}
-
-/** Signs in with `token` on a fresh page of node `endpoint`'s dashboard. */
-async function openDashboard(browser: Browser, endpoint: string, token: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.goto(`http://${endpoint}/dashboard`);
-  await page.fill("#token", token);
-  await page.click("#login-submit");
-  return page;
-}
 
 test("the dashboard in a browser: tokens, nodes, services, every action from the page, kill -9 of the active's node seen live, a node that lost the leader", { skip: browserSkip(), timeout: 240_000 }, async (t) => {
   const f: ServicesFixture = await startServicesFixture();
@@ -129,9 +74,33 @@ test("the dashboard in a browser: tokens, nodes, services, every action from the
       const rows = [...document.querySelectorAll('#backends tr[data-backend]')];
       return rows.some((r) => r.getAttribute("data-health") === "up") && rows.reduce((n, r) => n + Number(r.getAttribute("data-requests")), 0) >= 20;
     }, null);
+    // One clock on this machine: every node's skew is measured and none is highlighted; no node sets a cluster VIP.
+    await pageShows(page, "a clock skew within the threshold on all 3 nodes", () =>
+      [...document.querySelectorAll("#nodes td.skew")].filter((td) => td.getAttribute("data-skewed") === "false" && /^[+−]\d/.test(td.textContent ?? "")).length === 3, null);
+    assert.match(await page.locator("#cluster-vip").innerText(), /not configured/);
     assert.match(await page.locator("#served").innerText(), new RegExp(`node ${pageNode}\\b`));
     assert.equal(await page.locator("#banner-leader-lost").isVisible(), false);
     await screenshot(page, "overview");
+  });
+
+  await t.test("an instance's log link shows the records `phalanx logs` prints, also from another node", async () => {
+    const web = (await service(f.reader, "web"))!;
+    // At most one of web's two instances is on the page's node: the other's log is relayed by it.
+    const instances = [...web.instances].sort((a, b) => Number(a.node === pageNode) - Number(b.node === pageNode));
+    assert.notEqual(instances[0]!.node, pageNode);
+    for (const i of instances) {
+      await page.click(`#instances button[data-log="${i.id}"]`);
+      await pageShows(page, `the log of ${i.id} (node ${i.node})`, (id) => {
+        const panel = document.getElementById("log-panel");
+        return panel?.getAttribute("data-instance") === id && panel.getAttribute("data-loaded") === "true" && (document.getElementById("log-text")?.textContent ?? "").includes(`serving ${id} `);
+      }, i.id);
+      assert.match(await page.locator("#log-status").innerText(), new RegExp(`read from node ${i.node}\\b`));
+    }
+    await page.click("#log-refresh");
+    await pageShows(page, "the log read again", () => document.getElementById("log-panel")?.getAttribute("data-loaded") === "true", null);
+    await screenshot(page, "instance-log");
+    await page.click("#log-close");
+    assert.equal(await page.locator("#log-panel").isVisible(), false);
   });
 
   await t.test("a drain clicked on the page moves the instances off the node", async () => {
@@ -176,8 +145,7 @@ test("the dashboard in a browser: tokens, nodes, services, every action from the
     if (victim === pageNode) {
       // The active moved onto the page's node on its own: follow the failover from a page on another node, opened before the kill.
       pageNode = [1, 2, 3].find((id) => id !== victim)!;
-      page = await openDashboard(browser, f.cluster.endpoints([pageNode])[0]!, f.cluster.adminToken);
-      await pageShows(page, "3 nodes up", () => document.querySelectorAll('#nodes tr[data-state="up"]').length === 3, null);
+      page = await openDashboardShowingNodes(browser, f.cluster.endpoints([pageNode])[0]!, f.cluster.adminToken, 3);
     }
     await page.evaluate(() => (window.notReloaded = true));
     const lastSeq = await newestSeq(page);
@@ -185,7 +153,7 @@ test("the dashboard in a browser: tokens, nodes, services, every action from the
       const active = Number(document.querySelector('#services tr[data-service="db"]')?.getAttribute("data-active-node") ?? 0);
       if (active === 0 || active === victim) return false;
       const row = document.querySelector(`#instances tr[data-service="db"][data-node="${active}"][data-healthy="true"]`);
-      if (row === null || row.lastElementChild?.textContent === cold) return false;
+      if (row === null || row.querySelector("td.message")?.textContent === cold) return false;
       return [...document.querySelectorAll('#events li[data-type="active_promoted"][data-service="db"]')].some((li) => Number(li.getAttribute("data-seq")) > lastSeq);
     }, { victim, lastSeq, cold: COLD_STANDBY_MESSAGE }, { timeout: 30_000 }).then(() => Date.now());
     // Polled every 20 ms (each poll a linearizable read): the page is timed against the first poll that sees it.

@@ -6,6 +6,7 @@ import type { Replica } from "../replica.js";
 import type { LeaderForwarder } from "../forward.js";
 import type { NodeId } from "../../raft/raft.js";
 import { NODE_PREFIX } from "../services/layout.js";
+import type { NodeSkew } from "../clock-skew.js";
 
 /** Longest a follower waits for the leader's part when it holds no copy yet. */
 export const LEADER_PART_TIMEOUT_MS = 1000;
@@ -24,10 +25,12 @@ export interface LeaderPart {
   readonly match: Readonly<Record<string, number>>;
   /** Node id → time since its node lease was last kept alive, and the lease's TTL. */
   readonly heartbeats: Readonly<Record<string, { sinceMs: number; ttlMs: number }>>;
+  /** Node id → its wall clock minus the leader's, in ms, for the nodes the leader has probed (clock-skew.ts). */
+  readonly skews: Readonly<Record<string, number>>;
 }
 
-/** Computes the leader's part on the leader; null on any other node. */
-export function leaderPart(replica: Replica): LeaderPart | null {
+/** Computes the leader's part on the leader; null on any other node. `skews`: the leader's clock comparison (none in tests without a transport). */
+export function leaderPart(replica: Replica, skews: () => readonly NodeSkew[] = () => []): LeaderPart | null {
   const s = replica.status();
   if (s.role !== "leader" || s.progress === undefined) return null;
   const match: Record<string, number> = {};
@@ -39,7 +42,9 @@ export function leaderPart(replica: Replica): LeaderPart | null {
     if (info === undefined || remaining === undefined) continue;
     heartbeats[kv.key.slice(NODE_PREFIX.length)] = { sinceMs: Math.max(0, Math.round(info.ttlMs - remaining)), ttlMs: info.ttlMs };
   }
-  return { leader: s.id, term: s.term, lastIndex: s.lastIndex, commit: s.commit, match, heartbeats };
+  const skewByNode: Record<string, number> = {};
+  for (const k of skews()) skewByNode[String(k.node)] = k.skewMs;
+  return { leader: s.id, term: s.term, lastIndex: s.lastIndex, commit: s.commit, match, heartbeats, skews: skewByNode };
 }
 
 /** The leader's part as this node last obtained it, with its age. */
@@ -54,7 +59,7 @@ export class LeaderPartSource {
   private held: { part: LeaderPart; atMs: number } | null = null;
   private inFlight: Promise<void> | null = null;
 
-  constructor(private readonly o: { replica: Replica; forwarder: LeaderForwarder; adminToken: string | null; monoMs?: () => number }) {}
+  constructor(private readonly o: { replica: Replica; forwarder: LeaderForwarder; adminToken: string | null; clockSkews?: () => readonly NodeSkew[]; monoMs?: () => number }) {}
 
   /**
    * The freshest copy held, or null. On a follower it starts a refresh (at most one request to the
@@ -62,7 +67,7 @@ export class LeaderPartSource {
    * while it holds no copy at all), so a slow or dead leader delays a state by that much at most.
    */
   async current(): Promise<HeldLeaderPart | null> {
-    const local = leaderPart(this.o.replica);
+    const local = leaderPart(this.o.replica, this.o.clockSkews);
     if (local !== null) {
       this.held = { part: local, atMs: this.monoMs() };
       return { part: local, ageMs: 0 };

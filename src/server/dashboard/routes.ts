@@ -3,6 +3,7 @@
 //   GET  /v3/phalanx/dashboard/state        admin  — the whole state as JSON (what the stream sends)
 //   GET  /v3/phalanx/dashboard/stream       admin  — server-sent events: "state" and "feed" messages
 //   POST /v3/phalanx/dashboard/leader       admin  — the leader's part (lag, heartbeats); leader only
+//   POST /v3/phalanx/dashboard/logs         admin  — an instance's log (as `phalanx logs`), relayed to its node
 // The page's actions call the existing admin routes (nodes/drain, nodes/undrain, services/failover,
 // transfer) with the same token; a follower relays them to the leader like any admin call.
 import type { Logger } from "pino";
@@ -13,6 +14,7 @@ import { LEADER_PART_PATH, leaderPart, LeaderPartSource } from "./leader-part.js
 import { LeaderHistory } from "./leader-history.js";
 import { buildDashboardState, type DashboardSources } from "./state.js";
 import { DashboardStream } from "./stream.js";
+import { INSTANCE_LOGS_PATH, instanceLogs } from "./instance-logs.js";
 import type { LeaderForwarder } from "../forward.js";
 
 /** What the dashboard needs from its node. */
@@ -34,7 +36,7 @@ export interface Dashboard {
 /** Builds the dashboard's routes over a node's state. */
 export function createDashboard(deps: DashboardDeps): Dashboard {
   const history = new LeaderHistory(deps.replica, deps.wallMs);
-  const leaderPartSource = new LeaderPartSource({ replica: deps.replica, forwarder: deps.forwarder, adminToken: deps.adminToken });
+  const leaderPartSource = new LeaderPartSource({ replica: deps.replica, forwarder: deps.forwarder, adminToken: deps.adminToken, ...(deps.clockSkews ? { clockSkews: deps.clockSkews } : {}) });
   const sources: DashboardSources = { ...deps, leaderPart: leaderPartSource, history };
   const build = (): ReturnType<typeof buildDashboardState> => buildDashboardState(sources);
   const stream = new DashboardStream({ replica: deps.replica, build, logger: deps.logger });
@@ -49,12 +51,14 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
   routes.set(`POST ${LEADER_PART_PATH}`, {
     access: "admin",
     handler: async () => {
-      const part = leaderPart(deps.replica);
+      const part = leaderPart(deps.replica, deps.clockSkews);
       // Not relayed: a follower asks the leader it knows, and shows its older copy if that fails.
       if (part === null) throw new ServerError("no_leader", `Node ${deps.replica.id} is not the leader: ask the leader for its part`);
       return { part };
     },
   });
+  const logDeps = { self: deps.replica.id as number, logDir: deps.config.services.logDir, forwarder: deps.forwarder, adminToken: deps.adminToken };
+  routes.set(`POST ${INSTANCE_LOGS_PATH}`, { access: "admin", handler: async (body, req) => instanceLogs(logDeps, body, req) });
   return {
     routes,
     pages,

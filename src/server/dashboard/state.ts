@@ -15,8 +15,10 @@ import { localEvents, nodesJson, servicesWithFailover } from "../services/routes
 import type { EventRecord } from "../services/layout.js";
 import { COLD_STANDBY_MESSAGE } from "../services/node-agent.js";
 import type { LeaderChange, LeaderHistory } from "./leader-history.js";
-import type { HeldLeaderPart, LeaderPartSource } from "./leader-part.js";
+import type { HeldLeaderPart, LeaderPart, LeaderPartSource } from "./leader-part.js";
 import { clusterVerdict, quorumOf, type Verdict } from "./verdict.js";
+import type { NodeSkew } from "../clock-skew.js";
+import type { ClusterVipStatus } from "../services/cluster-vip.js";
 
 /** Events the state carries (the stream adds newer ones as they happen). */
 export const STATE_EVENTS = 100;
@@ -35,6 +37,10 @@ export interface DashboardSources {
   readonly history: LeaderHistory;
   /** Wall-clock epoch ms (uptimes, event times). */
   readonly wallMs?: () => number;
+  /** The skews this node knows (on the leader: every probed member), for the leader's part. */
+  readonly clockSkews?: () => readonly NodeSkew[];
+  /** This node's own skew to the leader (a follower knows its own even without the leader's part). */
+  readonly ownClockSkewMs?: () => number | null;
 }
 
 /** One row of the node table. */
@@ -57,6 +63,10 @@ export interface NodeRow {
   readonly labels: Readonly<Record<string, string>>;
   readonly instances: number;
   readonly clientAddress: string | null;
+  /** Its wall clock minus the leader's, in ms (null: not measured); display only, no safety decision reads it. */
+  readonly clockSkewMs: number | null;
+  /** |clockSkewMs| beyond the threshold (alerts.thresholds.clockSkewMs, state.clockSkewThresholdMs). */
+  readonly clockSkewed: boolean;
 }
 
 export interface DashboardState {
@@ -70,6 +80,10 @@ export interface DashboardState {
   /** How old the leader's part (lag, heartbeats) is; null when none was obtained. */
   readonly leaderDataAgeMs: number | null;
   readonly nodes: readonly NodeRow[];
+  /** Beyond this |clockSkewMs| a node's clock is shown as skewed (the clock_skew alert's threshold). */
+  readonly clockSkewThresholdMs: number;
+  /** The cluster VIP (address, holder, fencing token); null when no node sets clusterVip. */
+  readonly clusterVip: ClusterVipStatus | null;
   readonly services: readonly unknown[];
   readonly proxy: ProxyStats | null;
   readonly fronts: FrontsStats | null;
@@ -93,11 +107,11 @@ export async function buildDashboardState(s: DashboardSources): Promise<Dashboar
   const wallMs = s.wallMs ?? Date.now;
   const { replica } = s;
   const held = await s.leaderPart.current();
-  const status = nodeStatus({ replica, members: s.members, config: s.config });
+  const status = nodeStatus({ replica, members: s.members, config: s.config, ...(s.ownClockSkewMs ? { ownClockSkewMs: s.ownClockSkewMs } : {}) });
   const view = readServicesView((p) => replica.localPrefix(p), replica.kv.revision);
   const now = wallMs();
   const services = withActiveHealth(servicesWithFailover(replica, view, now).services);
-  const nodes = nodeRows(s, view, held, now);
+  const nodes = nodeRows(s, view, held, now, { ownMs: status.clockSkewMs, thresholdMs: status.clockSkewThresholdMs });
   const voters = status.voters.length;
   const reachable = status.voters.filter((id) => nodes.find((n) => n.id === id)?.linkUp === true).length;
   const alertsView = s.alerts?.view() ?? { active: [], pending: [] };
@@ -115,6 +129,8 @@ export async function buildDashboardState(s: DashboardSources): Promise<Dashboar
     leader: { id: status.leader, name: s.members.get(status.leader as never)?.name ?? null, term: status.term, changes: s.history.list() },
     leaderDataAgeMs: held?.ageMs ?? null,
     nodes,
+    clockSkewThresholdMs: status.clockSkewThresholdMs,
+    clusterVip: configuredVip(status.clusterVip),
     services,
     proxy: s.proxy()?.stats() ?? null,
     fronts: frontsStats(s.fronts()),
@@ -124,7 +140,7 @@ export async function buildDashboardState(s: DashboardSources): Promise<Dashboar
 }
 
 /** Members (Raft) and registered nodes (services) in one table. */
-function nodeRows(s: DashboardSources, view: ServicesView, held: HeldLeaderPart | null, nowMs: number): NodeRow[] {
+function nodeRows(s: DashboardSources, view: ServicesView, held: HeldLeaderPart | null, nowMs: number, skew: { ownMs: number | null; thresholdMs: number }): NodeRow[] {
   const status = s.replica.status();
   const self = s.replica.id as number;
   const links = new Map(s.peerLinks().map((p) => [p.id, p.connected]));
@@ -151,8 +167,25 @@ function nodeRows(s: DashboardSources, view: ServicesView, held: HeldLeaderPart 
       labels: record?.labels ?? {},
       instances: record?.instances ?? 0,
       clientAddress: record?.clientAddress ?? member?.clientAddress ?? null,
+      ...nodeSkew({ node: id, self, part: part ?? null, ownMs: skew.ownMs, thresholdMs: skew.thresholdMs }),
     };
   });
+}
+
+/**
+ * A node's skew to the leader: the leader's measurement when its part is held; for this node its own
+ * (a follower hears it from the leader's probes even while the leader's part is out of reach).
+ */
+export function nodeSkew(o: { node: number; self: number; part: Partial<Pick<LeaderPart, "skews">> | null; ownMs: number | null; thresholdMs: number }): { clockSkewMs: number | null; clockSkewed: boolean } {
+  // `skews` is absent from the part of a leader running an older version.
+  const measured = o.part?.skews?.[String(o.node)];
+  const ms = measured ?? (o.node === o.self ? o.ownMs : null);
+  return { clockSkewMs: ms ?? null, clockSkewed: ms !== null && ms !== undefined && Math.abs(ms) > o.thresholdMs };
+}
+
+/** The cluster VIP for the overview; null when neither the holder nor this node configures one. */
+export function configuredVip(v: ClusterVipStatus): ClusterVipStatus | null {
+  return v.address === null && v.holder === null ? null : v;
 }
 
 interface ServiceRowLike {

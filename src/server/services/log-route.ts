@@ -13,10 +13,21 @@ export const DEFAULT_LOG_TAIL_BYTES = 16 * 1024;
 
 const SAFE_NAME = /^[a-z0-9][a-z0-9-]{0,126}$/;
 
-/** Reads a piece of an instance's log file on this node. */
-export async function readInstanceLog(logDir: string | undefined, req: IncomingMessage): Promise<{ text: string; next: number; size: number }> {
+/** A piece of an instance's log: its text, where the next read starts, the file's size. */
+export interface LogPiece {
+  readonly text: string;
+  readonly next: number;
+  readonly size: number;
+}
+
+/** Reads a piece of an instance's log file on this node (the route's query string). */
+export async function readInstanceLog(logDir: string | undefined, req: IncomingMessage): Promise<LogPiece> {
   const url = req.url ?? "/";
-  const q = new URLSearchParams(url.includes("?") ? url.slice(url.indexOf("?") + 1) : "");
+  return readLogPiece(logDir, new URLSearchParams(url.includes("?") ? url.slice(url.indexOf("?") + 1) : ""));
+}
+
+/** Reads a piece of an instance's log file on this node: `q` holds service, instance, and from or tail. */
+export async function readLogPiece(logDir: string | undefined, q: URLSearchParams): Promise<LogPiece> {
   const service = q.get("service") ?? "";
   const instance = q.get("instance") ?? "";
   if (!SAFE_NAME.test(service) || !SAFE_NAME.test(instance)) throw new ServerError("bad_request", "Name a service and an instance: ?service=NAME&instance=ID (lower-case letters, digits, '-')");

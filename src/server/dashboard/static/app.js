@@ -3,6 +3,7 @@
 // (time since the last state arrived) plus the serving node's time since it last heard from the
 // leader, so clocks that differ between the browser and the node never matter.
 import { runAction } from "./actions.js";
+import { closeLog, openLog, refreshLog } from "./logs.js";
 import { duration, EventFeed, renderState } from "./render.js";
 import { errorMessage, openStream } from "./stream.js";
 
@@ -26,6 +27,7 @@ function refusal(status, message) {
 }
 
 function showLogin(error) {
+  closeLog();
   stream?.close();
   stream = null;
   show("dashboard", false);
@@ -58,6 +60,8 @@ function notify(result) {
 async function act(name, target) {
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token === null) return showLogin();
+  // Reading a log changes nothing: no confirmation.
+  if (name === "log") return openLog(target, token);
   const result = await runAction(name, target, token);
   if (result !== null) notify(result);
 }
@@ -136,6 +140,8 @@ document.getElementById("sign-out").addEventListener("click", () => {
   sessionStorage.removeItem(TOKEN_KEY);
   showLogin();
 });
+document.getElementById("log-refresh").addEventListener("click", () => void refreshLog());
+document.getElementById("log-close").addEventListener("click", closeLog);
 setInterval(tickFreshness, 250);
 
 const saved = sessionStorage.getItem(TOKEN_KEY);

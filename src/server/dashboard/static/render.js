@@ -72,6 +72,13 @@ function renderCluster(s) {
   leader.textContent = s.leader.id === 0 ? `none known (term ${s.leader.term})` : `${s.leader.name ?? `node ${s.leader.id}`} (node ${s.leader.id}), term ${s.leader.term}`;
   document.getElementById("leader-changes").replaceChildren(...s.leader.changes.slice(0, 6).map((c) =>
     el("div", { text: `${clock(c.atMs)}  term ${c.term}: ${c.leader === 0 ? "leader lost" : `${nodeName(s, c.leader)} leads`}` })));
+  const vip = document.getElementById("cluster-vip");
+  const v = s.clusterVip;
+  vip.dataset.holder = v?.holder ?? "";
+  vip.className = v === null ? "muted" : v.holder === null ? "state-crit" : "";
+  vip.textContent = v === null ? "not configured (no node sets clusterVip)"
+    : v.holder === null ? `${v.address ?? "?"}: held by no node (a take-over is pending)`
+    : `${v.address ?? "?"} on ${v.holderName ?? `node ${v.holder}`} (node ${v.holder}), fencing token ${v.token}`;
   const lost = document.getElementById("banner-leader-lost");
   lost.hidden = !s.served.leaderLost;
   lost.textContent = `This node (${s.served.name}) has lost the leader: what you see is its last copy of the cluster's state and may be stale. Actions will fail until a leader is known; open the dashboard on another node.`;
@@ -97,11 +104,18 @@ function renderNodes(s, act) {
       el("td", { text: duration(n.uptimeMs) }),
       el("td", { text: n.version ?? "—" }),
       el("td", { class: n.lagEntries > 0 ? "state-warn" : "", text: n.lagEntries === null ? "—" : `${n.lagEntries} entries` }),
+      el("td", { class: n.clockSkewed ? "state-crit skew" : "skew", "data-skewed": String(n.clockSkewed), title: `highlighted beyond ±${duration(s.clockSkewThresholdMs)} (alerts.thresholds.clockSkewMs)`, text: skewText(n.clockSkewMs) }),
       el("td", {}, ...Object.entries(n.labels).map(([k, v]) => el("span", { class: "tag", text: `${k}=${v}` }))),
       el("td", { text: n.instances }),
       actions);
   });
-  fill("#nodes", rows, "no nodes known", 11);
+  fill("#nodes", rows, "no nodes known", 12);
+}
+
+/** A skew with its sign: "+2.0 s" is ahead of the leader's clock. */
+function skewText(ms) {
+  if (ms === null || ms === undefined) return "—";
+  return `${ms >= 0 ? "+" : "−"}${duration(Math.abs(ms))}`;
 }
 
 function renderServices(s, act) {
@@ -138,11 +152,19 @@ function renderServices(s, act) {
         el("td", { text: role }),
         el("td", { class: i.restarts > 0 ? "state-warn" : "", text: i.restarts }),
         el("td", { text: i.startedAtMs === null ? "—" : duration(s.generatedAtMs - i.startedAtMs) }),
-        el("td", { class: "wrap muted", text: i.message ?? "" })));
+        el("td", { class: "wrap muted message", text: i.message ?? "" }),
+        el("td", {}, logButton(i, svc.name, act))));
     }
   }
   fill("#services", serviceRows, "no services applied", 7);
-  fill("#instances", instanceRows, "no instances", 9);
+  fill("#instances", instanceRows, "no instances", 10);
+}
+
+/** The "log" button of an instance row: opens the log panel (logs.js) through act("log", …). */
+function logButton(i, service, act) {
+  const b = el("button", { type: "button", "data-log": i.id, text: "log" });
+  b.addEventListener("click", () => act("log", { node: i.node, nodeName: i.nodeName ?? `node ${i.node}`, service, instance: i.id }));
+  return b;
 }
 
 function renderProxy(p) {

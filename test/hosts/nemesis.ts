@@ -39,6 +39,8 @@ export class NemesisRunner {
     private readonly agents: HostAgents,
     private readonly hosts: readonly string[],
     private readonly log: (line: string) => void = () => undefined,
+    /** Who a `preferLeader` step strikes (default: the Raft leader); null keeps the planned host. */
+    private readonly primary: () => Promise<string | null> = () => this.leader(),
   ) {}
 
   /** The host that says it is leader now, or null (no answer, no leader, or a split view). */
@@ -60,8 +62,9 @@ export class NemesisRunner {
   async runStep(planned: NemesisStep): Promise<void> {
     let step = planned;
     if (step.preferLeader) {
-      const leader = await this.leader();
-      if (leader !== null) step = withPrimary(step, leader);
+      // The leader (or whatever `primary` names) of the moment, so half the faults strike it.
+      const target = await this.primary();
+      if (target !== null) step = withPrimary(step, target);
     }
     const description = describeStep(step);
     const startNs = monotonicNs();

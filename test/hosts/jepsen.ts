@@ -14,6 +14,7 @@ import type { HostNet, NodeProcess } from "./harness.js";
 import { checkHistory, countHistory, parseHistory } from "./jepsen-history.js";
 import type { HistoryCounts, HistoryVerdict, RecordedOp } from "./jepsen-history.js";
 import { NemesisRunner } from "./nemesis.js";
+import type { FreezeWindow } from "./nemesis.js";
 import { planNemesis } from "./nemesis-plan.js";
 import type { NetworkFault } from "./nemesis-plan.js";
 
@@ -61,6 +62,8 @@ export interface JepsenSummary {
   readonly verdict: HistoryVerdict;
   readonly finalReads: boolean;
   readonly history: readonly RecordedOp[];
+  /** Whole-host freezes the nemesis applied (for a single-active judge over the same run). */
+  readonly freezes: readonly FreezeWindow[];
 }
 
 /** A running worker. */
@@ -179,6 +182,7 @@ export async function runKvJepsen(net: HostNet, agents: HostAgents, options: Jep
         verdict,
         finalReads: finals.every((f) => f.finalReads),
         history,
+        freezes: nemesis.freezes,
       };
     } finally {
       await Promise.all(workers.map((w) => net.kill(w.proc).catch(() => undefined)));

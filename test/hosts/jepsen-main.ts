@@ -69,6 +69,10 @@ async function main(): Promise<number> {
 
     log(formatSummary(summary));
     log(`single active: ${singleOk ? "ok" : "VIOLATED"} over ${acts.length} records, ${single.tenures} tenures, ${single.fencedAfterResume.length} stale records fenced by token after a thaw`);
+    const intervals = single.report.intervals;
+    const gapsMs = intervals.slice(1).map((i, k) => Number((i.startNs - intervals[k]!.endNs!) / 1_000_000n));
+    log(`  tenures: ${intervals.map((i) => `${i.instance} ${Number((i.endNs! - i.startNs) / 1_000_000n)} ms`).join(" → ")}`);
+    log(`  gaps between tenures (ms): ${gapsMs.join(", ")}`);
     for (const [a, b] of single.report.overlaps) log(`  overlap: ${a.instance} [${a.startNs}..${a.endNs}] and ${b.instance} [${b.startNs}..${b.endNs}]`);
     for (const s of single.report.staleTokens) log(`  stale token: ${s.instance}`);
     log(JSON.stringify({
@@ -85,6 +89,7 @@ async function main(): Promise<number> {
       overlaps: single.report.overlaps.length,
       stale_tokens: single.report.staleTokens.length,
       fenced_after_resume: single.fencedAfterResume.length,
+      handover_gap_ms_min: gapsMs.length === 0 ? null : Math.min(...gapsMs),
     }));
     return linearizable && singleOk && summary.finalReads ? 0 : 1;
   } finally {

@@ -13,7 +13,7 @@ import { HostAgents } from "./agents.js";
 import { HostNet, hostSupport } from "./harness.js";
 import { formatSummary, pollUntil, runKvJepsen } from "./jepsen.js";
 import { Prober } from "./probe.js";
-import { RECORDING_APP, judgeSingleActive, parseActRecords } from "./single-active.js";
+import { RECORDING_APP, judgeSingleActive, parseActRecords, recordingService } from "./single-active.js";
 
 const DEADLINE_MS = 60_000;
 const RESUME_GRACE_NS = 1_000_000_000n;
@@ -47,7 +47,7 @@ async function main(): Promise<number> {
     const recordsFile = join(dir, "records.log");
     await writeFile(app, RECORDING_APP);
     await writeFile(recordsFile, "");
-    const service = ["services:", "  - name: db", `    run: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(app)}] }`, `    env: { RECORDS: ${JSON.stringify(recordsFile)} }`, "    mode: active-standby", `    standbys: ${hosts - 1}`, "    standby: cold", ""].join("\n");
+    const service = recordingService(app, recordsFile, hosts - 1);
     const applied = await agents.apply(await agents.waitLeader(names, DEADLINE_MS), service);
     if (typeof applied === "string" || applied.status !== 200) throw new Error(`Cannot apply the recording service: ${JSON.stringify(applied)}`);
     const records = async (): Promise<ReturnType<typeof parseActRecords>> => parseActRecords(await readFile(recordsFile, "utf8"));

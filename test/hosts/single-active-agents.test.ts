@@ -17,7 +17,7 @@ import { pollUntil } from "./jepsen.js";
 import { NemesisRunner } from "./nemesis.js";
 import { planNemesis } from "./nemesis-plan.js";
 import { Prober } from "./probe.js";
-import { RECORDING_APP, judgeSingleActive, parseActRecords } from "./single-active.js";
+import { RECORDING_APP, judgeSingleActive, parseActRecords, recordingService } from "./single-active.js";
 
 const HOSTS = ["h1", "h2", "h3"];
 const NEMESIS_MS = 25_000;
@@ -39,16 +39,7 @@ test("single active on 3 hosts under partitions, one-way cuts, a bridge host, lo
   const recordsFile = join(dir, "records.log");
   await writeFile(app, RECORDING_APP);
   await writeFile(recordsFile, "");
-  const service = [
-    "services:",
-    "  - name: db",
-    `    run: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(app)}] }`,
-    `    env: { RECORDS: ${JSON.stringify(recordsFile)} }`,
-    "    mode: active-standby",
-    "    standbys: 2",
-    "    standby: cold",
-    "",
-  ].join("\n");
+  const service = recordingService(app, recordsFile, 2);
   const leader = await agents.waitLeader(HOSTS, DEADLINE_MS);
   const applied = await agents.apply(leader, service);
   assert.ok(typeof applied !== "string" && applied.status === 200, `apply failed: ${JSON.stringify(applied)}`);

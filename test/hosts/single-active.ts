@@ -100,3 +100,21 @@ if (process.env.PHALANX_ROLE !== "active") { setInterval(() => {}, 1000); } else
   process.on("SIGTERM", () => process.exit(0));
 }
 `;
+
+/**
+ * The services file of the recording app: active-standby with cold standbys. Flap damping is set
+ * out of reach: the runs want every failover the faults cause, not the default pause after 3.
+ */
+export function recordingService(app: string, recordsFile: string, standbys: number): string {
+  return [
+    "services:",
+    "  - name: db",
+    `    run: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(app)}] }`,
+    `    env: { RECORDS: ${JSON.stringify(recordsFile)} }`,
+    "    mode: active-standby",
+    `    standbys: ${standbys}`,
+    "    standby: cold",
+    "    flapDamping: { threshold: 100000 }",
+    "",
+  ].join("\n");
+}

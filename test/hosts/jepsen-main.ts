@@ -39,6 +39,7 @@ async function main(): Promise<number> {
   const net = await HostNet.start({ hosts, clients: 2 });
   const dir = await mkdtemp(join(tmpdir(), "phalanx-jepsen-soak-"));
   let agents: HostAgents | null = null;
+  let keep = false;
   try {
     const c1 = await Prober.start(net, "c1");
     agents = await HostAgents.start(net, c1);
@@ -91,11 +92,19 @@ async function main(): Promise<number> {
       fenced_after_resume: single.fencedAfterResume.length,
       handover_gap_ms_min: gapsMs.length === 0 ? null : Math.min(...gapsMs),
     }));
-    return linearizable && singleOk && summary.finalReads ? 0 : 1;
+    const ok = linearizable && singleOk && summary.finalReads;
+    if (!ok) {
+      // The evidence: the KV history (one op per line), the action records, the nemesis log.
+      keep = true;
+      await writeFile(join(dir, "history.jsonl"), summary.history.map((op) => JSON.stringify(op)).join("\n") + "\n");
+      await writeFile(join(dir, "nemesis.txt"), [...summary.steps, ...summary.freezes.map((f) => `freeze ${f.host} from ${f.fromNs} thaw ${f.thawNs} running ${f.toNs}`)].join("\n") + "\n");
+      log(`evidence kept in ${dir} (history.jsonl, records.log, nemesis.txt)`);
+    }
+    return ok ? 0 : 1;
   } finally {
     await agents?.close().catch(() => undefined);
     await net.close();
-    await rm(dir, { recursive: true, force: true });
+    if (!keep) await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -18,10 +18,14 @@ export interface AppliedStep {
   readonly endNs: bigint;
 }
 
-/** A host whose every process was stopped from `fromNs` to `toNs` (monotonic). */
+/**
+ * A host whose every process was stopped from `fromNs`; SIGCONT began at `thawNs` and every process
+ * ran again by `toNs` (monotonic). The thaw takes a while: processes resume one by one.
+ */
 export interface FreezeWindow {
   readonly host: string;
   readonly fromNs: bigint;
+  readonly thawNs: bigint;
   readonly toNs: bigint;
 }
 
@@ -111,8 +115,9 @@ export class NemesisRunner {
         await this.net.freezeNode(f.host);
         return async () => {
           await healNetwork();
+          const thawNs = monotonicNs();
           await this.net.thawNode(f.host);
-          this.freezes.push({ host: f.host, fromNs, toNs: monotonicNs() });
+          this.freezes.push({ host: f.host, fromNs, thawNs, toNs: monotonicNs() });
         };
       }
     }

@@ -9,10 +9,11 @@
 // watchdog, instance) cannot fence anything while frozen, and on SIGCONT its instance's overdue
 // timer may run before the overdue watchdog kills it. No lease scheme can stop a paused process from
 // acting once more when it resumes; that is what the fencing token is for: such a record carries a
-// token below the newest one, so a resource that checks tokens refuses it. Records of a host within
-// `resumeGraceNs` after its thaw, with a token below the newest already seen, are therefore counted
-// apart as "fenced after resume" (the resource would refuse them) instead of as overlap. Anything
-// else stale — after a partition, a kill, loss — is a violation.
+// token below the newest one, so a resource that checks tokens refuses it. Records of a host from
+// the start of its thaw (SIGCONT) until `resumeGraceNs` after every process of it runs again, with
+// a token below the newest already seen, are therefore counted apart as "fenced after resume" (the
+// resource would refuse them) instead of as overlap. Anything else stale — after a partition, a
+// kill, loss — is a violation.
 import { judgeActingLog, startLine, stopLine } from "../../src/failover/acting-log.js";
 import type { ActingReport } from "../../src/failover/acting-log.js";
 
@@ -24,10 +25,10 @@ export interface ActRecord {
   readonly atNs: bigint;
 }
 
-/** A host whose every process was stopped from `fromNs` to `toNs`. */
+/** A host whose every process was stopped; SIGCONT began at `thawNs`, all ran again by `toNs`. */
 export interface HostFreeze {
   readonly host: string;
-  readonly fromNs: bigint;
+  readonly thawNs: bigint;
   readonly toNs: bigint;
 }
 
@@ -62,7 +63,7 @@ export interface SingleActiveVerdict {
 /** Judges the records; see the file comment. */
 export function judgeSingleActive(records: readonly ActRecord[], freezes: readonly HostFreeze[], resumeGraceNs: bigint): SingleActiveVerdict {
   const sorted = [...records].sort((a, b) => (a.atNs < b.atNs ? -1 : a.atNs > b.atNs ? 1 : 0));
-  const justThawed = (r: ActRecord): boolean => freezes.some((f) => f.host === r.host && r.atNs >= f.toNs && r.atNs - f.toNs <= resumeGraceNs);
+  const justThawed = (r: ActRecord): boolean => freezes.some((f) => f.host === r.host && r.atNs >= f.thawNs && r.atNs <= f.toNs + resumeGraceNs);
   const fencedAfterResume: ActRecord[] = [];
   const spans = new Map<string, { token: number; firstNs: bigint; lastNs: bigint }>();
   let highest = -Infinity;

@@ -1,6 +1,6 @@
 // A client on the minority side of a partition (issue 12, item 3): 3 real agents; c2 is cut off
 // together with the Raft leader of the moment (so the minority host starts out believing it leads)
-// while c1 stays with the other two. Both run the Jepsen workload (testdata/jepsen-client.ts) all
+// for 15 s while c1 stays with the other two. Both run the Jepsen workload (testdata/jepsen-client.ts) all
 // along. While cut off, c2 must get no answered operation at all (no write or CAS acknowledged, no
 // read: nothing can be linearizable without a quorum); a write it was told certainly did not happen
 // must never show up later; the whole history must be linearizable; and the active-standby
@@ -27,7 +27,7 @@ const HOSTS = ["h1", "h2", "h3"];
 const KEYS = ["minority/a", "minority/b", "minority/c"];
 const VIP = "10.231.0.200";
 /** How long the partition lasts (nemesis time). */
-const PARTITION_MS = 12_000;
+const PARTITION_MS = 15_000;
 const PLANTED_PARTITION_MS = 8_000;
 /** Longest starts and recoveries may take on a loaded machine. */
 const DEADLINE_MS = 60_000;
@@ -86,7 +86,7 @@ async function runMinority(t: TestContext, o: { partitionMs: number; staleReads:
   }
   const dir = await mkdtemp(join(tmpdir(), "phalanx-jepsen-minority-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const workers: JepsenWorker[] = await startWorkers(net, agents, [{ client: "c1", clients: 2 }, { client: "c2", clients: 2, staleReads: o.staleReads }], { seed: 5, keys: KEYS, dir });
+  const workers: JepsenWorker[] = await startWorkers(net, agents, [{ client: "c1", clients: 2 }, { client: "c2", clients: 3, staleReads: o.staleReads }], { seed: 5, keys: KEYS, dir });
   t.after(() => Promise.all(workers.map((w) => net.kill(w.proc).catch(() => undefined))));
   const answered = async (): Promise<number> => (await Promise.all(workers.map((w) => w.history()))).flat().filter((op) => op.type === "ok").length;
   await pollUntil("answered operations before the cut", DEADLINE_MS, async () => (await answered()) >= 20);
@@ -114,12 +114,14 @@ test("a client on the minority side of a partition: no operation of it is acknow
   if (!withVip) t.diagnostic("arping missing: the VIP part is left out (apt-get install arping)");
   const r = await runMinority(t, { partitionMs: PARTITION_MS, staleReads: false, vip: withVip });
   if (r === null) return;
-  const during = r.c2.filter((op) => op.callMs >= r.cutMs && op.returnMs <= r.healMs);
-  const counts = countHistory(during);
-  t.diagnostic(`c2 while cut off: ${JSON.stringify(counts.byKind)}`);
-  assert.ok(during.length >= 3, `c2 tried only ${during.length} operations while cut off`);
-  assert.deepEqual(during.filter((op) => op.type === "ok").map((op) => JSON.stringify(op)), [], "operations of the cut-off client answered");
-  assert.ok(during.some((op) => op.input.kind !== "read"), "c2 tried no write while cut off");
+  // Operations c2 called while cut off (an SDK call may retry across endpoints for seconds, so some
+  // are answered only after the heal — legitimately); none may be answered before the heal.
+  const tried = r.c2.filter((op) => op.callMs >= r.cutMs && op.callMs < r.healMs);
+  t.diagnostic(`c2 called while cut off: ${JSON.stringify(countHistory(tried).byKind)}`);
+  assert.ok(tried.length >= 2, `c2 called only ${tried.length} operations while cut off`);
+  assert.ok(tried.some((op) => op.input.kind !== "read"), "c2 called no write while cut off");
+  const answeredWhileCut = tried.filter((op) => op.type === "ok" && op.returnMs <= r.healMs);
+  assert.deepEqual(answeredWhileCut.map((op) => JSON.stringify(op)), [], "operations of the cut-off client answered while it was cut off");
 
   // A write refused to c2 (certainly not applied) is never read by anyone afterwards.
   const refusedValues = new Set(r.c2.filter((op) => op.type === "fail" && op.input.kind !== "read").map((op) => (op.input as { value: number }).value));

@@ -93,7 +93,11 @@ async function clientLoop(clientId: number): Promise<void> {
       const key = config.keys[Math.floor(random() * config.keys.length)]!;
       const dice = random();
       const value = clientId * 1_000_000 + ++seq;
-      const input: RegisterInput = !known.has(key) || dice < 0.3 ? { kind: "read", key } : dice < 0.85 ? { kind: "cas", key, expected: known.get(key) ?? null, value } : { kind: "write", key, value };
+      // A key whose value is unknown (never read, or the last operation on it failed) gets a read or
+      // a blind write: CAS needs an expected value, and writes must go on while operations fail.
+      const input: RegisterInput = !known.has(key)
+        ? dice < 0.5 ? { kind: "read", key } : { kind: "write", key, value }
+        : dice < 0.3 ? { kind: "read", key } : dice < 0.85 ? { kind: "cas", key, expected: known.get(key) ?? null, value } : { kind: "write", key, value };
       const output = await run(clientId, client, input);
       if (output?.kind === "read") known.set(key, output.value);
       else if (input.kind !== "read" && (output?.kind === "write" || (output?.kind === "cas" && output.ok))) known.set(key, input.value);

@@ -111,6 +111,7 @@ async function runMinority(t: TestContext, o: { partitionMs: number; staleReads:
 
 test("a client on the minority side of a partition: no operation of it is acknowledged while cut off, no write refused to it appears later, the history is linearizable, the minority host never takes the VIP", { timeout: 300_000 }, async (t) => {
   const withVip = hasArping;
+  if (!withVip && process.env["PHALANX_HOSTS_REQUIRED"] === "1") throw new Error("Host tests required (PHALANX_HOSTS_REQUIRED=1) but arping is missing: apt-get install arping");
   if (!withVip) t.diagnostic("arping missing: the VIP part is left out (apt-get install arping)");
   const r = await runMinority(t, { partitionMs: PARTITION_MS, staleReads: false, vip: withVip });
   if (r === null) return;

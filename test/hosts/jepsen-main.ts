@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { HostAgents } from "./agents.js";
 import { HostNet, hostSupport } from "./harness.js";
 import { formatSummary, pollUntil, runKvJepsen } from "./jepsen.js";
+import { currentLeader } from "./nemesis.js";
 import { Prober } from "./probe.js";
 import { RECORDING_APP, judgeSingleActive, parseActRecords, recordingService } from "./single-active.js";
 
@@ -54,7 +55,17 @@ async function main(): Promise<number> {
     const records = async (): Promise<ReturnType<typeof parseActRecords>> => parseActRecords(await readFile(recordsFile, "utf8"));
     await pollUntil("a first active acting", DEADLINE_MS, async () => (await records()).records.length > 0);
 
+    // Steps aimed at a host strike the Raft leader and the active's host in turn.
+    const hostAgents = agents;
+    let aimAtActive = false;
+    const primary = async (): Promise<string | null> => {
+      aimAtActive = !aimAtActive;
+      if (!aimAtActive) return currentLeader(hostAgents, names);
+      const last = (await records()).records.at(-1);
+      return names.find((h) => net.node(h).address === last?.host) ?? null;
+    };
     const summary = await runKvJepsen(net, agents, {
+      primary,
       seed,
       nemesisMs: seconds * 1000,
       workers: [{ client: "c1", clients: 3 }, { client: "c2", clients: 2 }],

@@ -51,6 +51,8 @@ export interface JepsenOptions {
   /** Workload after the last fault ended and a leader is agreed, before the final reads. */
   readonly quietMs?: number;
   readonly log?: (line: string) => void;
+  /** Who a step that prefers the leader strikes instead (default: the Raft leader); null keeps the planned host. */
+  readonly primary?: () => Promise<string | null>;
 }
 
 export interface JepsenSummary {
@@ -160,7 +162,7 @@ export async function runKvJepsen(net: HostNet, agents: HostAgents, options: Jep
     try {
       await pollUntil("the first answered operations", WARMUP_DEADLINE_MS, async () => (await Promise.all(workers.map((w) => w.history()))).flat().filter((o) => o.type === "ok").length >= 5);
       const plan = planNemesis({ seed: options.seed, hosts, movableClients: options.movableClients ?? [], durationMs: options.nemesisMs, ...(options.kinds ? { kinds: options.kinds } : {}) });
-      const nemesis = new NemesisRunner(net, agents, hosts, log);
+      const nemesis = options.primary === undefined ? new NemesisRunner(net, agents, hosts, log) : new NemesisRunner(net, agents, hosts, log, options.primary);
       const started = Date.now();
       await nemesis.run(plan, started + options.nemesisMs);
       const nemesisMs = Date.now() - started;

@@ -34,6 +34,13 @@ const monotonicNs = (): bigint => process.hrtime.bigint();
 // something to happen, so they are plain timers.
 const hold = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The one host of `hosts` that says it is leader now, or null (no answer, no leader, or a split view). */
+export async function currentLeader(agents: HostAgents, hosts: readonly string[]): Promise<string | null> {
+  const views = await Promise.all(hosts.map((h) => agents.health(h, LEADER_LOOKUP_TIMEOUT_MS).catch(() => null)));
+  const leaders = hosts.filter((_, i) => views[i]?.role === "leader");
+  return leaders.length === 1 ? leaders[0]! : null;
+}
+
 export class NemesisRunner {
   readonly applied: AppliedStep[] = [];
   readonly freezes: FreezeWindow[] = [];
@@ -48,10 +55,8 @@ export class NemesisRunner {
   ) {}
 
   /** The host that says it is leader now, or null (no answer, no leader, or a split view). */
-  async leader(): Promise<string | null> {
-    const views = await Promise.all(this.hosts.map((h) => this.agents.health(h, LEADER_LOOKUP_TIMEOUT_MS).catch(() => null)));
-    const leaders = this.hosts.filter((_, i) => views[i]?.role === "leader");
-    return leaders.length === 1 ? leaders[0]! : null;
+  leader(): Promise<string | null> {
+    return currentLeader(this.agents, this.hosts);
   }
 
   /** Runs `steps` in order, stopping early (after the current step) once `stopAtMs` (Date.now()) passes. */

@@ -75,7 +75,8 @@ async function main(): Promise<number> {
     const healedNs = process.hrtime.bigint();
     await pollUntil("an active acting after the heal", DEADLINE_MS, async () => (await records()).records.some((r) => r.atNs > healedNs));
     const { records: acts, bad } = await records();
-    const single = judgeSingleActive(acts, summary.freezes, RESUME_GRACE_NS);
+    // Records name their host by its address; the nemesis by its name.
+    const single = judgeSingleActive(acts, summary.freezes.map((f) => ({ ...f, host: net.node(f.host).address })), RESUME_GRACE_NS);
     const singleOk = bad.length === 0 && single.report.overlaps.length === 0 && single.report.staleTokens.length === 0;
     const linearizable = summary.verdict.result.verdict === "ok";
 

@@ -63,7 +63,8 @@ test("single active on 3 hosts under partitions, one-way cuts, a bridge host, lo
   await pollUntil("an active acting after the heal", DEADLINE_MS, async () => (await records()).records.some((r) => r.atNs > healedNs + 200_000_000n));
 
   const { records: all, bad } = await records();
-  const verdict = judgeSingleActive(all, nemesis.freezes, RESUME_GRACE_NS);
+  // Records name their host by its address; the nemesis by its name.
+  const verdict = judgeSingleActive(all, nemesis.freezes.map((f) => ({ ...f, host: net.node(f.host).address })), RESUME_GRACE_NS);
   const tenures = verdict.report.intervals.map((i) => `${i.instance}[${Number((i.endNs! - i.startNs) / 1_000_000n)} ms]`);
   const gaps = verdict.report.intervals.slice(1).map((i, k) => Number((i.startNs - verdict.report.intervals[k]!.endNs!) / 1_000_000n));
   t.diagnostic(`faults ${JSON.stringify(nemesis.counts())}; ${all.length} records; tenures ${tenures.join(" → ")}; handover gaps (ms) ${gaps.join(", ")}; stale records fenced after a thaw: ${verdict.fencedAfterResume.length}`);

@@ -27,6 +27,7 @@ export interface ActRecord {
 
 /** A host whose every process was stopped; SIGCONT began at `thawNs`, all ran again by `toNs`. */
 export interface HostFreeze {
+  /** As the records name it (their `host`: the address the recording app reads from eth0). */
   readonly host: string;
   readonly thawNs: bigint;
   readonly toNs: bigint;

@@ -86,7 +86,9 @@ export class PhalanxClient {
     this.maxAttempts = options.maxAttempts ?? 2 * this.endpoints.length + 2;
     this.backoffMs = options.retryBackoffMs ?? 50;
     this.scheme = options.tls ? "https" : "http";
-    this.dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 64, ...(options.tls ? { connect: { ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key } } : {}) });
+    // The connect timeout is the request deadline too: undici's default (10 s) let one attempt to a
+    // host behind a partition (frames dropped, no RST) take 10 s whatever `timeoutMs` said.
+    this.dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 64, connect: { timeout: this.timeoutMs, ...(options.tls ? { ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key } : {}) } });
   }
 
   /** The endpoint requests go to now. */
@@ -139,7 +141,8 @@ export class PhalanxClient {
     } catch (err) {
       if (signal?.aborted === true) throw late(err);
       const code = (err as { code?: string }).code;
-      const neverSent = code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EHOSTUNREACH";
+      // A connection that never completed carried no request (the TLS handshake included).
+      const neverSent = code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EHOSTUNREACH" || code === "UND_ERR_CONNECT_TIMEOUT";
       throw new PhalanxError(`Cannot reach ${endpoint}: ${code ?? (err as Error).message}`, neverSent ? "unavailable_before_send" : "unavailable", 0, { cause: err });
     }
     let text: string;

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { createServer as createNetServer } from "node:net";
 import type { AddressInfo, Socket } from "node:net";
 import { pino } from "pino";
 import { nodeId } from "../raft/raft.js";
@@ -115,6 +116,23 @@ test("forward() answers null (retryable) when the leader's address is unknown or
   t.after(() => fwd.close());
   assert.equal(await fwd.forward(nodeId(99), "/v3/kv/put", {}, undefined), null, "unknown member");
   assert.equal(await fwd.forward(LEADER, "/v3/kv/put", {}, undefined), null, "connection refused: the request never left");
+});
+
+test("forward() answers null (retryable) when the leader does not accept the connection in time: nothing was sent", async (t) => {
+  // A TCP listener that never answers the TLS handshake: the connection is never made, as behind a
+  // partition, so the relay must not report an unknown outcome (and must not wait 10 s).
+  const sockets: Socket[] = [];
+  const silentServer = createNetServer((sock) => void sockets.push(sock));
+  await new Promise<void>((r) => silentServer.listen(0, "127.0.0.1", r));
+  t.after(() => {
+    for (const sock of sockets) sock.destroy();
+    silentServer.close();
+  });
+  const { port } = silentServer.address() as AddressInfo;
+  const fwd = new LeaderForwarder(directory(LEADER, `127.0.0.1:${port}`), "https", silent, undefined, { connectTimeoutMs: 200 });
+  t.after(() => fwd.close());
+  assert.equal(await fwd.forward(LEADER, "/v3/kv/put", {}, undefined), null);
+  assert.ok(sockets.length > 0, "the relay never reached the listener: the test would prove nothing");
 });
 
 test("forward() answers unknown_outcome when the connection breaks after the request was sent", async (t) => {

@@ -265,6 +265,10 @@ async function phalanxFailovers(net, poller, via, runs, profile) {
       const holder = await until("a host to hold the VIP", 60_000, async () => {
         for (const h of hosts) if ((await net.addresses(h)).includes(VIP)) return h;
         return undefined;
+      }).catch((err) => {
+        // Say why: the agents' last lines (placement, health, fencing) are the evidence.
+        for (const h of hosts) log(`--- ${h} (profile ${profile ?? "default"}) last output:\n${agents.process(h).output().split("\n").slice(-25).join("\n")}`);
+        throw err;
       });
       await until(`c1 served by ${holder}`, 15_000, async () => poller.current === net.node(holder).address);
       // The steady state the failover controller keeps: Raft leadership off the holder's node (an

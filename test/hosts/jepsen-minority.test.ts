@@ -86,7 +86,7 @@ async function runMinority(t: TestContext, o: { partitionMs: number; staleReads:
   }
   const dir = await mkdtemp(join(tmpdir(), "phalanx-jepsen-minority-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const workers: JepsenWorker[] = await startWorkers(net, agents, [{ client: "c1", clients: 2 }, { client: "c2", clients: 3, staleReads: o.staleReads }], { seed: 5, keys: KEYS, dir });
+  const workers: JepsenWorker[] = await startWorkers(net, agents, [{ client: "c1", clients: 2 }, { client: "c2", clients: 3, staleReads: o.staleReads, readOnly: o.staleReads }], { seed: 5, keys: KEYS, dir });
   t.after(() => Promise.all(workers.map((w) => net.kill(w.proc).catch(() => undefined))));
   const answered = async (): Promise<number> => (await Promise.all(workers.map((w) => w.history()))).flat().filter((op) => op.type === "ok").length;
   await pollUntil("answered operations before the cut", DEADLINE_MS, async () => (await answered()) >= 20);
@@ -97,6 +97,14 @@ async function runMinority(t: TestContext, o: { partitionMs: number; staleReads:
   const readsAtCut = sampler?.reads.length ?? 0;
   t.diagnostic(`partition: [${minority} (the leader), c2] | rest, for ${o.partitionMs} ms`);
   await new Promise((r) => setTimeout(r, o.partitionMs)); // the partition's length is the fault itself
+  if (o.staleReads) {
+    // The planted bug shows only once the majority has changed a key after the cut and c2 has read
+    // after that: wait for both (bounded), so the mutant run cannot pass for want of a chance.
+    const majorityWrites = async (): Promise<RecordedOp[]> => (await workers[0]!.history()).filter((op) => op.type === "ok" && op.input.kind !== "read" && op.callMs >= cutMs);
+    await pollUntil("writes acknowledged on the majority side after the cut", DEADLINE_MS, async () => (await majorityWrites()).length >= 5);
+    const lastWriteMs = Math.max(...(await majorityWrites()).map((op) => op.returnMs));
+    await pollUntil("c2 reads after the majority's writes", DEADLINE_MS, async () => (await workers[1]!.history()).filter((op) => op.type === "ok" && op.input.kind === "read" && op.callMs > lastWriteMs).length >= 20);
+  }
   const readsAtHeal = sampler?.reads.length ?? 0;
   const healMs = monotonicMs();
   await net.heal();

@@ -37,6 +37,8 @@ export interface WorkerSpec {
   readonly hosts?: readonly string[];
   /** Mutation: serializable reads (the planted stale-read bug). */
   readonly staleReads?: boolean;
+  /** Only reads (see testdata/jepsen-client.ts). */
+  readonly readOnly?: boolean;
 }
 
 export interface JepsenOptions {
@@ -85,6 +87,7 @@ export class JepsenWorker {
       timeoutMs: 1_500,
       thinkMs: 20,
       staleReads: spec.staleReads === true,
+      readOnly: spec.readOnly === true,
     };
     const proc = net.spawn(spec.client, process.execPath, ["--import", "tsx", WORKER, JSON.stringify(config)], { cwd: REPO_ROOT });
     const lines = createInterface({ input: proc.child.stdout! });

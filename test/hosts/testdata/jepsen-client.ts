@@ -32,6 +32,8 @@ interface WorkerConfig {
   readonly thinkMs: number;
   /** Mutation: serializable (possibly stale) reads. */
   readonly staleReads?: boolean;
+  /** Only reads (the planted stale-read run: the cut-off client keeps reading all through the cut). */
+  readonly readOnly?: boolean;
 }
 
 /** Longest the final reads may take (the cluster has healed by then). */
@@ -95,7 +97,7 @@ async function clientLoop(clientId: number): Promise<void> {
       const value = clientId * 1_000_000 + ++seq;
       // A key whose value is unknown (never read, or the last operation on it failed) gets a read or
       // a blind write: CAS needs an expected value, and writes must go on while operations fail.
-      const input: RegisterInput = !known.has(key)
+      const input: RegisterInput = config.readOnly === true ? { kind: "read", key } : !known.has(key)
         ? dice < 0.5 ? { kind: "read", key } : { kind: "write", key, value }
         : dice < 0.3 ? { kind: "read", key } : dice < 0.85 ? { kind: "cas", key, expected: known.get(key) ?? null, value } : { kind: "write", key, value };
       const output = await run(clientId, client, input);

@@ -34,7 +34,7 @@ export function arpingOrSkip(t: TestContext): boolean {
   return false;
 }
 
-/** An active-standby service "web" (2 warm standbys) with `vip:` on eth0; its app answers with its host's own eth0 address (the VIP left out) on port 8080. */
+/** An active-standby service "web" (2 warm standbys, flap damping off) with `vip:` on eth0; its app answers with its host's own eth0 address (the VIP left out) on port 8080. */
 export function vipWebService(vip: string): string {
   const app = [
     'const os = require("node:os");',
@@ -49,6 +49,10 @@ export function vipWebService(vip: string): string {
     "    standbys: 2",
     "    standby: warm",
     `    vip: { address: ${vip}/24, interface: eth0 }`,
+    // Damping off: these tests kill on purpose, and with `profile: fast` on a loaded machine a
+    // holder may fence itself a few times at start-up (its documented cost); damping would then
+    // hold promotion back for 10 s, 20 s, 40 s and the VIP would be nowhere (as in bench:vip).
+    "    flapDamping: { threshold: 100000 }",
     "",
   ].join("\n");
 }

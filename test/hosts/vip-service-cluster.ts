@@ -55,7 +55,11 @@ export async function startVipCluster(t: TestContext, profile?: "fast"): Promise
   const first = await until("the client served through the VIP by its only holder", SERVED_DEADLINE_MS, async () => {
     const by = await servedThroughVip();
     return by !== undefined && JSON.stringify(await holders()) === JSON.stringify([by]) ? by : undefined;
-  }, () => lastServed);
+  }, () => lastServed).catch(async (err: Error) => {
+    // Say why: who holds the VIP now, and each agent's last lines (placement, health, fencing).
+    const tails = HOSTS.map((h) => `--- ${h}:\n${agents.process(h).output().split("\n").slice(-30).join("\n")}`).join("\n");
+    throw new Error(`${err.message}; holders now: [${(await holders()).join(", ")}]\n${tails}`);
+  });
   await sampler.waitRounds(5);
   return { net, agents, sampler, holders, servedThroughVip, lastServed: () => lastServed, first };
 }

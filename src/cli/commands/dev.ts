@@ -3,7 +3,8 @@
 import type { Command } from "commander";
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
+import { randomInt } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -11,16 +12,49 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeClusterFiles } from "../cluster-files.js";
 
-/** Finds a free TCP port on 127.0.0.1 (bound then released: fine for a local dev cluster). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Where explicit ports are drawn from: below the kernel's ephemeral range (see freePort). */
+const EXPLICIT_PORT_FLOOR = 20_000;
+
+/** The kernel's ephemeral port range (Linux), or the usual default where it cannot be read. */
+function ephemeralPortRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+    if (Number.isInteger(lo) && Number.isInteger(hi)) return [lo!, hi!];
+  } catch {
+    // Not Linux: the IANA default.
+  }
+  return [49_152, 65_535];
+}
+
+function listenOnce(port: number): Promise<number | null> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
+    s.once("error", () => resolve(null));
+    s.listen(port, "127.0.0.1", () => {
+      const bound = (s.address() as { port: number }).port;
+      s.close(() => resolve(bound));
     });
   });
+}
+
+/**
+ * Finds a free TCP port on 127.0.0.1 (bound then released) for a node about to start. Drawn at
+ * random below the kernel's ephemeral range: a port from that range, once released, may be taken
+ * at any moment as the source port of some outgoing connection or by another listen(0) before the
+ * node binds it (seen as a node that never started in parallel test runs); below the range only
+ * another explicit bind can take it.
+ */
+export async function freePort(): Promise<number> {
+  const ceiling = ephemeralPortRange()[0];
+  if (ceiling - EXPLICIT_PORT_FLOOR >= 1_000) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const port = await listenOnce(EXPLICIT_PORT_FLOOR + randomInt(ceiling - EXPLICIT_PORT_FLOOR));
+      if (port !== null) return port;
+    }
+  }
+  const port = await listenOnce(0);
+  if (port === null) throw new Error("Cannot find a free TCP port on 127.0.0.1");
+  return port;
 }
 
 /** The command line that runs this CLI again in a child process (compiled or through tsx). */

@@ -59,13 +59,33 @@ export class ProcessCluster {
     const cluster = new ProcessCluster(root, files.clientToken, files.joinToken, nodes, files.ca, files.adminToken);
     try {
       for (const id of nodes.keys()) cluster.spawn(id);
-        // A TLS client port is probed by the test's own TLS client instead.
-      if (options.clientTls !== true) await waitHealthy(specs.map((s) => s.clientAdvertise), START_DEADLINE_MS);
+      // A TLS client port is probed by the test's own TLS client instead. A node that exits while
+      // the others start fails the start at once, with its log (not a 60 s "no leader" later).
+      const exited = cluster.exitDuringStart();
+      exited.catch(() => undefined); // a node stopped later (a test's kill, close()) is no start failure
+      if (options.clientTls !== true) await Promise.race([waitHealthy(specs.map((s) => s.clientAdvertise), START_DEADLINE_MS), exited]);
     } catch (err) {
       await cluster.close();
       throw err;
     }
     return cluster;
+  }
+
+  /** Rejects when any node exits before start() is done, naming it and quoting its log's end. */
+  private exitDuringStart(): Promise<never> {
+    return new Promise((_resolve, reject) => {
+      for (const node of this.nodes.values()) {
+        node.child?.once("exit", (code, signal) => {
+          let tail = "";
+          try {
+            tail = readFileSync(join(this.root, node.spec.name, "agent.log"), "utf8").split("\n").slice(-15).join("\n");
+          } catch {
+            // No log: the message still names the node and its exit.
+          }
+          reject(new Error(`Node ${node.spec.name} (${node.spec.clientAdvertise}) exited during start (code ${code}, signal ${signal}):\n${tail}`));
+        });
+      }
+    });
   }
 
   private spawn(id: number): void {

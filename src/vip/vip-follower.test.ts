@@ -4,6 +4,7 @@ import { pino } from "pino";
 import { parseVipAddress } from "./core/address.js";
 import type { VipAddress } from "./core/address.js";
 import { VipFollower } from "./vip-follower.js";
+import type { VipWatchdog } from "./vip-watchdog.js";
 import { UNSOLICITED_NA_SCRIPT } from "./unsolicited-na.js";
 import { VipOwner } from "./vip-owner.js";
 import type { CommandResult, CommandRunner } from "./vip-owner.js";
@@ -120,4 +121,22 @@ test("close() during an acquire in flight still leaves the address removed", asy
   await until("the slow add to take effect", () => host.log.includes("added"));
   assert.equal(host.has(), false, `the address is left behind: ${host.log.join(", ")}`);
   assert.ok(host.log.indexOf("added") < host.log.lastIndexOf("del"), host.log.join(", "));
+});
+
+test("the watchdog removing the address while the role is still held makes the follower add it again (no belief in an address the kernel lost)", async () => {
+  const host = fakeHost();
+  const removed: ((atNs: bigint) => void)[] = [];
+  const watchdog = { arm: (): void => undefined, disarm: (): void => undefined, onRemoved: (l: (atNs: bigint) => void): void => void removed.push(l) };
+  const owner = new VipOwner({ vip, interfaceName: "eth0", runner: host.runner, arping: "habets" });
+  const f = new VipFollower({ owner, params, nowMs, logger: pino({ level: "silent" }), watchdog: watchdog as unknown as VipWatchdog });
+  f.update({ holder: true, fenceAtMs: nowMs() + 60_000 });
+  await until("the address to be added", () => host.has());
+  await until("the announcements", () => host.log.filter((l) => l === "announce").length === params.announceRepeats);
+  // The watchdog process fires on a stale deadline: the kernel loses the address; the role stays.
+  await host.runner("ip", ["addr", "del", vip.cidr, "dev", "eth0"]);
+  for (const l of removed) l(process.hrtime.bigint());
+  await until("the address to be added again", () => host.has());
+  assert.equal(host.log.filter((l) => l === "add").length, 2, host.log.join(", "));
+  await until("announced again", () => host.log.filter((l) => l === "announce").length === 2 * params.announceRepeats);
+  await f.close();
 });

@@ -41,7 +41,21 @@ export class VipFollower {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
 
-  constructor(private readonly o: VipFollowerOptions) {}
+  /** Removals the watchdog reported; an acquire that saw one while in flight does not count as held. */
+  private watchdogRemovals = 0;
+
+  constructor(private readonly o: VipFollowerOptions) {
+    // The watchdog removes the address on its own when a deadline passes unfed (a stalled agent,
+    // a self-fence). If the role comes back on the same lease (same token), the follower must not
+    // go on believing it holds an address the kernel no longer has: it would announce an address
+    // nobody holds, and the VIP would stay down (seen with profile fast under load).
+    o.watchdog?.onRemoved(() => {
+      this.watchdogRemovals++;
+      this.held = false;
+      this.announcesOwed = 0;
+      this.step();
+    });
+  }
 
   /** A new view of the role (record seen, keep-alive acknowledged, lease lost). */
   update(role: VipRoleView): void {
@@ -107,7 +121,10 @@ export class VipFollower {
       if (action.kind === "acquire") {
         // Armed before the address exists: dying between the two must not leave it unguarded.
         this.feedWatchdog();
+        const removalsBefore = this.watchdogRemovals;
         await owner.acquire();
+        // The watchdog fired meanwhile (its old deadline): the address may be gone again; decide anew.
+        if (this.watchdogRemovals !== removalsBefore) return;
         this.held = true;
         this.announcesOwed = this.o.params.announceRepeats;
         this.lastAnnounceMs = null;

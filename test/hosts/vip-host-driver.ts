@@ -69,3 +69,19 @@ export async function servedBy(client: Prober, url: string, host: string, deadli
     return r.ok && r.body === host ? true : undefined;
   }, () => last);
 }
+
+/**
+ * Moves the VIP the way an owner must (release on `from` and see it gone, then acquire on `to`),
+ * then waits for c1's neighbour entry to point at `to` — with no request from c1 in between, only
+ * `to`'s announcement (gratuitous ARP / unsolicited NA) can change it; the entry was used moments
+ * ago, so without one it would keep `from`'s MAC for its reachable time (15–45 s) — and for c1 to
+ * be served by `to` through `url`.
+ */
+export async function moveAndFollow(net: HostNet, client: Prober, from: VipHost, to: VipHost, vip: string, url: string): Promise<void> {
+  await from.role(false);
+  await until(`${from.name} to release ${vip}`, 5_000, async () => ((await from.held()) ? undefined : true));
+  await to.role(true);
+  const toMac = await net.macAddress(to.name);
+  await until(`c1's neighbour entry for ${vip} to point at ${to.name} (${toMac})`, 5_000, async () => ((await net.neighbour("c1", vip))?.mac === toMac ? true : undefined));
+  await servedBy(client, url, to.name, 5_000);
+}

@@ -9,8 +9,7 @@ import { spawnSync } from "node:child_process";
 import { HostNet } from "./harness.js";
 import { Prober } from "./probe.js";
 import { OverlapSampler } from "./vip-overlap.js";
-import { servedBy, VipHost } from "./vip-host-driver.js";
-import { until } from "./vip-hosts.js";
+import { moveAndFollow, servedBy, VipHost } from "./vip-host-driver.js";
 
 const VIP = "fd00:231::200";
 const VIP_CIDR = `${VIP}/64`;
@@ -43,13 +42,7 @@ test("an IPv6 VIP moved h1 → h2 → h3: the client's neighbour entry follows b
 
   for (const [from, to] of [[h1!, h2!], [h2!, h3!]] as const) {
     await sampler.waitRounds(2);
-    await from.role(false);
-    await until(`${from.name} to release ${VIP}`, 5_000, async () => ((await from.held()) ? undefined : true));
-    await to.role(true);
-    // No request from c1 in between: only the advertisement from `to` can change c1's entry.
-    const toMac = await net.macAddress(to.name);
-    await until(`c1's neighbour entry for ${VIP} to point at ${to.name} (${toMac})`, 5_000, async () => ((await net.neighbour("c1", VIP))?.mac === toMac ? true : undefined));
-    await servedBy(client, URL_VIA_VIP, to.name, 5_000);
+    await moveAndFollow(net, client, from, to, VIP, URL_VIA_VIP);
   }
   await sampler.waitRounds(2);
   const overlaps = await sampler.stop();

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { HostNet } from "./harness.js";
 import { Prober } from "./probe.js";
 import { OverlapSampler } from "./vip-overlap.js";
-import { servedBy, VipHost } from "./vip-host-driver.js";
+import { moveAndFollow, servedBy, VipHost } from "./vip-host-driver.js";
 import { arpingOrSkip, until } from "./vip-hosts.js";
 
 const VIP = "10.231.0.200";
@@ -28,13 +28,6 @@ async function setup(t: TestContext): Promise<{ net: HostNet; hosts: VipHost[]; 
   return { net, hosts, client, sampler };
 }
 
-/** Release on `from` (and see it gone), then acquire on `to`: the order a VIP owner must keep. */
-async function move(from: VipHost, to: VipHost): Promise<void> {
-  await from.role(false);
-  await until(`${from.name} to release ${VIP}`, 5_000, async () => (await from.held()) ? undefined : true);
-  await to.role(true);
-}
-
 test("a VIP moved h1 → h2 → h3 → h1: the client's ARP entry follows by gratuitous ARP before it sends anything, and no two hosts ever hold it", async (t) => {
   const s = await setup(t);
   if (s === null) return;
@@ -46,13 +39,7 @@ test("a VIP moved h1 → h2 → h3 → h1: the client's ARP entry follows by gra
 
   for (const [from, to] of [[h1, h2], [h2, h3], [h3, h1]] as const) {
     await sampler.waitRounds(2);
-    await move(from, to);
-    // No request from c1 in between: only an announcement from `to` can change c1's entry. The
-    // entry was used moments ago, so without one it would keep `from`'s MAC for its reachable
-    // time (15–45 s) and the probes that follow would go to `from`.
-    const toMac = await net.macAddress(to.name);
-    await until(`c1's neighbour entry for ${VIP} to point at ${to.name} (${toMac})`, 5_000, async () => ((await net.neighbour("c1", VIP))?.mac === toMac ? true : undefined));
-    await servedBy(client, URL_VIA_VIP, to.name, 5_000);
+    await moveAndFollow(net, client, from, to, VIP, URL_VIA_VIP);
   }
   await sampler.waitRounds(2);
   const overlaps = await sampler.stop();

@@ -57,7 +57,7 @@ test("real agents log JSON lines with node on each, service and instance on each
 
   for (const id of [1, 2, 3]) {
     const lines = (await logOf(id)).split("\n").filter((l) => l.trim() !== "");
-    assert.ok(lines.length > 10, `node ${id} logged ${lines.length} lines`);
+    assert.ok(lines.length > 0, `node ${id} logged nothing`);
     const records = lines.map((line, n) => {
       let r: Record<string, unknown>;
       try {
@@ -71,6 +71,9 @@ test("real agents log JSON lines with node on each, service and instance on each
       if ("instance" in r) assert.equal(typeof r.service, "string", `node ${id}, line ${n + 1} is about an instance but names no service: ${line}`);
       return r;
     });
+    // Not a line count (it varies with timing): every node runs a web instance, so its log must
+    // hold lines about an instance for the checks above to have bitten.
+    assert.ok(records.some((r) => "instance" in r), `node ${id} logged no line about an instance: ${lines.length} lines`);
     if (id === active.node) {
       const promoted = records.find((r) => r.msg === "promoted: this node's instance is the active");
       assert.deepEqual([promoted?.service, promoted?.instance], ["db", active.instance], "the failover agent's lines name service and instance");
